@@ -1,0 +1,129 @@
+"""Cases, contacts, participants and the event trail: the database side of threading."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailproc.models import (
+    Case, CaseStatus, Contact, Event, Message, MessageRef, OutboundMail, Participant,
+)
+
+log = logging.getLogger(__name__)
+
+
+def record_event(session: Session, case_id: int | None, *, actor: str, kind: str, detail: str,
+                 now: datetime, data: dict | None = None) -> Event:
+    event = Event(case_id=case_id, at=now, actor=actor, kind=kind, detail=detail, data=data or {})
+    session.add(event)
+    return event
+
+
+def get_contact(session: Session, email: str, name: str, now: datetime) -> Contact:
+    email = email.strip().lower()
+    contact = session.scalar(select(Contact).where(Contact.email == email))
+    if contact is None:
+        contact = Contact(email=email, name=name or "", phones=[], created_at=now)
+        session.add(contact)
+        session.flush()
+    elif name and not contact.name:
+        contact.name = name
+    return contact
+
+
+def add_participants(session: Session, case: Case, people: Iterable[tuple[str, str]], *,
+                     role: str, now: datetime) -> list[Contact]:
+    """Make each (name, address) a participant of `case` once; returns the new ones."""
+    added = []
+    for name, address in people:
+        if not address:
+            continue
+        contact = get_contact(session, address, name, now)
+        exists = session.scalar(select(Participant.id).where(
+            Participant.case_id == case.id, Participant.contact_id == contact.id))
+        if exists is None:
+            session.add(Participant(case_id=case.id, contact_id=contact.id, role=role))
+            session.flush()
+            added.append(contact)
+    return added
+
+
+def open_case(session: Session, *, subject: str, normalized_subject: str, customer: Contact,
+              mailbox_id: int | None, priority: str, team: str, ref_base: int, now: datetime,
+              linked_case_id: int | None = None) -> Case:
+    case = Case(subject=subject, normalized_subject=normalized_subject[:300],
+                customer_id=customer.id, mailbox_id=mailbox_id, priority=priority, team=team,
+                status=CaseStatus.NEW, created_at=now, updated_at=now,
+                last_customer_message_at=now, linked_case_id=linked_case_id, kb_suggestions=[])
+    session.add(case)
+    session.flush()
+    # The public reference follows the row id: unique without a sequence of its own.
+    case.ref = str(ref_base + case.id)
+    session.flush()
+    return case
+
+
+def bare_id(message_id: str) -> str:
+    """Message-IDs are stored without angle brackets."""
+    return message_id.strip().strip("<>")
+
+
+def _nearest(ids: Sequence[str], found: dict[str, int]) -> int | None:
+    for mid in reversed(list(ids)):  # nearest parent first
+        if mid in found:
+            return found[mid]
+    return None
+
+
+class DbThreadLookup:
+    """The ThreadLookup the threading rules ask, answered from the database."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def case_for_signed_ref(self, ref: str) -> int | None:
+        return self.case_for_ref(ref)
+
+    def case_for_ref(self, ref: str) -> int | None:
+        return self.session.scalar(select(Case.id).where(Case.ref == ref))
+
+    def case_for_message_ids(self, ids: Sequence[str]) -> int | None:
+        ids = [bare_id(i) for i in ids]
+        if not ids:
+            return None
+        found: dict[str, int] = {}
+        rows = self.session.execute(select(Message.message_id, Message.case_id).where(
+            Message.message_id.in_(ids), Message.case_id.is_not(None))).all()
+        found.update({mid: cid for mid, cid in rows})
+        rows = self.session.execute(select(OutboundMail.message_id, OutboundMail.case_id).where(
+            OutboundMail.message_id.in_(ids + [f"<{i}>" for i in ids]),
+            OutboundMail.case_id.is_not(None))).all()
+        for mid, cid in rows:
+            found.setdefault(bare_id(mid), cid)
+        return _nearest(ids, found)
+
+    def case_for_referenced_ids(self, ids: Sequence[str]) -> int | None:
+        ids = [bare_id(i) for i in ids]
+        if not ids:
+            return None
+        rows = self.session.execute(select(MessageRef.ref_id, MessageRef.case_id).where(
+            MessageRef.ref_id.in_(ids), MessageRef.case_id.is_not(None))
+            .order_by(MessageRef.id)).all()
+        return _nearest(ids, {rid: cid for rid, cid in rows})
+
+    def is_participant(self, case_id: int, address: str) -> bool:
+        return self.session.scalar(
+            select(Participant.id).join(Contact, Contact.id == Participant.contact_id)
+            .where(Participant.case_id == case_id, Contact.email == address.lower())) is not None
+
+    def recent_case_for_subject(self, sender: str, normalized_subject: str,
+                                since_at: datetime) -> int | None:
+        return self.session.scalar(
+            select(Message.case_id).join(Case, Case.id == Message.case_id)
+            .where(Message.from_addr == sender.lower(), Case.normalized_subject == normalized_subject,
+                   Message.date_at >= since_at)
+            .order_by(Message.date_at.desc()).limit(1))

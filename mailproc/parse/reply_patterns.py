@@ -1,0 +1,162 @@
+"""Multilingual patterns for reply extraction: quote headers, header blocks, forwards, mobile lines."""
+
+from __future__ import annotations
+
+import re
+
+# Verbs that end an attribution line ("On ... wrote:"), in the languages mail clients ship.
+WROTE = (
+    r"wrote|writes|pisze|schreibt|escribe|scrive|schrieb|geschrieben|a\s+écrit|a\s+ecrit|écrit|escribió|escribio|ha\s+scritto|scrisse"
+    r"|schreef|het\s+volgende\s+geschreven|escreveu|napisał\(a\)|napisał|napisała|napisal|skrev|skriver"
+    r"|kirjoitti|написал\(а\)|написала|написал|пишет|написав|写道|寫道|書きました|書き込みました|のメッセージ"
+    r"|đã\s+viết|napsal\(a\)|napsal|napsala|yazdı|írta|έγραψε|a\s+scris|je\s+napisal|rašė|kirjutas"
+)
+WROTE_CJK = r"写道|寫道|書きました|書き込みました|のメッセージ|작성"
+# The attribution verb, word-bounded for alphabetic scripts; CJK verbs need no boundary.
+VERB = re.compile(r"(?:\b(?:%s)(?![\w(])(?:\(a\))?|(?:%s))" % (WROTE, WROTE_CJK), re.IGNORECASE)
+# Words that open an attribution line in each language.
+ATTRIBUTION_START = re.compile(
+    r"^[\s*_-]*(?:On|Am|Le|El|Il|In\s+data|Op|Em|W\s+dniu|Dnia|Den|På|Vào|Dne|Dňa|La|Pe|В|Kun|Il\s+giorno)\b",
+    re.IGNORECASE,
+)
+DATE_HINT = re.compile(
+    r"\d{1,4}[-/.年]\s?\d{1,2}|\d{1,2}:\d{2}|\b(?:19|20)\d{2}\b|\d{1,2}\.?\s+\w{3,}\.?\s+\d{2,4}",
+)
+EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+# "2017-11-24 16:32 GMT+01:00 Name <a@b>:" and "2011/4/7 Name <a@b>" (Gmail's short attribution).
+DATE_ADDRESS_HEADER = re.compile(
+    r"^\s*(?:\w{2,4}[,.]?\s+)?(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+    r"|\d{1,2}\s+\w{3,9}\.?\s+\d{4}|\d{4}年\d{1,2}月\d{1,2}日)"
+    r".{0,120}?<?[\w.+'-]+@[\w-]+(?:\.[\w-]+)+>?\)?\s*[:：]?\s*$"
+)
+# Russian mail.ru: "Thu, 26 Jun 2014 14:00:51 +0400 от Alexander L <abc@example.com>:"
+FROM_WORD_HEADER = re.compile(
+    r"^.{0,80}\d{1,2}:\d{2}.{0,40}\s(?:от\s.{1,80}|(?:from|de|von|od)\s.{0,60}<[^<>@\s]+@[^<>\s]+>)[:：]\s*$",
+    re.IGNORECASE,
+)
+# Any short line that ends in "Name <address>:" and carries a year or a time is an attribution.
+ADDRESS_COLON_END = re.compile(r"<[^<>\s]+@[^<>\s]+>\)?\s*[:：]\s*$")
+YEAR_OR_TIME = re.compile(r"\b(?:19|20)\d{2}\b|\d{1,2}[:.]\d{2}\b|\d{4}年")
+# "From: Name <address>" alone is how some clients head a quote.
+FROM_WITH_ADDRESS = re.compile(
+    r"^\s*[*_]?(?:from|von|de|van|da|od|fra|från)[*_]?\s*[:：]\s*.{0,80}[<\[](?:mailto:)?[^<>\[\]\s]+@[^<>\[\]\s]+[>\]]",
+    re.IGNORECASE,
+)
+# "---- John Smith wrote ----" (Android), "------On 12/29/1987 ..., Julius Caesar wrote-----"
+DASHED_WROTE = re.compile(r"^\s*-{2,}.{1,200}?\b(?:%s)\s*:?\s*-{2,}\s*$" % WROTE, re.IGNORECASE)
+# An attribution that shares its line with the reply: "reply--- On Wed, Apr 4, 2012 ..., bob wrote:".
+INLINE_ATTRIBUTION = re.compile(
+    r"(?:-{2,}\s*)?\b(?:On|Am|Le|El|Il|Op|Em|W\s+dniu|Den)\s+[^\n]{0,40}?\d[^\n]{0,200}?\b(?:%s)\s*[:：]\s*$"
+    % WROTE
+)
+
+# "-----Original Message-----" and friends.
+ORIGINAL_MESSAGE = re.compile(
+    r"^\s*[-=_*~]{2,}\s*(?:Original\s+Message|Reply\s+Message|Original|Oprindelig\s+besked|Ursprüngliche\s+Nachricht"
+    r"|Originalnachricht|Antwort\s+Nachricht|Oprindelig\s+meddelelse|Message\s+d'origine|Message\s+original"
+    r"|Mensaje\s+original|Messaggio\s+originale|Oorspronkelijk\s+bericht|Origineel\s+bericht"
+    r"|Mensagem\s+original|Wiadomość\s+oryginalna|Oryginalna\s+wiadomość|Ursprungligt\s+meddelande"
+    r"|Opprinnelig\s+melding|Alkuperäinen\s+viesti|Исходное\s+сообщение|Пересланное\s+сообщение"
+    r"|Původní\s+zpráva|Orijinal\s+Mesaj|Eredeti\s+üzenet|原始邮件|原始郵件|元のメッセージ)"
+    r"\s*[-=_*~]{2,}\s*$",
+    re.IGNORECASE,
+)
+FORWARD_MARKER = re.compile(
+    r"^\s*(?:[-=_*~>]{2,}\s*)?(?:Forwarded\s+message|Forwarded\s+Message|Begin\s+forwarded\s+message"
+    r"|Weitergeleitete\s+Nachricht|Message\s+transféré|Début\s+du\s+message\s+réexpédié"
+    r"|Mensaje\s+reenviado|Messaggio\s+inoltrato|Doorgestuurd\s+bericht|Begin\s+doorgestuurd\s+bericht"
+    r"|Mensagem\s+encaminhada|Início\s+da\s+mensagem\s+reencaminhada|Wiadomość\s+przekazana"
+    r"|Przekazana\s+wiadomość|Vidarebefordrat\s+meddelande|Videresendt\s+meddelelse"
+    r"|Videresendt\s+melding|Välitetty\s+viesti|Edelleenlähetetty\s+viesti|Пересылаемое\s+сообщение"
+    r"|Переслано|転送されたメッセージ|転送メッセージ|转发的邮件|轉寄的郵件|已转发邮件|Přeposlaná\s+zpráva)"
+    r"\s*:?\s*(?:[-=_*~]{2,})?\s*$",
+    re.IGNORECASE,
+)
+
+# Outlook-style header fields, by role, in many languages (lower-case; "*From:*" bold is allowed).
+HEADER_FIELDS = {
+    "from": "from|von|de|od|van|fra|från|da|lähettäjä|от|kimden|feladó|remetente|desde|mittente|afzender"
+            "|nadawca|avsändare|frá|saatja|발신|보낸 사람|từ|发件人|寄件者|差出人|送信者|expéditeur",
+    "sent": "sent|date|gesendet|datum|envoyé|envoyé le|date d'envoi|enviado|enviado el|enviada em|data"
+            "|inviato|verzonden|verstuurd|sendt|skickat|wysłano|wysłane|lähetetty|päivämäärä|отправлено"
+            "|дата|发送时间|日期|時間|寄件日期|送信日時|日付|gönderildi|tarih|message du|odesláno|ngày gửi"
+            "|sent date",
+    "to": "to|an|à|a|para|do|aan|til|till|vastaanottaja|кому|收件人|宛先|受信者|kime|címzett|komu"
+          "|destinataire|per|đến",
+    "cc": "cc|kopie|copie à|copie|kopia|копия|抄送|副本|kopio|kópia|bcc",
+    "subject": "subject|betreff|objet|sujet|asunto|assunto|oggetto|onderwerp|temat|emne|ämne|aihe|тема"
+               "|主题|主旨|件名|konu|tárgy|předmět|tiêu đề|titel",
+}
+FIELD_LINE = re.compile(
+    r"^\s*[*_]?\s*(%s)\s*[*_]?\s*[:：]" % "|".join(
+        "(?P<%s>%s)" % (role, names) for role, names in HEADER_FIELDS.items()
+    ),
+    re.IGNORECASE,
+)
+
+RULE_LINE = re.compile(r"^\s*(?:[-_=*~—–]\s*){4,}\s*$")
+QUOTE_PREFIX = re.compile(r"^\s*(?:>|\|(?=\s))")
+MOBILE_DEVICES = (
+    r"iphone|ipad|ipod|android|blackberry|samsung|galaxy|mobile|handy|móvil|movil|celular|telemóvel"
+    r"|telefon|phone|smartphone|tablet|huawei|xiaomi|pixel|nokia|htc|sony|motorola|oneplus|windows\s+phone"
+    r"|apple\s+watch|ios|outlook|mail|gmail|yahoo|aol|proton\s*mail|spark|bluemail|typeapp|airmail|newton"
+    r"|nine|mymail|sparrow|mailbird|canary|acompli|postbox|thunderbird|samsung\s+email|mail\.ru|yandex|gmx|web\.de|t-online|zoho|superhuman|hey|edison|k-9|fairemail"
+    r"|samsung\s+mobile|moto|lg|redmi|oppo|vivo|realme|honor|surface|kindle|watch|téléphone|mobil"
+    r"|telefone|cellulare|teléfono|telefoon|matkapuhelin|puhelin|телефон|смартфон|ipadista|iphonesta"
+)
+MOBILE_LINE = re.compile(
+    r"^\s*(?:"
+    r"(?:sent|sent\s+via|sent\s+with|get|sent\s+using|envoyé|envoyé\s+à\s+partir|envoyé\s+depuis"
+    r"|envoyé\s+avec|gesendet|von|enviado|enviada|inviato|verzonden|verstuurd|skickat|sendt|wysłane"
+    r"|lähetetty|отправлено|odesláno|gönderildi|trimis|poslano|скачайте)"
+    r"(?:\s+\w+){0,3}?\s+"
+    r"(?:from|de|von|via|with|using|for|desde|do|da|dal|vanaf|van|från|fra|z|ze|с|из|met|mit|com|con"
+    r"|avec|depuis|für|pour|para|per|med|på|for)\s+"
+    r"(?:my|mon|ma|meinem|meiner|mi|meu|minha|mio|mijn|min|mitt|mojego|mojej|моего|мой|moje)?\s*"
+    r"(?:[\w.\-]+\s+){0,2}?(?:%s)\b[^\n]{0,40}"
+    r"|(?:von|vom)\s+meinem\s+\S+(?:\s+\S+)?\s+gesendet[^\n]{0,10}"
+    r"|(?:lähetetty|skickat|sendt)\s+\S+(?:sta|stä|från|fra)\b[^\n]{0,20}"
+    r"|\S{1,20}から送信[^\n]{0,10}|发自我的\S{1,20}|從我的\s?\S{1,20}\s?傳送|来自\S{1,20}"
+    r")\s*$" % MOBILE_DEVICES,
+    re.IGNORECASE,
+)
+MOBILE_FALSE = re.compile(r"[,;]\s+\w+\s+\w+|\bis\b|\bare\b|\bwas\b", re.IGNORECASE)
+
+SIGN_OFF = re.compile(
+    r"^\s*(?:"
+    r"(?:with\s+)?(?:best|kind|kindest|warm|warmest|many|all\s+the|sincere|my)?\s*"
+    r"(?:regards|wishes|greetings|thanks|thank\s+you|thx|cheers|rgds|br|brgds|yours(?:\s+\w+)?|sincerely"
+    r"|best|cordially|respectfully|love|ciao|bye|later|take\s+care|talk\s+soon|tia|thanks\s+again"
+    r"|thanks\s+in\s+advance|many\s+thanks|thank\s+you\s+very\s+much|thanks\s+a\s+lot|peace|xoxo)"
+    r"|(?:mit\s+)?(?:freundlichen|besten|herzlichen|lieben|liebe|viele|schöne|sonnige)\s+grüßen?"
+    r"|(?:mit\s+)?(?:freundlichen|besten|herzlichen|lieben|viele)\s+grüssen?|mfg|lg|vg|grüße|gruß|gruss"
+    r"|viele\s+grüße|beste\s+grüße|danke(?:\s+schön)?|vielen\s+dank|herzliche\s+grüße|servus|tschüss"
+    r"|cordialement|bien\s+(?:à\s+vous|cordialement)|salutations|meilleures\s+salutations|bonne\s+journée"
+    r"|merci(?:\s+beaucoup)?|amicalement|bises|à\s+bientôt|sincères\s+salutations"
+    r"|(?:un\s+)?saludos?(?:\s+cordiales)?|atentamente|un\s+abrazo|gracias|muchas\s+gracias|cordialmente"
+    r"|cordiali\s+saluti|distinti\s+saluti|saluti|grazie(?:\s+mille)?|un\s+saluto|buona\s+giornata"
+    r"|met\s+vriendelijke\s+groet(?:en)?|vriendelijke\s+groet(?:en)?|groet(?:en|jes)?|mvg|bedankt|dank\s+je"
+    r"|atenciosamente|abraços?|obrigad[oa]|cumprimentos|att|grato"
+    r"|pozdrawiam(?:\s+serdecznie)?|z\s+powa[żz]aniem|pozdrowienia|dziękuję|dzięki|serdecznie"
+    r"|(?:med\s+)?vänlig(?:a|en)?\s+hälsning(?:ar)?|(?:bästa|varma)\s+hälsningar|hälsningar|mvh|hälsning|tack"
+    r"|(?:med\s+)?venn?lig(?:e|st)?\s+hilsen?|(?:de\s+)?bedste\s+hilsner|(?:mange\s+)?hilsen|vh|tak|takk"
+    r"|ystävällisin\s+terveisin|terveisin|kiitos|parhain\s+terveisin"
+    r"|с\s+уважением|спасибо|всего\s+доброго|с\s+наилучшими\s+пожеланиями|благодарю"
+    r"|よろしくお願いします|よろしくお願いいたします|宜しくお願いします|以上、?よろしくお願いいたします"
+    r"|此致|谢谢|謝謝|祝好|此致敬礼"
+    r"|s\s+pozdravem|saygılarımla|üdvözlettel|trân\s+trọng"
+    r")(?![\w])",
+    re.IGNORECASE,
+)
+SIG_DELIMITER = re.compile(r"^(?:--|-- |---|—+|–+|__|___)\s*$")
+# After a sign-off phrase: nothing, punctuation or an emoji, or a short capitalised name.
+SIGN_OFF_REST = re.compile(
+    r"^[\s,.!:;。！、…\-–—]*(?:[A-ZÀ-ÝĀ-ſА-Я][\w.'’-]*(?:\s+[A-ZÀ-ÝĀ-ſА-Я][\w.'’-]*){0,2})?[\s,.!。！]*"
+    r"(?:[^\w\s]{1,4})?\s*$"
+)
+DASH_NAME = re.compile(r"^\s*[-–—~]\s*[A-ZÀ-Ý][\w.'-]*(?:\s+[A-ZÀ-Ý][\w.'-]*){0,3}\s*$")
+PHONE = re.compile(r"(?:\+|\b00)?\d[\d\s().\-/]{6,}\d")
+URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|org|net|de|fr|io|co|uk|nl|se|dk|no|fi|pl|ru|it|es)\b")
+CONTACT_LABEL = re.compile(
+    r"^\s*(?:tel|phone|mobile|mob|cell|fax|direct|office|m|t|f|p|e|w|email|e-mail|web|website|skype"
+    r"|tél|portable|handy|telefon|tlf|puh|тел|電話|手机)\.?\s*[:.]", re.IGNORECASE)

@@ -1,0 +1,93 @@
+"""parse_message's short cut through mail-parser gives exactly what mail-parser's full parse gave."""
+
+from __future__ import annotations
+
+import logging
+import mailbox
+from pathlib import Path
+
+import mailparser
+import pytest
+
+from mailproc.parse import message as parse_module
+from mailproc.parse.addresses import address_header_notes
+from mailproc.parse.dates import date_header_notes
+from mailproc.parse.message import parse_message
+
+CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+
+# The corpora live in ../shared beside the repo (CI checks it out there); a missing
+# corpus is a failure, not a skip.
+
+
+def corpus():
+    for folder in ("threads", "malformed"):
+        for path in sorted((CORPORA / folder).rglob("*")):
+            if not path.is_file() or path.suffix in (".jsonl", ".md"):
+                continue
+            if path.suffix == ".mbox":
+                box = mailbox.mbox(str(path))
+                for index, key in enumerate(box.keys()):
+                    yield f"{path.name}#{index}", box.get_bytes(key)
+            else:
+                yield str(path.relative_to(CORPORA)), path.read_bytes()
+
+
+@pytest.fixture(autouse=True)
+def quiet_mailparser():
+    logger = logging.getLogger("mailparser")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # one "content not handled" warning per PGP part
+    yield
+    logger.setLevel(level)
+
+
+def test_header_notes_equal_mailparsers_own_diagnostics():
+    compared, with_notes = 0, 0
+    for name, raw in corpus():
+        try:
+            full = mailparser.parse_from_bytes(raw)
+        except Exception:  # noqa: BLE001 - parse_message takes its fallback path for these
+            continue
+        assert address_header_notes(full.message) == full.address_header_defects, name
+        assert date_header_notes(full.message) == full.date_header_defects, name
+        compared += 1
+        with_notes += bool(full.address_header_defects or full.date_header_defects)
+    assert compared > 2000
+    assert with_notes > 50  # the comparison covers real diagnostics, not only empty lists
+
+
+def test_short_load_keeps_every_defect_of_the_full_parse():
+    differing = []
+    for name, raw in corpus():
+        fast: list[str] = []
+        try:
+            msg, _ = parse_module._load(raw, fast)
+        except Exception:  # noqa: BLE001 - unreadable either way; parse_message says why
+            continue
+        full: list[str] = []
+        full_msg = parse_module._load_full(raw, full)
+        full += [f"MIME {type(d).__name__} in {p.get_content_type()}"
+                 for p in full_msg.walk() for d in getattr(p, "defects", ())]
+        if fast != full:
+            differing.append(name)
+    assert not differing, differing[:10]
+
+
+def test_ordinary_mail_skips_mailparsers_body_walk(monkeypatch):
+    def refuse(self):
+        raise AssertionError("mail-parser's full parse ran")
+
+    monkeypatch.setattr(mailparser.MailParser, "parse", refuse)
+    raw = (CORPORA / "threads" / "notmuch-lkml" / "cur").iterdir().__next__().read_bytes()
+    msg = parse_message(raw)
+    assert msg.subject and msg.text
+    assert not any("mail-parser failed" in d for d in msg.defects)
+
+
+def test_epilogue_recovery_still_goes_through_mailparser():
+    raw = (CORPORA / "malformed" / "sisimai-bounces" / "lhost-sendgrid-01.eml").read_bytes()
+    msg = parse_message(raw)
+    # mail-parser's epilogue recovery breaks on this bounce, as it always did: recorded, not lost.
+    assert "mail-parser failed (AttributeError), parsed with stdlib email" in msg.defects
+    assert msg.message_id

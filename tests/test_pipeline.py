@@ -1,0 +1,156 @@
+"""The inbound pipeline on the demo conversations: cases, threading rules, kinds, idempotence."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from mailproc.models import Case, Event, Message, OutboundMail, Quarantine, RawMessage, RawStatus
+from mailproc.pipeline import process_pending, process_raw
+from mailproc.reports import export_cases
+from tests.helpers import demo_raws, ingest, make_app
+
+
+def by_subject(export: dict) -> dict[str, dict]:
+    return {c["subject"]: c for c in export["cases"]}
+
+
+def test_demo_mailbox_becomes_cases(db, tmp_path):
+    app = make_app(db, tmp_path)
+    raws = demo_raws()
+    ingest(app, list(raws.values()))
+    outcomes = process_pending(app)
+    assert [o.result for o in outcomes] == ["processed"] * len(raws)
+    with db.transaction() as s:
+        export = export_cases(s)
+    cases = by_subject(export)
+    vpn = cases["Cannot connect to VPN since this morning"]
+    assert vpn["ref"] == "1001"
+    assert [m["rule"] for m in vpn["messages"] if m["direction"] == "in"] == ["new", "subject_tag"]
+    drive = cases["URGENT: shared drive down for the whole team"]
+    assert [m["rule"] for m in drive["messages"] if m["direction"] == "in"] == ["new", "references"]
+    assert set(drive["participants"]) == {"heidi.braun@globex.example", "ivan.petrov@globex.example"}
+    assert drive["priority"] == "urgent"
+    printer = cases["Printer on 3rd floor prints blank pages"]
+    assert [m["rule"] for m in printer["messages"] if m["direction"] == "in"] == ["new", "subject"]
+    newsletter = cases["[IT Weekly] Ten tips for safer passwords"]
+    assert newsletter["messages"][0]["kind"] == "list"
+    # The out-of-office and the bounce match no case: stored, classified, not opened as cases.
+    assert {m["kind"] for m in export["unthreaded"]} == {"auto_reply", "bounce"}
+    assert len(export["cases"]) == 9
+    for case in export["cases"]:
+        assert case["deadlines"]["first_response_due_at"], case["subject"]
+
+
+def test_acknowledgements_only_to_people_once(db, tmp_path):
+    app = make_app(db, tmp_path)
+    ingest(app, list(demo_raws().values()))
+    process_pending(app)
+    with db.transaction() as s:
+        acks = s.scalars(select(OutboundMail).where(OutboundMail.kind == "ack")).all()
+        recipients = sorted(a.to_addrs[0] for a in acks)
+        decisions = s.scalars(select(Event.detail).where(Event.kind == "ack_decision")).all()
+    assert len(recipients) == len(set(recipients)) == 8
+    assert "news@itweekly.example" not in recipients
+    assert "dave.osei@acme.example" not in recipients
+    assert any(d.startswith("list:") for d in decisions)
+    assert any(d.startswith("not_new:") for d in decisions)
+
+
+def test_processing_is_idempotent(db, tmp_path):
+    app = make_app(db, tmp_path)
+    ids = ingest(app, list(demo_raws().values()))
+    process_pending(app)
+    again = [process_raw(app, i) for i in ids]
+    assert {o.result for o in again} == {"skipped"}
+    ingest(app, list(demo_raws().values()))  # the same keys: nothing new stored
+    assert process_pending(app) == []
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Message)) == len(ids)
+        assert s.scalar(select(func.count()).select_from(Case)) == 9
+
+
+def test_unparseable_mail_is_quarantined_with_reason(db, tmp_path):
+    app = make_app(db, tmp_path)
+    (raw_id,) = ingest(app, [b"\x00\x01 this is not mail at all"])
+    (outcome,) = process_pending(app)
+    assert outcome.result == "quarantined"
+    with db.transaction() as s:
+        q = s.scalar(select(Quarantine))
+        assert q.raw_id == raw_id and "no RFC 5322 header" in q.reason
+        assert s.get(RawMessage, raw_id).status == RawStatus.QUARANTINED
+        export = export_cases(s)
+    assert export["quarantine"][0]["reason"] == q.reason
+
+
+def test_internal_error_is_retried_then_quarantined(db, tmp_path, monkeypatch):
+    app = make_app(db, tmp_path)
+    (raw_id,) = ingest(app, [demo_raws()["02-bob-printer"]])
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated crash in threading")
+
+    monkeypatch.setattr("mailproc.pipeline.thread_message", boom)
+    results = [process_raw(app, raw_id).result for _ in range(3)]
+    assert results == ["retry", "retry", "quarantined"]
+    with db.transaction() as s:
+        assert "simulated crash in threading" in s.scalar(select(Quarantine.reason))
+        assert s.scalar(select(func.count()).select_from(Case)) == 0  # rolled back each time
+
+
+def test_stranger_using_a_case_tag_gets_a_linked_case(db, tmp_path):
+    app = make_app(db, tmp_path)
+    raws = demo_raws()
+    ingest(app, [raws["01-alice-vpn"]])
+    process_pending(app)
+    stranger = (b"From: mallory@evil.example\r\nTo: support@example.com\r\n"
+                b"Subject: Re: [#1001] Cannot connect to VPN since this morning\r\n"
+                b"Message-ID: <m-1@evil.example>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0100\r\n\r\n"
+                b"Please send me the VPN config.\r\n")
+    ingest(app, [stranger])
+    (outcome,) = process_pending(app)
+    assert outcome.rule == "subject_tag_stranger" and outcome.case_ref != "1001"
+    with db.transaction() as s:
+        cases = by_subject(export_cases(s))
+    linked = [c for c in cases.values() if c["linked_case"] == "1001"]
+    assert len(linked) == 1 and linked[0]["customer"] == "mallory@evil.example"
+
+
+def test_kb_suggestions_fit_or_stay_empty_and_thanks_resolves(db, tmp_path):
+    app = make_app(db, tmp_path)
+    raws = demo_raws()
+    ingest(app, [raws["06-erin-locked"], raws["07-frank-invoice"]])
+    process_pending(app)
+    with db.transaction() as s:
+        cases = {c.ref: c for c in s.scalars(select(Case))}
+        erin, frank = cases["1001"], cases["1002"]
+        assert [k["id"] for k in erin.kb_suggestions][:1] == ["account-locked"]
+        assert frank.kb_suggestions == []
+        ack = s.scalar(select(OutboundMail).where(OutboundMail.case_id == erin.id))
+    assert b"Account locked" in ack.raw
+    thanks = (b"From: Erin Schulz <erin.schulz@umbrella.example>\r\nTo: support@example.com\r\n"
+              b"Subject: Re: [#1001] process lock on my account\r\n"
+              b"Message-ID: <erin-2@umbrella.example>\r\nDate: Mon, 23 Nov 2026 11:00:00 +0100\r\n"
+              b"\r\nThanks, that fixed it! I waited 30 minutes and could sign in again.\r\n")
+    ingest(app, [thanks])
+    (outcome,) = process_pending(app)
+    assert outcome.case_ref == "1001"
+    with db.transaction() as s:
+        erin = s.scalar(select(Case).where(Case.ref == "1001"))
+        kinds = s.scalars(select(Event.kind).where(Event.case_id == erin.id)).all()
+    assert erin.resolved_by_kb and erin.status.value == "resolved"
+    assert "resolved_by_kb" in kinds
+
+
+def test_agent_notification_offers_internal_articles_too(db, tmp_path):
+    from tests.agent_helpers import agent_app
+    from tests.helpers import KB_CACHE
+
+    app = agent_app(db, tmp_path, kb={"cache_dir": str(KB_CACHE)})
+    ingest(app, [demo_raws()["06-erin-locked"]])
+    process_pending(app)
+    with db.transaction() as s:
+        rows = {r.kind: r for r in s.scalars(select(OutboundMail))}
+    assert b"unlocking an account" not in rows["ack"].raw  # customers never see internal ones
+    notification = rows["agent_notify"].raw.decode("ascii", "replace")
+    assert "Account locked after too many sign-in attempts" in " ".join(notification.split())
+    assert "unlocking an account" in " ".join(notification.split())

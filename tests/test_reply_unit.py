@@ -1,0 +1,150 @@
+"""Reply extraction: the fields of ReplyParts, raw messages, HTML rendering, speed."""
+
+from __future__ import annotations
+
+import time
+from email.message import EmailMessage
+
+from mailproc.parse.html_text import html_to_text
+from mailproc.parse.reply import ReplyParts, extract, extract_from_message
+
+QUOTE = "On Mon, Nov 24, 2025 at 10:02 AM Support <support@example.com> wrote:\n> Did the restart help?\n> Support"
+
+
+def test_fields_split_text_quote_and_signature():
+    body = "It did, thanks.\n\nBest regards,\nJane Doe\nACME GmbH\n+49 30 1234567\n\n" + QUOTE
+    parts = extract(body)
+    assert parts.text == "It did, thanks."
+    assert parts.signature.startswith("Best regards,") and "+49 30 1234567" in parts.signature
+    assert parts.quoted.startswith("On Mon, Nov 24, 2025") and "Did the restart help?" in parts.quoted
+    assert parts.text_with_signature == parts.text + "\n\n" + parts.signature
+
+
+def test_no_quote_no_signature_keeps_everything():
+    body = "Hello,\n\nmy printer does not print.\nWhat can I do?"
+    assert extract(body) == ReplyParts(body, "", "")
+
+
+def test_empty_inputs():
+    assert extract() == ReplyParts("", "", "")
+    assert extract("", html="") == ReplyParts("", "", "")
+    assert extract("   \n") == ReplyParts("", "", "")
+
+
+def test_sender_name_starts_signature():
+    body = "Please close the ticket.\n\nJane\n"
+    assert extract(body, sender="Jane Doe <jane@example.org>").signature == "Jane"
+    # Without the sender, a lone first name is not enough evidence.
+    assert extract(body).signature == ""
+
+
+def test_signature_never_swallows_whole_message():
+    assert extract("Thanks,\nJane").text == "Thanks,\nJane"
+
+
+def test_interleaved_answers_are_kept():
+    body = "On Mon, Nov 24, 2025 at 10:02 AM Support <s@example.com> wrote:\n> Version?\n3.2\n> OS?\nLinux\n"
+    text = extract(body).text
+    assert "3.2" in text and "Linux" in text
+
+
+def test_forward_is_content_but_marker_inside_quote_is_history():
+    fwd = "---------- Forwarded message ---------\nFrom: Bob <bob@example.net>\nSubject: Printer\n\nIt burns.\n"
+    assert "It burns." in extract("See below.\n\n" + fwd).text
+    inside = "Done.\n\n" + QUOTE + "\n> " + fwd.replace("\n", "\n> ")
+    parts = extract(inside)
+    assert parts.text == "Done." and "Forwarded message" in parts.quoted
+
+
+def test_html_body_quote_removed_and_rendered_as_text():
+    html = ('<div dir="ltr">Works now &amp; thanks!<br><ul><li>one</li><li>two</li></ul></div>'
+            '<div class="gmail_quote">On Mon, Nov 24, 2025 Support wrote:<blockquote>old</blockquote></div>')
+    parts = extract(html=html)
+    assert parts.text == "Works now & thanks!\n\n- one\n- two"
+    assert "old" in parts.quoted
+
+
+def test_text_body_preferred_over_html():
+    assert extract("plain wins", html="<p>html loses</p>").text == "plain wins"
+
+
+def _message(plain: str | None, html: str | None) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "Jane Doe <jane@example.org>"
+    msg["To"] = "support@example.com"
+    msg["Subject"] = "Re: printer"
+    if plain is not None:
+        msg.set_content(plain)
+        if html is not None:
+            msg.add_alternative(html, subtype="html")
+    elif html is not None:
+        msg.set_content(html, subtype="html")
+    return msg.as_bytes()
+
+
+def test_extract_from_message_prefers_plain_part():
+    raw = _message("Fixed, thanks.\n\n" + QUOTE, "<p>Fixed in HTML</p>")
+    assert extract_from_message(raw).text == "Fixed, thanks."
+
+
+def test_extract_from_message_html_only_and_charset():
+    raw = _message(None, "<p>Grüße aus Köln</p><blockquote type=cite>alt</blockquote>")
+    parts = extract_from_message(raw)
+    assert parts.text == "Grüße aus Köln"
+
+
+def test_extract_from_message_uses_sender_for_signature():
+    raw = _message("Please close it.\n\nJane\n", None)
+    assert extract_from_message(raw).signature == "Jane"
+
+
+def test_html_to_text_rules():
+    html = ("<html><head><title>t</title><style>p{}</style></head><body><script>x()</script>"
+            "<p>A&nbsp;&lt;b&gt;</p><p>see <a href='https://x.example/a'>docs</a> or "
+            "<a href='https://x.example/b'>https://x.example/b</a></p><br><br><br><br><div>end</div></body></html>")
+    assert html_to_text(html) == "A <b>\n\nsee docs (https://x.example/a) or https://x.example/b\n\nend"
+
+
+def test_html_to_text_ordered_list_and_unclosed_tags():
+    assert html_to_text("<ol><li>first<li>second</ol><p>after") == "1. first\n2. second\n\nafter"
+
+
+def test_speed_at_least_1000_text_cases_per_second():
+    body = ("Could you check the invoice?\nThe total looks wrong.\n\nThanks,\nJane Doe\n+1 555 0100\n\n"
+            + QUOTE + "\n" + "> more history line\n" * 30)
+    start = time.perf_counter()
+    for _ in range(500):
+        extract(body)
+    assert 500 / (time.perf_counter() - start) > 1000
+
+
+def test_outlook_forward_kept_when_subject_says_forward():
+    body = ("Please take over.\n\nFrom: Bob <bob@example.net>\nSent: Monday, November 24, 2025 9:00 AM\n"
+            "To: Jane <jane@example.org>\nSubject: Printer\n\nThe printer is on fire.\n")
+    msg = EmailMessage()
+    msg["From"] = "Jane <jane@example.org>"
+    msg["Subject"] = "FW: Printer"
+    msg.set_content(body)
+    assert "The printer is on fire." in extract_from_message(msg.as_bytes()).text
+    msg.replace_header("Subject", "RE: Printer")
+    assert extract_from_message(msg.as_bytes()).text == "Please take over."
+
+
+def test_signature_with_contact_lines_and_legal_footer():
+    body = ("The export works again.\n\nRegards\nJohn Smith\nSenior Engineer | ACME Inc.\n"
+            "T: +1 555 123 4567 | M: +1 555 765 4321\njohn@acme.example\n\n"
+            "CONFIDENTIALITY NOTICE: This e-mail is intended solely for the addressee and may contain "
+            "privileged information. If you are not the intended recipient, please delete it.\n")
+    parts = extract(body)
+    assert parts.text == "The export works again."
+    assert "+1 555 765 4321" in parts.signature and "CONFIDENTIALITY" in parts.signature
+
+
+def test_html_emoji_images_keep_their_alt_but_logos_do_not():
+    assert html_to_text('<p>Great <img alt="🎉" src="x.png"> <img alt="ACME logo" src="l.png"></p>') == "Great 🎉"
+
+
+def test_unknown_charset_does_not_crash():
+    raw = (b"From: a@example.org\nSubject: x\nContent-Type: text/plain; charset=x-unknown-8\n\n"
+           b"Works now.\n\nOn Mon, Nov 24, 2025 at 10:02 AM b@example.com wrote:\n> old\n")
+    assert extract_from_message(raw).text == "Works now."

@@ -1,0 +1,83 @@
+"""Raw storage: once per (mailbox, key), duplicates by content hash, blobs, checkpoints."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+
+from mailproc.clock import FixedClock
+from mailproc.models import Checkpoint as CheckpointRow
+from mailproc.models import RawMessage, RawStatus
+from mailproc.source.base import Checkpoint, FetchedMessage
+from mailproc.store import RawStore, header_message_id, load_raw
+
+RAW = b"From: a@example.org\r\nMessage-ID: <m1@example.org>\r\nSubject: hi\r\n\r\nbody\r\n"
+
+
+def fetched(key: str, raw: bytes = RAW, uid: int = 1, uidvalidity: int = 7) -> FetchedMessage:
+    return FetchedMessage("box", "INBOX", key, uidvalidity, uid, raw, None)
+
+
+def make_store(db, tmp_path, threshold=1_000_000) -> RawStore:
+    return RawStore(db, FixedClock(), blob_dir=tmp_path / "blobs", blob_threshold=threshold)
+
+
+def rows(db):
+    with db.transaction() as s:
+        return s.scalars(select(RawMessage).order_by(RawMessage.id)).all()
+
+
+def test_batch_is_stored_once_with_checkpoint(db, tmp_path):
+    store = make_store(db, tmp_path)
+    batch = [fetched("7:1"), fetched("7:2", RAW.replace(b"body", b"other"), uid=2)]
+    store.store_batch("box", "INBOX", Checkpoint(7, 2), batch)
+    store.store_batch("box", "INBOX", Checkpoint(7, 2), batch)  # a retry after a crash
+    stored = rows(db)
+    assert [r.source_key for r in stored] == ["7:1", "7:2"]
+    assert all(r.status == RawStatus.PENDING for r in stored)
+    assert stored[0].sha256 == hashlib.sha256(RAW).hexdigest()
+    assert stored[0].header_message_id == "m1@example.org"
+    assert store.checkpoint("box", "INBOX") == Checkpoint(7, 2)
+
+
+def test_same_bytes_under_new_uidvalidity_are_a_duplicate(db, tmp_path):
+    store = make_store(db, tmp_path)
+    store.store_batch("box", "INBOX", Checkpoint(7, 1), [fetched("7:1")])
+    store.store_batch("box", "INBOX", Checkpoint(9, 1), [fetched("9:1", uidvalidity=9)])
+    first, again = rows(db)
+    assert again.duplicate_of_id == first.id and again.status == RawStatus.PROCESSED
+    assert again.data is None
+    assert store.checkpoint("box", "INBOX") == Checkpoint(9, 1)
+
+
+def test_reused_message_id_with_other_content_is_still_stored(db, tmp_path):
+    store = make_store(db, tmp_path)
+    other = RAW.replace(b"body", b"a different mail, same Message-ID")
+    store.store_batch("box", "INBOX", None, [fetched("7:1"), fetched("7:2", other, uid=2)])
+    first, second = rows(db)
+    assert first.header_message_id == second.header_message_id
+    assert second.duplicate_of_id is None and second.status == RawStatus.PENDING
+
+
+def test_large_message_goes_to_blob_dir(db, tmp_path):
+    store = make_store(db, tmp_path, threshold=10)
+    store.store_batch("box", "INBOX", None, [fetched("7:1")])
+    (row,) = rows(db)
+    assert row.data is None and row.blob_path
+    assert load_raw(row) == RAW
+
+
+def test_checkpoint_never_moves_backwards(db, tmp_path):
+    store = make_store(db, tmp_path)
+    store.store_batch("box", "INBOX", Checkpoint(7, 10), [])
+    store.store_batch("box", "INBOX", Checkpoint(7, 4), [])
+    assert store.checkpoint("box", "INBOX") == Checkpoint(7, 10)
+    with db.transaction() as s:
+        assert s.scalar(select(CheckpointRow.last_uid)) == 10
+
+
+def test_header_message_id_reads_folded_headers():
+    raw = b"Subject: x\r\nMessage-ID:\r\n <folded@example.org>\r\n\r\nMessage-ID: <body@x>\r\n"
+    assert header_message_id(raw) == "folded@example.org"
+    assert header_message_id(b"Subject: none\r\n\r\n") is None
