@@ -1,0 +1,108 @@
+"""The composition root: settings, database, clock and the adapters built from them."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from mailproc.clock import Clock, clock_for
+from mailproc.config import Settings, parse_timedelta
+from mailproc.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    clock: Clock
+    _secret: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def create(cls, settings: Settings, *, clock: Clock | None = None,
+               db: Database | None = None) -> "App":
+        return cls(settings=settings, db=db or Database(settings.database_url),
+                   clock=clock or clock_for(settings.now_override))
+
+    @property
+    def var(self) -> Path:
+        path = self.settings.var_path
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def secret_key(self) -> bytes:
+        """MAILPROC_SECRET_KEY; the embedded default keeps a generated key in var/ (mode 600)."""
+        if self._secret is None:
+            if self.settings.secret_key:
+                self._secret = self.settings.secret_key.encode()
+            else:
+                path = self.var / "secret_key"
+                if not path.exists():
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    with os.fdopen(fd, "w") as fh:
+                        fh.write(secrets.token_hex(32))
+                    log.warning("MAILPROC_SECRET_KEY is not set: generated a key in %s", path)
+                self._secret = path.read_text().strip().encode()
+        return self._secret
+
+    @cached_property
+    def own_addresses(self) -> frozenset[str]:
+        s = self.settings.support
+        return frozenset(a.lower() for a in (s.address, *s.aliases))
+
+    def is_own(self, address: str) -> bool:
+        """Our address, an alias, or a plus-address of one (support+1042.sig@…)."""
+        address = address.strip().lower()
+        local, _, domain = address.partition("@")
+        return address in self.own_addresses or (
+            "+" in local and f"{local.split('+', 1)[0]}@{domain}" in self.own_addresses)
+
+    @cached_property
+    def service_levels(self):
+        from mailproc.sla.setup import build_service_levels
+
+        s = self.settings
+        return build_service_levels(s.calendar, s.sla, s.priority)
+
+    @cached_property
+    def kb_settings(self):
+        from mailproc.policy.kb import check_settings, kb_settings
+
+        cfg = kb_settings(self.settings.kb, self.settings.config_path or "config")
+        check_settings(cfg)
+        return cfg
+
+    @cached_property
+    def knowledge_base(self):
+        """The KB index (reloads changed files itself); None when the KB is switched off."""
+        cfg = self.kb_settings
+        path = self.settings.resolve(cfg.dir)
+        if not cfg.enabled or not path.is_dir():
+            return None
+        from mailproc.kb.search import KnowledgeBase
+
+        cache = self.settings.resolve(cfg.cache_dir) if cfg.cache_dir else self.var / "kb-cache"
+        return KnowledgeBase(path, cache_dir=cache,
+                             semantic=None if cfg.semantic else False)
+
+    @property
+    def message_id_domain(self) -> str:
+        return self.settings.support.address.rpartition("@")[2] or "mailproc.invalid"
+
+    @cached_property
+    def subject_window(self):
+        return parse_timedelta(self.settings.threading.subject_window)
+
+    def raw_store(self):
+        from mailproc.store import RawStore
+
+        kinds = {m.name: m.type for m in self.settings.mailboxes}
+        return RawStore(self.db, self.clock, blob_dir=self.var / "blobs",
+                        blob_threshold=self.settings.storage.blob_threshold_bytes,
+                        kind_by_mailbox=kinds)

@@ -1,0 +1,101 @@
+"""Render a template kind into MIME bytes and write the outbox row, in the caller's transaction."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailproc.cases import record_event
+from mailproc.errors import TemplateError
+from mailproc.models import Case, OutboundMail, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+
+def compose(app, session: Session, *, case: Case, kind: str, to: Sequence[str],
+            dedupe_key: str, context: dict, in_reply_to: str | None, references: Sequence[str],
+            reply_to: str | None, from_name: str, auto_submitted: str | None,
+            attachments: Sequence[tuple[str, str, bytes]] = (), now: datetime,
+            ) -> OutboundMail | None:
+    """Render `kind` and queue it; None when `dedupe_key` was queued before.
+
+    A template error holds the row with the error instead of losing the mail;
+    `render_held` retries it each round. `_mail` in the stored context carries what a
+    re-render needs.
+    """
+    from mailproc.mime import make_message_id
+    from mailproc.outbox import enqueue
+
+    message_id = make_message_id(app.message_id_domain, kind, dedupe_key)
+    context = dict(context)
+    context["_mail"] = {"in_reply_to": in_reply_to, "references": list(references),
+                        "to": list(to), "reply_to": reply_to, "from_name": from_name,
+                        "auto_submitted": auto_submitted}
+    raw, subject, error = None, context.get("case", {}).get("subject", ""), None
+    try:
+        raw, subject = render_raw(app, kind, context, message_id, now, attachments)
+    except TemplateError as exc:
+        error = str(exc)
+    row = enqueue(session, case_id=case.id, kind=kind, dedupe_key=dedupe_key, to=list(to),
+                  from_addr=app.settings.support.address, subject=subject, raw=raw,
+                  message_id=message_id, template=kind, context=context, now=now,
+                  status="held" if error else "pending")
+    if row is None:
+        return None
+    if error:
+        row.last_error = f"template error: {error}"
+        record_event(session, case.id, actor="mailproc", kind="template_error",
+                     detail=f"{kind} for #{case.ref} is held: {error}", now=now,
+                     data={"outbox_id": row.id})
+        log.error("template %s failed for case %s: %s", kind, case.ref, error)
+    else:
+        record_event(session, case.id, actor="mailproc", kind=f"{kind}_queued",
+                     detail=f"{kind} to {', '.join(to)} queued as {message_id}", now=now,
+                     data={"outbox_id": row.id})
+    return row
+
+
+def render_raw(app, kind: str, context: dict, message_id: str, now: datetime,
+               attachments: Sequence[tuple[str, str, bytes]] = ()) -> tuple[bytes, str]:
+    from mailproc.mime import build_message
+    from mailproc.templates import renderer_for
+
+    mail = renderer_for(app).render(kind, context)
+    meta = context["_mail"]
+    raw = build_message(
+        from_addr=app.settings.support.address,
+        from_name=meta.get("from_name") or app.settings.support.name, to=meta["to"],
+        subject=mail.subject, text=mail.text, html=mail.html, message_id=message_id,
+        in_reply_to=meta["in_reply_to"], references=meta["references"],
+        reply_to=meta["reply_to"], auto_submitted=meta.get("auto_submitted", "auto-replied"),
+        loop_token=app.settings.support.address, attachments=attachments, date_at=now)
+    return raw, mail.subject
+
+
+def render_held(app, now: datetime, limit: int = 100) -> int:
+    """Retry rendering rows held by a template error (an admin may have fixed the template).
+
+    Attachments of a held relay are not kept in the row, so a re-rendered relay goes out
+    without them and says so in an event.
+    """
+    fixed = 0
+    with app.db.transaction() as session:
+        rows = session.scalars(select(OutboundMail).where(
+            OutboundMail.status == OutboxStatus.HELD, OutboundMail.raw.is_(None),
+            OutboundMail.template != "").limit(limit)).all()
+        for row in rows:
+            try:
+                row.raw, row.subject = render_raw(app, row.template, row.context, row.message_id,
+                                                  now)
+            except TemplateError as exc:
+                row.last_error = f"template error: {exc}"
+                continue
+            row.status, row.last_error, row.next_attempt_at = OutboxStatus.PENDING, None, now
+            record_event(session, row.case_id, actor="mailproc", kind="template_fixed",
+                         detail=f"{row.template} rendered after a fix; queued", now=now)
+            fixed += 1
+    return fixed

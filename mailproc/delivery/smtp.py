@@ -1,0 +1,154 @@
+"""SMTP delivery with aiosmtplib, one connection per batch; replies -> Transient/Permanent errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from typing import Iterable, Iterator
+
+import aiosmtplib
+
+from mailproc.config import OutgoingSettings
+from mailproc.delivery.files import After, Before, Outgoing, SendOutcome
+from mailproc.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+
+log = logging.getLogger(__name__)
+
+# Losing the connection or the server's patience: worth trying again later.
+_CONNECTION_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError,
+                      aiosmtplib.SMTPTimeoutError, aiosmtplib.SMTPConnectTimeoutError,
+                      aiosmtplib.SMTPReadTimeoutError, asyncio.TimeoutError, ConnectionError,
+                      OSError)
+
+
+def _reply(code: int | None, message: str) -> str:
+    text = " ".join(str(message or "").split())[:500]
+    return f"{code} {text}".strip() if code else text
+
+
+def from_code(code: int, message: str, *, during: str) -> DeliveryError:
+    """4xx is worth another try, 5xx is final; anything else (a broken server) is retried."""
+    text = f"{during}: {_reply(code, message)}"
+    return PermanentDeliveryError(text) if 500 <= code < 600 else TransientDeliveryError(text)
+
+
+def translate(exc: BaseException, target: str) -> DeliveryError:
+    """aiosmtplib's exceptions -> ours, with the server's reply text (never credentials)."""
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        # Wrong credentials are a configuration problem for every row: retry after the fix.
+        return TransientDeliveryError(f"{target}: authentication refused: "
+                                      f"{_reply(exc.code, exc.message)}")
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        text = "; ".join(f"{r.recipient}: {_reply(r.code, r.message)}" for r in exc.recipients)
+        if codes and all(500 <= c < 600 for c in codes):
+            return PermanentDeliveryError(f"all recipients refused: {text}")
+        return TransientDeliveryError(f"recipients refused for now: {text}")
+    if isinstance(exc, aiosmtplib.SMTPSenderRefused):
+        return from_code(exc.code, exc.message, during=f"sender {exc.sender} refused")
+    if isinstance(exc, aiosmtplib.SMTPDataError):
+        return from_code(exc.code, exc.message, during="message refused")
+    if isinstance(exc, aiosmtplib.SMTPNotSupported):
+        return TransientDeliveryError(f"{target}: {exc}")
+    if isinstance(exc, _CONNECTION_ERRORS):
+        if isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code >= 400:
+            return from_code(exc.code, exc.message, during=f"{target}")
+        detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        return TransientDeliveryError(f"{target}: {detail}")
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return from_code(exc.code, exc.message, during=f"{target}")
+    if isinstance(exc, ssl.SSLError):
+        return TransientDeliveryError(f"{target}: TLS failed: {exc.reason or exc}")
+    if isinstance(exc, ValueError):
+        # aiosmtplib refuses addresses it cannot send safely (e.g. non-ASCII without SMTPUTF8).
+        return PermanentDeliveryError(f"cannot send: {exc}")
+    return TransientDeliveryError(f"{target}: {type(exc).__name__}: {exc}")
+
+
+def _is_connection_loss(exc: BaseException) -> bool:
+    return isinstance(exc, _CONNECTION_ERRORS) and not isinstance(
+        exc, (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPSenderRefused,
+              aiosmtplib.SMTPDataError))
+
+
+class SmtpTransport:
+    """Sends raw bytes with the envelope of each outbox row through one SMTP server."""
+
+    name = "smtp"
+
+    def __init__(self, settings: OutgoingSettings, password: str | None) -> None:
+        self.settings = settings
+        self._password = password
+        self.target = f"{settings.host}:{settings.port}"
+
+    def __repr__(self) -> str:  # never show the password
+        return f"SmtpTransport({self.target}, tls={self.settings.tls}, user={self.settings.user!r})"
+
+    def _client(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        return aiosmtplib.SMTP(
+            hostname=s.host, port=s.port, timeout=s.timeout_seconds,
+            use_tls=s.tls == "tls", start_tls=True if s.tls == "starttls" else False,
+            username=s.user or None, password=(self._password if s.user else None))
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        client = self._client()
+        try:
+            await client.connect()
+        except BaseException as exc:
+            client.close()
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise translate(exc, self.target) from None
+        return client
+
+    async def _send_one(self, client: aiosmtplib.SMTP, item: Outgoing) -> SendOutcome:
+        errors, response = await client.sendmail(item.mail_from, list(item.recipients), item.raw)
+        refused = {a: _reply(r.code, r.message) for a, r in errors.items() if r.code >= 500}
+        deferred = {a: _reply(r.code, r.message) for a, r in errors.items() if r.code < 500}
+        accepted = tuple(a for a in item.recipients if a not in errors)
+        log.info("outbox %s accepted by %s for %d recipients: %s", item.outbox_id, self.target,
+                 len(accepted), _reply(None, response)[:120])
+        return SendOutcome(accepted=accepted, refused=refused, deferred=deferred)
+
+    async def _run(self, items: Iterator[Outgoing], before: Before, after: After) -> None:
+        client: aiosmtplib.SMTP | None = None
+        try:
+            for item in items:
+                if not before(item):
+                    continue
+                if client is None:
+                    try:
+                        client = await self._connect()
+                    except DeliveryError as exc:
+                        # No server: the rest of the batch would only wait for the same
+                        # timeout, one by one. They go back to the queue untried.
+                        log.warning("SMTP %s unreachable: %s", self.target, exc)
+                        after(item, SendOutcome(error=exc))
+                        for rest in items:
+                            after(rest, SendOutcome(error=exc, attempted=False))
+                        return
+                try:
+                    outcome = await self._send_one(client, item)
+                except Exception as exc:
+                    error = translate(exc, self.target)
+                    refused = {}
+                    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+                        refused = {r.recipient: _reply(r.code, r.message)
+                                   for r in exc.recipients if r.code >= 500}
+                    if _is_connection_loss(exc) or not client.is_connected:
+                        # Reconnect for the next item: the session's state is unknown.
+                        client.close()
+                        client = None
+                    outcome = SendOutcome(error=error, refused=refused)
+                after(item, outcome)
+        finally:
+            if client is not None:
+                try:
+                    await client.quit()
+                except Exception:  # the verdicts are recorded; a failed QUIT changes nothing
+                    client.close()
+
+    def deliver(self, items: Iterable[Outgoing], *, before: Before, after: After) -> None:
+        asyncio.run(self._run(iter(items), before, after))

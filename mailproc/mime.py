@@ -1,0 +1,145 @@
+"""Outgoing RFC 5322 messages: sanitised headers, loop-safe markers, stable Message-IDs."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from typing import Iterable, Mapping, Sequence
+
+log = logging.getLogger(__name__)
+
+# 7bit transfer: the relay may not offer 8BITMIME, and non-ASCII headers become RFC 2047 words.
+POLICY = SMTP.clone(cte_type="7bit")
+MAX_REFERENCES = 20
+AUTO_SUBMITTED = frozenset({"auto-replied", "auto-generated", "auto-notified"})
+# C0 and C1 controls, DEL and the Unicode line/paragraph separators: any of them in a header
+# value can split it into a second header in some parser downstream.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]+")
+_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_MSGID = re.compile(r"^[^\s<>@]+@[^\s<>@]+$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,75}$")
+# Headers build_message owns; extra_headers may not replace them.
+_OWN = frozenset(h.lower() for h in (
+    "From", "To", "Cc", "Bcc", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
+    "Reply-To", "Auto-Submitted", "X-Auto-Response-Suppress", "X-Loop", "MIME-Version",
+    "Content-Type", "Content-Transfer-Encoding", "Sender", "Return-Path"))
+
+
+def clean_header(value: str) -> str:
+    """One header value on one line: control characters become spaces, runs of space one."""
+    return " ".join(_CONTROL.sub(" ", str(value)).split())
+
+
+def check_address(value: str) -> str:
+    """A bare addr-spec (local@domain) or ValueError; no display names, no comments."""
+    addr = str(value).strip()
+    local, at, domain = addr.rpartition("@")
+    if (not at or not local or len(addr) > 320 or _CONTROL.search(addr) or not _LOCAL.match(local)
+            or local.startswith(".") or local.endswith(".") or ".." in local
+            or not _DOMAIN.match(domain)):
+        raise ValueError(f"not an email address: {addr[:80]!r}")
+    return addr
+
+
+def normalize_message_id(value: str) -> str | None:
+    """`<left@right>` for an id with or without brackets; None when it is not an id."""
+    mid = clean_header(value).strip().strip("<>").strip()
+    return f"<{mid}>" if mid and len(mid) < 990 and _MSGID.match(mid) else None
+
+
+def make_message_id(domain: str, kind: str, key: str) -> str:
+    """Our Message-ID for one outbox decision; the same (kind, key) always gives the same id,
+    so a retried or re-delivered row carries the id receiving clients deduplicate on."""
+    domain = check_address(f"x@{domain}").partition("@")[2]
+    kind_part = re.sub(r"[^a-z0-9-]+", "-", kind.lower()).strip("-")[:30] or "mail"
+    digest = hashlib.sha256(f"{kind}\x00{key}".encode()).hexdigest()[:24]
+    return f"<mp.{kind_part}.{digest}@{domain}>"
+
+
+def cap_references(ids: Sequence[str], limit: int = MAX_REFERENCES) -> list[str]:
+    """The thread root plus the newest ids: long threads stay threaded without huge headers."""
+    ids = list(dict.fromkeys(ids))
+    if len(ids) <= limit:
+        return ids
+    return [ids[0], *ids[-(limit - 1):]]
+
+
+def _address(value: str, name: str = "") -> Address:
+    local, _, domain = check_address(value).rpartition("@")
+    return Address(display_name=clean_header(name), username=local, domain=domain)
+
+
+def _cte(body: str) -> str | None:
+    # The stdlib would pick base64 for mostly non-ASCII text, and base64 of CRLF text decodes
+    # to CRLF in the reader's hands; quoted-printable keeps lines as lines.
+    if body.isascii() and all(len(line) <= 990 for line in body.splitlines()):
+        return None
+    return "quoted-printable"
+
+
+def build_message(*, from_addr: str, from_name: str, to: Sequence[str], cc: Sequence[str] = (),
+                  subject: str, text: str, html: str | None = None, message_id: str,
+                  in_reply_to: str | None = None, references: Iterable[str] = (),
+                  reply_to: str | None = None, auto_submitted: str | None = "auto-replied",
+                  loop_token: str, attachments: Iterable[tuple[str, str, bytes]] = (),
+                  extra_headers: Mapping[str, str] | None = None, date_at: datetime) -> bytes:
+    """The wire bytes (CRLF) of one outgoing message; every header value is sanitised here.
+
+    `attachments` are (filename, content type, bytes). `auto_submitted=None` is for mail a
+    human wrote (an agent's relayed reply): then no auto-response markers, only X-Loop.
+    """
+    if not to:
+        raise ValueError("a message needs at least one To address")
+    own_id = normalize_message_id(message_id)
+    if own_id is None:
+        raise ValueError(f"not a Message-ID: {message_id[:80]!r}")
+    if auto_submitted is not None and auto_submitted not in AUTO_SUBMITTED:
+        raise ValueError(f"Auto-Submitted must be one of {sorted(AUTO_SUBMITTED)}")
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = _address(from_addr, from_name)
+    msg["To"] = [_address(a) for a in to]
+    if cc:
+        msg["Cc"] = [_address(a) for a in cc]
+    if reply_to:
+        msg["Reply-To"] = _address(reply_to)
+    msg["Subject"] = clean_header(subject)
+    msg["Date"] = format_datetime(date_at)
+    msg["Message-ID"] = own_id
+    parent = normalize_message_id(in_reply_to) if in_reply_to else None
+    if parent:
+        msg["In-Reply-To"] = parent
+    refs = [r for r in (normalize_message_id(x) for x in references) if r]
+    if parent and parent not in refs:
+        refs.append(parent)
+    if refs:
+        msg["References"] = " ".join(cap_references(refs))
+    if auto_submitted is not None:
+        # RFC 3834 section 5; Exchange honours X-Auto-Response-Suppress. No Precedence:
+        # RFC 3834 advises against it and some lists treat "bulk" as spam.
+        msg["Auto-Submitted"] = auto_submitted
+        msg["X-Auto-Response-Suppress"] = "All"
+    token = clean_header(loop_token)
+    if not token:
+        raise ValueError("loop_token is required")
+    msg["X-Loop"] = token
+    for name, value in (extra_headers or {}).items():
+        if not _HEADER_NAME.match(name) or name.lower() in _OWN:
+            raise ValueError(f"extra header {name[:40]!r} is not allowed")
+        msg[name] = clean_header(value)
+    text = text if text.endswith("\n") else text + "\n"
+    msg.set_content(text, cte=_cte(text))
+    if html is not None:
+        msg.add_alternative(html, subtype="html", cte=_cte(html))
+    for filename, content_type, data in attachments:
+        maintype, _, subtype = (content_type or "application/octet-stream").partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
+                           filename=clean_header(filename) or "attachment")
+    return msg.as_bytes(policy=POLICY)

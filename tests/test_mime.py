@@ -1,0 +1,193 @@
+"""Outgoing message building: loop-safe headers, sanitised values, stable ids, real threads."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from datetime import datetime, timezone
+from email.utils import getaddresses, parseaddr
+from pathlib import Path
+
+import pytest
+
+from mailproc.mime import (
+    MAX_REFERENCES, build_message, cap_references, check_address, clean_header, make_message_id,
+    normalize_message_id,
+)
+
+CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+AT = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+INJECT = "\r\nBcc: evil@attacker.example\r\nX-Injected: yes"
+
+
+def build(**overrides) -> bytes:
+    args = dict(from_addr="support@example.com", from_name="Example Support",
+                to=["kim@customer.example"], subject="Your request [#1042]",
+                text="We got your mail.\nCase 1042.", html="<p>We got your mail.</p>",
+                message_id=make_message_id("example.com", "ack", "ack:case:42"),
+                in_reply_to="<orig-1@customer.example>",
+                references=["<root@customer.example>", "orig-1@customer.example"],
+                reply_to="support+1042.abcdef@example.com", loop_token="support@example.com",
+                date_at=AT)
+    args.update(overrides)
+    return build_message(**args)
+
+
+def parse(raw: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def test_loop_safe_headers_and_threading():
+    msg = parse(build())
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["X-Auto-Response-Suppress"] == "All"
+    assert msg["X-Loop"] == "support@example.com"
+    assert msg["Precedence"] is None  # RFC 3834: do not use Precedence for this
+    assert re.fullmatch(r"<mp\.ack\.[0-9a-f]{24}@example\.com>", msg["Message-ID"])
+    assert msg["In-Reply-To"] == "<orig-1@customer.example>"
+    assert msg["References"].split() == ["<root@customer.example>", "<orig-1@customer.example>"]
+    assert parseaddr(msg["Reply-To"])[1] == "support+1042.abcdef@example.com"
+    assert parseaddr(msg["From"]) == ("Example Support", "support@example.com")
+    assert msg["Date"].datetime == AT
+    assert msg.get_content_type() == "multipart/alternative"
+    parts = [p.get_content_type() for p in msg.iter_parts()]
+    assert parts == ["text/plain", "text/html"]
+    assert msg.get_body(("plain",)).get_content().startswith("We got your mail.")
+
+
+def test_wire_format_is_crlf_and_7bit():
+    raw = build(subject="Grüße – Ihre Anfrage", text="Schöne Grüße\n", from_name="Süpport Team")
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    assert max(raw) < 128
+    msg = parse(raw)
+    assert msg["Subject"] == "Grüße – Ihre Anfrage"
+    assert parseaddr(str(msg["From"]))[0] == "Süpport Team"
+    assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n") == "Schöne Grüße\n"
+    assert b"Content-Transfer-Encoding: quoted-printable" in raw
+
+
+def test_human_mail_has_no_auto_markers_but_keeps_x_loop():
+    msg = parse(build(auto_submitted=None))
+    assert msg["Auto-Submitted"] is None and msg["X-Auto-Response-Suppress"] is None
+    assert msg["X-Loop"] == "support@example.com"
+    with pytest.raises(ValueError):
+        build(auto_submitted="yes please")
+
+
+@pytest.mark.parametrize("field", ["subject", "from_name", "loop_token"])
+def test_header_injection_cannot_add_a_header(field):
+    value = {"subject": "Hello", "from_name": "Kim", "loop_token": "support@example.com"}[field]
+    raw = build(**{field: value + INJECT})
+    msg = parse(raw)
+    assert msg["Bcc"] is None and msg["X-Injected"] is None
+    assert b"\r\nBcc:" not in raw and b"\r\nX-Injected:" not in raw
+    names = [k.lower() for k in msg.keys()]
+    assert len(names) == len(set(names))  # nothing doubled either
+    header = {"subject": "Subject", "from_name": "From", "loop_token": "X-Loop"}[field]
+    # The text survives, on the one line of the header it was given for.
+    assert "Bcc: evil@attacker.example X-Injected: yes" in str(msg[header])
+
+
+def test_extra_headers_are_sanitised_and_cannot_replace_ours():
+    msg = parse(build(extra_headers={"X-Mailproc-Case": "1042" + INJECT}))
+    assert msg["X-Mailproc-Case"].startswith("1042 Bcc:") and msg["Bcc"] is None
+    for name in ("Bcc", "Message-ID", "auto-submitted", "X-Bad: x", "X\r\nBcc"):
+        with pytest.raises(ValueError):
+            build(extra_headers={name: "x"})
+
+
+@pytest.mark.parametrize("bad", [
+    "kim@customer.example\r\nBcc: evil@attacker.example", "not an address", "kim@", "@example.com",
+    "Kim <kim@customer.example>", "kim@@customer.example", "kim@customer..example", "kim .x@a.b",
+    "kim@exa mple.com", "kim@customer.example,evil@attacker.example",
+])
+def test_a_bad_address_is_refused(bad):
+    with pytest.raises(ValueError):
+        check_address(bad)
+    with pytest.raises(ValueError):
+        build(to=[bad])
+    with pytest.raises(ValueError):
+        build(reply_to=bad)
+    with pytest.raises(ValueError):
+        build(cc=[bad])
+
+
+def test_recipients_and_cc():
+    msg = parse(build(to=["a@one.example", "b@two.example"], cc=["c@three.example"]))
+    assert [a for _, a in getaddresses([msg["To"]])] == ["a@one.example", "b@two.example"]
+    assert [a for _, a in getaddresses([msg["Cc"]])] == ["c@three.example"]
+    with pytest.raises(ValueError):
+        build(to=[])
+
+
+def test_references_are_capped_keeping_the_root():
+    refs = [f"<r{i}@list.example>" for i in range(40)]
+    msg = parse(build(references=refs, in_reply_to="<r39@list.example>"))
+    got = msg["References"].split()
+    assert len(got) == MAX_REFERENCES
+    assert got[0] == "<r0@list.example>" and got[-1] == "<r39@list.example>"
+    assert got[1:] == refs[-(MAX_REFERENCES - 1):]
+    assert cap_references(["a", "b", "a"]) == ["a", "b"]
+
+
+def test_garbage_thread_ids_are_dropped_not_sent():
+    msg = parse(build(in_reply_to="no id here", references=["<ok@x.example>", "two words@x",
+                                                            "<a@b>\r\nBcc: e@x.example"]))
+    assert msg["In-Reply-To"] is None
+    assert msg["References"].split() == ["<ok@x.example>"]
+    with pytest.raises(ValueError):
+        build(message_id="not-an-id")
+
+
+def test_message_id_is_stable_per_kind_and_key():
+    a = make_message_id("example.com", "ack", "ack:case:42")
+    assert a == make_message_id("example.com", "ack", "ack:case:42")
+    assert a != make_message_id("example.com", "ack", "ack:case:43")
+    assert a != make_message_id("example.com", "escalation", "ack:case:42")
+    odd = make_message_id("example.com", "Agent Reply/2", "x")
+    assert odd.startswith("<mp.agent-reply-2.") and normalize_message_id(odd) == odd
+    with pytest.raises(ValueError):
+        make_message_id("exa mple.com\r\n", "ack", "k")
+
+
+def test_attachments_make_a_mixed_message():
+    msg = parse(build(attachments=[("report\r\n.txt", "text/csv", b"a,b\r\n1,2\r\n")]))
+    assert msg.get_content_type() == "multipart/mixed"
+    att = next(msg.iter_attachments())
+    assert att.get_filename() == "report .txt"
+    assert att.get_content_type() == "text/csv"
+
+
+def test_clean_header_removes_every_control_character():
+    assert clean_header("a\x00b\x1bc\x7fd\u2028e\x85f\tg\r\nh") == "a b c d e f g h"
+
+
+def _lkml_messages(limit: int) -> list[email.message.EmailMessage]:
+    folder = CORPORA / "threads" / "notmuch-lkml"
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    msgs = [email.message_from_bytes(p.read_bytes(), policy=email.policy.compat32) for p in files]
+    deep = [m for m in msgs if len((m["References"] or "").split()) >= 3]
+    # The deepest first: those are the ones the cap has to cut.
+    deep.sort(key=lambda m: -len((m["References"] or "").split()))
+    return deep[:limit]
+
+
+def test_replies_to_real_deep_threads_stay_threaded():
+    msgs = _lkml_messages(40)
+    assert len(msgs) >= 20, "the LKML corpus should have deep threads"
+    for orig in msgs:
+        # Real headers carry junk tokens such as "<yes>"; only real ids are kept.
+        refs = [r for r in (orig["References"] or "").split() if normalize_message_id(r)]
+        own = orig["Message-ID"].strip()
+        subject = str(orig["Subject"] or "")
+        reply = parse(build(subject="Re: " + subject, in_reply_to=own, references=refs))
+        got = reply["References"].split()
+        assert got[0] == refs[0] and got[-1] == own, orig["Message-ID"]
+        assert len(got) <= MAX_REFERENCES
+        # Real threads here are at most 13 deep: every id is kept, in order.
+        assert got == list(dict.fromkeys([*refs, own]))
+        assert reply["In-Reply-To"].strip() == own
+        # The stdlib folds a header that fits one continuation line onto it; unfolding (RFC
+        # 5322 3.2.2) leaves the usual space after the colon, which readers strip.
+        assert reply["Subject"].strip() == "Re: " + clean_header(subject)
