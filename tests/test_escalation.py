@@ -1,0 +1,245 @@
+"""The escalation ladder: steps fire once, in order, with phone numbers; #escalate jumps a step."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from types import MappingProxyType
+
+import pytest
+from sqlalchemy import select
+
+from mailproc.errors import ConfigError
+from mailproc.escalation import CaseFacts, claim_step, next_step, sweep
+from mailproc.ladder import load_ladder
+from mailproc.models import Case, Escalation, Event, OutboundMail
+from mailproc.sla.calendar import CALENDAR_24X7
+from tests.agent_helpers import agent_app, feed, mail
+from tests.helpers import MONDAY
+
+DIRECTORY = {
+    "people": [
+        {"key": "petra", "name": "Petra Schulz", "role": "team lead helpdesk",
+         "phone": "+49 30 1234 5690", "email": "petra@example.com", "lead_of": ["helpdesk"]},
+        {"key": "max", "name": "Max Meier", "role": "support manager", "phone": "030 1234 5699",
+         "email": "max@example.com", "manager_of": ["*"]},
+    ],
+    "vendors": [{"key": "netcarrier", "name": "NetCarrier NOC", "service": "internet uplink",
+                 "phone": "+49 69 9876 5400", "email": "noc@netcarrier.example"}],
+    "oncall": [{"person": "petra", "days": "mon-fri", "hours": "08:00-18:00"},
+               {"person": "max", "days": "sat-sun"}],
+}
+ESCALATION = {
+    "steps": [
+        {"name": "warning", "trigger": "first_response", "at_fraction": 0.75,
+         "notify": ["assignee"]},
+        {"name": "overdue", "trigger": "first_response", "after": "0m", "notify": ["assignee"]},
+        {"name": "team-lead", "trigger": "first_response", "after": "1h", "notify": ["team_lead"]},
+        {"name": "manager", "trigger": "first_response", "after": "4h", "notify": ["manager"]},
+        {"name": "vendor", "trigger": "first_response", "after": "1d",
+         "notify": ["vendor:netcarrier", "oncall"]},
+        {"name": "waiting", "trigger": "customer_waiting", "notify": ["assignee"]},
+    ],
+    "customer_waiting_after": "2h",
+}
+
+
+def esc_app(db, tmp_path, **extra):
+    return agent_app(db, tmp_path, directory=MappingProxyType(DIRECTORY),
+                     escalation=MappingProxyType(extra.pop("escalation", ESCALATION)), **extra)
+
+
+def run_week(app, *, step=timedelta(minutes=30), until=timedelta(days=4)):
+    fired = []
+    end = app.clock.now() + until
+    while app.clock.now() < end:
+        app.clock.advance(step)
+        fired += [(app.clock.now(), a) for a in sweep(app)]
+    return fired
+
+
+def test_ladder_fires_each_step_once_in_order_with_phones(db, tmp_path):
+    app = esc_app(db, tmp_path)
+    feed(app, mail(frm="Maria Keller <maria@kunde.example>", subject="VPN drops",
+                   body="The VPN drops every few minutes.\n\n-- \nMaria Keller\nTel. +49 171 5550123"))
+    fired = run_week(app)
+    steps = [a.step for _, a in fired if a.action == "escalated"]
+    assert steps == ["warning", "overdue", "team-lead", "manager", "vendor"]
+    with app.db.transaction() as s:
+        case = s.scalar(select(Case))
+        due = case.first_response_due_at
+        rows = s.scalars(select(OutboundMail).where(OutboundMail.kind == "escalation")
+                         .order_by(OutboundMail.id)).all()
+        texts = [r.raw.decode("utf-8", "replace") for r in rows]
+        assert len(rows) == 5
+        assert [r.dedupe_key.split(":")[2] for r in rows] == steps
+        events = s.scalars(select(Event.detail).where(Event.kind == "escalated")).all()
+    times = {a.step: at for at, a in fired}
+    assert times["warning"] < due <= times["overdue"] < times["team-lead"] < times["manager"]
+    assert times["overdue"] - due < timedelta(minutes=30)
+    # Step 3 goes to the team lead with her number; the manager's number came as 030 ... (E.164).
+    assert rows[2].to_addrs == ["petra@example.com"] and "+493012345690" in texts[2]
+    assert rows[3].to_addrs == ["max@example.com"] and "+493012345699" in texts[3]
+    assert "noc@netcarrier.example" in rows[4].to_addrs and "+496998765400" in texts[4]
+    assert "VPN drops" in texts[0] and "Recent history" in texts[2]
+    assert any("+493012345690" in e for e in events)
+    assert sweep(app) == []  # nothing fires twice
+
+
+def test_agent_reply_stops_first_response_ladder_and_customer_waiting_fires(db, tmp_path):
+    app = esc_app(db, tmp_path)
+    feed(app, mail(frm="maria@kunde.example", subject="Printer jam", body="Paper jams."))
+    with app.db.transaction() as s:
+        case = s.scalar(select(Case))
+        ref, assignee = case.ref, case.assignee
+    agent = {"alice": "alice@example.com", "bob": "bob@example.com"}[assignee.split()[0].lower()]
+    app.clock.advance(timedelta(hours=1))
+    assert [a.step for a in sweep(app)] == []
+    from mailproc.authenticity import agent_reply_ref
+    from mailproc.signing import sign_reply_address
+
+    signed = sign_reply_address("support@example.com", agent_reply_ref(ref, assignee.split()[0]
+                                                                        .lower()), app.secret_key)
+    feed(app, mail(frm=agent, to=signed, subject=f"Re: [#{ref}] Printer jam",
+                   body="Please send a photo.", headers={
+                       "Authentication-Results": "mx.example.com; dmarc=pass"}))
+    app.clock.advance(timedelta(minutes=30))
+    feed(app, mail(frm="maria@kunde.example", subject=f"Re: [#{ref}] Printer jam",
+                   body="Here is the photo."))
+    fired = run_week(app, until=timedelta(days=1))
+    steps = [a.step for _, a in fired]
+    assert "warning" not in steps and "overdue" not in steps
+    assert steps.count("waiting") == 1
+
+
+def test_escalate_command_jumps_one_step(db, tmp_path):
+    app = esc_app(db, tmp_path)
+    feed(app, mail(frm="maria@kunde.example", subject="Laptop broken", body="It is broken."))
+    with app.db.transaction() as s:
+        case = s.scalar(select(Case))
+        case.next_escalation_at = app.clock.now()
+        s.add(Event(case_id=case.id, at=app.clock.now(), actor="alice@example.com",
+                    kind="escalation_requested", detail="customer is a VIP", data={}))
+    actions = sweep(app)
+    assert [a.step for a in actions] == ["warning"]
+    assert "escalated by an agent" in actions[0].detail
+    assert sweep(app) == []  # the request is used up
+    fired = run_week(app, until=timedelta(days=4))
+    assert [a.step for _, a in fired] == ["overdue", "team-lead", "manager", "vendor"]
+
+
+def test_claim_is_the_guard_against_double_firing(db, tmp_path):
+    app = esc_app(db, tmp_path)
+    feed(app, mail(frm="maria@kunde.example", subject="Mouse", body="Mouse dead."))
+    with app.db.transaction() as s:
+        case_id = s.scalar(select(Case.id))
+        assert claim_step(s, case_id, "overdue", "fr", MONDAY) is not None
+    with app.db.transaction() as s:
+        assert claim_step(s, case_id, "overdue", "fr", MONDAY) is None
+        assert claim_step(s, case_id, "overdue", "fr:other", MONDAY) is not None
+    with app.db.transaction() as s:
+        assert len(s.scalars(select(Escalation)).all()) == 2
+
+
+def test_next_step_is_pure_and_ordered():
+    ladder = load_ladder(ESCALATION)
+    start = MONDAY
+    facts = CaseFacts(status="open", created_at=start,
+                      first_response_due_at=start + timedelta(hours=4),
+                      resolution_due_at=start + timedelta(days=3))
+    plan = next_step(facts, ladder, frozenset(), start, CALENDAR_24X7, "24x7")
+    assert plan.due == () and plan.next_at == start + timedelta(hours=3)
+    late = next_step(facts, ladder, frozenset(), start + timedelta(hours=5, minutes=1),
+                     CALENDAR_24X7, "24x7")
+    assert [d.step.name for d in late.due] == ["warning", "overdue", "team-lead"]
+    assert late.next_at == start + timedelta(hours=8)
+    done = frozenset({("warning", "fr"), ("overdue", "fr"), ("team-lead", "fr")})
+    again = next_step(facts, ladder, done, start + timedelta(hours=5, minutes=1),
+                      CALENDAR_24X7, "24x7")
+    assert again.due == ()
+    resolved = next_step(CaseFacts(status="resolved", created_at=start), ladder, frozenset(),
+                         start, CALENDAR_24X7, "24x7")
+    assert resolved.due == () and resolved.next_at is None
+
+
+@pytest.mark.parametrize("raw,where", [
+    ({"steps": [{"after": "soon"}]}, "escalation.steps[0].after"),
+    ({"steps": [{"trigger": "sometime"}]}, "escalation.steps[0].trigger"),
+    ({"steps": [{"notify": ["boss"]}]}, "escalation.steps[0].notify[0]"),
+    ({"steps": [{"at_fraction": 1.5}]}, "escalation.steps[0].at_fraction"),
+    ({"stepz": []}, "escalation.stepz"),
+    ({"reminders": {"remind_after": "5d", "resolve_after": "2d"}},
+     "escalation.reminders.resolve_after"),
+])
+def test_ladder_config_errors_name_the_key(raw, where):
+    with pytest.raises(ConfigError, match=where.replace("[", r"\[").replace("]", r"\]")):
+        load_ladder(raw)
+
+
+def test_concurrent_sweeps_fire_each_step_once(db, tmp_path):
+    import threading
+
+    app = esc_app(db, tmp_path)
+    for n in range(6):
+        feed(app, mail(frm=f"user{n}@kunde.example", subject=f"Problem {n}", body="Broken."))
+    sweep(app)                       # plan every case
+    app.clock.advance(timedelta(days=2))
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(sweep(app))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    fired = [(a.case_ref, a.step) for r in results for a in r]
+    assert len(fired) == len(set(fired)) == 6 * 5   # 5 first-response steps, each once
+    with app.db.transaction() as s:
+        rows = s.scalars(select(OutboundMail).where(OutboundMail.kind == "escalation")).all()
+        assert len(rows) == 30
+
+
+def test_sweep_command_steps_through_time(db, tmp_path, monkeypatch):
+    if db.engine.dialect.name != "sqlite":
+        return  # the CLI opens the database by URL: the SQLite file
+    from click.testing import CliRunner
+
+    from mailproc.cli.main import cli
+
+    app = esc_app(db, tmp_path, escalation=MappingProxyType({}))   # the default ladder
+    feed(app, mail(frm="maria@kunde.example", subject="VPN drops", body="It drops."))
+    monkeypatch.setenv("MAILPROC_DATABASE_URL", db.url)
+    monkeypatch.setenv("MAILPROC_SECRET_KEY", "test-key-" + "x" * 24)
+    runner = CliRunner()
+    seen = []
+    for at in ("2026-11-23T10:00:00+01:00", "2026-11-23T12:30:00+01:00",
+               "2026-11-23T14:30:00+01:00", "2026-11-23T15:30:00+01:00",
+               "2026-11-23T15:30:00+01:00", "2026-11-24T10:00:00+01:00"):
+        out = runner.invoke(cli, ["sweep", "--now", at, "--json"])
+        assert out.exit_code == 0, out.output
+        seen.append([a["step"] for a in json.loads(out.output)])
+    assert seen == [[], ["warning"], ["overdue"], ["team-lead"], [], ["manager"]]
+
+
+def test_directory_rota_and_errors():
+    from mailproc.directory import load_directory
+
+    d = load_directory(DIRECTORY, zone="Europe/Berlin")
+    assert [p.key for p in d.on_call(MONDAY)] == ["petra"]                     # Mon 09:00
+    assert d.on_call(MONDAY + timedelta(hours=12)) == []                       # Mon 21:00
+    assert [p.key for p in d.on_call(MONDAY + timedelta(days=5))] == ["max"]   # Saturday
+    assert d.person("max").phone == "+493012345699"
+    bad = {"people": [{"key": "a", "name": "A"}, {"key": "b", "name": "B", "phone": "12"}]}
+    with pytest.raises(ConfigError, match=r"directory\.people\[1\]\.phone"):
+        load_directory(bad)
+    with pytest.raises(ConfigError, match=r"directory\.oncall\[0\]\.person"):
+        load_directory({"oncall": [{"person": "nobody"}]})
+    with pytest.raises(ConfigError, match=r"directory\.oncall\[0\]\.days"):
+        load_directory({"people": [{"key": "a", "name": "A"}],
+                        "oncall": [{"person": "a", "days": "someday"}]})

@@ -1,0 +1,114 @@
+"""Incidents: 20 people report the same outage within 10 minutes; one incident, one command resolves."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from types import MappingProxyType
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from mailproc.config import AckSettings
+from mailproc.incidents import enqueue_incident_ack, on_new_case, similarity, update_incident, words
+from mailproc.models import Case, CaseStatus, Incident, Message, OutboundMail
+from tests.agent_helpers import agent_app, feed, mail
+
+OUTAGE = [
+    ("Email server down", "Since 10:00 our email does not work, the mail server seems down."),
+    ("Cannot send email", "Email is down for the whole office, outlook says server not responding."),
+    ("mail server not responding", "Our email server is not responding since ten minutes."),
+    ("E-Mail down?", "Is the mail server down? Nobody here can send or receive email."),
+    ("Outlook: server not available", "Outlook cannot connect to the email server, is email down?"),
+]
+OTHER = [("Printer jam", "The printer on floor 3 jams all the time."),
+         ("Password reset", "I forgot my password, please reset it.")]
+
+
+def incident_app(db, tmp_path):
+    # Acks are left to the hook below, as the pipeline's policy hook does it.
+    return agent_app(db, tmp_path, ack=AckSettings(enabled=False),
+                     escalation=MappingProxyType({"incidents": {
+                         "min_cases": 5, "window_minutes": 15, "similarity": 0.3}}))
+
+
+def arrive(app, n: int, subject: str, body: str) -> Incident | None:
+    """What the pipeline does for a new human case: process it, then group and acknowledge."""
+    feed(app, mail(frm=f"User {n} <user{n}@firma{n % 7}.example>", subject=subject, body=body))
+    with app.db.transaction() as s:
+        case = s.scalar(select(Case).order_by(Case.id.desc()).limit(1))
+        message = s.scalar(select(Message).where(Message.case_id == case.id))
+        incident = on_new_case(app, s, case, message, app.clock.now())
+        if incident is not None:
+            enqueue_incident_ack(app, s, case, message, incident, app.clock.now())
+        return incident
+
+
+def test_words_and_similarity_are_pure():
+    a = words("Email server down since this morning")
+    assert a == {"email", "server", "down"}
+    assert similarity(a, words("Is the email server down?")) == 1.0
+    assert similarity(a, words("Printer jam")) == 0.0
+
+
+def test_twenty_reports_become_one_incident_resolved_with_one_command(db, tmp_path):
+    app = incident_app(db, tmp_path)
+    seen = []
+    for n in range(20):
+        subject, body = OUTAGE[n % len(OUTAGE)]
+        seen.append(arrive(app, n, subject, body))
+        if n in (3, 11):
+            seen.append(arrive(app, 100 + n, *OTHER[0 if n == 3 else 1]))
+        app.clock.advance(timedelta(seconds=30))
+    # The fifth similar report opens the incident; the others before it are linked too.
+    assert seen[:4] == [None] * 4 and seen[4] is None and seen[5] is not None
+    with app.db.transaction() as s:
+        incidents = s.scalars(select(Incident)).all()
+        assert len(incidents) == 1
+        inc = incidents[0]
+        linked = s.scalars(select(Case).where(Case.incident_id == inc.id)).all()
+        assert len(linked) == 20
+        assert {c.subject for c in linked} == {x[0] for x in OUTAGE}
+        loose = s.scalars(select(Case).where(Case.incident_id.is_(None))).all()
+        assert {c.subject for c in loose} == {"Printer jam", "Password reset"}
+        acks = s.scalars(select(OutboundMail).where(OutboundMail.kind == "incident")).all()
+        assert len(acks) == 16  # every report after the incident opened
+        assert all(b"INC-" in a.raw or inc.title.encode() in a.raw for a in acks)
+        notes = s.scalars(select(OutboundMail).where(OutboundMail.kind == "agent_notify",
+                                                     OutboundMail.dedupe_key.like("%incident%"))
+                          ).all()
+        assert len(notes) >= 1 and len({n.case_id for n in notes}) == 1
+        inc_id = inc.id
+    incident, sent = update_incident(app, inc_id, "The mail server is back; mail queued during "
+                                     "the outage is being delivered.", actor="ops",
+                                     now=app.clock.now(), resolve=True)
+    assert sent == 20 and incident.status == "resolved"
+    with app.db.transaction() as s:
+        updates = s.scalars(select(OutboundMail).where(OutboundMail.kind == "incident_update")
+                            ).all()
+        assert len({u.recipient for u in updates}) == 20
+        assert all(b"mail server is back" in u.raw for u in updates)
+        statuses = {c.status for c in s.scalars(select(Case).where(Case.incident_id == inc_id))}
+        assert statuses == {CaseStatus.RESOLVED}
+    # A new report after the resolution does not join the closed incident.
+    assert arrive(app, 99, *OUTAGE[0]) is None
+
+
+def test_incident_cli_resolves_once(db, tmp_path, monkeypatch):
+    if db.engine.dialect.name != "sqlite":
+        return  # the CLI test needs a URL a fresh process can open: the SQLite file
+    app = incident_app(db, tmp_path)
+    for n in range(5):
+        arrive(app, n, *OUTAGE[n])
+    monkeypatch.setenv("MAILPROC_DATABASE_URL", db.url)
+    monkeypatch.setenv("MAILPROC_SECRET_KEY", "test-key-" + "x" * 24)
+    monkeypatch.setenv("MAILPROC_NOW", app.clock.now().isoformat())
+    from mailproc.cli.main import cli
+
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["incident", "list"])
+    assert listed.exit_code == 0 and "INC-1" in listed.output and "open" in listed.output
+    done = runner.invoke(cli, ["incident", "resolve", "INC-1", "--message", "Fixed."])
+    assert done.exit_code == 0, done.output
+    assert "5 customers" in done.output
+    again = runner.invoke(cli, ["incident", "resolve", "1", "--message", "Fixed."])
+    assert again.exit_code == 1 and "resolved already" in again.output
