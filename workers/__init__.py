@@ -1,0 +1,1 @@
+"""Long-running processes over the mailproc library: poller, RQ worker, scheduler."""
