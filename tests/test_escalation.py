@@ -180,8 +180,14 @@ def test_concurrent_sweeps_fire_each_step_once(db, tmp_path):
     import threading
 
     app = esc_app(db, tmp_path)
-    for n in range(6):
-        feed(app, mail(frm=f"user{n}@kunde.example", subject=f"Problem {n}", body="Broken."))
+    problems = [("Printer jams on tray 2", "Paper jams every third page."),
+                ("VPN drops hourly", "The tunnel disconnects after an hour."),
+                ("Invoice 4711 wrong", "We were billed twice for March."),
+                ("New laptop for Jana", "Please order a laptop for our new hire."),
+                ("Outlook signature", "How do I add a logo to my signature?"),
+                ("Licence renewal", "Our design software licence expires Friday.")]
+    for n, (subject, body) in enumerate(problems):   # unrelated: no incident groups them
+        feed(app, mail(frm=f"user{n}@kunde.example", subject=subject, body=body))
     sweep(app)                       # plan every case
     app.clock.advance(timedelta(days=2))
     results, errors = [], []
