@@ -27,9 +27,20 @@ def compose(app, session: Session, *, case: Case, kind: str, to: Sequence[str],
     `render_held` retries it each round. `_mail` in the stored context carries what a
     re-render needs.
     """
-    from mailproc.mime import make_message_id
+    from mailproc.mime import make_message_id, transport_address
     from mailproc.outbox import enqueue
 
+    sendable = [a for a in (transport_address(x) for x in to) if a]
+    if len(sendable) < len(to):
+        bad = [x for x in to if transport_address(x) is None]
+        record_event(session, case.id, actor="mailproc", kind="undeliverable_address",
+                     detail=f"{kind} not sent to {', '.join(bad)}: not an address plain SMTP "
+                            f"can deliver to (a non-ASCII local part needs SMTPUTF8)", now=now,
+                     data={"kind": kind, "addresses": bad})
+        log.warning("%s for #%s: undeliverable %s", kind, case.ref, bad)
+        if not sendable:
+            return None
+    to = sendable
     message_id = make_message_id(app.message_id_domain, kind, dedupe_key)
     context = dict(context)
     context["_mail"] = {"in_reply_to": in_reply_to, "references": list(references),

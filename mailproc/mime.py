@@ -49,6 +49,22 @@ def check_address(value: str) -> str:
     return addr
 
 
+def transport_address(value: str) -> str | None:
+    """The address as plain SMTP (no SMTPUTF8) can carry it, with an internationalised domain
+    in its IDNA form (jdoe@mächine.example → jdoe@xn--mchine-fua.example); None when the
+    local part is not ASCII or the address is not valid."""
+    local, at, domain = str(value).strip().rpartition("@")
+    if at and not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    try:
+        return check_address(f"{local}@{domain}")
+    except ValueError:
+        return None
+
+
 def normalize_message_id(value: str) -> str | None:
     """`<left@right>` for an id with or without brackets; None when it is not an id."""
     mid = clean_header(value).strip().strip("<>").strip()

@@ -191,3 +191,13 @@ def test_replies_to_real_deep_threads_stay_threaded():
         # The stdlib folds a header that fits one continuation line onto it; unfolding (RFC
         # 5322 3.2.2) leaves the usual space after the colon, which readers strip.
         assert reply["Subject"].strip() == "Re: " + clean_header(subject)
+
+
+def test_transport_address_idna_domain_and_refusals():
+    from mailproc.mime import transport_address
+
+    assert transport_address("ann@example.com") == "ann@example.com"
+    assert transport_address("ann@bücher.example") == "ann@xn--bcher-kva.example"
+    assert transport_address("änn@example.com") is None        # needs SMTPUTF8
+    assert transport_address("ann@exa mple.com") is None
+    assert transport_address("no-at-sign") is None

@@ -118,6 +118,8 @@ def parse_addresses(values: list[str]) -> tuple[tuple[str, str], ...]:
     except (ValueError, IndexError, TypeError):
         parsed = []
     for name, addr in parsed:
+        if "=?" in addr:   # RFC 2047 words inside an addr-spec: not allowed, but sent
+            addr = decode_header_value(addr)
         addr = addr.strip().strip("<>").strip().lower()
         if not addr or "@" not in addr or addr in seen:
             continue

@@ -348,6 +348,9 @@ def _walk(msg: email.message.Message, defects: list[str], decoded: dict[int, byt
         if is_body:
             payload = decoded.get(id(part)) or _payload(part)
             body = decode_bytes(payload, part.get_content_charset(), defects, f"{ctype} part")
+            if "\x00" in body:   # no text column (PostgreSQL's least of all) takes NUL
+                defects.append(f"NUL bytes in {ctype} part removed")
+                body = body.replace("\x00", "")
             (texts if ctype == "text/plain" else htmls).append(body)
             continue
         payload = decoded.get(id(part)) or _payload(part)
