@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,20 @@ SILENT_KINDS = {
 }
 
 
+@dataclass(frozen=True)
+class AckHistory:
+    """What the database knows about earlier answers: read only when the cheap rules pass."""
+    acks_for_case: int
+    acks_to_sender_last_hour: int
+    undeliverable_until: datetime | None
+
+
 def decide_ack(*, kind: str, sender: str, is_new_case: bool, is_system_sender: bool,
-               is_own_address: bool, is_agent: bool, enabled: bool, acks_for_case: int,
-               acks_to_sender_last_hour: int, per_sender_per_hour: int,
-               undeliverable_until: datetime | None, now: datetime) -> AckDecision:
-    """Pure decision, first rule wins; the rule name and reason are recorded as an event."""
+               is_own_address: bool, is_agent: bool, enabled: bool, deliverable: bool,
+               history: Callable[[], AckHistory], per_sender_per_hour: int,
+               now: datetime) -> AckDecision:
+    """Pure decision, first rule wins; the rule name and reason are recorded as an event.
+    `history` is called only when the rules that need no database have all passed."""
     if not enabled:
         return AckDecision(False, "disabled", "acknowledgements are disabled in [ack]")
     if not sender:
@@ -42,13 +52,17 @@ def decide_ack(*, kind: str, sender: str, is_new_case: bool, is_system_sender: b
         return AckDecision(False, "system_sender", f"{sender} is a system address")
     if not is_new_case:
         return AckDecision(False, "not_new", "only a new case is acknowledged")
-    if acks_for_case:
+    if not deliverable:
+        return AckDecision(False, "unsendable_address",
+                           f"{sender} needs SMTPUTF8 (non-ASCII before the @) or is not an address")
+    past = history()
+    if past.acks_for_case:
         return AckDecision(False, "already_acked", "this case was acknowledged already")
-    if undeliverable_until and undeliverable_until > now:
-        return AckDecision(False, "undeliverable",
-                           f"{sender} bounced; no mail until {undeliverable_until:%Y-%m-%d %H:%M} UTC")
-    if acks_to_sender_last_hour >= per_sender_per_hour:
+    if past.undeliverable_until and past.undeliverable_until > now:
+        return AckDecision(False, "undeliverable", f"{sender} bounced; no mail until "
+                           f"{past.undeliverable_until:%Y-%m-%d %H:%M} UTC")
+    if past.acks_to_sender_last_hour >= per_sender_per_hour:
         return AckDecision(False, "rate_limited",
-                           f"{sender} got {acks_to_sender_last_hour} acknowledgements in the last "
-                           f"hour (limit {per_sender_per_hour})")
+                           f"{sender} got {past.acks_to_sender_last_hour} acknowledgements in "
+                           f"the last hour (limit {per_sender_per_hour})")
     return AckDecision(True, "acknowledge", "new case from a person")

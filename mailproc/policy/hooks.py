@@ -16,9 +16,10 @@ from mailproc.classify import is_system_sender
 from mailproc.customer_side import CustomerTurn, on_customer_message
 from mailproc.incidents import enqueue_incident_ack, on_new_case
 from mailproc.lifecycle import change_status
+from mailproc.mime import transport_address
 from mailproc.models import Case, CaseStatus, Contact, Mailbox, Message, OutboundMail
 from mailproc.notify import notify_agents
-from mailproc.policy.ack import decide_ack
+from mailproc.policy.ack import AckHistory, decide_ack
 from mailproc.policy.kb import suggest_for_case, thanks_resolves
 from mailproc.policy.priority import decide_priority
 from mailproc.relay import handle_agent_mail
@@ -154,20 +155,24 @@ def _maybe_acknowledge(app, session: Session, case: Case, message: Message, verd
                        is_new_case: bool, now: datetime, *, is_agent: bool = False,
                        incident=None) -> None:
     sender = message.from_addr
-    contact = session.scalar(select(Contact).where(Contact.email == sender)) if sender else None
-    acks_for_case = session.scalar(select(func.count()).select_from(OutboundMail).where(
-        OutboundMail.case_id == case.id, OutboundMail.kind.in_(("ack", "incident"))))
-    acks_last_hour = session.scalar(select(func.count()).select_from(OutboundMail).where(
-        OutboundMail.kind.in_(("ack", "incident")),
-        OutboundMail.recipient == sender,
-        OutboundMail.created_at >= now - timedelta(hours=1))) if sender else 0
+
+    def history() -> AckHistory:
+        contact = session.scalar(select(Contact).where(Contact.email == sender))
+        return AckHistory(
+            acks_for_case=session.scalar(select(func.count()).select_from(OutboundMail).where(
+                OutboundMail.case_id == case.id, OutboundMail.kind.in_(("ack", "incident")))),
+            acks_to_sender_last_hour=session.scalar(
+                select(func.count()).select_from(OutboundMail).where(
+                    OutboundMail.kind.in_(("ack", "incident")), OutboundMail.recipient == sender,
+                    OutboundMail.created_at >= now - timedelta(hours=1))),
+            undeliverable_until=contact.undeliverable_until if contact else None)
+
     decision = decide_ack(
         kind=verdict.kind, sender=sender, is_new_case=is_new_case,
         is_system_sender=is_system_sender(sender or ""), is_own_address=app.is_own(sender or ""),
-        is_agent=is_agent, enabled=app.settings.ack.enabled, acks_for_case=acks_for_case,
-        acks_to_sender_last_hour=acks_last_hour,
-        per_sender_per_hour=app.settings.ack.per_sender_per_hour,
-        undeliverable_until=contact.undeliverable_until if contact else None, now=now)
+        is_agent=is_agent, enabled=app.settings.ack.enabled,
+        deliverable=transport_address(sender or "") is not None, history=history,
+        per_sender_per_hour=app.settings.ack.per_sender_per_hour, now=now)
     record_event(session, case.id, actor="mailproc", kind="ack_decision",
                  detail=f"{decision.rule}: {decision.reason}", now=now,
                  data={"send": decision.send, "message_id": message.message_id})
