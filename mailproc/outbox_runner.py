@@ -105,11 +105,22 @@ def deliver_due(app: App, *, limit: int = 100, worker: str | None = None,
     def after(item: Outgoing, outcome: SendOutcome) -> None:
         if outcome.ok:
             _crash_point("after_send")
+        # The verdict commits alone and first: between the server's 250 and this commit a
+        # crash means a second copy, so nothing that can wait on a lock (the shared health
+        # row) belongs in this transaction.
         with app.db.transaction() as session:
-            result = _record(app, session, transport, item, outcome, plan)
+            result = _record(app, session, item, outcome, plan)
             if result.refused:
                 _hold_refused(app, session, item.outbox_id, result)
-            results.append(result)
+        results.append(result)
+        if transport.name == "smtp" and outcome.attempted:
+            # A 5xx verdict is an answer from a working server; only transient failures say
+            # that mail itself is in trouble.
+            error = outcome.error
+            healthy = error is None or isinstance(error, PermanentDeliveryError)
+            with app.db.transaction() as session:
+                record_attempt(session, target=transport.target, transport="smtp", ok=healthy,
+                               error=None if healthy else str(error), now=app.clock.now())
 
     transport.deliver(items, before=before, after=after)
     return results
@@ -158,18 +169,12 @@ def _prepare(app: App, ids: list[int], results: list[DeliveryResult]) -> list[Ou
     return items
 
 
-def _record(app: App, session, transport: Transport, item: Outgoing, outcome: SendOutcome,
+def _record(app: App, session, item: Outgoing, outcome: SendOutcome,
             plan: RetryPlan) -> DeliveryResult:
     now = app.clock.now()
     row = session.get(OutboundMail, item.outbox_id)
     to = ", ".join(row.to_addrs)
     error = outcome.error
-    if transport.name == "smtp" and outcome.attempted:
-        # A 5xx verdict is an answer from a working server; only transient failures say
-        # that mail itself is in trouble.
-        healthy = error is None or isinstance(error, PermanentDeliveryError)
-        record_attempt(session, target=transport.target, transport="smtp", ok=healthy,
-                       error=None if healthy else str(error), now=now)
     skipped = [a for a in row.to_addrs if a not in item.recipients]
     if error is None:
         notes = {**outcome.refused,
