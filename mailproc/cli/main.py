@@ -11,7 +11,7 @@ from mailproc.cli.context import setup_logging
 
 log = logging.getLogger(__name__)
 
-# (module, attribute) of each subcommand; optional families are skipped if not installed.
+# (module, attribute) of each subcommand, in the order `--help` lists them.
 COMMANDS = [
     ("mailproc.cli.run", "run"),
     ("mailproc.cli.db", "db"),
@@ -43,14 +43,7 @@ def cli(ctx: click.Context, config_path: str | None, log_level: str) -> None:
 
 
 for _module, _attr in COMMANDS:
-    try:
-        _cmd = getattr(importlib.import_module(_module), _attr)
-    except ImportError as _exc:  # a family still being built must not break the others
-        if _exc.name and _exc.name.startswith("mailproc.cli"):
-            continue
-        raise
-    cli.add_command(_cmd, name=_attr.replace("_", "-"))
-
+    cli.add_command(getattr(importlib.import_module(_module), _attr), name=_attr.replace("_", "-"))
 
 if __name__ == "__main__":
     cli()
