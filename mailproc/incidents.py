@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -42,7 +43,12 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
 
 def _case_words(subject: str, text: str) -> frozenset[str]:
     # The start of the text is enough: people name the outage first, then their details.
-    return words(f"{subject} {text[:400]}")
+    return _start_words(subject, text[:400])
+
+
+@functools.lru_cache(maxsize=2048)   # the recent cases are compared with every new one
+def _start_words(subject: str, start: str) -> frozenset[str]:
+    return words(f"{subject} {start}")
 
 
 def incident_context(incident: Incident) -> dict:
@@ -67,17 +73,19 @@ def on_new_case(app, session: Session, case: Case, message: Message,
             return incident
     since = now - timedelta(minutes=settings.window_minutes)
     recent = session.execute(
-        select(Case, Message.new_text, Message.body_text)
+        select(Case.id, Case.subject, Message.new_text, Message.body_text)
         .join(Message, Message.case_id == Case.id)
         .where(Case.created_at >= since, Case.id != case.id, Case.incident_id.is_(None),
                Case.status.in_((CaseStatus.NEW, CaseStatus.OPEN)),
                Message.id == select(func.min(Message.id)).where(Message.case_id == Case.id)
                .correlate(Case).scalar_subquery())
         .order_by(Case.id.desc()).limit(RECENT_LIMIT)).all()
-    group = [(c, w) for c, new, body in recent
-             if similarity(mine, w := _case_words(c.subject, new or body or "")) >= settings.similarity]
-    if len(group) + 1 < settings.min_cases:
+    similar = [(case_id, w) for case_id, subject, new, body in recent
+               if similarity(mine, w := _case_words(subject, new or body or ""))
+               >= settings.similarity]
+    if len(similar) + 1 < settings.min_cases:
         return None
+    group = [(session.get(Case, case_id), w) for case_id, w in similar]
     counts = Counter(word for _, w in group for word in w)
     counts.update(mine)
     size = len(group) + 1
