@@ -186,14 +186,16 @@ def test_bad_zone_and_holiday_region_are_config_errors():
 
 
 def test_describe_hours():
-    assert OFFICE.describe_hours() == "Mon–Fri 08:00–17:00 CET/CEST, closed on public holidays (DE-BE)"
-    assert SPLIT.describe_hours() == (
+    from mailproc.sla.wording import describe_hours
+
+    assert describe_hours(OFFICE) == "Mon–Fri 08:00–17:00 CET/CEST, closed on public holidays (DE-BE)"
+    assert describe_hours(SPLIT) == (
         "Mon 08:00–12:00 and 13:00–17:00; Tue 08:00–12:00; Wed–Fri 08:00–17:00 CET/CEST, "
         "closed on public holidays (DE-BE)"
     )
-    assert XMAS.describe_hours().endswith("closed on public holidays (DE-BE) and 2 other dates")
-    assert FULL_SUNDAY.describe_hours() == "Sun 00:00–24:00 CET/CEST"
-    assert CALENDAR_24X7.describe_hours() == "open around the clock (24/7, UTC)"
+    assert describe_hours(XMAS).endswith("closed on public holidays (DE-BE) and 2 other dates")
+    assert describe_hours(FULL_SUNDAY) == "Sun 00:00–24:00 CET/CEST"
+    assert describe_hours(CALENDAR_24X7) == "open around the clock (24/7, UTC)"
 
 
 def test_holiday_names_come_from_the_holidays_package():

@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 
 Interval = tuple[time, time]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MIDNIGHT = time(0)
 _ZERO = timedelta(0)
 _DAY = timedelta(days=1)
@@ -376,24 +375,6 @@ class BusinessCalendar:
             else:
                 groups.append((day, day, intervals))
         return [group for group in groups if group[2]]
-
-    def describe_hours(self, year: int = 2026) -> str:
-        """Readable opening hours, e.g. "Mon–Fri 08:00–17:00 CET/CEST, closed on public holidays (DE-BE)"."""
-        zone = "/".join(self.zone_abbreviations(year))
-        if self._always_open:
-            return f"open around the clock (24/7, {zone})"
-        parts = []
-        for first, last, intervals in self.hour_groups():
-            days = _WEEKDAY_LABELS[first] + ("" if first == last else f"–{_WEEKDAY_LABELS[last]}")
-            parts.append(f"{days} {' and '.join(format_interval(iv) for iv in intervals)}")
-        closures = []
-        if self.holidays_country:
-            closures.append(f"public holidays ({self.holidays_region})")
-        if self.closed_dates:
-            count = len(self.closed_dates)  # type: ignore[arg-type]
-            closures.append(f"{count} other date{'s' if count != 1 else ''}")
-        closed = ", closed on " + " and ".join(closures) if closures else ""
-        return f"{'; '.join(parts)} {zone}{closed}"
 
     @property
     def holidays_region(self) -> str:

@@ -48,7 +48,6 @@ _DE_ONE = {
 }
 
 
-_WEEKDAYS_SHORT_DE = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,23 +135,35 @@ def describe_deadline(
     )
 
 
+_HOURS_WORDS = {
+    "en": {"days": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), "and": " and ",
+           "always": "open around the clock (24/7, {zone})", "holidays": "public holidays ({region})",
+           "others": ("1 other date", "{n} other dates"), "closed": ", closed on {what}"},
+    "de": {"days": ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"), "and": " und ",
+           "always": "rund um die Uhr erreichbar (24/7, {zone})", "holidays": "an Feiertagen ({region})",
+           "others": ("an einem weiteren Tag", "an {n} weiteren Tagen"), "closed": ", {what} geschlossen"},
+}
+
+
 def describe_hours(calendar: BusinessCalendar, locale: str = "en", year: int = 2026) -> str:
     """Opening hours for customers: "Mon–Fri 08:00–17:00 CET/CEST, closed on public holidays (DE-BE)"
     or "Mo–Fr 08:00–17:00 MEZ/MESZ, an Feiertagen (DE-BE) geschlossen"."""
-    if _locale(locale) == "en":
-        return calendar.describe_hours(year)
-    zone = "/".join(_ZONE_NAMES_DE.get(name, name) for name in calendar.zone_abbreviations(year))
+    lang = _locale(locale)
+    words = _HOURS_WORDS[lang]
+    names = calendar.zone_abbreviations(year)
+    zone = "/".join(_ZONE_NAMES_DE.get(n, n) for n in names) if lang == "de" else "/".join(names)
     if calendar.is_always_open:
-        return f"rund um die Uhr erreichbar (24/7, {zone})"
-    parts = []
-    for first, last, intervals in calendar.hour_groups():
-        days = _WEEKDAYS_SHORT_DE[first] + ("" if first == last else f"–{_WEEKDAYS_SHORT_DE[last]}")
-        parts.append(f"{days} {' und '.join(format_interval(iv) for iv in intervals)}")
+        return words["always"].format(zone=zone)
+    day = words["days"]
+    parts = [day[first] + ("" if first == last else f"–{day[last]}") + " "
+             + words["and"].join(format_interval(iv) for iv in intervals)
+             for first, last, intervals in calendar.hour_groups()]
     closures = []
     if calendar.holidays_country:
-        closures.append(f"an Feiertagen ({calendar.holidays_region})")
+        closures.append(words["holidays"].format(region=calendar.holidays_region))
     count = len(calendar.closed_dates)  # type: ignore[arg-type]
     if count:
-        closures.append("an einem weiteren Tag" if count == 1 else f"an {count} weiteren Tagen")
-    closed = ", " + " und ".join(closures) + " geschlossen" if closures else ""
+        one, many = words["others"]
+        closures.append(one if count == 1 else many.format(n=count))
+    closed = words["closed"].format(what=words["and"].join(closures)) if closures else ""
     return f"{'; '.join(parts)} {zone}{closed}"
