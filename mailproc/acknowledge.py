@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from mailproc.cases import bare_id
-from mailproc.compose import compose, render_held  # noqa: F401  (render_held: jobs use it)
+from mailproc.compose import compose
 from mailproc.models import Case, Message, OutboundMail
 from mailproc.signing import sign_reply_address
 from mailproc.template_context import case_context

@@ -98,7 +98,7 @@ def _redis(app: App) -> Check:
 
 def _templates(app: App) -> list[Check]:
     try:
-        from mailproc.templates import check_templates
+        from mailproc.template_check import check_templates
     except ImportError:
         return []
     problems = check_templates(app)

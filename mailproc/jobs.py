@@ -119,7 +119,7 @@ def sweep() -> dict:
         escalation_sweep = None
     if escalation_sweep is not None:
         done["escalation"] = len(escalation_sweep(app) or [])
-    from mailproc.acknowledge import render_held
+    from mailproc.compose import render_held
 
     done["rendered_held"] = render_held(app, app.clock.now())
     return done

@@ -20,7 +20,7 @@ from mailproc.classify import Classification, classify
 from mailproc.config import parse_timedelta
 from mailproc.errors import ParseError
 from mailproc.models import (
-    Attachment, Blob, Case, CaseStatus, Direction, Message, MessageRef, Quarantine, RawMessage,
+    Attachment, Blob, Case, Direction, Message, MessageRef, Quarantine, RawMessage,
     RawStatus,
 )
 from mailproc.parse.message import ParsedMessage, parse_message

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import replace
-from email import message_from_bytes, policy
 from string import Template
 
 import pytest

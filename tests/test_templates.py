@@ -19,9 +19,10 @@ from mailproc.app import App
 from mailproc.cli.templates import templates as templates_cli
 from mailproc.errors import ConfigError, TemplateError
 from mailproc.template_samples import KIND_VARIABLES, SAMPLES, sample_context
+from mailproc.template_check import check, check_templates
 from mailproc.templates import (
-    BUILTIN_DIR, CUSTOMER_KINDS, KINDS, PARTS, TemplateRenderer, check, check_templates, excerpt,
-    paragraphs, quote, renderer_for, wrap,
+    BUILTIN_DIR, CUSTOMER_KINDS, KINDS, PARTS, TemplateRenderer, excerpt, paragraphs, quote,
+    renderer_for, wrap,
 )
 
 

@@ -6,7 +6,8 @@ import click
 
 from mailproc.cli.context import load_app, user_errors
 from mailproc.cli.output import table
-from mailproc.templates import KINDS, PARTS, check_templates, renderer_for
+from mailproc.template_check import check_templates
+from mailproc.templates import KINDS, PARTS, renderer_for
 
 
 @click.group()
