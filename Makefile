@@ -27,6 +27,9 @@ services:
 	@command -v mutt >/dev/null 2>&1 && command -v tmux >/dev/null 2>&1 || { \
 	  echo "installing mutt and tmux (the real mail client test drives mutt in tmux)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mutt tmux >/dev/null; }
+	@command -v openssl >/dev/null 2>&1 || { \
+	  echo "installing openssl (the TLS tests make a private CA with it)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; }
 	@command -v redis-server >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { \

@@ -54,6 +54,7 @@ class MailboxSettings:
     port: int = 993
     user: str = ""
     security: Literal["tls", "starttls", "plain"] = "tls"
+    ca_file: str = ""  # a PEM file of CAs to trust besides the system's (a private CA)
     auth: Literal["password", "xoauth2"] = "password"
     password_env: str = ""
     password_command: str = ""
@@ -79,6 +80,7 @@ class OutgoingSettings:
     password_env: str = ""
     password_command: str = ""
     tls: Literal["starttls", "tls", "none"] = "starttls"
+    ca_file: str = ""  # a PEM file of CAs to trust besides the system's (a private CA)
     timeout_seconds: float = 30.0
     max_attempts: int = 8
     retry_base: str = "30s"

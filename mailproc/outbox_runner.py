@@ -6,7 +6,7 @@ import logging
 import os
 import signal
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -56,6 +56,8 @@ def make_transport(app: App) -> Transport:
     if out.user and password is None:
         raise ConfigError(f"outgoing.user is set but there is no password: set "
                           f"{out.password_env or 'outgoing.password_env'} or password_command")
+    if out.ca_file:
+        out = replace(out, ca_file=str(app.settings.resolve(out.ca_file)))
     return SmtpTransport(out, password)
 
 

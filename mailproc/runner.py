@@ -50,7 +50,8 @@ def build_source(app: App, box: MailboxSettings):
         name=box.name, host=box.host, port=box.port, user=box.user, security=box.security,
         auth=box.auth, password=password, oauth2_token=token, folder=box.folder,
         processed_action=box.processed_action, processed_flag=box.processed_flag,
-        move_to=box.move_to, batch_size=box.batch_size, use_idle=box.use_idle))
+        move_to=box.move_to, batch_size=box.batch_size, use_idle=box.use_idle,
+        ca_file=str(app.settings.resolve(box.ca_file)) if box.ca_file else None))
 
 
 def seed_maildir(path: Path, seed: Path) -> int:

@@ -168,9 +168,7 @@ class DovecotServer:
             f"tokeninfo_url = http://127.0.0.1:{self._tokeninfo.server_address[1]}/tokeninfo?access_token=\n"
             "username_attribute = username\n"
         )
-        self.conf.write_text(
-            _DOVECOT_TEMPLATE.replace("@DIR@", str(self.dir)).replace("@PORT@", str(self.port))
-        )
+        self.conf.write_text(self.config_text())
         # Not capture_output: the daemonized master inherits the pipes and run() would never return.
         errors = self.dir / "start.err"
         with errors.open("wb") as err:
@@ -192,6 +190,10 @@ class DovecotServer:
             f"dovecot did not answer on {self.host}:{self.port} within {timeout:.0f}s; "
             f"is the port taken or the config invalid? Last log lines:\n{self.log_tail()}"
         )
+
+    def config_text(self) -> str:
+        """The dovecot.conf of this instance (a TLS variant adds its certificate)."""
+        return _DOVECOT_TEMPLATE.replace("@DIR@", str(self.dir)).replace("@PORT@", str(self.port))
 
     def stop(self, timeout: float = 10.0) -> None:
         if self._tokeninfo is not None:
@@ -387,13 +389,18 @@ class SmtpSink:
         if self._controller is not None:
             return
         controller = Controller(
-            _SinkHandler(self), hostname=self.host, port=self.port, enable_SMTPUTF8=True, ready_timeout=10.0
+            _SinkHandler(self), hostname=self.host, port=self.port, enable_SMTPUTF8=True, ready_timeout=10.0,
+            **self.controller_options(),
         )
         try:
             controller.start()
         except Exception as exc:
             raise RuntimeError(f"SMTP sink could not listen on {self.host}:{self.port}: {exc}") from exc
         self._controller = controller
+
+    def controller_options(self) -> dict:
+        """Extra aiosmtpd Controller/SMTP arguments (TLS, AUTH) of a variant sink."""
+        return {}
 
     def stop(self) -> None:
         if self._controller is not None:

@@ -12,6 +12,7 @@ import aiosmtplib
 from mailproc.config import OutgoingSettings
 from mailproc.delivery.files import After, Before, Outgoing, SendOutcome
 from mailproc.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from mailproc.tls import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,9 @@ def translate(exc: BaseException, target: str) -> DeliveryError:
         return from_code(exc.code, exc.message, during="message refused")
     if isinstance(exc, aiosmtplib.SMTPNotSupported):
         return TransientDeliveryError(f"{target}: {exc}")
+    if isinstance(exc, ssl.SSLError):   # an OSError too: say it was TLS, and why
+        why = getattr(exc, "verify_message", None) or exc.reason or exc
+        return TransientDeliveryError(f"{target}: TLS failed: {why}")
     if isinstance(exc, _CONNECTION_ERRORS):
         if isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code >= 400:
             return from_code(exc.code, exc.message, during=f"{target}")
@@ -58,8 +62,6 @@ def translate(exc: BaseException, target: str) -> DeliveryError:
         return TransientDeliveryError(f"{target}: {detail}")
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return from_code(exc.code, exc.message, during=f"{target}")
-    if isinstance(exc, ssl.SSLError):
-        return TransientDeliveryError(f"{target}: TLS failed: {exc.reason or exc}")
     if isinstance(exc, ValueError):
         # aiosmtplib refuses addresses it cannot send safely (e.g. non-ASCII without SMTPUTF8).
         return PermanentDeliveryError(f"cannot send: {exc}")
@@ -90,6 +92,7 @@ class SmtpTransport:
         return aiosmtplib.SMTP(
             hostname=s.host, port=s.port, timeout=s.timeout_seconds,
             use_tls=s.tls == "tls", start_tls=True if s.tls == "starttls" else False,
+            tls_context=tls_context(s.ca_file or None) if s.tls != "none" else None,
             username=s.user or None, password=(self._password if s.user else None))
 
     async def _connect(self) -> aiosmtplib.SMTP:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import logging
-import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from imapclient.exceptions import LoginError
 
 from mailproc.errors import ConfigError, SourceAuthError, SourceError
 from mailproc.source.base import Checkpoint, FetchedMessage, IngestSink
+from mailproc.tls import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class ImapSettings:
     timeout: float = 30.0
     force_copy_expunge: bool = False  # behave as if the server lacked MOVE
     idle_renew: float = 24 * 60.0
-    ca_file: str | None = None  # extra trust anchor, e.g. a private CA
+    ca_file: str | None = None  # a CA to trust besides the system's, e.g. a private one
 
     def __post_init__(self) -> None:
         where = f"mailbox {self.name!r}"
@@ -156,7 +156,7 @@ class ImapSource:
                 log.info("IMAP %s: kept connection is gone (%s); reconnecting", self.name, exc)
                 self._drop()
         s = self.settings
-        context = ssl.create_default_context(cafile=s.ca_file)
+        context = tls_context(s.ca_file)
         with self._io("connect"):
             client = IMAPClient(s.host, s.port, ssl=s.security == "tls", ssl_context=context, timeout=s.timeout)
             client.normalise_times = False  # aware datetimes, converted to UTC below
