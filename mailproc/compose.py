@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from mailproc.cases import record_event
 from mailproc.errors import TemplateError
-from mailproc.models import Case, OutboundMail, OutboxStatus
+from mailproc.models import Attachment, Blob, Case, Message, OutboundMail, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -19,13 +19,14 @@ log = logging.getLogger(__name__)
 def compose(app, session: Session, *, case: Case, kind: str, to: Sequence[str],
             dedupe_key: str, context: dict, in_reply_to: str | None, references: Sequence[str],
             reply_to: str | None, from_name: str, auto_submitted: str | None,
-            attachments: Sequence[tuple[str, str, bytes]] = (), now: datetime,
+            attachments_of: Message | None = None, now: datetime,
             ) -> OutboundMail | None:
     """Render `kind` and queue it; None when `dedupe_key` was queued before.
 
-    A template error holds the row with the error instead of losing the mail;
-    `render_held` retries it each round. `_mail` in the stored context carries what a
-    re-render needs.
+    `attachments_of`: the stored message whose attachments go along (a relayed reply, a
+    notification). A template error holds the row with the error instead of losing the
+    mail; `render_held` retries it each round. `_mail` in the stored context carries what a
+    re-render needs, the attachments by their message's id.
     """
     from mailproc.mime import make_message_id, transport_address
     from mailproc.outbox import enqueue
@@ -45,10 +46,12 @@ def compose(app, session: Session, *, case: Case, kind: str, to: Sequence[str],
     context = dict(context)
     context["_mail"] = {"in_reply_to": in_reply_to, "references": list(references),
                         "to": list(to), "reply_to": reply_to, "from_name": from_name,
-                        "auto_submitted": auto_submitted}
+                        "auto_submitted": auto_submitted,
+                        "attachments_of": attachments_of.id if attachments_of else None}
     raw, subject, error = None, context.get("case", {}).get("subject", ""), None
     try:
-        raw, subject = render_raw(app, kind, context, message_id, now, attachments)
+        raw, subject = render_raw(app, kind, context, message_id, now,
+                                  message_attachments(session, context["_mail"]["attachments_of"]))
     except TemplateError as exc:
         error = str(exc)
     row = enqueue(session, case_id=case.id, kind=kind, dedupe_key=dedupe_key, to=list(to),
@@ -68,6 +71,17 @@ def compose(app, session: Session, *, case: Case, kind: str, to: Sequence[str],
                      detail=f"{kind} to {', '.join(to)} queued as {message_id}", now=now,
                      data={"outbox_id": row.id})
     return row
+
+
+def message_attachments(session: Session, message_id: int | None,
+                        ) -> list[tuple[str, str, bytes]]:
+    """(filename, content type, bytes) of a stored message's attachments, in order."""
+    if message_id is None:
+        return []
+    rows = session.execute(select(Attachment, Blob.data).join(Blob, Blob.sha256 == Attachment.sha256)
+                           .where(Attachment.message_id == message_id)
+                           .order_by(Attachment.id)).all()
+    return [(a.filename or "attachment", a.content_type, data) for a, data in rows]
 
 
 def render_raw(app, kind: str, context: dict, message_id: str, now: datetime,
@@ -90,8 +104,7 @@ def render_raw(app, kind: str, context: dict, message_id: str, now: datetime,
 def render_held(app, now: datetime, limit: int = 100) -> int:
     """Retry rendering rows held by a template error (an admin may have fixed the template).
 
-    Attachments of a held relay are not kept in the row, so a re-rendered relay goes out
-    without them and says so in an event.
+    The attachments come again from the stored message they belong to.
     """
     fixed = 0
     with app.db.transaction() as session:
@@ -100,8 +113,10 @@ def render_held(app, now: datetime, limit: int = 100) -> int:
             OutboundMail.template != "").limit(limit)).all()
         for row in rows:
             try:
+                attachments = message_attachments(
+                    session, (row.context.get("_mail") or {}).get("attachments_of"))
                 row.raw, row.subject = render_raw(app, row.template, row.context, row.message_id,
-                                                  now)
+                                                  now, attachments)
             except TemplateError as exc:
                 row.last_error = f"template error: {exc}"
                 continue

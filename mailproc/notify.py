@@ -6,14 +6,13 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailproc.agents import Agent, agent_directory
 from mailproc.authenticity import agent_reply_ref
 from mailproc.cases import bare_id, record_event
 from mailproc.compose import compose
-from mailproc.models import Attachment, Blob, Case, Message, OutboundMail
+from mailproc.models import Case, Message, OutboundMail
 from mailproc.policy.kb import suggest_for_case
 from mailproc.signing import sign_reply_address
 from mailproc.template_context import case_context, history
@@ -34,13 +33,6 @@ REASONS = {
 def agent_reply_address(app, case: Case, agent: Agent) -> str:
     return sign_reply_address(app.settings.support.address, agent_reply_ref(case.ref, agent.key),
                               app.secret_key)
-
-
-def message_attachments(session: Session, message: Message) -> list[tuple[str, str, bytes]]:
-    rows = session.execute(select(Attachment, Blob.data).join(Blob, Blob.sha256 == Attachment.sha256)
-                           .where(Attachment.message_id == message.id)
-                           .order_by(Attachment.id)).all()
-    return [(a.filename or "attachment", a.content_type, data) for a, data in rows]
 
 
 def notify_agents(app, session: Session, case: Case, message: Message, *, reason: str,
@@ -66,7 +58,6 @@ def notify_agents(app, session: Session, case: Case, message: Message, *, reason
         context["kb_suggestions"] = suggest_for_case(app, message.subject,
                                                      message.new_text or message.body_text,
                                                      "agent")
-    attachments = message_attachments(session, message)
     refs = [bare_id(r) for r in message.references] + [bare_id(message.message_id)]
     rows = []
     for agent in agents:
@@ -76,7 +67,7 @@ def notify_agents(app, session: Session, case: Case, message: Message, *, reason
                       in_reply_to=bare_id(message.message_id), references=list(dict.fromkeys(refs)),
                       reply_to=agent_reply_address(app, case, agent),
                       from_name=app.settings.support.name, auto_submitted="auto-generated",
-                      attachments=attachments, now=now)
+                      attachments_of=message, now=now)
         if row is not None:
             rows.append(row)
     log.info("case %s: notified %s (%s)", case.ref, ", ".join(a.key for a in agents), reason)

@@ -12,7 +12,7 @@ from mailproc.agents import Agent, agent_directory
 from mailproc.cases import bare_id, record_event
 from mailproc.models import Case, CaseStatus, Contact, Direction, Message, Participant
 from mailproc.compose import compose
-from mailproc.notify import agent_reply_address, message_attachments, notify_agents
+from mailproc.notify import agent_reply_address, notify_agents
 from mailproc.policy.commands import (
     CommandContext, check_commands, parse_commands, run_commands,
 )
@@ -120,7 +120,7 @@ def relay_reply(app, session: Session, case: Case, message: Message, agent: Agen
                   references=refs,
                   reply_to=sign_reply_address(support.address, case.ref, app.secret_key),
                   from_name=f"{agent.name} via {support.name}",
-                  auto_submitted=None, attachments=message_attachments(session, message),
+                  auto_submitted=None, attachments_of=message,
                   now=now)
     if row is None:
         return

@@ -115,6 +115,32 @@ def test_attachments_are_relayed(db, tmp_path, smtp_sink, imap_account):
     assert files == [("vpn-profile.ovpn", b"client\n" * 40)]
 
 
+def test_a_relay_held_by_a_broken_template_keeps_its_attachments(db, tmp_path, smtp_sink,
+                                                                  imap_account):
+    from mailproc.compose import render_held
+
+    override = tmp_path / "overrides"
+    override.mkdir()
+    app = smtp_app(db, tmp_path, smtp_sink, templates={"override_dir": str(override)})
+    imap_account.append(customer_mail())
+    poll(app, imap_account)
+    notification = next(m.message for m in deliver(app, smtp_sink, 2)
+                        if m.rcpt_tos == ("alice@example.com",))
+    (override / "relay.txt.j2").write_text("{{ reply_txt }}\n")       # an admin's typo
+    imap_account.append(mail(
+        frm="Alice Adams <alice@example.com>", to=notification["Reply-To"],
+        subject="Re: " + notification["Subject"], body="Here is the new profile.",
+        attachments=[("vpn-profile.ovpn", "application/octet-stream", b"client\n" * 40)]))
+    poll(app, imap_account)
+    assert deliver_due(app) == []                                      # held, not sent
+    (override / "relay.txt.j2").write_text("{{ reply_text }}\n\nCase #{{ case.ref }}\n")
+    assert render_held(app, app.clock.now()) == 1
+    (relay,) = deliver(app, smtp_sink, 1)
+    assert "Here is the new profile." in relay.message.get_body(("plain",)).get_content()
+    files = [(p.get_filename(), p.get_content()) for p in relay.message.iter_attachments()]
+    assert files == [("vpn-profile.ovpn", b"client\n" * 40)]
+
+
 def test_customer_reply_to_relay_threads_back_and_notifies(db, tmp_path, smtp_sink,
                                                            imap_account):
     app = smtp_app(db, tmp_path, smtp_sink)
