@@ -104,16 +104,18 @@ def check_auth_results(headers: Sequence[str], from_addr: str,
 def check_agent(*, from_addr: str, agent_key: str, case_ref: str | None,
                 recipients: Sequence[str], auth_results: Sequence[str],
                 trusted_authserv_ids: Sequence[str], support_address: str,
-                key: bytes) -> Authenticity:
-    """Authentic when the mail went to this agent's signed address for this case (HMAC,
-    constant-time compare in mailproc.signing) or our MTA vouches for the From domain."""
-    if case_ref:
-        wanted = agent_reply_ref(case_ref, agent_key)
+                key: bytes, merged_refs: Sequence[str] = ()) -> Authenticity:
+    """Authentic when the mail went to this agent's signed address for this case, or for a
+    case merged into it (HMAC, constant-time compare in mailproc.signing), or our MTA vouches
+    for the From domain."""
+    for ref_of_case in ([case_ref] if case_ref else []) + list(merged_refs):
+        wanted = agent_reply_ref(ref_of_case, agent_key)
         for address in recipients:
             ref = verify_reply_address(address, support_address, key)
             if ref is not None and ref == wanted:
                 return Authenticity(True, "signed_address",
-                                    f"sent to {agent_key}'s signed address for case {case_ref}")
+                                    f"sent to {agent_key}'s signed address for case "
+                                    f"{ref_of_case}")
     verdict = check_auth_results(auth_results, from_addr, trusted_authserv_ids)
     if not verdict.authentic:
         verdict = Authenticity(False, "none", f"not this agent's signed address for the case, "

@@ -68,6 +68,18 @@ def add_participants(session: Session, case: Case, people: Iterable[tuple[str, s
     return added
 
 
+def merged_refs(session: Session, case_id: int) -> list[str]:
+    """Refs of the cases merged into `case_id`, directly or through other merges."""
+    refs: list[str] = []
+    frontier = [case_id]
+    while frontier and len(refs) < 1000:
+        rows = session.execute(select(Case.id, Case.ref).where(
+            Case.merged_into_id.in_(frontier))).all()
+        refs += [ref for _, ref in rows]
+        frontier = [cid for cid, _ in rows]
+    return refs
+
+
 def open_case(session: Session, *, subject: str, normalized_subject: str, customer: Contact,
               mailbox_id: int | None, priority: str, team: str, ref_base: int, now: datetime,
               linked_case_id: int | None = None) -> Case:
@@ -105,7 +117,17 @@ class DbThreadLookup:
         return self.case_for_ref(ref)
 
     def case_for_ref(self, ref: str) -> int | None:
-        return self.session.scalar(select(Case.id).where(Case.ref == ref))
+        return self._live(self.session.scalar(select(Case.id).where(Case.ref == ref)))
+
+    def _live(self, case_id: int | None) -> int | None:
+        """The case that mail for `case_id` belongs in now: a merged case's target."""
+        for _ in range(20):   # merges chain (A into B, B into C); a cycle cannot, but bound it
+            merged_into = case_id and self.session.scalar(
+                select(Case.merged_into_id).where(Case.id == case_id))
+            if not merged_into:
+                break
+            case_id = merged_into
+        return case_id
 
     def case_for_message_ids(self, ids: Sequence[str]) -> int | None:
         ids = [bare_id(i) for i in ids]
@@ -120,7 +142,7 @@ class DbThreadLookup:
             OutboundMail.case_id.is_not(None))).all()
         for mid, cid in rows:
             found.setdefault(bare_id(mid), cid)
-        return _nearest(ids, found)
+        return self._live(_nearest(ids, found))
 
     def case_for_referenced_ids(self, ids: Sequence[str]) -> int | None:
         ids = [bare_id(i) for i in ids]
@@ -129,7 +151,7 @@ class DbThreadLookup:
         rows = self.session.execute(select(MessageRef.ref_id, MessageRef.case_id).where(
             MessageRef.ref_id.in_(ids), MessageRef.case_id.is_not(None))
             .order_by(MessageRef.id)).all()
-        return _nearest(ids, {rid: cid for rid, cid in rows})
+        return self._live(_nearest(ids, {rid: cid for rid, cid in rows}))
 
     def is_participant(self, case_id: int, address: str) -> bool:
         return self.session.scalar(

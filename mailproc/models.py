@@ -158,6 +158,8 @@ class Case(Base):
     resolved_at: Mapped[Optional[datetime]]
     closed_at: Mapped[Optional[datetime]]
     linked_case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"))
+    # Set by #merge: mail that still finds this case (its tag, signed address, our ids) goes there.
+    merged_into_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"))
     incident_id: Mapped[Optional[int]] = mapped_column(ForeignKey("incidents.id"), index=True)
     kb_suggestions: Mapped[list] = mapped_column(default=list)
     resolved_by_kb: Mapped[bool] = mapped_column(Boolean, default=False)

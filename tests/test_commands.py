@@ -117,3 +117,32 @@ def test_escalate_and_merge(db, tmp_path):
     assert "c2@kunde.example" in [m["message_id"] for m in first["messages"]]
     (relay,) = outbox(app, "relay")
     assert relay.case_id == 1   # the reply went out on the case it was merged into
+
+
+def test_mail_for_a_merged_case_lands_in_the_case_it_was_merged_into(db, tmp_path):
+    app, note = _setup(db, tmp_path)
+    feed(app, mail(frm="Maria <maria@kunde.example>", subject="Second printer jams",
+                   msgid="<c2@kunde.example>", body="Also the second printer jams."))
+    ack = message_from_bytes(outbox(app, "ack")[-1].raw, policy=policy.default)
+    second = message_from_bytes(outbox(app, "agent_notify")[-1].raw, policy=policy.default)
+    _reply(app, second, "#merge 1001\n\nSame problem, merged.", frm="Bob Brown <bob@example.com>")
+    # Maria answers the acknowledgement of the merged case, then writes with its tag only.
+    feed(app, mail(frm="Maria <maria@kunde.example>", subject="Re: " + ack["Subject"],
+                   msgid="<c3@kunde.example>", in_reply_to=ack["Message-ID"],
+                   references=ack["Message-ID"], body="It jams on tray 2 only."))
+    # Bob answers from the notification of the merged case: still his signed address.
+    _reply(app, second, "#note\nLooking into it.", frm="Bob Brown <bob@example.com>")
+    feed(app, mail(frm="Maria <maria@kunde.example>", subject="[#1002] one more thing",
+                   msgid="<c4@kunde.example>", body="And the toner is low."))
+    with app.db.transaction() as s:
+        cases = {c["ref"]: c for c in export_cases(s)["cases"]}
+    assert sorted(cases) == ["1001", "1002"]          # no third case, nothing reopened
+    assert cases["1002"]["status"] == "closed"
+    into = {m["message_id"]: m["rule"] for m in cases["1001"]["messages"]}
+    assert into["c3@kunde.example"] == "references"
+    assert into["c4@kunde.example"] == "subject_tag"
+    assert into["c2@kunde.example"] == "new"           # moved over by the merge
+    assert [m for m in cases["1002"]["messages"] if m["direction"] == "in"] == []
+    assert not [e for e in cases["1001"]["events"] if e["kind"] == "security"]
+    assert [m["internal"] for m in cases["1001"]["messages"] if m["kind"] == "agent"] == [
+        False, True]                                   # the merge reply, then Bob's note

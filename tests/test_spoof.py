@@ -137,3 +137,11 @@ def test_signed_reply_runs_commands(db, tmp_path):
     (case,) = _export(app)
     assert case["status"] == "resolved"
     assert outbox(app, "relay") == []     # commands only: nothing to relay
+
+
+def test_signed_address_of_a_case_merged_into_this_one_counts():
+    old = sign_reply_address(SUPPORT, agent_reply_ref("1002", "alice"), KEY)
+    assert not _check([old]).authentic                     # another case's address
+    assert _check([old], merged_refs=["1002"]).method == "signed_address"
+    bobs = sign_reply_address(SUPPORT, agent_reply_ref("1002", "bob"), KEY)
+    assert not _check([bobs], merged_refs=["1002"]).authentic   # still per agent

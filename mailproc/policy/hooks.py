@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from mailproc.acknowledge import enqueue_ack
 from mailproc.agents import agent_directory, choose_assignee, route_team
 from mailproc.authenticity import Authenticity, check_agent
-from mailproc.cases import record_event
+from mailproc.cases import merged_refs, record_event
 from mailproc.classify import is_system_sender
 from mailproc.customer_side import CustomerTurn, on_customer_message
 from mailproc.incidents import enqueue_incident_ack, on_new_case
@@ -37,7 +37,7 @@ def after_message(app, session: Session, *, case: Case | None, message: Message,
     directory = agent_directory(app)
     if kind == "agent":
         agent = directory.by_address(message.from_addr)
-        auth = _authenticate(app, case, parsed, agent)
+        auth = _authenticate(app, session, case, parsed, agent)
         if auth.authentic and not is_new_case:
             record_event(session, case.id, actor=agent.email, kind="agent_mail",
                          detail=f"from {agent.name}, authenticated by {auth.method}: "
@@ -70,7 +70,7 @@ def after_message(app, session: Session, *, case: Case | None, message: Message,
         notify_agents(app, session, case, message, reason=turn.reason, now=now)
 
 
-def _authenticate(app, case: Case, parsed, agent) -> Authenticity:
+def _authenticate(app, session: Session, case: Case, parsed, agent) -> Authenticity:
     recipients = [a for _, a in parsed.to] + [a for _, a in parsed.cc]
     for name in ("delivered-to", "x-original-to"):
         recipients.extend(parsed.headers.get(name, ()))
@@ -78,7 +78,8 @@ def _authenticate(app, case: Case, parsed, agent) -> Authenticity:
                        recipients=recipients,
                        auth_results=list(parsed.headers.get("authentication-results", ())),
                        trusted_authserv_ids=agent.trusted_authserv_ids,
-                       support_address=app.settings.support.address, key=app.secret_key)
+                       support_address=app.settings.support.address, key=app.secret_key,
+                       merged_refs=merged_refs(session, case.id))
 
 
 def _forged(session: Session, case: Case, message: Message, reason: str, now: datetime) -> None:

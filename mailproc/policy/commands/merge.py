@@ -38,7 +38,7 @@ def execute(args: str, ctx: CommandContext) -> None:
     people = session.scalars(select(Participant).where(Participant.case_id == source.id)).all()
     add_participants(session, target, [(p.contact.name, p.contact.email) for p in people],
                      role="customer", now=ctx.now)
-    source.linked_case_id = target.id
+    source.linked_case_id = source.merged_into_id = target.id
     record_event(session, target.id, actor=ctx.actor, kind="merged",
                  detail=f"case #{source.ref} merged into this case by {ctx.agent.name}",
                  now=ctx.now, data={"from": source.ref})
