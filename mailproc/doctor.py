@@ -85,22 +85,17 @@ def _redis(app: App) -> Check:
     except (redis.RedisError, socket.error) as exc:
         return Check("redis", False, f"{type(exc).__name__}: {exc}")
     detail = "ping ok"
-    try:
-        from mailproc.jobs import queue_status
+    from mailproc.jobs import queue_status
 
-        failed = queue_status(app).get("failed", 0)
-        if failed:
-            return Check("redis", False, f"ping ok, {failed} failed job(s): see `mailproc status`")
-    except ImportError:
-        pass
+    failed = queue_status(app).get("failed", 0)
+    if failed:
+        return Check("redis", False, f"ping ok, {failed} failed job(s): see `mailproc status`")
     return Check("redis", True, detail)
 
 
 def _templates(app: App) -> list[Check]:
-    try:
-        from mailproc.template_check import check_templates
-    except ImportError:
-        return []
+    from mailproc.template_check import check_templates
+
     problems = check_templates(app)
     if problems:
         return [Check("templates", False, p) for p in problems]

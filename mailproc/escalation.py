@@ -291,8 +291,6 @@ def sweep(app, *, now: datetime | None = None, limit: int = 1000) -> list[SweepA
 
 
 def _after_sweep(app, now: datetime) -> None:
-    try:
-        from mailproc.alerts import check_alerts
-    except ImportError:
-        return
+    from mailproc.alerts import check_alerts
+
     check_alerts(app, now)

@@ -110,19 +110,13 @@ def deliver(limit: int = 100) -> dict:
 
 
 def sweep() -> dict:
-    """Periodic housekeeping: escalation sweep (when installed), held templated mail."""
-    app = get_app()
-    done: dict = {}
-    try:
-        from mailproc.escalation import sweep as escalation_sweep
-    except ImportError:
-        escalation_sweep = None
-    if escalation_sweep is not None:
-        done["escalation"] = len(escalation_sweep(app) or [])
+    """Periodic housekeeping: escalation sweep, held templated mail."""
     from mailproc.compose import render_held
+    from mailproc.escalation import sweep as escalation_sweep
 
-    done["rendered_held"] = render_held(app, app.clock.now())
-    return done
+    app = get_app()
+    return {"escalation": len(escalation_sweep(app) or []),
+            "rendered_held": render_held(app, app.clock.now())}
 
 
 def probe() -> dict:

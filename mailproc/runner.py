@@ -105,10 +105,8 @@ def _deliver(app: App) -> list:
 
 
 def _sweep(app: App) -> list:
-    try:
-        from mailproc.escalation import sweep
-    except ImportError:
-        return []
+    from mailproc.escalation import sweep
+
     return sweep(app)
 
 
@@ -122,8 +120,10 @@ def run_forever(app: App, sources: list, *, idle_timeout: float = 60.0, on_round
         for source in sources:
             if report.source_errors.get(source.name) is None and hasattr(source, "wait_for_mail"):
                 # One IDLE at a time is enough to wake the loop on new mail.
-                source.wait_for_mail(idle_timeout / max(1, len(sources)))
+                source.wait_for_mail(idle_timeout / max(1, len(sources)), should_stop)
                 waited = True
                 break
         if not waited:
-            time.sleep(min(idle_timeout, 5.0))
+            deadline = time.monotonic() + min(idle_timeout, 5.0)
+            while time.monotonic() < deadline and not should_stop():
+                time.sleep(0.2)

@@ -261,6 +261,20 @@ def test_idle_is_renewed_and_still_wakes_up(imap_account, source_factory):
     assert source.poll_once(MemorySink()) == 1
 
 
+@pytest.mark.parametrize("use_idle", [True, False])
+def test_a_stop_ends_the_wait_within_a_second(imap_account, source_factory, use_idle):
+    """SIGTERM sets the stop flag: a poller must not sit out a 25 s IDLE before exiting."""
+    source = source_factory(imap_account, use_idle=use_idle)
+    source.poll_once(MemorySink())
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    started = time.monotonic()
+    source.wait_for_mail(30.0, stop.is_set)
+    assert 0.3 <= time.monotonic() - started < 1.8
+    imap_account.append(mail(9))
+    assert source.poll_once(MemorySink()) == 1       # the connection is fine afterwards
+
+
 def test_wait_without_idle_just_waits(imap_account, source_factory):
     source = source_factory(imap_account, use_idle=False)
     source.poll_once(MemorySink())

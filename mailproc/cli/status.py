@@ -53,8 +53,6 @@ def status(ctx: click.Context, as_json: bool) -> None:
 def _queue_status(app) -> dict:
     if not app.settings.redis_url:
         return {}
-    try:
-        from mailproc.jobs import queue_status
-    except ImportError:
-        return {}
+    from mailproc.jobs import queue_status
+
     return queue_status(app)

@@ -62,7 +62,7 @@ class Source(Protocol):
 
     def poll_once(self, sink: IngestSink) -> int: ...
 
-    def wait_for_mail(self, timeout: float) -> None: ...
+    def wait_for_mail(self, timeout: float, should_stop: Callable[[], bool] = ...) -> None: ...
 
     def close(self) -> None: ...
 
@@ -92,7 +92,7 @@ def run_source(
                 log.info("source %s stored %d message(s)", source.name, count)
             if should_stop():
                 break
-            source.wait_for_mail(idle_timeout)
+            source.wait_for_mail(idle_timeout, should_stop)
         except SourceError as exc:
             failures += 1
             delay = backoff_delay(failures, base=backoff_base, cap=backoff_cap, rand=rand())

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 TRANSPORT = "imap"
 # RFC 2177 servers may drop an IDLE after 30 minutes of silence; renew well before.
 IDLE_RENEW_MAX = 25 * 60.0
+STOP_CHECK = 1.0  # seconds between looks at should_stop while waiting for mail
 _FETCH_ITEMS = [b"BODY.PEEK[]", b"INTERNALDATE"]
 
 
@@ -95,19 +96,28 @@ class ImapSource:
         sink.record_attempt(self.name, TRANSPORT, True, None)
         return count
 
-    def wait_for_mail(self, timeout: float) -> None:
-        """Return when new mail may be there (IDLE saw EXISTS) or after `timeout` seconds."""
+    def wait_for_mail(self, timeout: float, should_stop: Callable[[], bool] = lambda: False,
+                      ) -> None:
+        """Return when new mail may be there (IDLE saw EXISTS), after `timeout` seconds, or
+        within a second of `should_stop()` turning true (a SIGTERM must not wait out an IDLE)."""
         client = self._client
-        if client is None or not self.settings.use_idle or not client.has_capability("IDLE"):
-            time.sleep(timeout)
-            return
         deadline = time.monotonic() + timeout
+        if client is None or not self.settings.use_idle or not client.has_capability("IDLE"):
+            while (remaining := deadline - time.monotonic()) > 0 and not should_stop():
+                time.sleep(min(remaining, STOP_CHECK))
+            return
         try:
             with self._io("IDLE"):
-                while (remaining := deadline - time.monotonic()) > 0:
+                while (remaining := deadline - time.monotonic()) > 0 and not should_stop():
+                    renew_at = time.monotonic() + min(remaining, self.settings.idle_renew)
                     client.idle()
+                    responses: list = []
                     try:
-                        responses = client.idle_check(timeout=min(remaining, self.settings.idle_renew))
+                        # Short checks on the one IDLE: no traffic, but a stop is seen.
+                        while (left := renew_at - time.monotonic()) > 0 and not should_stop():
+                            responses = client.idle_check(timeout=min(left, STOP_CHECK))
+                            if any(_is_new_mail(r) for r in responses):
+                                break
                     finally:
                         _, late = client.idle_done()  # DONE also renews the IDLE after idle_renew
                     if any(_is_new_mail(r) for r in [*responses, *(late or [])]):

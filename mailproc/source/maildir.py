@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,8 +82,10 @@ class MaildirSource:
         sink.record_attempt(self.name, TRANSPORT, True, None)
         return stored
 
-    def wait_for_mail(self, timeout: float) -> None:
-        """Return once `new/` changes (or holds mail we did not skip), else after `timeout`."""
+    def wait_for_mail(self, timeout: float, should_stop: Callable[[], bool] = lambda: False,
+                      ) -> None:
+        """Return once `new/` changes (or holds mail we did not skip), after `timeout`, or
+        soon after `should_stop()` turns true."""
         new = self.path / "new"
         deadline = time.monotonic() + timeout
         try:
@@ -98,7 +100,7 @@ class MaildirSource:
         except OSError:
             time.sleep(max(0.0, timeout))
             return
-        while (remaining := deadline - time.monotonic()) > 0:
+        while (remaining := deadline - time.monotonic()) > 0 and not should_stop():
             time.sleep(min(_WATCH_INTERVAL, remaining))
             try:
                 if new.stat().st_mtime_ns != seen:
