@@ -10,6 +10,7 @@ Run on demand, not in the tests. Each PostgreSQL run gets its own schema, droppe
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import sys
 import tempfile
@@ -127,7 +128,7 @@ def explain(db: Database, backend: str) -> list[str]:
     return out
 
 
-def run(backend: str, n: int) -> None:
+def run(backend: str, n: int, profile: str | None = None) -> None:
     schema = None
     with tempfile.TemporaryDirectory() as tmp:
         if backend == "postgresql":
@@ -156,9 +157,15 @@ def run(backend: str, n: int) -> None:
                 finds.append(time.perf_counter() - t0)
             find = min(finds[1:])
             plan = explain(db, backend)
+            profiler = cProfile.Profile() if profile else None
+            if profiler:
+                profiler.enable()
             t0 = time.perf_counter()
             actions = sweep(app, now=NOW, limit=1000)
             first = time.perf_counter() - t0
+            if profiler:
+                profiler.disable()
+                profiler.dump_stats(f"{profile}.{backend}")
             print(f"{backend:<10} {n:>9,} open cases, {n // 100:,} due: insert {filled:6.1f} s; "
                   f"find 1000 due {find * 1000:7.1f} ms; sweep of 1000 due cases "
                   f"{first:6.2f} s ({len(actions)} steps fired, "
@@ -178,6 +185,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="all")
     parser.add_argument("--cases", type=int, action="append",
                         help="open cases (repeatable); default 100k SQLite, 100k and 1M PostgreSQL")
+    parser.add_argument("--profile", help="write cProfile stats of the sweep to PATH.<backend>")
     args = parser.parse_args()
     plans = []
     if args.backend in ("sqlite", "all"):
@@ -185,7 +193,7 @@ def main() -> None:
     if args.backend in ("postgresql", "all"):
         plans += [("postgresql", n) for n in (args.cases or [100_000, 1_000_000])]
     for backend, n in plans:
-        run(backend, n)
+        run(backend, n, args.profile)
 
 
 if __name__ == "__main__":
