@@ -71,12 +71,13 @@ def add_participants(session: Session, case: Case, people: Iterable[tuple[str, s
 def merged_refs(session: Session, case_id: int) -> list[str]:
     """Refs of the cases merged into `case_id`, directly or through other merges."""
     refs: list[str] = []
-    frontier = [case_id]
-    while frontier and len(refs) < 1000:
+    seen, frontier = {case_id}, [case_id]
+    while frontier:
         rows = session.execute(select(Case.id, Case.ref).where(
             Case.merged_into_id.in_(frontier))).all()
-        refs += [ref for _, ref in rows]
-        frontier = [cid for cid, _ in rows]
+        frontier = [cid for cid, _ in rows if cid not in seen]
+        seen.update(frontier)
+        refs += [ref for cid, ref in rows if cid in frontier]
     return refs
 
 
@@ -121,8 +122,10 @@ class DbThreadLookup:
 
     def _live(self, case_id: int | None) -> int | None:
         """The case that mail for `case_id` belongs in now: a merged case's target."""
-        for _ in range(20):   # merges chain (A into B, B into C); a cycle cannot, but bound it
-            merged_into = case_id and self.session.scalar(
+        seen: set[int] = set()
+        while case_id and case_id not in seen:   # merges chain: A into B, B into C
+            seen.add(case_id)
+            merged_into = self.session.scalar(
                 select(Case.merged_into_id).where(Case.id == case_id))
             if not merged_into:
                 break

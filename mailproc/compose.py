@@ -31,18 +31,30 @@ def compose(app, session: Session, *, case: Case, kind: str, to: Sequence[str],
     from mailproc.mime import make_message_id, transport_address
     from mailproc.outbox import enqueue
 
+    message_id = make_message_id(app.message_id_domain, kind, dedupe_key)
     sendable = [a for a in (transport_address(x) for x in to) if a]
     if len(sendable) < len(to):
         bad = [x for x in to if transport_address(x) is None]
-        record_event(session, case.id, actor="mailproc", kind="undeliverable_address",
-                     detail=f"{kind} not sent to {', '.join(bad)}: not an address plain SMTP "
-                            f"can deliver to (a non-ASCII local part needs SMTPUTF8)", now=now,
-                     data={"kind": kind, "addresses": bad})
-        log.warning("%s for #%s: undeliverable %s", kind, case.ref, bad)
+        why = (f"{', '.join(bad)}: not an address plain SMTP can deliver to (a non-ASCII "
+               f"local part needs SMTPUTF8)")
+        log.warning("%s for #%s not sent to %s", kind, case.ref, why)
         if not sendable:
-            return None
+            # A failed row, not silence: it shows in `status` and puts the customer on the
+            # phone list, and deciding again finds it by its dedupe key.
+            row = enqueue(session, case_id=case.id, kind=kind, dedupe_key=dedupe_key,
+                          to=list(to), from_addr=app.settings.support.address,
+                          subject=context.get("case", {}).get("subject", ""), raw=None,
+                          message_id=message_id, template=kind, now=now, status="failed")
+            if row is not None:
+                row.last_error = f"cannot send to {why}"
+                record_event(session, case.id, actor="mailproc", kind=f"{kind}_failed",
+                             detail=f"{kind} cannot be sent to {why}", now=now,
+                             data={"outbox_id": row.id})
+            return row
+        record_event(session, case.id, actor="mailproc", kind="undeliverable_address",
+                     detail=f"{kind} not sent to {why}", now=now,
+                     data={"kind": kind, "addresses": bad})
     to = sendable
-    message_id = make_message_id(app.message_id_domain, kind, dedupe_key)
     context = dict(context)
     context["_mail"] = {"in_reply_to": in_reply_to, "references": list(references),
                         "to": list(to), "reply_to": reply_to, "from_name": from_name,

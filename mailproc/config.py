@@ -210,6 +210,7 @@ def _apply_env(s: Settings, env: Mapping[str, str]) -> Settings:
             name="imap", type="imap", host=host, port=_int_env("MAILPROC_IMAP_PORT", port),
             user=get("MAILPROC_IMAP_USER") or "", security=security,
             password_env="MAILPROC_IMAP_PASSWORD", folder=get("MAILPROC_IMAP_FOLDER") or "INBOX",
+            ca_file=get("MAILPROC_IMAP_CA_FILE") or "",
         ),)
     if host := get("MAILPROC_SMTP_HOST"):
         tls = (get("MAILPROC_SMTP_TLS") or "starttls").lower()
@@ -222,6 +223,7 @@ def _apply_env(s: Settings, env: Mapping[str, str]) -> Settings:
             user=get("MAILPROC_SMTP_USER") or s.outgoing.user, tls=tls,
             password_env="MAILPROC_SMTP_PASSWORD" if get("MAILPROC_SMTP_PASSWORD")
             else s.outgoing.password_env,
+            ca_file=get("MAILPROC_SMTP_CA_FILE") or s.outgoing.ca_file,
         )
     return replace(s, **changes)
 

@@ -51,13 +51,16 @@ def check_address(value: str) -> str:
 
 def transport_address(value: str) -> str | None:
     """The address as plain SMTP (no SMTPUTF8) can carry it, with an internationalised domain
-    in its IDNA form (jdoe@mächine.example → jdoe@xn--mchine-fua.example); None when the
-    local part is not ASCII or the address is not valid."""
+    in its IDNA 2008 form (jdoe@straße.de → jdoe@xn--strae-oqa.de, not the IDNA 2003
+    strasse.de, which is someone else's domain); None when the local part is not ASCII or
+    the address is not valid."""
+    import idna
+
     local, at, domain = str(value).strip().rpartition("@")
     if at and not domain.isascii():
         try:
-            domain = domain.encode("idna").decode("ascii")
-        except UnicodeError:
+            domain = idna.encode(domain, uts46=True, transitional=False).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
             return None
     try:
         return check_address(f"{local}@{domain}")

@@ -159,7 +159,7 @@ class Case(Base):
     closed_at: Mapped[Optional[datetime]]
     linked_case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"))
     # Set by #merge: mail that still finds this case (its tag, signed address, our ids) goes there.
-    merged_into_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"))
+    merged_into_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"), index=True)
     incident_id: Mapped[Optional[int]] = mapped_column(ForeignKey("incidents.id"), index=True)
     kb_suggestions: Mapped[list] = mapped_column(default=list)
     resolved_by_kb: Mapped[bool] = mapped_column(Boolean, default=False)

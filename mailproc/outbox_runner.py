@@ -120,9 +120,14 @@ def deliver_due(app: App, *, limit: int = 100, worker: str | None = None,
             # that mail itself is in trouble.
             error = outcome.error
             healthy = error is None or isinstance(error, PermanentDeliveryError)
-            with app.db.transaction() as session:
-                record_attempt(session, target=transport.target, transport="smtp", ok=healthy,
-                               error=None if healthy else str(error), now=app.clock.now())
+            try:
+                with app.db.transaction() as session:
+                    record_attempt(session, target=transport.target, transport="smtp",
+                                   ok=healthy, error=None if healthy else str(error),
+                                   now=app.clock.now())
+            except Exception:  # noqa: BLE001 - bookkeeping; the verdict above is committed
+                log.exception("SMTP %s: could not record the attempt in mail health",
+                              transport.target)
 
     transport.deliver(items, before=before, after=after)
     return results

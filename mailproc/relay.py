@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from mailproc.agents import Agent, agent_directory
 from mailproc.cases import bare_id, record_event
-from mailproc.models import Case, CaseStatus, Contact, Direction, Message, Participant
+from mailproc.models import (
+    Case, CaseStatus, Contact, Direction, Message, OutboxStatus, Participant,
+)
 from mailproc.compose import compose
 from mailproc.notify import agent_reply_address, notify_agents
 from mailproc.policy.commands import (
@@ -122,7 +124,10 @@ def relay_reply(app, session: Session, case: Case, message: Message, agent: Agen
                   from_name=f"{agent.name} via {support.name}",
                   auto_submitted=None, attachments_of=message,
                   now=now)
-    if row is None:
+    if row is None or row.status == OutboxStatus.FAILED:
+        # Queued before, or no customer address SMTP can carry (a relay_failed event says
+        # why): the customer has not heard from us, so the clocks keep running and the
+        # phone list shows them.
         return
     record_event(session, case.id, actor=agent.email, kind="relayed",
                  detail=f"reply by {agent.name} relayed to {', '.join(to)}", now=now,

@@ -11,7 +11,7 @@ from tests.helpers import MONDAY
 
 QUIET = AckHistory(acks_for_case=0, acks_to_sender_last_hour=0, undeliverable_until=None)
 BASE = dict(kind="human", sender="ann@kunde.example", is_new_case=True, is_system_sender=False,
-            is_own_address=False, is_agent=False, enabled=True, deliverable=True,
+            is_own_address=False, is_agent=False, enabled=True,
             per_sender_per_hour=3, now=MONDAY)
 
 
@@ -35,7 +35,6 @@ def decide(history=QUIET, **changes):
     (dict(is_agent=True), "agent"),
     (dict(is_system_sender=True), "system_sender"),
     (dict(is_new_case=False), "not_new"),
-    (dict(deliverable=False), "unsendable_address"),
 ])
 def test_cheap_rules_decide_without_reading_history(changes, rule):
     decision, asked = decide(**changes)

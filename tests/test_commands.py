@@ -146,3 +146,22 @@ def test_mail_for_a_merged_case_lands_in_the_case_it_was_merged_into(db, tmp_pat
     assert not [e for e in cases["1001"]["events"] if e["kind"] == "security"]
     assert [m["internal"] for m in cases["1001"]["messages"] if m["kind"] == "agent"] == [
         False, True]                                   # the merge reply, then Bob's note
+
+
+def test_merging_back_into_a_merged_case_is_refused_not_a_cycle(db, tmp_path):
+    app, note = _setup(db, tmp_path)
+    feed(app, mail(frm="Maria <maria@kunde.example>", subject="Second printer jams",
+                   msgid="<c2@kunde.example>", body="Also the second printer jams."))
+    second = message_from_bytes(outbox(app, "agent_notify")[-1].raw, policy=policy.default)
+    _reply(app, second, "#merge 1001\n\nSame problem.", frm="Bob Brown <bob@example.com>")
+    cases = {c["ref"]: c for c in _reply(app, note, "#merge 1002\n\nOther way round?")}
+    (error,) = outbox(app, "agent_error")
+    body = message_from_bytes(error.raw, policy=policy.default).get_body(("plain",)).get_content()
+    assert "was merged into this case already" in body
+    assert cases["1001"]["status"] != "closed" and cases["1002"]["status"] == "closed"
+    feed(app, mail(frm="Maria <maria@kunde.example>", subject="[#1001] any news?",
+                   msgid="<c5@kunde.example>", body="Any news?"))
+    with app.db.transaction() as s:
+        cases = {c["ref"]: c for c in export_cases(s)["cases"]}
+    assert sorted(cases) == ["1001", "1002"]
+    assert "c5@kunde.example" in [m["message_id"] for m in cases["1001"]["messages"]]

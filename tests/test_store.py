@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -81,3 +82,25 @@ def test_header_message_id_reads_folded_headers():
     raw = b"Subject: x\r\nMessage-ID:\r\n <folded@example.org>\r\n\r\nMessage-ID: <body@x>\r\n"
     assert header_message_id(raw) == "folded@example.org"
     assert header_message_id(b"Subject: none\r\n\r\n") is None
+
+
+def test_upgrade_from_the_first_schema_keeps_cases(db):
+    """0002 adds cases.merged_into_id to a database made by 0001, data intact."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from mailproc.db import alembic_config
+
+    command.downgrade(alembic_config(db.engine), "0001")
+    assert "merged_into_id" not in {c["name"] for c in inspect(db.engine).get_columns("cases")}
+    with db.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO cases (ref, status, priority, subject, normalized_subject, team, "
+            "assignee, created_at, updated_at, kb_suggestions, resolved_by_kb) VALUES "
+            "('1001', 'open', 'normal', 'Printer', 'printer', '', '', :t, :t, '[]', :f)"),
+            {"t": datetime(2026, 11, 23, 8, 0), "f": False})
+    db.upgrade()
+    assert "merged_into_id" in {c["name"] for c in inspect(db.engine).get_columns("cases")}
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT ref, merged_into_id FROM cases")).all() == [
+            ("1001", None)]

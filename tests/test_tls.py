@@ -147,3 +147,20 @@ def test_smtp_wrong_password_sends_nothing_and_keeps_the_row(db, tmp_path, tls_s
     assert sink.messages == [] and sink.logins
     assert set(sink.logins) == {("support@example.com", False)}
     assert row(app, outbox_id).status == "pending"
+
+
+def test_a_bad_ca_file_is_a_config_error_before_anything_is_claimed(db, tmp_path, ca,
+                                                                   monkeypatch):
+    from mailproc.errors import ConfigError
+    from mailproc.source.imap import ImapSettings, ImapSource
+
+    sink = TlsSmtpSink(ca, "support@example.com", "s3cret-smtp-pw")
+    app = _smtp_app(db, tmp_path, sink, "starttls", monkeypatch,
+                    ca_file=str(tmp_path / "missing.pem"))
+    outbox_id, _, _ = queue(app, "bad-ca")
+    with pytest.raises(ConfigError, match="missing.pem"):
+        deliver_due(app)
+    assert row(app, outbox_id).status == "pending"       # not leased, not SENDING
+    with pytest.raises(ConfigError, match="missing.pem"):
+        ImapSource(ImapSettings(name="x", host="127.0.0.1", port=993, user="u",
+                                ca_file=str(tmp_path / "missing.pem")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from mailproc.models import Event, Message, Quarantine
+from mailproc.models import Contact, Event, Message, Quarantine
 from tests.agent_helpers import agent_app, feed, mail, outbox
 
 
@@ -24,17 +24,46 @@ def test_idn_domain_is_acknowledged_in_its_idna_form(db, tmp_path):
     assert b"To: joerg@xn--mchine-bua.example" in ack.raw
 
 
-def test_non_ascii_local_part_skips_the_ack_with_an_event_not_a_quarantine(db, tmp_path):
+def test_non_ascii_local_part_is_a_failed_ack_on_the_phone_list_not_a_quarantine(db, tmp_path):
+    from mailproc.fallback.phone_list import build_phone_list
+
     app = agent_app(db, tmp_path)
     [out] = feed(app, mail(frm="Jörg Döe <jdöe@mächine.example>", subject="VPN",
-                           body="Das VPN bricht ab."))
+                           body="Das VPN bricht ab.\n\n--\nJörg Döe\nTel. +49 30 1234567"))
     assert out.result == "processed" and out.case_ref
-    assert outbox(app, "ack") == []
-    [detail] = _events(app, "ack_decision")
-    assert detail.startswith("unsendable_address:") and "jdöe@mächine.example" in detail
-    assert [o.kind for o in outbox(app)] == ["agent_notify"]   # the agents still hear of it
+    [ack] = outbox(app, "ack")
+    assert ack.status == "failed" and ack.raw is None
+    assert "SMTPUTF8" in ack.last_error and "jdöe@mächine.example" in ack.last_error
+    assert _events(app, "ack_failed")
+    assert [o.kind for o in outbox(app) if o.status == "pending"] == ["agent_notify"]
     with app.db.transaction() as s:
         assert s.scalars(select(Quarantine)).all() == []
+        [entry] = build_phone_list(app, s, app.clock.now())
+    assert entry.case_ref == out.case_ref and "+49301234567" in entry.phones
+    feed(app, mail(frm="Jörg Döe <jdöe@mächine.example>", subject="Re: VPN",
+                   body="Noch da?", in_reply_to=ack.message_id))
+    assert len(outbox(app, "ack")) == 1                      # decided once, failed once
+
+
+def test_idna_2008_not_2003(db, tmp_path):
+    from mailproc.mime import transport_address
+
+    # IDNA 2003 maps ß to ss: strasse.de is somebody else's domain.
+    assert transport_address("jdoe@straße.de") == "jdoe@xn--strae-oqa.de"
+    assert transport_address("x@a\u200db.com") is None
+
+
+def test_rate_limit_counts_an_idn_sender_in_either_form(db, tmp_path):
+    app = agent_app(db, tmp_path)
+    topics = [("Drucker", "Papierstau im Fach zwei."), ("VPN", "Tunnel bricht stündlich ab."),
+              ("Rechnung", "Doppelt abgebucht im März."), ("Laptop", "Neues Gerät für Jana."),
+              ("Signatur", "Logo in Outlook einfügen?"), ("Lizenz", "Adobe läuft Freitag aus."),
+              ("Telefon", "Headset knackt laut.")]
+    for subject, body in topics:
+        feed(app, mail(frm="joerg@mächine.example", subject=subject, body=body))
+    acks = outbox(app, "ack")
+    assert len(acks) == app.settings.ack.per_sender_per_hour == 5   # then rate_limited
+    assert {tuple(a.to_addrs) for a in acks} == {("joerg@xn--mchine-bua.example",)}
 
 
 def test_nul_bytes_in_the_body_are_removed_on_every_database(db, tmp_path):
@@ -46,3 +75,38 @@ def test_nul_bytes_in_the_body_are_removed_on_every_database(db, tmp_path):
         message = s.scalars(select(Message)).one()
         assert "\x00" not in message.body_text + message.new_text + message.subject
         assert "the printer is broken." in message.new_text
+
+
+def test_nul_in_an_address_and_encoded_junk_addresses(db, tmp_path):
+    app = agent_app(db, tmp_path)
+    raw = (b"From: Ann <ann\x00x@kunde.example>\r\nTo: support@example.com\r\n"
+           b"Cc: =?utf-8?q?a=40b.example=2C_c=40d.example?=, =?utf-8?q?tom=40kunde.example?=\r\n"
+           b"Subject: Scanner\r\nMessage-ID: <nul-1@kunde.example>\r\n"
+           b"Date: Mon, 23 Nov 2026 08:00:00 +0000\r\n\r\nThe scanner is offline.\r\n")
+    [out] = feed(app, raw)
+    assert out.result == "processed"
+    with app.db.transaction() as s:
+        emails = set(s.scalars(select(Contact.email)))
+    assert "annx@kunde.example" in emails and "tom@kunde.example" in emails
+    assert not [e for e in emails if "," in e or " " in e]
+
+
+def test_a_reply_to_a_customer_smtp_cannot_reach_fails_visibly(db, tmp_path):
+    from email import message_from_bytes, policy
+
+    from mailproc.fallback.phone_list import build_phone_list
+
+    app = agent_app(db, tmp_path)
+    [out] = feed(app, mail(frm="Jörg <jdöe@mächine.example>", subject="Drucker",
+                           body="Der Drucker druckt leere Seiten."))
+    note = message_from_bytes(outbox(app, "agent_notify")[0].raw, policy=policy.default)
+    feed(app, mail(frm="Alice Adams <alice@example.com>", to=note["Reply-To"],
+                   subject="Re: " + note["Subject"], body="Bitte den Treiber neu installieren."))
+    [relay] = outbox(app, "relay")
+    assert relay.status == "failed" and "SMTPUTF8" in relay.last_error
+    assert _events(app, "relay_failed") and not _events(app, "relayed")
+    with app.db.transaction() as s:
+        [entry] = build_phone_list(app, s, app.clock.now())
+        case = s.scalars(select(Message)).first().case
+        assert case.first_responded_at is None        # the customer has not heard from us
+    assert entry.case_ref == out.case_ref

@@ -83,6 +83,8 @@ class SmtpTransport:
         self.settings = settings
         self._password = password
         self.target = f"{settings.host}:{settings.port}"
+        # Built here, before any row is claimed: a bad ca_file is a ConfigError up front.
+        self._tls = tls_context(settings.ca_file or None) if settings.tls != "none" else None
 
     def __repr__(self) -> str:  # never show the password
         return f"SmtpTransport({self.target}, tls={self.settings.tls}, user={self.settings.user!r})"
@@ -92,7 +94,7 @@ class SmtpTransport:
         return aiosmtplib.SMTP(
             hostname=s.host, port=s.port, timeout=s.timeout_seconds,
             use_tls=s.tls == "tls", start_tls=True if s.tls == "starttls" else False,
-            tls_context=tls_context(s.ca_file or None) if s.tls != "none" else None,
+            tls_context=self._tls,
             username=s.user or None, password=(self._password if s.user else None))
 
     async def _connect(self) -> aiosmtplib.SMTP:

@@ -14,6 +14,7 @@ _MSGID_TOKEN = re.compile(r"<([^<>\s]+)>")
 _BARE_MSGID = re.compile(r"^[^\s<>@]+@[^\s<>@]+$")
 _FOLD = re.compile(r"\r?\n[ \t]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ONE_ADDRESS = re.compile(r"^[^\s,;<>@]+@[^\s,;<>@]+$")
 # Headers whose 8-bit bytes we had to guess at; a header is tried as UTF-8 first
 # because that is what modern clients send unencoded (RFC 6532).
 _FALLBACK_8BIT = "latin-1"
@@ -119,7 +120,9 @@ def parse_addresses(values: list[str]) -> tuple[tuple[str, str], ...]:
         parsed = []
     for name, addr in parsed:
         if "=?" in addr:   # RFC 2047 words inside an addr-spec: not allowed, but sent
-            addr = decode_header_value(addr)
+            decoded = decode_header_value(addr)
+            addr = decoded if _ONE_ADDRESS.match(decoded) else ""
+        name, addr = _CONTROL.sub("", name), _CONTROL.sub("", addr)   # NUL and friends
         addr = addr.strip().strip("<>").strip().lower()
         if not addr or "@" not in addr or addr in seen:
             continue

@@ -33,7 +33,7 @@ class AckHistory:
 
 
 def decide_ack(*, kind: str, sender: str, is_new_case: bool, is_system_sender: bool,
-               is_own_address: bool, is_agent: bool, enabled: bool, deliverable: bool,
+               is_own_address: bool, is_agent: bool, enabled: bool,
                history: Callable[[], AckHistory], per_sender_per_hour: int,
                now: datetime) -> AckDecision:
     """Pure decision, first rule wins; the rule name and reason are recorded as an event.
@@ -52,9 +52,6 @@ def decide_ack(*, kind: str, sender: str, is_new_case: bool, is_system_sender: b
         return AckDecision(False, "system_sender", f"{sender} is a system address")
     if not is_new_case:
         return AckDecision(False, "not_new", "only a new case is acknowledged")
-    if not deliverable:
-        return AckDecision(False, "unsendable_address",
-                           f"{sender} needs SMTPUTF8 (non-ASCII before the @) or is not an address")
     past = history()
     if past.acks_for_case:
         return AckDecision(False, "already_acked", "this case was acknowledged already")

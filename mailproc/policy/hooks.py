@@ -158,21 +158,24 @@ def _maybe_acknowledge(app, session: Session, case: Case, message: Message, verd
     sender = message.from_addr
 
     def history() -> AckHistory:
-        contact = session.scalar(select(Contact).where(Contact.email == sender))
+        # Rows and bounces know an internationalised domain in its IDNA form: ask for both.
+        forms = list({sender, transport_address(sender) or sender})
+        held = [c.undeliverable_until for c in session.scalars(
+            select(Contact).where(Contact.email.in_(forms))) if c.undeliverable_until]
         return AckHistory(
             acks_for_case=session.scalar(select(func.count()).select_from(OutboundMail).where(
                 OutboundMail.case_id == case.id, OutboundMail.kind.in_(("ack", "incident")))),
             acks_to_sender_last_hour=session.scalar(
                 select(func.count()).select_from(OutboundMail).where(
-                    OutboundMail.kind.in_(("ack", "incident")), OutboundMail.recipient == sender,
+                    OutboundMail.kind.in_(("ack", "incident")),
+                    OutboundMail.recipient.in_(forms),
                     OutboundMail.created_at >= now - timedelta(hours=1))),
-            undeliverable_until=contact.undeliverable_until if contact else None)
+            undeliverable_until=max(held, default=None))
 
     decision = decide_ack(
         kind=verdict.kind, sender=sender, is_new_case=is_new_case,
         is_system_sender=is_system_sender(sender or ""), is_own_address=app.is_own(sender or ""),
-        is_agent=is_agent, enabled=app.settings.ack.enabled,
-        deliverable=transport_address(sender or "") is not None, history=history,
+        is_agent=is_agent, enabled=app.settings.ack.enabled, history=history,
         per_sender_per_hour=app.settings.ack.per_sender_per_hour, now=now)
     record_event(session, case.id, actor="mailproc", kind="ack_decision",
                  detail=f"{decision.rule}: {decision.reason}", now=now,

@@ -78,6 +78,8 @@ class ImapSource:
         self._client: IMAPClient | None = None
         self._sink: IngestSink | None = None
         self._move_target_ready = False
+        # Built once, at start: a bad ca_file is a ConfigError now, not at every reconnect.
+        self._tls = tls_context(settings.ca_file) if settings.security != "plain" else None
 
     # -- Source protocol -------------------------------------------------------------------
     def poll_once(self, sink: IngestSink) -> int:
@@ -166,7 +168,7 @@ class ImapSource:
                 log.info("IMAP %s: kept connection is gone (%s); reconnecting", self.name, exc)
                 self._drop()
         s = self.settings
-        context = tls_context(s.ca_file)
+        context = self._tls
         with self._io("connect"):
             client = IMAPClient(s.host, s.port, ssl=s.security == "tls", ssl_context=context, timeout=s.timeout)
             client.normalise_times = False  # aware datetimes, converted to UTC below

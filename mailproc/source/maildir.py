@@ -97,8 +97,9 @@ class MaildirSource:
             if waiting:
                 return
             seen = new.stat().st_mtime_ns
-        except OSError:
-            time.sleep(max(0.0, timeout))
+        except OSError:   # no new/ (yet): wait, but not past a stop
+            while (remaining := deadline - time.monotonic()) > 0 and not should_stop():
+                time.sleep(min(_WATCH_INTERVAL, remaining))
             return
         while (remaining := deadline - time.monotonic()) > 0 and not should_stop():
             time.sleep(min(_WATCH_INTERVAL, remaining))

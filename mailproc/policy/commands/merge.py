@@ -14,8 +14,14 @@ USAGE = "#merge REF"
 
 
 def _target(args: str, ctx: CommandContext) -> Case | None:
+    """The case REF names, or the case it was itself merged into (mail goes there now)."""
     ref = args.strip().lstrip("#").strip("[]").lstrip("#")
-    return ctx.session.scalar(select(Case).where(Case.ref == ref)) if ref else None
+    case = ctx.session.scalar(select(Case).where(Case.ref == ref)) if ref else None
+    seen: set[int] = set()
+    while case is not None and case.merged_into_id and case.id not in seen:
+        seen.add(case.id)
+        case = ctx.session.get(Case, case.merged_into_id)
+    return case
 
 
 def validate(args: str, ctx: CommandContext) -> str | None:
@@ -23,6 +29,10 @@ def validate(args: str, ctx: CommandContext) -> str | None:
     if target is None:
         return f"#merge: no case {args.strip() or '(none given)'!r}"
     if target.id == ctx.case.id:
+        named = args.strip()
+        if named.lstrip("#").strip("[]").lstrip("#") != ctx.case.ref:
+            return (f"#merge: case {named} was merged into this case already "
+                    f"(#{ctx.case.ref})")
         return "#merge: a case cannot be merged into itself"
     return None
 
