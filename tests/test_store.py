@@ -84,12 +84,14 @@ def test_header_message_id_reads_folded_headers():
     assert header_message_id(b"Subject: none\r\n\r\n") is None
 
 
-def test_upgrade_from_the_first_schema_keeps_cases(db):
-    """0002 adds cases.merged_into_id to a database made by 0001, data intact."""
+def test_upgrade_from_the_first_schema_keeps_cases(db, tmp_path):
+    """0002 adds cases.merged_into_id to a database made and used under 0001: cases with
+    messages and events pointing at them (their foreign keys forbid rebuilding `cases`)."""
     from alembic import command
     from sqlalchemy import inspect, text
 
     from mailproc.db import alembic_config
+    from tests.agent_helpers import agent_app, feed, mail
 
     command.downgrade(alembic_config(db.engine), "0001")
     assert "merged_into_id" not in {c["name"] for c in inspect(db.engine).get_columns("cases")}
@@ -99,8 +101,17 @@ def test_upgrade_from_the_first_schema_keeps_cases(db):
             "assignee, created_at, updated_at, kb_suggestions, resolved_by_kb) VALUES "
             "('1001', 'open', 'normal', 'Printer', 'printer', '', '', :t, :t, '[]', :f)"),
             {"t": datetime(2026, 11, 23, 8, 0), "f": False})
+        case_id = conn.execute(text("SELECT id FROM cases")).scalar()
+        conn.execute(text("INSERT INTO events (case_id, at, actor, kind, detail, data) "
+                          "VALUES (:c, :t, 'test', 'note', 'before the upgrade', '{}')"),
+                     {"c": case_id, "t": datetime(2026, 11, 23, 8, 0)})
     db.upgrade()
     assert "merged_into_id" in {c["name"] for c in inspect(db.engine).get_columns("cases")}
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT ref, merged_into_id FROM cases")).all() == [
             ("1001", None)]
+        assert conn.execute(text("SELECT count(*) FROM events")).scalar() == 1
+    app = agent_app(db, tmp_path)                  # and the upgraded schema works
+    [out] = feed(app, mail(frm="ann@kunde.example", subject="[#1001] still broken",
+                           body="The printer is still broken.", to="support@example.com"))
+    assert out.result == "processed"
