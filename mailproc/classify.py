@@ -60,6 +60,8 @@ _OOO_SUBJECT = re.compile(
 )
 
 
+_OWN_ID = re.compile(r"^mp\.[a-z0-9-]+\.[0-9a-f]{24}@")
+
 def is_system_sender(addr: str) -> bool:
     """True for senders that must never get an acknowledgement (daemons, no-reply, bounces)."""
     local = (addr or "").strip().lower().partition("@")[0]
@@ -73,8 +75,12 @@ def _header(name: str) -> Callable[[ParsedMessage], str]:
 def rule_own(msg: ParsedMessage, ctx: Context) -> str | None:
     """Our own outgoing mail coming back to us."""
     domain = ctx.own_message_id_domain.lower()
-    if domain and msg.message_id.lower().endswith("@" + domain) and not msg.message_id_synthesized:
-        return f"Message-ID {msg.message_id} has our domain"
+    # Our ids have one shape (mime.make_message_id); a colleague's client at the same
+    # domain (Thunderbird: <uuid@example.com>) is a person writing to support.
+    if (domain and not msg.message_id_synthesized
+            and _OWN_ID.match(msg.message_id.lower().strip("<>"))
+            and msg.message_id.lower().strip("<>").endswith("@" + domain)):
+        return f"Message-ID {msg.message_id} is one of ours"
     if ctx.loop_token:
         for name in ("x-loop", "x-mailproc", "x-mailproc-loop"):
             if ctx.loop_token in msg.headers.get(name, ()):

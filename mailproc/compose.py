@@ -31,7 +31,7 @@ def compose(app, session: Session, *, case: Case, kind: str, to: Sequence[str],
     from mailproc.mime import make_message_id, transport_address
     from mailproc.outbox import enqueue
 
-    message_id = make_message_id(app.message_id_domain, kind, dedupe_key)
+    message_id = make_message_id(app.message_id_domain, kind, dedupe_key, app.secret_key)
     sendable = [a for a in (transport_address(x) for x in to) if a]
     if len(sendable) < len(to):
         bad = [x for x in to if transport_address(x) is None]

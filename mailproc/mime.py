@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import re
 from datetime import datetime
@@ -74,12 +75,16 @@ def normalize_message_id(value: str) -> str | None:
     return f"<{mid}>" if mid and len(mid) < 990 and _MSGID.match(mid) else None
 
 
-def make_message_id(domain: str, kind: str, key: str) -> str:
+def make_message_id(domain: str, kind: str, key: str, secret: bytes = b"") -> str:
     """Our Message-ID for one outbox decision; the same (kind, key) always gives the same id,
-    so a retried or re-delivered row carries the id receiving clients deduplicate on."""
+    so a retried or re-delivered row carries the id receiving clients deduplicate on.
+    Keyed with `secret` (the app's secret key): the keys are sequential row ids, and an id an
+    outsider can compute would let them reply into any case's thread."""
     domain = check_address(f"x@{domain}").partition("@")[2]
     kind_part = re.sub(r"[^a-z0-9-]+", "-", kind.lower()).strip("-")[:30] or "mail"
-    digest = hashlib.sha256(f"{kind}\x00{key}".encode()).hexdigest()[:24]
+    data = f"{kind}\x00{key}".encode()
+    digest = (hmac.new(secret, data, hashlib.sha256) if secret else hashlib.sha256(data))
+    digest = digest.hexdigest()[:24]
     return f"<mp.{kind_part}.{digest}@{domain}>"
 
 

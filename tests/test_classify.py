@@ -57,7 +57,10 @@ def test_list_headers_and_bulk_precedence():
 
 
 def test_own_mail_by_message_id_and_loop_header():
-    assert kind_of("", msgid="<abc@mailproc.example.org>")[:2] == ("own", "own")
+    ours = "<mp.ack.0123456789abcdef01234567@mailproc.example.org>"
+    assert kind_of("", msgid=ours)[:2] == ("own", "own")
+    # A colleague's client at our domain writing to support is a person, not our mail.
+    assert kind_of("", msgid="<abc@mailproc.example.org>")[0] == "human"
     kind, _, reason = kind_of("X-Loop: mp-7f3a\r\nAuto-Submitted: auto-replied\r\n")
     assert kind == "own" and "mp-7f3a" in reason
     assert kind_of("X-Loop: someone-else\r\n")[0] == "human"

@@ -201,3 +201,11 @@ def test_transport_address_idna_domain_and_refusals():
     assert transport_address("änn@example.com") is None        # needs SMTPUTF8
     assert transport_address("ann@exa mple.com") is None
     assert transport_address("no-at-sign") is None
+
+
+def test_message_ids_cannot_be_computed_without_the_secret():
+    plain = make_message_id("example.com", "ack", "ack:case:1")
+    keyed = make_message_id("example.com", "ack", "ack:case:1", b"secret-one")
+    assert keyed != plain and keyed.startswith("<mp.ack.")
+    assert keyed == make_message_id("example.com", "ack", "ack:case:1", b"secret-one")
+    assert keyed != make_message_id("example.com", "ack", "ack:case:1", b"secret-two")
