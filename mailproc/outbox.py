@@ -51,7 +51,7 @@ def enqueue(session: Session, *, case_id: int | None, kind: str, dedupe_key: str
 
 
 def claim_due(db: Database, now: datetime, *, limit: int, lease: timedelta,
-              worker: str) -> list[int]:
+              worker: str, max_attempts: int | None = None) -> list[int]:
     """Claim up to `limit` due rows for this worker: status sending, lease_until = now + lease.
 
     Due means pending with next_attempt_at <= now, or sending with an expired lease (its
@@ -61,12 +61,29 @@ def claim_due(db: Database, now: datetime, *, limit: int, lease: timedelta,
     due = or_(
         and_(OutboundMail.status == OutboxStatus.PENDING, OutboundMail.next_attempt_at <= now),
         and_(OutboundMail.status == OutboxStatus.SENDING, OutboundMail.lease_until <= now))
-    query = (select(OutboundMail.id, OutboundMail.status).where(due)
+    query = (select(OutboundMail.id, OutboundMail.status, OutboundMail.attempts,
+                    OutboundMail.case_id).where(due)
              .order_by(OutboundMail.next_attempt_at, OutboundMail.id).limit(limit))
     with db.transaction() as session:
         if is_postgres(db.engine):
             query = query.with_for_update(skip_locked=True)
         rows = session.execute(query).all()
+        if not rows:
+            return []
+        # A row whose deliverer died on it max_attempts times (it may crash the process, or
+        # its commit may fail after every send) is failed, not sent once more.
+        spent = [r for r in rows if r.status == OutboxStatus.SENDING and max_attempts
+                 and r.attempts + 1 >= max_attempts]
+        for r in spent:
+            reason = (f"gave up: the deliverer stopped mid-send {r.attempts + 1} times "
+                      f"(limit {max_attempts}); it may have been sent")
+            session.execute(update(OutboundMail).where(OutboundMail.id == r.id).values(
+                status=OutboxStatus.FAILED, lease_until=None, attempts=r.attempts + 1,
+                last_error=reason).execution_options(synchronize_session=False))
+            record_event(session, r.case_id, actor=ACTOR, kind="delivery_failed",
+                         detail=f"outbox {r.id}: {reason}", now=now, data={"outbox_id": r.id})
+            log.error("outbox %s: %s", r.id, reason)
+        rows = [r for r in rows if r not in spent]
         if not rows:
             return []
         ids = [r.id for r in rows]

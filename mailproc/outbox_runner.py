@@ -86,7 +86,8 @@ def deliver_due(app: App, *, limit: int = 100, worker: str | None = None,
     worker = worker or f"{socket.gethostname()}:{os.getpid()}"
     lease = lease or max(MIN_LEASE, timedelta(seconds=out.timeout_seconds * 4))
     now = app.clock.now()
-    ids = claim_due(app.db, now, limit=limit, lease=lease, worker=worker)
+    ids = claim_due(app.db, now, limit=limit, lease=lease, worker=worker,
+                    max_attempts=out.max_attempts)
     if not ids:
         return []
     results: list[DeliveryResult] = []

@@ -144,6 +144,22 @@ def test_expired_lease_is_reclaimed_and_counts_as_an_attempt(db):
         assert "lease expired" in row.last_error
 
 
+def test_a_row_that_kills_its_deliverer_runs_out_of_attempts(db):
+    [row_id] = fill(db, 1)
+    at, claims = NOW, 0
+    while claim_due(db, at, limit=5, lease=LEASE, worker="dies", max_attempts=3):
+        claims += 1                       # ... and the deliverer dies before any verdict
+        at += LEASE
+        assert claims < 10
+    assert claims == 3
+    with db.transaction() as s:
+        row = s.get(OutboundMail, row_id)
+        assert row.status == OutboxStatus.FAILED and row.attempts == 3
+        assert "gave up" in row.last_error
+        assert s.scalar(select(func.count()).select_from(Event).where(
+            Event.kind == "delivery_failed")) == 1
+
+
 def test_limit_is_respected_in_due_order(db):
     ids = fill(db, 5)
     with db.transaction() as s:
