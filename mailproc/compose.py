@@ -65,7 +65,10 @@ def compose(app, session: Session, *, case: Case, kind: str, to: Sequence[str],
         raw, subject = render_raw(app, kind, context, message_id, now,
                                   message_attachments(session, context["_mail"]["attachments_of"]))
     except TemplateError as exc:
-        error = str(exc)
+        error = f"template error: {exc}"
+    except Exception as exc:  # noqa: BLE001 - a mail we cannot build is held, never lost
+        error = f"could not build the mail: {type(exc).__name__}: {exc}"
+        log.exception("%s for #%s could not be built", kind, case.ref)
     row = enqueue(session, case_id=case.id, kind=kind, dedupe_key=dedupe_key, to=list(to),
                   from_addr=app.settings.support.address, subject=subject, raw=raw,
                   message_id=message_id, template=kind, context=context, now=now,
@@ -73,7 +76,7 @@ def compose(app, session: Session, *, case: Case, kind: str, to: Sequence[str],
     if row is None:
         return None
     if error:
-        row.last_error = f"template error: {error}"
+        row.last_error = error
         record_event(session, case.id, actor="mailproc", kind="template_error",
                      detail=f"{kind} for #{case.ref} is held: {error}", now=now,
                      data={"outbox_id": row.id})
@@ -131,6 +134,10 @@ def render_held(app, now: datetime, limit: int = 100) -> int:
                                                   now, attachments)
             except TemplateError as exc:
                 row.last_error = f"template error: {exc}"
+                continue
+            except Exception as exc:  # noqa: BLE001 - one bad row must not stop the round
+                row.last_error = f"could not build the mail: {type(exc).__name__}: {exc}"
+                log.exception("outbox %s could not be built", row.id)
                 continue
             row.status, row.last_error, row.next_attempt_at = OutboxStatus.PENDING, None, now
             record_event(session, row.case_id, actor="mailproc", kind="template_fixed",

@@ -26,6 +26,7 @@ _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 _MSGID = re.compile(r"^[^\s<>@]+@[^\s<>@]+$")
+_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,75}$")
 # Headers build_message owns; extra_headers may not replace them.
 _OWN = frozenset(h.lower() for h in (
@@ -67,6 +68,17 @@ def transport_address(value: str) -> str | None:
         return check_address(f"{local}@{domain}")
     except ValueError:
         return None
+
+
+def attachment_type(content_type: str | None) -> tuple[str, str]:
+    """(maintype, subtype) safe to attach: a customer's type is used only when it is a plain
+    token/token of a leaf type; message/* and multipart/* (which the stdlib would try to
+    parse) and anything odd go as application/octet-stream."""
+    ctype = (content_type or "").strip().lower()
+    if _CONTENT_TYPE.match(ctype) and ctype.partition("/")[0] not in ("message", "multipart"):
+        maintype, _, subtype = ctype.partition("/")
+        return maintype, subtype
+    return "application", "octet-stream"
 
 
 def normalize_message_id(value: str) -> str | None:
@@ -163,7 +175,7 @@ def build_message(*, from_addr: str, from_name: str, to: Sequence[str], cc: Sequ
     if html is not None:
         msg.add_alternative(html, subtype="html", cte=_cte(html))
     for filename, content_type, data in attachments:
-        maintype, _, subtype = (content_type or "application/octet-stream").partition("/")
+        maintype, subtype = attachment_type(content_type)
         msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
                            filename=clean_header(filename) or "attachment")
     return msg.as_bytes(policy=POLICY)

@@ -164,3 +164,27 @@ def test_customer_reply_to_relay_threads_back_and_notifies(db, tmp_path, smtp_si
     with db.transaction() as s:
         (case,) = export_cases(s)["cases"]
     assert [m["rule"] for m in case["messages"] if m["direction"] == "in"][-1] == "references"
+
+
+def test_odd_attachment_types_neither_crash_nor_leak_into_headers(db, tmp_path, smtp_sink,
+                                                                  imap_account):
+    """A message/delivery-status part or a folded content type from a customer must not
+    quarantine the mail: it is attached as application/octet-stream."""
+    app = smtp_app(db, tmp_path, smtp_sink)
+    raw = (b"From: Maria Keller <maria@kunde.example>\r\nTo: support@example.com\r\n"
+           b"Subject: Report attached\r\nMessage-ID: <odd-1@kunde.example>\r\n"
+           b"Date: Mon, 23 Nov 2026 08:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+           b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+           b"--b\r\nContent-Type: text/plain\r\n\r\nSee the attached report.\r\n"
+           b"--b\r\nContent-Type: message/delivery-status\r\n"
+           b'Content-Disposition: attachment; filename="status.txt"\r\n\r\n'
+           b"Reporting-MTA: dns; mx.example\r\n\r\nFinal-Recipient: rfc822; x@y.example\r\n"
+           b"Action: failed\r\nStatus: 5.1.1\r\n"
+           b"--b--\r\n")
+    imap_account.append(raw)
+    poll(app, imap_account)
+    notification = next(m for m in deliver(app, smtp_sink, 2)
+                        if m.rcpt_tos == ("alice@example.com",)).message
+    [part] = list(notification.iter_attachments())
+    assert part.get_content_type() == "application/octet-stream"
+    assert part.get_filename() == "status.txt"
