@@ -172,3 +172,26 @@ def mark_held(session: Session, row: OutboundMail, reason: str, *, now: datetime
                  detail=f"{row.kind} to {', '.join(row.to_addrs)} held: {reason[:500]}",
                  now=now, data={"outbox_id": row.id})
     log.warning("outbox %s: held: %s", row.id, reason[:200])
+
+
+def release_holds(session: Session, now: datetime, limit: int = 200) -> int:
+    """Rows held because every recipient was undeliverable go back to the queue once the hold
+    on one of them has expired (`[ack] undeliverable_for`)."""
+    from mailproc.models import Contact
+
+    rows = session.scalars(select(OutboundMail).where(
+        OutboundMail.status == OutboxStatus.HELD, OutboundMail.raw.is_not(None))
+        .order_by(OutboundMail.id).limit(limit)).all()
+    released = 0
+    for row in rows:
+        wanted = [a.strip().lower() for a in row.to_addrs]
+        blocked = set(session.scalars(select(Contact.email).where(
+            Contact.email.in_(wanted), Contact.undeliverable_until > now)))
+        if not wanted or set(wanted) <= blocked:
+            continue
+        row.status, row.next_attempt_at = OutboxStatus.PENDING, now
+        record_event(session, row.case_id, actor=ACTOR, kind="delivery_released",
+                     detail=f"{row.kind} to {', '.join(row.to_addrs)} released: the hold "
+                            f"on the address is over", now=now, data={"outbox_id": row.id})
+        released += 1
+    return released

@@ -21,7 +21,9 @@ from mailproc.delivery.retry import RetryPlan
 from mailproc.errors import ConfigError, PermanentDeliveryError
 from mailproc.health import record_attempt
 from mailproc.models import Contact, OutboundMail
-from mailproc.outbox import claim_due, confirm_lease, mark_failed, mark_held, mark_retry, mark_sent
+from mailproc.outbox import (
+    claim_due, confirm_lease, mark_failed, mark_held, mark_retry, mark_sent, release_holds,
+)
 from mailproc.undeliverable import mark_undeliverable
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,8 @@ def deliver_due(app: App, *, limit: int = 100, worker: str | None = None,
     worker = worker or f"{socket.gethostname()}:{os.getpid()}"
     lease = lease or max(MIN_LEASE, timedelta(seconds=out.timeout_seconds * 4))
     now = app.clock.now()
+    with app.db.transaction() as session:
+        release_holds(session, now)
     ids = claim_due(app.db, now, limit=limit, lease=lease, worker=worker,
                     max_attempts=out.max_attempts)
     if not ids:

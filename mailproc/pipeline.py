@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from mailproc.classify import Classification, classify
 from mailproc.config import parse_timedelta
 from mailproc.errors import ParseError
 from mailproc.models import (
-    Attachment, Blob, Case, Direction, Message, MessageRef, Quarantine, RawMessage,
+    Attachment, Blob, Case, Direction, Message, MessageRef, OutboundMail, Quarantine, RawMessage,
     RawStatus,
 )
 from mailproc.parse.message import ParsedMessage, parse_message
@@ -153,7 +153,18 @@ def _handle_bounce(app: App, session: Session, msg: ParsedMessage, raw: bytes,
     if bounce is None:
         return None
     case_id, outgoing = case_for_bounce(session, bounce)
-    apply_bounce(session, bounce, case_id=case_id, now=now,
+    # Anyone can send a "bounce": it may only silence addresses we wrote to (the reported
+    # mail's recipients when it is found), never an agent's.
+    wrote_to = ({a.lower() for a in outgoing.to_addrs} if outgoing is not None
+                else set(session.scalars(select(OutboundMail.recipient).where(
+                    OutboundMail.recipient.in_([a.lower() for a in bounce.addresses])))))
+    agents = agent_directory(app)
+    believable = tuple(a for a in bounce.addresses
+                       if a.lower() in wrote_to and agents.by_address(a) is None)
+    if believable != tuple(bounce.addresses):
+        log.warning("bounce %s: ignoring addresses we did not write to: %s", msg.message_id,
+                    sorted(set(bounce.addresses) - set(believable)))
+    apply_bounce(session, replace(bounce, addresses=believable), case_id=case_id, now=now,
                  hold_for=parse_timedelta(app.settings.ack.undeliverable_for))
     if case_id is None:
         return None

@@ -54,3 +54,4 @@ def mark_undeliverable(session: Session, addresses, *, case_id: int | None, hold
                      now=now, data={"address": contact.email})
         log.warning("address %s marked undeliverable: %s", contact.email, reason[:200])
     return marked
+

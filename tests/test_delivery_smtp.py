@@ -235,6 +235,23 @@ def test_undeliverable_recipient_is_held_not_sent(db, tmp_path, smtp_sink):
     assert smtp_sink.messages == []
 
 
+def test_a_held_row_goes_out_when_the_hold_is_over(db, tmp_path, smtp_sink):
+    app = smtp_app(db, tmp_path, smtp_sink)
+    oid, _, _ = queue(app, "ack:case:1")
+    with app.db.transaction() as s:
+        contact = get_contact(s, "kim@customer.example", "", app.clock.now())
+        contact.undeliverable_until = app.clock.now() + timedelta(days=7)
+    [result] = deliver_due(app)
+    assert result.result == "held"
+    app.clock.advance(timedelta(days=3))
+    assert deliver_due(app) == []                     # still held
+    app.clock.advance(timedelta(days=5))
+    [result] = deliver_due(app)
+    assert result.result == "sent" and row(app, oid).status == OutboxStatus.SENT
+    assert len(events(app, "delivery_released")) == 1
+    smtp_sink.wait_for(1)
+
+
 def test_a_row_without_raw_bytes_fails_as_nothing_to_send(db, tmp_path, smtp_sink):
     app = smtp_app(db, tmp_path, smtp_sink)
     oid, _, _ = queue(app, "ack:case:1", raw=False)

@@ -110,3 +110,25 @@ def test_a_reply_to_a_customer_smtp_cannot_reach_fails_visibly(db, tmp_path):
         case = s.scalars(select(Message)).first().case
         assert case.first_responded_at is None        # the customer has not heard from us
     assert entry.case_ref == out.case_ref
+
+
+def test_a_forged_bounce_cannot_silence_an_agent_or_a_stranger(db, tmp_path):
+    app = agent_app(db, tmp_path)
+    feed(app, mail(frm="Kim <kim@kunde.example>", subject="Printer", body="It jams."))
+    forged = (b"From: MAILER-DAEMON@evil.example\r\nTo: support@example.com\r\n"
+              b"Subject: Undelivered Mail Returned to Sender\r\n"
+              b"Message-ID: <forged-1@evil.example>\r\nDate: Mon, 23 Nov 2026 08:00:00 +0000\r\n"
+              b"MIME-Version: 1.0\r\n"
+              b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+              b"--b\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n"
+              b"--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+              b"Reporting-MTA: dns; mx.evil.example\r\n\r\n"
+              b"Final-Recipient: rfc822; alice@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+              b"Final-Recipient: rfc822; kim@kunde.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+              b"Final-Recipient: rfc822; nobody@else.example\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+              b"--b--\r\n")
+    feed(app, forged)
+    with app.db.transaction() as s:
+        held = {c.email for c in s.scalars(select(Contact)) if c.undeliverable_until}
+    # Kim got our ack, so a bounce for Kim is believable; the agent and the stranger are not.
+    assert held == {"kim@kunde.example"}
