@@ -102,7 +102,12 @@ class App:
     def raw_store(self):
         from mailproc.store import RawStore
 
+        from mailproc.db import is_postgres
+
         kinds = {m.name: m.type for m in self.settings.mailboxes}
+        # Files under var/ live on one machine; with PostgreSQL, workers and a standby poller
+        # run anywhere, so every message stays in the database (bytea holds up to 1 GB).
+        threshold = (self.settings.storage.max_message_bytes + 1 if is_postgres(self.db.engine)
+                     else self.settings.storage.blob_threshold_bytes)
         return RawStore(self.db, self.clock, blob_dir=self.var / "blobs",
-                        blob_threshold=self.settings.storage.blob_threshold_bytes,
-                        kind_by_mailbox=kinds)
+                        blob_threshold=threshold, kind_by_mailbox=kinds)

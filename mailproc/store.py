@@ -10,17 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from mailproc import health
 from mailproc.clock import Clock
-from mailproc.db import Database
+from mailproc.db import Database, is_postgres
 from mailproc.models import Checkpoint as CheckpointRow
 from mailproc.models import Mailbox, RawMessage, RawStatus
 from mailproc.source.base import Checkpoint, FetchedMessage
 
 log = logging.getLogger(__name__)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MSGID = re.compile(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
 
 
@@ -31,7 +32,10 @@ def header_message_id(raw: bytes) -> str | None:
     if not m:
         return None
     value = re.sub(rb"\s+", b" ", m.group(1)).strip().decode("utf-8", "replace")
-    return value.strip("<>")[:900] or None
+    value = _CONTROL.sub("", value).strip("<>")
+    # Bookkeeping only: capped in bytes so no index (PostgreSQL's btree: 2,704 bytes) and no
+    # text column (no NUL) can refuse the row and stall the mailbox's batch.
+    return value.encode("utf-8")[:400].decode("utf-8", "ignore") or None
 
 
 @dataclass
@@ -88,6 +92,14 @@ class RawStore:
         known = set(session.scalars(select(RawMessage.source_key).where(
             RawMessage.mailbox_id == box_id, RawMessage.source_key.in_(keys))))
         hashes = {m.source_key: hashlib.sha256(m.raw).hexdigest() for m in messages}
+        if is_postgres(session.get_bind()):
+            # Two pollers storing the same bytes at once (one mail to two mailboxes) must not
+            # both see "no first copy": serialise on each digest until commit (sorted: no
+            # deadlock). SQLite's BEGIN IMMEDIATE serialises writers already.
+            for digest in sorted(set(hashes.values())):
+                session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:space), "
+                                     "hashtext(:digest))"),
+                                {"space": "mailproc:raw-sha256", "digest": digest})
         first_copy = dict(session.execute(
             select(RawMessage.sha256, RawMessage.id).where(
                 RawMessage.sha256.in_(set(hashes.values())),

@@ -115,3 +115,60 @@ def test_upgrade_from_the_first_schema_keeps_cases(db, tmp_path):
     [out] = feed(app, mail(frm="ann@kunde.example", subject="[#1001] still broken",
                            body="The printer is still broken.", to="support@example.com"))
     assert out.result == "processed"
+
+
+def test_a_nul_or_huge_message_id_cannot_stall_the_batch(db, tmp_path):
+    """PostgreSQL refuses NUL in text and index rows over 2,704 bytes: the bookkeeping copy
+    of the Message-ID is cleaned and capped, so the whole batch still commits."""
+    store = make_store(db, tmp_path)
+    nul = RAW.replace(b"<m1@example.org>", b"<m\x001@example.org>")
+    huge = RAW.replace(b"<m1@example.org>", ("<" + "ü" * 900 + "@example.org>").encode())
+    store.store_batch("box", "INBOX", Checkpoint(7, 3),
+                      [fetched("7:1", nul), fetched("7:2", huge, uid=2),
+                       fetched("7:3", RAW, uid=3)])
+    stored = rows(db)
+    assert [r.source_key for r in stored] == ["7:1", "7:2", "7:3"]
+    assert stored[0].header_message_id == "m1@example.org"
+    assert len(stored[1].header_message_id.encode()) <= 400
+    assert [load_raw(r) for r in stored] == [nul, huge, RAW]      # the bytes are untouched
+
+
+def test_the_same_bytes_from_two_pollers_at_once_are_one_first_copy(db, tmp_path):
+    import threading
+
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def poll(box: str) -> None:
+        try:
+            store = make_store(db, tmp_path)
+            barrier.wait()
+            store.store_batch(box, "INBOX", None,
+                              [FetchedMessage(box, "INBOX", "7:1", 7, 1, RAW, None)])
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=poll, args=(name,)) for name in ("support", "billing")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    stored = rows(db)
+    assert len(stored) == 2
+    assert sorted(r.duplicate_of_id is None for r in stored) == [False, True]
+
+
+def test_postgresql_keeps_large_mail_in_the_database(db, tmp_path):
+    """Workers and a standby poller run on other machines: no raw mail on one machine's disk."""
+    from tests.helpers import make_app
+
+    app = make_app(db, tmp_path)
+    big = RAW + b"x" * (app.settings.storage.blob_threshold_bytes + 10)
+    app.raw_store().store_batch("box", "INBOX", None, [fetched("7:1", big)])
+    (row,) = rows(db)
+    if db.engine.dialect.name == "postgresql":
+        assert row.blob_path is None and row.data == big
+    else:
+        assert row.data is None and row.blob_path    # the embedded default: a file in var/
+    assert load_raw(row) == big
