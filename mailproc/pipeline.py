@@ -47,26 +47,39 @@ class Outcome:
     reason: str = ""
 
 
-def pending_raw_ids(app: App, limit: int = 1000) -> list[int]:
+def pending_raw_ids(app: App, limit: int = 1000, *, after: int = 0,
+                    ) -> list[tuple[int, int | None]]:
+    """(raw id, mailbox id) of pending rows after `after`, in arrival order."""
+    query = (select(RawMessage.id, RawMessage.mailbox_id)
+             .where(RawMessage.status == RawStatus.PENDING, RawMessage.id > after)
+             .order_by(RawMessage.id).limit(limit))
     with app.db.transaction() as session:
-        return list(session.scalars(
-            select(RawMessage.id).where(RawMessage.status == RawStatus.PENDING)
-            .order_by(RawMessage.id).limit(limit)))
+        return [(raw_id, box) for raw_id, box in session.execute(query)]
 
 
 def process_pending(app: App, *, limit: int = 100_000, progress=None) -> list[Outcome]:
-    """Process every pending raw message in arrival order; one transaction each."""
+    """Process every pending raw message in arrival order; one transaction each.
+
+    A message to retry stops its mailbox until the next call (the next round), as the
+    workers' drain does: a reply processed before the message that opens its case would
+    open a second case.
+    """
     outcomes: list[Outcome] = []
+    stopped: set = set()
+    after = 0
     while len(outcomes) < limit:
-        ids = pending_raw_ids(app, min(1000, limit - len(outcomes)))
-        if not ids:
+        rows = pending_raw_ids(app, min(1000, limit - len(outcomes)), after=after)
+        if not rows:
             break
-        for raw_id in ids:
+        for raw_id, box in rows:
+            after = raw_id
+            if box in stopped:
+                continue
             outcomes.append(process_raw(app, raw_id))
+            if outcomes[-1].result == "retry":
+                stopped.add(box)
             if progress:
                 progress(outcomes[-1])
-        if all(o.result == "retry" for o in outcomes[-len(ids):]):
-            break  # everything left failed this round: do not spin
     return outcomes
 
 

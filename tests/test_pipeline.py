@@ -154,3 +154,29 @@ def test_agent_notification_offers_internal_articles_too(db, tmp_path):
     notification = rows["agent_notify"].raw.decode("ascii", "replace")
     assert "Account locked after too many sign-in attempts" in " ".join(notification.split())
     assert "unlocking an account" in " ".join(notification.split())
+
+
+def test_a_message_to_retry_holds_back_the_rest_of_its_mailbox(db, tmp_path, monkeypatch):
+    """The opening message fails once: its reply must wait, or it would open a second case."""
+    import mailproc.pipeline as pipeline
+    from tests.agent_helpers import agent_app, feed, mail
+
+    app = agent_app(db, tmp_path)
+    real, failed = pipeline._process, []
+
+    def flaky(app_, session, raw_id):
+        if raw_id == 1 and not failed:
+            failed.append(raw_id)
+            raise OSError("database hiccup")
+        return real(app_, session, raw_id)
+
+    monkeypatch.setattr(pipeline, "_process", flaky)
+    first = feed(app, mail(frm="ann@kunde.example", subject="VPN down", msgid="<o1@kunde.example>",
+                           body="The VPN is down."),
+                 mail(frm="bob@kunde.example", subject="Re: VPN down", msgid="<o2@kunde.example>",
+                      in_reply_to="<o1@kunde.example>", references="<o1@kunde.example>",
+                      body="Same here."))
+    assert [o.result for o in first] == ["retry"]          # the reply waited
+    second = pipeline.process_pending(app)
+    assert [o.result for o in second] == ["processed", "processed"]
+    assert second[0].case_ref == second[1].case_ref and second[1].rule == "references"
