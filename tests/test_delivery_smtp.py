@@ -284,3 +284,18 @@ def test_file_transport_writes_one_file_per_row_and_rewrites_it_on_redelivery(db
         s.get(OutboundMail, made[0][0]).status = OutboxStatus.PENDING
     assert [r.result for r in deliver_due(app)] == ["sent"]
     assert sorted(p.name for p in folder.iterdir()) == files
+
+
+def test_a_relay_refusing_us_is_retried_and_blames_no_customer(db, tmp_path, smtp_sink):
+    """554 5.7.1 Relay access denied is our configuration, not the customer's address."""
+    from mailproc.models import Contact
+
+    app = smtp_app(db, tmp_path, smtp_sink)
+    oid, _, _ = queue(app, "ack:case:1")
+    smtp_sink.script("rcpt", "554 5.7.1 <kim@customer.example>: Relay access denied")
+    [result] = deliver_due(app)
+    assert result.result == "retry" and "Relay access denied" in result.detail
+    assert row(app, oid).status == OutboxStatus.PENDING
+    with app.db.transaction() as s:
+        kim = s.scalar(select(Contact).where(Contact.email == "kim@customer.example"))
+        assert kim.undeliverable_until is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 from typing import Iterable, Iterator
 
@@ -17,6 +18,7 @@ from mailproc.tls import tls_context
 log = logging.getLogger(__name__)
 
 # Losing the connection or the server's patience: worth trying again later.
+_ENHANCED_57 = re.compile(r"^5\.7\.\d{1,3}\b")
 _CONNECTION_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError,
                       aiosmtplib.SMTPTimeoutError, aiosmtplib.SMTPConnectTimeoutError,
                       aiosmtplib.SMTPReadTimeoutError, asyncio.TimeoutError, ConnectionError,
@@ -28,10 +30,23 @@ def _reply(code: int | None, message: str) -> str:
     return f"{code} {text}".strip() if code else text
 
 
-def from_code(code: int, message: str, *, during: str) -> DeliveryError:
-    """4xx is worth another try, 5xx is final; anything else (a broken server) is retried."""
+def is_config_refusal(code: int | None, message: str) -> bool:
+    """A 5xx that speaks of us, not of the recipient: authentication required or refused
+    (530, 535, 538) or a policy / relaying refusal (5.7.x, e.g. 554 5.7.1 Relay access
+    denied). Our relay is misconfigured; the mail and the address are fine."""
+    if code in (530, 535, 538):
+        return True
+    return bool(code and 500 <= code < 600 and _ENHANCED_57.match(str(message or "").strip()))
+
+
+def from_code(code: int, message: str, *, during: str, content: bool = False) -> DeliveryError:
+    """4xx is worth another try, 5xx is final unless it is about our own configuration
+    (not for a refusal of the content at DATA: the same bytes would be refused again);
+    anything else (a broken server) is retried."""
     text = f"{during}: {_reply(code, message)}"
-    return PermanentDeliveryError(text) if 500 <= code < 600 else TransientDeliveryError(text)
+    if 500 <= code < 600 and (content or not is_config_refusal(code, message)):
+        return PermanentDeliveryError(text)
+    return TransientDeliveryError(text)
 
 
 def translate(exc: BaseException, target: str) -> DeliveryError:
@@ -43,13 +58,14 @@ def translate(exc: BaseException, target: str) -> DeliveryError:
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients]
         text = "; ".join(f"{r.recipient}: {_reply(r.code, r.message)}" for r in exc.recipients)
-        if codes and all(500 <= c < 600 for c in codes):
+        if codes and all(500 <= c < 600 for c in codes) and not any(
+                is_config_refusal(r.code, r.message) for r in exc.recipients):
             return PermanentDeliveryError(f"all recipients refused: {text}")
         return TransientDeliveryError(f"recipients refused for now: {text}")
     if isinstance(exc, aiosmtplib.SMTPSenderRefused):
         return from_code(exc.code, exc.message, during=f"sender {exc.sender} refused")
     if isinstance(exc, aiosmtplib.SMTPDataError):
-        return from_code(exc.code, exc.message, during="message refused")
+        return from_code(exc.code, exc.message, during="message refused", content=True)
     if isinstance(exc, aiosmtplib.SMTPNotSupported):
         return TransientDeliveryError(f"{target}: {exc}")
     if isinstance(exc, ssl.SSLError):   # an OSError too: say it was TLS, and why
@@ -110,8 +126,9 @@ class SmtpTransport:
 
     async def _send_one(self, client: aiosmtplib.SMTP, item: Outgoing) -> SendOutcome:
         errors, response = await client.sendmail(item.mail_from, list(item.recipients), item.raw)
-        refused = {a: _reply(r.code, r.message) for a, r in errors.items() if r.code >= 500}
-        deferred = {a: _reply(r.code, r.message) for a, r in errors.items() if r.code < 500}
+        refused = {a: _reply(r.code, r.message) for a, r in errors.items()
+                   if r.code >= 500 and not is_config_refusal(r.code, r.message)}
+        deferred = {a: _reply(r.code, r.message) for a, r in errors.items() if a not in refused}
         accepted = tuple(a for a in item.recipients if a not in errors)
         log.info("outbox %s accepted by %s for %d recipients: %s", item.outbox_id, self.target,
                  len(accepted), _reply(None, response)[:120])
