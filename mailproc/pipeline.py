@@ -32,7 +32,10 @@ from mailproc.threading import ThreadInput, ThreadMatch, thread_message
 from mailproc.undeliverable import apply_bounce, case_for_bounce
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 3   # failures we saw (an exception) before the mail is quarantined
+# Starts that never finished: the process died (OOM, SIGKILL, segfault) or hung on this mail.
+# Workers get killed for other reasons too (deploys, scaling), hence more than MAX_ATTEMPTS.
+MAX_STARTS = 6
 # Kinds that never open a case of their own when nothing threads them.
 NO_CASE_KINDS = frozenset({"bounce", "own", "auto_reply"})
 
@@ -84,7 +87,14 @@ def process_pending(app: App, *, limit: int = 100_000, progress=None) -> list[Ou
 
 
 def process_raw(app: App, raw_id: int) -> Outcome:
-    """The runner boundary: any unexpected error is retried, then quarantined, never dropped."""
+    """The runner boundary: any unexpected error is retried, then quarantined, never dropped.
+
+    The attempt is counted in its own commit before the work starts, so a message that kills
+    its process every time is quarantined too, instead of stalling its mailbox for ever.
+    """
+    settled = _start_attempt(app, raw_id)
+    if settled is not None:
+        return settled
     try:
         with app.db.transaction() as session:
             return _process(app, session, raw_id)
@@ -93,14 +103,28 @@ def process_raw(app: App, raw_id: int) -> Outcome:
         return _record_failure(app, raw_id, exc)
 
 
+def _start_attempt(app: App, raw_id: int) -> Outcome | None:
+    """Count this attempt; an Outcome when the row needs no processing (done, or given up)."""
+    with app.db.transaction() as session:
+        row = session.get(RawMessage, raw_id)
+        if row is None or row.status != RawStatus.PENDING:
+            return Outcome(raw_id, "skipped")
+        if row.attempts >= MAX_STARTS:
+            reason = (f"processing started {row.attempts} times and never finished: the "
+                      f"process died or hung on this message each time")
+            _quarantine(session, row, reason, app.clock.now())
+            return Outcome(raw_id, "quarantined", reason=reason)
+        row.attempts += 1
+    return None
+
+
 def _record_failure(app: App, raw_id: int, exc: Exception) -> Outcome:
     reason = f"internal error: {type(exc).__name__}: {exc}"[:1000]
     with app.db.transaction() as session:
         row = session.get(RawMessage, raw_id)
         if row is None or row.status != RawStatus.PENDING:
             return Outcome(raw_id, "skipped")
-        row.attempts += 1
-        if row.attempts < MAX_ATTEMPTS:
+        if row.attempts < MAX_ATTEMPTS:   # counted by _start_attempt
             return Outcome(raw_id, "retry", reason=reason)
         detail = reason + "\n" + "".join(traceback.format_exception_only(exc)).strip()
         _quarantine(session, row, detail, app.clock.now())

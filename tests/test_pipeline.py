@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from mailproc.models import Case, Event, Message, OutboundMail, Quarantine, RawMessage, RawStatus
@@ -180,3 +181,36 @@ def test_a_message_to_retry_holds_back_the_rest_of_its_mailbox(db, tmp_path, mon
     second = pipeline.process_pending(app)
     assert [o.result for o in second] == ["processed", "processed"]
     assert second[0].case_ref == second[1].case_ref and second[1].rule == "references"
+
+
+def test_a_message_that_kills_its_process_is_quarantined_not_retried_for_ever(db, tmp_path,
+                                                                             monkeypatch):
+    import mailproc.pipeline as pipeline
+    from tests.agent_helpers import agent_app, feed, mail
+
+    app = agent_app(db, tmp_path)
+
+    class Killed(BaseException):
+        """Stands for SIGKILL: nothing after it runs, no except Exception sees it."""
+
+    def dies(app_, session, raw_id):
+        raise Killed()
+
+    monkeypatch.setattr(pipeline, "_process", dies)
+    deaths = 0
+    with pytest.raises(Killed):
+        feed(app, mail(frm="ann@kunde.example", subject="Poison", body="x"))
+    deaths += 1
+    while True:
+        try:
+            outcomes = pipeline.process_pending(app)
+            break
+        except Killed:
+            deaths += 1
+            assert deaths < 20
+    assert deaths == pipeline.MAX_STARTS
+    assert [o.result for o in outcomes] == ["quarantined"]
+    with app.db.transaction() as s:
+        [q] = s.scalars(select(Quarantine)).all()
+        assert "never finished" in q.reason
+        assert s.get(RawMessage, q.raw_id).data is not None       # the bytes are kept
