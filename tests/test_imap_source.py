@@ -105,7 +105,7 @@ def test_batches_checkpoint_and_peek(imap_account, source_factory):
     assert [len(b) for b in sink.batches] == [2, 2, 1]
     uidvalidity = sink.checkpoints[("support", "INBOX")].uidvalidity
     assert sink.checkpoints[("support", "INBOX")] == Checkpoint(uidvalidity, max(uids))
-    assert [sink.by_key[("support", f"{uidvalidity}:{u}")] for u in uids] == raws
+    assert [sink.by_key[("support", f"INBOX/{uidvalidity}:{u}")] for u in uids] == raws
     flags = imap_account.flags()
     assert all(FLAG in flags[u] and "\\Seen" not in flags[u] for u in uids)
     assert sink.attempts[-1] == ("support", "imap", True, None)
@@ -124,7 +124,7 @@ def test_fetched_message_fields(imap_account, source_factory):
     source_factory(imap_account).poll_once(Spy())
     (m,) = seen
     assert (m.mailbox, m.folder, m.uid, m.raw) == ("support", "INBOX", uid, mail(1))
-    assert m.source_key == f"{m.uidvalidity}:{uid}"
+    assert m.source_key == f"INBOX/{m.uidvalidity}:{uid}"
     assert m.internal_date_at == when and m.internal_date_at.utcoffset().total_seconds() == 0
     assert "Message number" not in repr(m)
 
@@ -137,7 +137,7 @@ def test_second_poll_takes_only_new_mail(imap_account, source_factory):
     assert source.poll_once(sink) == 0
     new_uid = imap_account.append(mail(2))
     assert source.poll_once(sink) == 1
-    assert sink.batches[-1] == [f"{sink.checkpoints[('support', 'INBOX')].uidvalidity}:{new_uid}"]
+    assert sink.batches[-1] == [f"INBOX/{sink.checkpoints[('support', 'INBOX')].uidvalidity}:{new_uid}"]
     assert sink.checkpoints[("support", "INBOX")].last_uid == new_uid
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from mailproc.clock import FixedClock
 from mailproc.models import Checkpoint as CheckpointRow
 from mailproc.models import RawMessage, RawStatus
-from mailproc.source.base import Checkpoint, FetchedMessage
+from mailproc.source.base import Checkpoint, FetchedMessage, imap_source_key
 from mailproc.store import RawStore, header_message_id, load_raw
 
 RAW = b"From: a@example.org\r\nMessage-ID: <m1@example.org>\r\nSubject: hi\r\n\r\nbody\r\n"
@@ -50,6 +50,22 @@ def test_same_bytes_under_new_uidvalidity_are_a_duplicate(db, tmp_path):
     assert again.duplicate_of_id == first.id and again.status == RawStatus.PROCESSED
     assert again.data is None
     assert store.checkpoint("box", "INBOX") == Checkpoint(9, 1)
+
+
+def test_a_mailbox_moved_to_a_folder_with_the_same_uidvalidity_loses_nothing(db, tmp_path):
+    # UID 1 of "Support" is not UID 1 of "INBOX", even when the server gave both folders the
+    # same UIDVALIDITY: the key names the folder, so the second mail is not skipped as known.
+    store = make_store(db, tmp_path)
+    other = RAW.replace(b"body", b"the first mail of the new folder")
+    store.store_batch("box", "INBOX", Checkpoint(7, 1), [fetched(imap_source_key("INBOX", 7, 1))])
+    store.store_batch("box", "Support", Checkpoint(7, 1),
+                      [fetched(imap_source_key("Support", 7, 1), other)])
+    first, second = rows(db)
+    assert (first.source_key, second.source_key) == ("INBOX/7:1", "Support/7:1")
+    assert second.status == RawStatus.PENDING and second.duplicate_of_id is None
+    long_name = "Support/" + "x" * 300
+    assert len(imap_source_key(long_name, 7, 1)) < 500
+    assert imap_source_key(long_name, 7, 1) != imap_source_key(long_name + "y", 7, 1)
 
 
 def test_reused_message_id_with_other_content_is_still_stored(db, tmp_path):

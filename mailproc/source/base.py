@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import time
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 class FetchedMessage:
     mailbox: str  # configured mailbox name
     folder: str
-    source_key: str  # unique within the mailbox: "<uidvalidity>:<uid>" (IMAP), Maildir unique name
+    source_key: str  # unique within the mailbox: imap_source_key() (IMAP), Maildir unique name
     uidvalidity: int | None
     uid: int | None
     raw: bytes
@@ -102,3 +103,12 @@ def run_source(
             if not should_stop():
                 sleep(delay)
     source.close()
+
+
+def imap_source_key(folder: str, uidvalidity: int, uid: int) -> str:
+    """"<folder>/<uidvalidity>:<uid>": a UID means nothing outside its folder, and two folders
+    may share a UIDVALIDITY (a mailbox moved to another folder must not find the old folder's
+    keys and skip its mail as already stored)."""
+    if len(folder) > 200:  # the column holds 500; such a name is still one folder
+        folder = "sha1-" + hashlib.sha1(folder.encode()).hexdigest()
+    return f"{folder}/{uidvalidity}:{uid}"

@@ -14,7 +14,7 @@ from imapclient import DELETED, IMAPClient
 from imapclient.exceptions import LoginError
 
 from mailproc.errors import ConfigError, SourceAuthError, SourceError
-from mailproc.source.base import Checkpoint, FetchedMessage, IngestSink
+from mailproc.source.base import Checkpoint, FetchedMessage, IngestSink, imap_source_key
 from mailproc.tls import tls_context
 
 log = logging.getLogger(__name__)
@@ -310,7 +310,7 @@ class ImapSource:
                 FetchedMessage(
                     mailbox=s.name,
                     folder=s.folder,
-                    source_key=f"{uidvalidity}:{uid}",
+                    source_key=imap_source_key(s.folder, uidvalidity, uid),
                     uidvalidity=uidvalidity,
                     uid=uid,
                     raw=bytes(raw),
