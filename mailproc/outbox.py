@@ -136,6 +136,26 @@ def mark_sent(session: Session, row: OutboundMail, *, now: datetime,
                                 "refused": refused or {}})
 
 
+def mark_partly_sent(session: Session, row: OutboundMail, accepted: Sequence[str],
+                     deferred: dict[str, str], *, now: datetime, plan: RetryPlan,
+                     notes: dict[str, str] | None = None) -> bool:
+    """The server took the mail for some recipients and deferred others (4xx at RCPT): the
+    accepted ones are recorded as sent, and the row stays queued for the deferred ones alone,
+    with the same bytes and Message-ID. True when it will be tried again."""
+    detail = (f"{row.kind} to {', '.join(accepted)} sent as {row.message_id}; deferred: "
+              + "; ".join(f"{a} ({why})" for a, why in deferred.items()))
+    if notes:
+        detail += "; refused: " + "; ".join(f"{a} ({why})" for a, why in notes.items())
+    record_event(session, row.case_id, actor=ACTOR, kind="mail_sent", detail=detail[:4000],
+                 now=now, data={"outbox_id": row.id, "message_id": row.message_id,
+                                "accepted": list(accepted), "deferred": deferred,
+                                "refused": notes or {}})
+    row.to_addrs = list(deferred)
+    row.recipient = row.to_addrs[0].strip().lower()
+    error = "deferred: " + "; ".join(f"{a} ({why})" for a, why in deferred.items())
+    return mark_retry(session, row, error, now=now, plan=plan)
+
+
 def mark_retry(session: Session, row: OutboundMail, error: str, *, now: datetime,
                plan: RetryPlan, rand: float | None = None) -> bool:
     """One more failed attempt: back to pending at the plan's next time, or failed when the

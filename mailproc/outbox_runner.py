@@ -22,7 +22,8 @@ from mailproc.errors import ConfigError, PermanentDeliveryError
 from mailproc.health import record_attempt
 from mailproc.models import Contact, OutboundMail
 from mailproc.outbox import (
-    claim_due, confirm_lease, mark_failed, mark_held, mark_retry, mark_sent, release_holds,
+    claim_due, confirm_lease, mark_failed, mark_held, mark_partly_sent, mark_retry, mark_sent,
+    release_holds,
 )
 from mailproc.undeliverable import mark_undeliverable
 
@@ -189,9 +190,15 @@ def _record(app: App, session, item: Outgoing, outcome: SendOutcome,
     error = outcome.error
     skipped = [a for a in row.to_addrs if a not in item.recipients]
     if error is None:
-        notes = {**outcome.refused,
-                 **{a: f"deferred, not retried: {why}" for a, why in outcome.deferred.items()},
-                 **{a: "undeliverable, skipped" for a in skipped}}
+        notes = {**outcome.refused, **{a: "undeliverable, skipped" for a in skipped}}
+        if outcome.deferred:
+            accepted = list(outcome.accepted)
+            again = mark_partly_sent(session, row, accepted, dict(outcome.deferred), now=now,
+                                     plan=plan, notes=notes or None)
+            detail = (f"sent as {row.message_id} to {', '.join(accepted)}; deferred "
+                      f"{', '.join(outcome.deferred)}" + ("" if again else ", given up"))
+            return DeliveryResult(row.id, row.kind, to, "retry" if again else "failed",
+                                  detail, tuple(outcome.refused))
         mark_sent(session, row, now=now, refused=notes or None)
         detail = f"sent as {row.message_id}" + (f"; refused {', '.join(notes)}" if notes else "")
         return DeliveryResult(row.id, row.kind, to, "sent", detail, tuple(outcome.refused))

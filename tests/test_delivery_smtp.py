@@ -155,6 +155,32 @@ def test_one_refused_recipient_of_two_is_reported_and_the_rest_sent(db, tmp_path
     assert row(app, oid).status == OutboxStatus.SENT
 
 
+def test_a_recipient_deferred_while_another_accepted_is_retried_alone(db, tmp_path, smtp_sink):
+    app = smtp_app(db, tmp_path, smtp_sink)
+    to = ("kim@customer.example", "lee@greylist.example")
+    oid, case_id, mid = queue(app, "ack:case:1", to=to)
+    smtp_sink.script("rcpt", "250 OK", "451 4.7.1 greylisted, come back later")
+    [first] = deliver_due(app)
+    assert first.result == "retry" and "lee@greylist.example" in first.detail
+    [got] = smtp_sink.wait_for(1)
+    assert got.rcpt_tos == ("kim@customer.example",)
+    waiting = row(app, oid)
+    assert waiting.status == OutboxStatus.PENDING and waiting.to_addrs == ["lee@greylist.example"]
+    assert waiting.recipient == "lee@greylist.example" and "greylisted" in waiting.last_error
+    [partial] = events(app, "mail_sent")
+    assert partial.case_id == case_id and partial.data["accepted"] == ["kim@customer.example"]
+    assert "greylisted" in partial.data["deferred"]["lee@greylist.example"]
+    catch_up(app)
+    [second] = deliver_due(app)
+    assert second.result == "sent"
+    again = smtp_sink.wait_for(2)[1]
+    assert again.rcpt_tos == ("lee@greylist.example",)   # kim gets no second copy
+    assert again.message["Message-ID"] == mid and again.message["To"] == got.message["To"]
+    assert row(app, oid).status == OutboxStatus.SENT and len(events(app, "mail_sent")) == 2
+    catch_up(app)
+    assert deliver_due(app) == [] and len(smtp_sink.messages) == 2
+
+
 def test_dropped_connection_is_retried_and_the_batch_reconnects(db, tmp_path, smtp_sink):
     app = smtp_app(db, tmp_path, smtp_sink)
     a, _, mid_a = queue(app, "ack:case:1")
