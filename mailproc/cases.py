@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailproc.models import (
-    Case, CaseStatus, Contact, Event, Message, MessageRef, OutboundMail, Participant,
+    Case, CaseStatus, Contact, Direction, Event, Message, MessageRef, OutboundMail, Participant,
 )
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,13 @@ class DbThreadLookup:
         for mid, cid in rows:
             found.setdefault(bare_id(mid), cid)
         return self._live(_nearest(ids, found))
+
+    def case_for_copy(self, message_id: str, sender: str, subject: str) -> int | None:
+        return self._live(self.session.scalar(
+            select(Message.case_id).where(
+                Message.message_id == bare_id(message_id), Message.from_addr == sender,
+                Message.subject == subject, Message.direction == Direction.IN,
+                Message.case_id.is_not(None)).order_by(Message.id).limit(1)))
 
     def case_for_referenced_ids(self, ids: Sequence[str]) -> int | None:
         ids = [bare_id(i) for i in ids]

@@ -7,7 +7,7 @@ import traceback
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from mailproc.agents import agent_directory
@@ -18,6 +18,7 @@ from mailproc.cases import (
 from mailproc.bounce import analyse_bounce
 from mailproc.classify import Classification, classify
 from mailproc.config import parse_timedelta
+from mailproc.db import is_postgres
 from mailproc.errors import ParseError
 from mailproc.models import (
     Attachment, Blob, Case, Direction, Message, MessageRef, OutboundMail, Quarantine, RawMessage,
@@ -151,6 +152,12 @@ def _process(app: App, session: Session, raw_id: int) -> Outcome:
     except ParseError as exc:
         _quarantine(session, row, str(exc), now)
         return Outcome(raw_id, "quarantined", reason=str(exc))
+    if msg.message_id and is_postgres(session.get_bind()):
+        # Two copies of one mail (To support@, Cc billing@) drained by two workers at once:
+        # the second waits here until the first is committed, then finds it as a copy.
+        # Taken before this transaction writes anything, so it cannot join a deadlock.
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:space), hashtext(:mid))"),
+                        {"space": "mailproc:message-id", "mid": msg.message_id})
     agents = agent_directory(app)
     verdict = classify(msg, own_addresses=app.own_addresses,
                        own_message_id_domain=app.message_id_domain,
@@ -289,7 +296,8 @@ def _store_message(session: Session, row: RawMessage, msg: ParsedMessage,
             session.flush()
         session.add(Attachment(message_id=message.id, filename=att.filename,
                                content_type=att.content_type, size=att.size, sha256=att.sha256))
-    if case is not None and verdict.kind not in NO_CASE_KINDS and verdict.kind != "agent":
+    if (case is not None and verdict.kind not in NO_CASE_KINDS and verdict.kind != "agent"
+            and match.rule != "copy"):
         # Reopening and the other customer-side status changes: mailproc.customer_side.
         case.last_customer_message_at = now
     return message

@@ -82,6 +82,14 @@ class AncestorLookup(Protocol):
         """Case of a stored message whose In-Reply-To/References hold one of `ids`; prefers the last id."""
 
 
+@runtime_checkable
+class CopyLookup(Protocol):
+    """Optional: recognises a second copy of one mail (sent To support@ and Cc billing@)."""
+
+    def case_for_copy(self, message_id: str, sender: str, subject: str) -> int | None:
+        """Case of a stored inbound message with this Message-ID, sender and subject."""
+
+
 @dataclass(frozen=True)
 class _Context:
     now: datetime
@@ -98,6 +106,18 @@ def message_ids_from_header(value: str | None) -> tuple[str, ...]:
         if msgid != "<>" and msgid not in ids:
             ids.append(msgid)
     return tuple(ids)
+
+
+def _rule_copy(msg: ThreadInput, lookup: ThreadLookup, ctx: _Context) -> ThreadMatch | None:
+    # The Message-ID alone is not enough (broken clients reuse ids): the same sender and the
+    # same subject make it the same mail, which arrived through a second address of ours.
+    if not msg.message_id or not msg.from_addr or not isinstance(lookup, CopyLookup):
+        return None
+    case_id = lookup.case_for_copy(msg.message_id, msg.from_addr.strip().lower(), msg.subject)
+    if case_id is None:
+        return None
+    return ThreadMatch("copy", case_id, f"another copy of {msg.message_id} from "
+                                        f"{msg.from_addr} is in case {case_id}")
 
 
 def _rule_signed_address(msg: ThreadInput, lookup: ThreadLookup, ctx: _Context) -> ThreadMatch | None:
@@ -201,6 +221,7 @@ RuleFn = Callable[[ThreadInput, ThreadLookup, _Context], ThreadMatch | None]
 
 # Order is the policy: the strongest evidence first. Names are stored in the database.
 RULES: tuple[tuple[str, RuleFn], ...] = (
+    ("copy", _rule_copy),
     ("signed_address", _rule_signed_address),
     ("references", _rule_references),
     ("subject_tag", _rule_subject_tag),

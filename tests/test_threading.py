@@ -88,8 +88,31 @@ def run(msg: ThreadInput, lookup: FakeLookup, **kwargs) -> ThreadMatch:
                           subject_window=kwargs.pop("subject_window", WINDOW), **kwargs)
 
 
+class CopyFakeLookup(FakeLookup):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stored: dict[tuple[str, str, str], int] = {}  # (message_id, sender, subject)
+
+    def case_for_copy(self, message_id: str, sender: str, subject: str) -> int | None:
+        return self.stored.get((message_id, sender, subject))
+
+
 def test_rule_order_and_names_are_stable():
-    assert [name for name, _ in RULES] == ["signed_address", "references", "subject_tag", "subject"]
+    assert [name for name, _ in RULES] == ["copy", "signed_address", "references", "subject_tag",
+                                           "subject"]
+
+
+def test_a_second_copy_of_a_stored_mail_joins_its_case_before_any_other_rule():
+    lookup = CopyFakeLookup()
+    lookup.stored[("<new@client>", "alice@example.org", "Printer jammed")] = 7
+    lookup.refs["1042"] = 9
+    match = run(make(subject="Printer jammed", from_addr="Alice@Example.org"), lookup)
+    assert (match.rule, match.case_id) == ("copy", 7) and "<new@client>" in match.reason
+    # Same id, another subject or sender: a client reusing ids, not a copy.
+    assert run(make(subject="[#1042] Toner"), lookup).rule == "subject_tag_stranger"
+    assert run(make(from_addr="bob@example.org"), lookup).rule == "new"
+    assert run(make(message_id=None), lookup).rule == "new"
+    assert run(make(), FakeLookup()).rule == "new"   # lookups without copies: rule skipped
 
 
 def test_nothing_matches_is_a_new_case():

@@ -32,6 +32,13 @@ def after_message(app, session: Session, *, case: Case | None, message: Message,
                   verdict, match, now: datetime) -> None:
     if case is None:
         return
+    if match.rule == "copy":
+        # The same mail again through another of our addresses: it was acknowledged,
+        # notified, relayed or obeyed the first time; doing it again would be a second copy.
+        record_event(session, case.id, actor=message.from_addr, kind="copy_received",
+                     detail=f"another copy of {message.message_id} arrived; nothing done twice",
+                     now=now, data={"message_id": message.message_id})
+        return
     is_new_case = match.case_id is None
     kind = verdict.kind
     directory = agent_directory(app)

@@ -1,0 +1,105 @@
+"""One mail that reaches us twice (To support@, Cc billing@): one case, nothing done twice."""
+
+from __future__ import annotations
+
+import threading
+from email import message_from_bytes, policy
+
+from sqlalchemy import select
+
+from mailproc.models import Case, Event, Message
+from mailproc.pipeline import process_raw
+from mailproc.source.base import FetchedMessage
+from tests.agent_helpers import agent_app, feed, mail, outbox
+
+
+def copy_of(raw: bytes, mailbox: str = "billing") -> bytes:
+    # What the second mailbox's server adds: the bytes differ, the mail is the same.
+    return f"Delivered-To: {mailbox}@example.com\r\n".encode() + raw
+
+
+def messages(app) -> list[Message]:
+    with app.db.transaction() as s:
+        rows = s.scalars(select(Message).order_by(Message.id)).all()
+        s.expunge_all()
+        return rows
+
+
+def test_a_customer_mail_to_two_of_our_addresses_is_one_case_acknowledged_once(db, tmp_path):
+    app = agent_app(db, tmp_path)
+    raw = mail(frm="Maria <maria@kunde.example>", subject="Help", cc="billing@example.com",
+               msgid="<c1@kunde.example>", body="The invoice page shows an error.")
+    feed(app, raw)
+    feed(app, copy_of(raw), mailbox="billing")
+    first, second = messages(app)
+    assert second.case_id == first.case_id and second.thread_rule == "copy"
+    assert len(outbox(app, "ack")) == 1
+    notified = [r.to_addrs for r in outbox(app, "agent_notify")]
+    assert len(notified) == len({tuple(t) for t in notified})   # each agent told once
+    with app.db.transaction() as s:
+        assert len(s.scalars(select(Case)).all()) == 1
+        (event,) = s.scalars(select(Event).where(Event.kind == "copy_received")).all()
+        assert "c1@kunde.example" in event.detail
+
+
+def test_an_agent_reply_that_arrives_twice_is_relayed_once(db, tmp_path):
+    app = agent_app(db, tmp_path)
+    feed(app, mail(frm="Maria <maria@kunde.example>", subject="Printer jams",
+                   msgid="<c1@kunde.example>", body="The printer on floor 3 jams."))
+    (note,) = outbox(app, "agent_notify")
+    note = message_from_bytes(note.raw, policy=policy.default)
+    # (Bcc'd to billing@, say: the second copy comes through that mailbox.)
+    reply = mail(frm="Alice Adams <alice@example.com>", to=note["Reply-To"],
+                 subject="Re: " + note["Subject"],
+                 body="#priority high\nPlease clear the tray and restart it.",
+                 in_reply_to=note["Message-ID"])
+    feed(app, reply)
+    feed(app, copy_of(reply), mailbox="billing")
+    (relay,) = outbox(app, "relay")
+    assert relay.to_addrs == ["maria@kunde.example"]
+    assert messages(app)[-1].thread_rule == "copy"
+
+
+def test_a_reused_message_id_with_another_subject_is_not_a_copy(db, tmp_path):
+    # Broken clients reuse Message-IDs: a different mail under a known id is its own request.
+    app = agent_app(db, tmp_path)
+    feed(app, mail(frm="Maria <maria@kunde.example>", subject="VPN drops every hour",
+                   msgid="<same@kunde.example>", body="The VPN drops."))
+    feed(app, mail(frm="Maria <maria@kunde.example>", subject="New laptop for Tom",
+                   msgid="<same@kunde.example>", body="Tom starts on Monday."))
+    first, second = messages(app)
+    assert second.case_id != first.case_id and second.thread_rule == "new"
+    assert len(outbox(app, "ack")) == 2
+
+
+def test_two_workers_draining_both_copies_at_once_open_one_case(db, tmp_path):
+    app = agent_app(db, tmp_path)
+    store = app.raw_store()
+    pairs = []
+    for n in range(4):
+        raw = mail(frm=f"user{n}@kunde.example", subject="Help", cc="billing@example.com",
+                   msgid=f"<pair{n}@kunde.example>", body=f"Request number {n}.")
+        pairs.append([store.store_one(box, FetchedMessage(box, "INBOX", f"p{n}", None, None,
+                                                          body, None))
+                      for box, body in (("demo", raw), ("billing", copy_of(raw)))])
+    for ids in pairs:
+        start = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def work(raw_id: int) -> None:
+            start.wait()
+            try:
+                process_raw(app, raw_id)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+    with app.db.transaction() as s:
+        assert len(s.scalars(select(Case)).all()) == 4
+    assert len(outbox(app, "ack")) == 4
+    assert sorted(m.thread_rule for m in messages(app)) == ["copy"] * 4 + ["new"] * 4
