@@ -16,7 +16,7 @@ import pytest
 from mailproc.errors import ConfigError, SourceAuthError, SourceError
 from mailproc.source.backoff import backoff_delay
 from mailproc.source.base import Checkpoint, run_source
-from mailproc.source.imap import ImapSettings, ImapSource
+from mailproc.source.imap import UNREADABLE_ROUNDS, ImapSettings, ImapSource
 from mailproc.credentials import resolve_secret
 from mailproc.source.oauth import xoauth2_string
 from tests.servers import free_port
@@ -202,6 +202,27 @@ def test_one_unreadable_message_does_not_stall_the_rest(imap_account, source_fac
     assert source.poll_once(sink) == 1  # retried next round
     assert FLAG in imap_account.flags()[uids[1]]
     assert len(sink.by_key) == 3
+
+
+def test_a_message_the_server_never_hands_out_is_named_in_mail_health(imap_account, source_factory):
+    uids = [imap_account.append(mail(i, "bad" if i == 1 else "ok")) for i in range(3)]
+    os.chmod(_file_of(imap_account, b"Subject: bad 1"), 0)
+    sink = MemorySink()
+    source = source_factory(imap_account)
+    try:
+        for _ in range(UNREADABLE_ROUNDS - 1):
+            source.poll_once(sink)
+            assert sink.attempts[-1] == ("support", "imap", True, None)   # a hiccup, so far
+        source.poll_once(sink)
+        mailbox, transport, ok, note = sink.attempts[-1]
+        assert ok is True    # the mailbox works: the breaker must not stop polling the rest
+        assert f"UID {uids[1]}" in note and "INBOX" in note and "left on the server" in note
+        imap_account.append(mail(7, "later"))
+        assert source.poll_once(sink) == 1   # new mail still flows
+    finally:
+        os.chmod(_file_of(imap_account, b"Subject: bad 1"), 0o600)
+    assert source.poll_once(sink) == 1
+    assert sink.attempts[-1] == ("support", "imap", True, None) and len(sink.by_key) == 4
 
 
 def test_uidvalidity_change_rescans_and_dedupes(imap_account, source_factory, caplog):

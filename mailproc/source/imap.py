@@ -20,6 +20,7 @@ from mailproc.tls import tls_context
 log = logging.getLogger(__name__)
 
 TRANSPORT = "imap"
+UNREADABLE_ROUNDS = 3  # rounds a message may fail to FETCH before mail health names it
 # RFC 2177 servers may drop an IDLE after 30 minutes of silence; renew well before.
 IDLE_RENEW_MAX = 25 * 60.0
 STOP_CHECK = 1.0  # seconds between looks at should_stop while waiting for mail
@@ -78,6 +79,8 @@ class ImapSource:
         self._client: IMAPClient | None = None
         self._sink: IngestSink | None = None
         self._move_target_ready = False
+        # UID -> (rounds in a row it could not be fetched, the server's last word on it)
+        self._unreadable: dict[int, tuple[int, str]] = {}
         # Built once, at start: a bad ca_file is a ConfigError now, not at every reconnect.
         self._tls = tls_context(settings.ca_file) if settings.security != "plain" else None
 
@@ -95,8 +98,22 @@ class ImapSource:
             self._drop()
             sink.record_attempt(self.name, TRANSPORT, False, str(exc))
             raise
-        sink.record_attempt(self.name, TRANSPORT, True, None)
+        sink.record_attempt(self.name, TRANSPORT, True, self._unreadable_note())
         return count
+
+    def _unreadable_note(self) -> str | None:
+        """Mail the server keeps failing to hand out stays there, retried every round; after
+        UNREADABLE_ROUNDS rounds it is named in mail health (`mailproc status`), not only in logs."""
+        stuck = {uid: v for uid, v in self._unreadable.items() if v[0] >= UNREADABLE_ROUNDS}
+        if not stuck:
+            return None
+        uids = sorted(stuck)
+        note = (f"{len(uids)} message(s) in {self.settings.folder} could not be read from the "
+                f"server for {min(v[0] for v in stuck.values())}+ rounds (UID "
+                f"{', '.join(map(str, uids[:10]))}{' ...' if len(uids) > 10 else ''}); left on "
+                f"the server and retried every round: {stuck[uids[0]][1]}")
+        log.error("IMAP %s: %s", self.name, note)
+        return note
 
     def wait_for_mail(self, timeout: float, should_stop: Callable[[], bool] = lambda: False,
                       ) -> None:
@@ -234,9 +251,11 @@ class ImapSource:
                 s.name, s.folder, checkpoint.uidvalidity, uidvalidity,
             )
             checkpoint = Checkpoint(uidvalidity, 0)
+            self._unreadable.clear()
             sink.store_batch(s.name, s.folder, checkpoint, [])
         last_uid = checkpoint.last_uid if checkpoint is not None else 0
         stored = 0
+        leftovers: list[int] = []
         if last_uid:
             # Stored before a crash (or skipped after a fetch error) but never marked.
             with self._io("SEARCH leftovers"):
@@ -253,6 +272,9 @@ class ImapSource:
         with self._io("SEARCH new"):
             # "n:*" always matches the highest UID, even one below n: filter again.
             new = sorted(u for u in self._client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
+        # Forget failures of mail that is gone from the folder (deleted by someone else).
+        waiting = set(leftovers) | set(new)
+        self._unreadable = {u: v for u, v in self._unreadable.items() if u in waiting}
         for batch in _chunks(new, s.batch_size):
             count, checkpoint = self._store_and_mark(sink, uidvalidity, batch, checkpoint)
             stored += count
@@ -280,6 +302,7 @@ class ImapSource:
 
     def _fetch(self, uidvalidity: int, uids: list[int]) -> list[FetchedMessage]:
         s = self.settings
+        errors: dict[int, str] = {}
         with self._io("FETCH"):
             try:
                 data = self._client.fetch(uids, _FETCH_ITEMS)
@@ -295,6 +318,7 @@ class ImapSource:
                         data.update(self._client.fetch([uid], _FETCH_ITEMS))
                     except imaplib.IMAP4.error as one_exc:
                         log.warning("IMAP %s: skipping UID %d this round: %s", s.name, uid, one_exc)
+                        errors[uid] = str(one_exc)[:300]
                         if isinstance(one_exc, imaplib.IMAP4.abort):
                             self._reselect(uidvalidity)
         messages = []
@@ -304,7 +328,10 @@ class ImapSource:
             if raw is None:
                 if uid in data:
                     log.warning("IMAP %s: UID %d came back without a body; retrying next round", s.name, uid)
+                rounds, _ = self._unreadable.get(uid, (0, ""))
+                self._unreadable[uid] = (rounds + 1, errors.get(uid, "no body in the FETCH answer"))
                 continue
+            self._unreadable.pop(uid, None)
             internal = item.get(b"INTERNALDATE")
             messages.append(
                 FetchedMessage(
