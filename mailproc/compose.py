@@ -35,8 +35,7 @@ def compose(app, session: Session, *, case: Case, kind: str, to: Sequence[str],
     sendable = [a for a in (transport_address(x) for x in to) if a]
     if len(sendable) < len(to):
         bad = [x for x in to if transport_address(x) is None]
-        why = (f"{', '.join(bad)}: not an address plain SMTP can deliver to (a non-ASCII "
-               f"local part needs SMTPUTF8)")
+        why = f"{', '.join(bad)}: not a valid email address"
         log.warning("%s for #%s not sent to %s", kind, case.ref, why)
         if not sendable:
             # A failed row, not silence: it shows in `status` and puts the customer on the

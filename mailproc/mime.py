@@ -23,6 +23,8 @@ AUTO_SUBMITTED = frozenset({"auto-replied", "auto-generated", "auto-notified"})
 # value can split it into a second header in some parser downstream.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]+")
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
+# RFC 6531: a local part may also hold non-ASCII UTF-8 (jdöe@...), never space of any kind.
+_LOCAL_UTF8 = re.compile(r"^(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]|[^\x00-\x7f\s])+$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 _MSGID = re.compile(r"^[^\s<>@]+@[^\s<>@]+$")
@@ -40,11 +42,13 @@ def clean_header(value: str) -> str:
     return " ".join(_CONTROL.sub(" ", str(value)).split())
 
 
-def check_address(value: str) -> str:
-    """A bare addr-spec (local@domain) or ValueError; no display names, no comments."""
+def check_address(value: str, *, utf8: bool = False) -> str:
+    """A bare addr-spec (local@domain) or ValueError; no display names, no comments.
+    `utf8`: the local part may be non-ASCII (it then needs SMTPUTF8 on the wire)."""
     addr = str(value).strip()
     local, at, domain = addr.rpartition("@")
-    if (not at or not local or len(addr) > 320 or _CONTROL.search(addr) or not _LOCAL.match(local)
+    if (not at or not local or len(addr) > 320 or _CONTROL.search(addr)
+            or not (_LOCAL_UTF8 if utf8 else _LOCAL).match(local)
             or local.startswith(".") or local.endswith(".") or ".." in local
             or not _DOMAIN.match(domain)):
         raise ValueError(f"not an email address: {addr[:80]!r}")
@@ -52,10 +56,10 @@ def check_address(value: str) -> str:
 
 
 def transport_address(value: str) -> str | None:
-    """The address as plain SMTP (no SMTPUTF8) can carry it, with an internationalised domain
-    in its IDNA 2008 form (jdoe@straße.de → jdoe@xn--strae-oqa.de, not the IDNA 2003
-    strasse.de, which is someone else's domain); None when the local part is not ASCII or
-    the address is not valid."""
+    """The address as we send to it: an internationalised domain in its IDNA 2008 form
+    (jdoe@straße.de → jdoe@xn--strae-oqa.de, not the IDNA 2003 strasse.de, which is someone
+    else's domain); a non-ASCII local part is kept (see needs_smtputf8); None when the
+    address is not valid."""
     import idna
 
     local, at, domain = str(value).strip().rpartition("@")
@@ -65,9 +69,15 @@ def transport_address(value: str) -> str | None:
         except (idna.IDNAError, UnicodeError):
             return None
     try:
-        return check_address(f"{local}@{domain}")
+        return check_address(f"{local}@{domain}", utf8=True)
     except ValueError:
         return None
+
+
+def needs_smtputf8(addresses: Iterable[str]) -> bool:
+    """True when one of these (transport_address) addresses has a non-ASCII local part: the
+    mail then goes with UTF-8 headers and only to a server that offers SMTPUTF8 (RFC 6531)."""
+    return any(not a.isascii() for a in addresses)
 
 
 def attachment_type(content_type: str | None) -> tuple[str, str]:
@@ -109,7 +119,7 @@ def cap_references(ids: Sequence[str], limit: int = MAX_REFERENCES) -> list[str]
 
 
 def _address(value: str, name: str = "") -> Address:
-    local, _, domain = check_address(value).rpartition("@")
+    local, _, domain = check_address(value, utf8=True).rpartition("@")
     return Address(display_name=clean_header(name), username=local, domain=domain)
 
 
@@ -139,7 +149,11 @@ def build_message(*, from_addr: str, from_name: str, to: Sequence[str], cc: Sequ
         raise ValueError(f"not a Message-ID: {message_id[:80]!r}")
     if auto_submitted is not None and auto_submitted not in AUTO_SUBMITTED:
         raise ValueError(f"Auto-Submitted must be one of {sorted(AUTO_SUBMITTED)}")
-    msg = EmailMessage(policy=POLICY)
+    # An address with a non-ASCII local part cannot be an RFC 2047 word: such a message is
+    # written with UTF-8 headers (RFC 6532) and sent only with SMTPUTF8.
+    policy = POLICY.clone(utf8=True) if needs_smtputf8(
+        [from_addr, *to, *cc, *([reply_to] if reply_to else [])]) else POLICY
+    msg = EmailMessage(policy=policy)
     msg["From"] = _address(from_addr, from_name)
     msg["To"] = [_address(a) for a in to]
     if cc:
@@ -178,4 +192,4 @@ def build_message(*, from_addr: str, from_name: str, to: Sequence[str], cc: Sequ
         maintype, subtype = attachment_type(content_type)
         msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
                            filename=clean_header(filename) or "attachment")
-    return msg.as_bytes(policy=POLICY)
+    return msg.as_bytes(policy=policy)

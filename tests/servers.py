@@ -332,6 +332,7 @@ class CapturedMessage:
     rcpt_tos: tuple[str, ...]
     raw: bytes
     message: email.message.EmailMessage = field(compare=False)
+    mail_options: tuple[str, ...] = ()
 
 
 class _SinkHandler:
@@ -363,6 +364,7 @@ class _SinkHandler:
             rcpt_tos=tuple(envelope.rcpt_tos),
             raw=raw,
             message=email.message_from_bytes(raw, policy=email.policy.default),
+            mail_options=tuple(envelope.mail_options),
         )
         self.sink._capture(captured)
         return reply or "250 2.0.0 OK"
@@ -378,8 +380,9 @@ class SmtpSink:
 
     host = "127.0.0.1"
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, smtputf8: bool = True) -> None:
         self.port = port or free_port()
+        self.smtputf8 = smtputf8  # False: a relay without RFC 6531 support
         self.messages: list[CapturedMessage] = []
         self._replies: dict[str, deque[str]] = {"rcpt": deque(), "data": deque()}
         self._cond = threading.Condition()
@@ -389,7 +392,7 @@ class SmtpSink:
         if self._controller is not None:
             return
         controller = Controller(
-            _SinkHandler(self), hostname=self.host, port=self.port, enable_SMTPUTF8=True, ready_timeout=10.0,
+            _SinkHandler(self), hostname=self.host, port=self.port, enable_SMTPUTF8=self.smtputf8, ready_timeout=10.0,
             **self.controller_options(),
         )
         try:

@@ -13,7 +13,7 @@ import pytest
 
 from mailproc.mime import (
     MAX_REFERENCES, build_message, cap_references, check_address, clean_header, make_message_id,
-    normalize_message_id,
+    needs_smtputf8, normalize_message_id,
 )
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
@@ -198,9 +198,24 @@ def test_transport_address_idna_domain_and_refusals():
 
     assert transport_address("ann@example.com") == "ann@example.com"
     assert transport_address("ann@bücher.example") == "ann@xn--bcher-kva.example"
-    assert transport_address("änn@example.com") is None        # needs SMTPUTF8
+    assert transport_address("änn@example.com") == "änn@example.com"   # kept: SMTPUTF8
+    assert transport_address("änn@bücher.example") == "änn@xn--bcher-kva.example"
     assert transport_address("ann@exa mple.com") is None
+    assert transport_address("än\u00a0n@example.com") is None   # no space of any kind
     assert transport_address("no-at-sign") is None
+    assert not needs_smtputf8(["ann@xn--bcher-kva.example"])
+    assert needs_smtputf8(["ann@example.com", "änn@example.com"])
+
+
+def test_a_non_ascii_local_part_makes_utf8_headers_and_nothing_else_changes():
+    common = dict(from_addr="support@example.com", from_name="Support", subject="Drucker – kaputt",
+                  text="Hallo Jörg\n", message_id="<m1@example.com>", loop_token="x",
+                  date_at=AT)
+    utf8 = build_message(to=["jdöe@xn--mchine-bua.example"], **common)
+    head = utf8.split(b"\r\n\r\n", 1)[0].decode("utf-8")
+    assert "To: jdöe@xn--mchine-bua.example" in head and "Subject: Drucker – kaputt" in head
+    plain = build_message(to=["joerg@xn--mchine-bua.example"], **common)
+    assert plain.split(b"\r\n\r\n", 1)[0].isascii()     # RFC 2047 words as before
 
 
 def test_message_ids_cannot_be_computed_without_the_secret():

@@ -3,6 +3,7 @@ internationalised addresses (RFC 2047 words inside the addr-spec, raw UTF-8) and
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from mailproc.models import Contact, Event, Message, Quarantine
@@ -24,25 +25,36 @@ def test_idn_domain_is_acknowledged_in_its_idna_form(db, tmp_path):
     assert b"To: joerg@xn--mchine-bua.example" in ack.raw
 
 
-def test_non_ascii_local_part_is_a_failed_ack_on_the_phone_list_not_a_quarantine(db, tmp_path):
-    from mailproc.fallback.phone_list import build_phone_list
-
+def test_non_ascii_local_part_is_acknowledged_with_utf8_headers(db, tmp_path):
     app = agent_app(db, tmp_path)
     [out] = feed(app, mail(frm="Jörg Döe <jdöe@mächine.example>", subject="VPN",
                            body="Das VPN bricht ab.\n\n--\nJörg Döe\nTel. +49 30 1234567"))
     assert out.result == "processed" and out.case_ref
     [ack] = outbox(app, "ack")
+    assert ack.status == "pending" and ack.to_addrs == ["jdöe@xn--mchine-bua.example"]
+    assert "\r\nTo: jdöe@xn--mchine-bua.example\r\n".encode() in ack.raw
+    with app.db.transaction() as s:
+        assert s.scalars(select(Quarantine)).all() == []
+        contact = s.scalars(select(Contact).where(Contact.email == "jdöe@mächine.example")).one()
+        assert "+49301234567" in contact.phones
+
+
+def test_an_invalid_address_is_a_failed_ack_on_the_phone_list_not_a_quarantine(db, tmp_path):
+    from mailproc.fallback.phone_list import build_phone_list
+
+    app = agent_app(db, tmp_path)
+    # A domain IDNA 2008 refuses (a zero-width joiner between letters): no mail can reach it.
+    [out] = feed(app, mail(frm="Jörg Döe <joerg@ma\u200dchine.example>", subject="VPN",
+                           body="Das VPN bricht ab.\n\n--\nJörg Döe\nTel. +49 30 1234567"))
+    assert out.result == "processed" and out.case_ref
+    [ack] = outbox(app, "ack")
     assert ack.status == "failed" and ack.raw is None
-    assert "SMTPUTF8" in ack.last_error and "jdöe@mächine.example" in ack.last_error
+    assert "not a valid email address" in ack.last_error
     assert _events(app, "ack_failed")
-    assert [o.kind for o in outbox(app) if o.status == "pending"] == ["agent_notify"]
     with app.db.transaction() as s:
         assert s.scalars(select(Quarantine)).all() == []
         [entry] = build_phone_list(app, s, app.clock.now())
     assert entry.case_ref == out.case_ref and "+49301234567" in entry.phones
-    feed(app, mail(frm="Jörg Döe <jdöe@mächine.example>", subject="Re: VPN",
-                   body="Noch da?", in_reply_to=ack.message_id))
-    assert len(outbox(app, "ack")) == 1                      # decided once, failed once
 
 
 def test_idna_2008_not_2003(db, tmp_path):
@@ -91,25 +103,40 @@ def test_nul_in_an_address_and_encoded_junk_addresses(db, tmp_path):
     assert not [e for e in emails if "," in e or " " in e]
 
 
-def test_a_reply_to_a_customer_smtp_cannot_reach_fails_visibly(db, tmp_path):
-    from email import message_from_bytes, policy
-
+@pytest.mark.parametrize("smtputf8", [True, False])
+def test_utf8_addresses_go_only_to_a_server_that_offers_smtputf8(db, tmp_path, smtputf8):
+    from mailproc.config import OutgoingSettings
     from mailproc.fallback.phone_list import build_phone_list
+    from mailproc.outbox_runner import deliver_due
+    from tests.servers import SmtpSink
 
-    app = agent_app(db, tmp_path)
-    [out] = feed(app, mail(frm="Jörg <jdöe@mächine.example>", subject="Drucker",
-                           body="Der Drucker druckt leere Seiten."))
-    note = message_from_bytes(outbox(app, "agent_notify")[0].raw, policy=policy.default)
-    feed(app, mail(frm="Alice Adams <alice@example.com>", to=note["Reply-To"],
-                   subject="Re: " + note["Subject"], body="Bitte den Treiber neu installieren."))
-    [relay] = outbox(app, "relay")
-    assert relay.status == "failed" and "SMTPUTF8" in relay.last_error
-    assert _events(app, "relay_failed") and not _events(app, "relayed")
-    with app.db.transaction() as s:
-        [entry] = build_phone_list(app, s, app.clock.now())
-        case = s.scalars(select(Message)).first().case
-        assert case.first_responded_at is None        # the customer has not heard from us
-    assert entry.case_ref == out.case_ref
+    sink = SmtpSink(smtputf8=smtputf8)
+    sink.start()
+    try:
+        app = agent_app(db, tmp_path, outgoing=OutgoingSettings(
+            transport="smtp", host=sink.host, port=sink.port, tls="none", timeout_seconds=5.0))
+        [out] = feed(app, mail(frm="Jörg <jdöe@mächine.example>", subject="Drucker",
+                               body="Der Drucker druckt leere Seiten."))
+        deliver_due(app)
+        [ack] = outbox(app, "ack")
+        if smtputf8:
+            got = next(m for m in sink.wait_for(2) if m.rcpt_tos != ("alice@example.com",))
+            assert got.rcpt_tos == ("jdöe@xn--mchine-bua.example",) and ack.status == "sent"
+            assert "SMTPUTF8" in got.mail_options
+            assert "\r\nTo: jdöe@xn--mchine-bua.example\r\n".encode() in got.raw
+            return
+        # A relay without RFC 6531: the customer cannot get mail from us, so the phone list
+        # has them at once; the agent (an ASCII address) is notified as usual.
+        assert ack.status == "failed" and "does not offer SMTPUTF8" in ack.last_error
+        assert "jdöe@xn--mchine-bua.example" in ack.last_error
+        assert [m.rcpt_tos for m in sink.wait_for(1)] == [("alice@example.com",)]
+        with app.db.transaction() as s:
+            [entry] = build_phone_list(app, s, app.clock.now())
+            assert s.scalars(select(Contact).where(
+                Contact.undeliverable_until.is_not(None))).all() == []   # not the address's fault
+        assert entry.case_ref == out.case_ref and entry.status == "to call"
+    finally:
+        sink.stop()
 
 
 def test_a_forged_bounce_cannot_silence_an_agent_or_a_stranger(db, tmp_path):

@@ -13,6 +13,7 @@ import aiosmtplib
 from mailproc.config import OutgoingSettings
 from mailproc.delivery.files import After, Before, Outgoing, SendOutcome
 from mailproc.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from mailproc.mime import needs_smtputf8
 from mailproc.tls import tls_context
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,10 @@ def _is_connection_loss(exc: BaseException) -> bool:
               aiosmtplib.SMTPDataError))
 
 
+def _head(raw: bytes) -> bytes:
+    return raw.split(b"\r\n\r\n", 1)[0]
+
+
 class SmtpTransport:
     """Sends raw bytes with the envelope of each outbox row through one SMTP server."""
 
@@ -125,7 +130,22 @@ class SmtpTransport:
         return client
 
     async def _send_one(self, client: aiosmtplib.SMTP, item: Outgoing) -> SendOutcome:
-        errors, response = await client.sendmail(item.mail_from, list(item.recipients), item.raw)
+        options: list[str] = []
+        if needs_smtputf8([item.mail_from, *item.recipients]) or not _head(item.raw).isascii():
+            # UTF-8 in an address or header (RFC 6531/6532): only a server offering SMTPUTF8
+            # may carry it. Without it the row fails now, onto the phone list: retrying would
+            # not teach the server a new extension.
+            if client.is_ehlo_or_helo_needed:
+                await client.ehlo()
+            if not client.supports_extension("smtputf8"):
+                return SendOutcome(error=PermanentDeliveryError(
+                    f"{self.target} does not offer SMTPUTF8, which "
+                    f"{', '.join(a for a in item.recipients if not a.isascii()) or 'this mail'} "
+                    f"needs"))
+            options = ["SMTPUTF8"] + (["BODY=8BITMIME"] if client.supports_extension("8bitmime")
+                                      else [])
+        errors, response = await client.sendmail(item.mail_from, list(item.recipients), item.raw,
+                                                 mail_options=options)
         refused = {a: _reply(r.code, r.message) for a, r in errors.items()
                    if r.code >= 500 and not is_config_refusal(r.code, r.message)}
         deferred = {a: _reply(r.code, r.message) for a, r in errors.items() if a not in refused}
