@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from mailproc.parse.addresses import first_msgid, repair_8bit
 from mailproc.errors import ParseError
+from mailproc.mime import transport_address
 from mailproc.parse.message import ParsedMessage, parse_message
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,12 @@ class Bounce:
 
 _ADDR = r"[A-Za-z0-9!#$%&*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
 _ADDR_RE = re.compile(_ADDR)
+# A DSN field holds one address (RFC 3464 "rfc822; addr", RFC 6533 "utf-8; addr" with \x{HH}
+# escapes): its local part and domain may be UTF-8, and the whole address must match, never
+# an ASCII tail of it (jdöe@ is not e@).
+_TYPED_ADDR_RE = re.compile(r"(?:[A-Za-z0-9!#$%&*+/=?^_`{|}~.-]|[^\x00-\x7f\s])+"
+                            r"@(?:[A-Za-z0-9-]|[^\x00-\x7f\s])+(?:\.(?:[A-Za-z0-9-]|[^\x00-\x7f\s])+)+")
+_UTF8_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
 _OPEN = r"[\[<\"'(]?(?:smtp[:=])?"
 _CLOSE = r"[\]>\"')]?"
 # A failed recipient is listed on a line of its own, optionally quoted or
@@ -199,10 +206,20 @@ def _field_blocks(text: str) -> list[dict[str, str]]:
 
 
 def _typed_address(value: str) -> str:
-    """The address of an RFC 3464 "rfc822; user@host" field."""
-    _, _, addr = value.rpartition(";")
-    match = _ADDR_RE.search(addr or value)
-    return match.group(0) if match else ""
+    """The address of an RFC 3464 "rfc822; user@host" field, as we send to it (IDNA domain)."""
+    kind, _, addr = value.rpartition(";")
+    addr = (addr or value).strip()
+    if kind.strip().lower() == "utf-8":
+        addr = _UTF8_ESCAPE.sub(lambda m: _char(m.group(1)), addr)
+    match = _TYPED_ADDR_RE.search(addr)
+    if not match:
+        return ""
+    return transport_address(match.group(0)) or match.group(0)
+
+
+def _char(hex_digits: str) -> str:
+    code = int(hex_digits, 16)
+    return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "?"
 
 
 def _looks_like_bounce(msg: ParsedMessage, has_dsn_part: bool) -> bool:

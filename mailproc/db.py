@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,6 +59,12 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def advisory_xact_lock(session, space: str, key: str) -> None:
+    """PostgreSQL: wait for the lock on (schema, space, key) until this transaction ends."""
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || :space), "
+                         "hashtext(:key))"), {"space": space, "key": key})
 
 
 class Database:

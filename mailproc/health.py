@@ -36,6 +36,9 @@ def record_attempt(session: Session, target: str, transport: str, *, ok: bool,
                     error or "ok")
         row.state, row.since_at = state, now
     row.last_attempt_at = now
-    if error:
-        row.last_error = error[:2000]
+    if error or ok:
+        # A working attempt clears the old error: status shows what is wrong now (outages
+        # stay in the alerts and the log). `ok` with an error is a note on a working
+        # server, such as mail it keeps failing to hand out.
+        row.last_error = error[:2000] if error else None
     return row

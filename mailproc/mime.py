@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import re
+import unicodedata
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -50,9 +51,16 @@ def check_address(value: str, *, utf8: bool = False) -> str:
     if (not at or not local or len(addr) > 320 or _CONTROL.search(addr)
             or not (_LOCAL_UTF8 if utf8 else _LOCAL).match(local)
             or local.startswith(".") or local.endswith(".") or ".." in local
-            or not _DOMAIN.match(domain)):
+            or not _DOMAIN.match(domain) or not _plain_unicode(local)):
         raise ValueError(f"not an email address: {addr[:80]!r}")
     return addr
+
+
+def _plain_unicode(text: str) -> bool:
+    """No invisible or look-alike characters outside ASCII: controls, format characters
+    (zero-width, bidi overrides), private use, separators, or a full-width @."""
+    return all(c.isascii() or (unicodedata.category(c)[0] not in "CZ" and c not in "\uff20\ufe6b")
+               for c in text)
 
 
 def transport_address(value: str) -> str | None:

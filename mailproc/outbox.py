@@ -18,6 +18,7 @@ from mailproc.models import OutboundMail, OutboxStatus
 
 log = logging.getLogger(__name__)
 ACTOR = "mailproc"
+PENDING_KEY = "_pending_to"  # in OutboundMail.context: recipients a split send still owes
 
 
 def enqueue(session: Session, *, case_id: int | None, kind: str, dedupe_key: str,
@@ -136,6 +137,12 @@ def mark_sent(session: Session, row: OutboundMail, *, now: datetime,
                                 "refused": refused or {}})
 
 
+def pending_recipients(row: OutboundMail) -> list[str]:
+    """Who still has to get this row: all of to_addrs, or the deferred rest of a split send."""
+    pending = (row.context or {}).get(PENDING_KEY)
+    return list(pending) if pending else list(row.to_addrs)
+
+
 def mark_partly_sent(session: Session, row: OutboundMail, accepted: Sequence[str],
                      deferred: dict[str, str], *, now: datetime, plan: RetryPlan,
                      notes: dict[str, str] | None = None) -> bool:
@@ -150,8 +157,9 @@ def mark_partly_sent(session: Session, row: OutboundMail, accepted: Sequence[str
                  now=now, data={"outbox_id": row.id, "message_id": row.message_id,
                                 "accepted": list(accepted), "deferred": deferred,
                                 "refused": notes or {}})
-    row.to_addrs = list(deferred)
-    row.recipient = row.to_addrs[0].strip().lower()
+    # to_addrs stays what was sent (a later bounce from an accepted recipient must still be
+    # believed); the recipients still owed the mail are kept beside it.
+    row.context = {**(row.context or {}), PENDING_KEY: list(deferred)}
     error = "deferred: " + "; ".join(f"{a} ({why})" for a, why in deferred.items())
     return mark_retry(session, row, error, now=now, plan=plan)
 
@@ -204,7 +212,7 @@ def release_holds(session: Session, now: datetime, limit: int = 200) -> int:
         .order_by(OutboundMail.id).limit(limit)).all()
     released = 0
     for row in rows:
-        wanted = [a.strip().lower() for a in row.to_addrs]
+        wanted = [a.strip().lower() for a in pending_recipients(row)]
         blocked = set(session.scalars(select(Contact.email).where(
             Contact.email.in_(wanted), Contact.undeliverable_until > now)))
         if not wanted or set(wanted) <= blocked:

@@ -23,7 +23,7 @@ from mailproc.health import record_attempt
 from mailproc.models import Contact, OutboundMail
 from mailproc.outbox import (
     claim_due, confirm_lease, mark_failed, mark_held, mark_partly_sent, mark_retry, mark_sent,
-    release_holds,
+    pending_recipients, release_holds,
 )
 from mailproc.undeliverable import mark_undeliverable
 
@@ -156,7 +156,7 @@ def _prepare(app: App, ids: list[int], results: list[DeliveryResult]) -> list[Ou
     with app.db.transaction() as session:
         rows = session.scalars(select(OutboundMail).where(OutboundMail.id.in_(ids))
                                .order_by(OutboundMail.next_attempt_at, OutboundMail.id)).all()
-        wanted = {a.strip().lower() for row in rows for a in row.to_addrs}
+        wanted = {a.strip().lower() for row in rows for a in pending_recipients(row)}
         blocked = dict(session.execute(
             select(Contact.email, Contact.undeliverable_reason).where(
                 Contact.email.in_(wanted), Contact.undeliverable_until > now)).all())
@@ -166,17 +166,18 @@ def _prepare(app: App, ids: list[int], results: list[DeliveryResult]) -> list[Ou
                 mark_failed(session, row, "nothing to send (no rendered message)", now=now)
                 results.append(DeliveryResult(row.id, row.kind, to, "failed", "nothing to send"))
                 continue
-            live = tuple(a for a in row.to_addrs if a.strip().lower() not in blocked)
+            owed = pending_recipients(row)
+            live = tuple(a for a in owed if a.strip().lower() not in blocked)
             if not live:
                 reason = "; ".join(
                     f"{a} is undeliverable ({blocked[a.strip().lower()] or 'bounced'})"
-                    for a in row.to_addrs)[:1000] or "no recipients"
+                    for a in owed)[:1000] or "no recipients"
                 mark_held(session, row, reason, now=now)
                 results.append(DeliveryResult(row.id, row.kind, to, "held", reason))
                 continue
-            if len(live) < len(row.to_addrs):
+            if len(live) < len(owed):
                 log.warning("outbox %s: skipping undeliverable recipients %s", row.id,
-                            [a for a in row.to_addrs if a not in live])
+                            [a for a in owed if a not in live])
             items.append(Outgoing(outbox_id=row.id, mail_from=row.from_addr, recipients=live,
                                   raw=row.raw, message_id=row.message_id))
     return items
@@ -188,7 +189,7 @@ def _record(app: App, session, item: Outgoing, outcome: SendOutcome,
     row = session.get(OutboundMail, item.outbox_id)
     to = ", ".join(row.to_addrs)
     error = outcome.error
-    skipped = [a for a in row.to_addrs if a not in item.recipients]
+    skipped = [a for a in pending_recipients(row) if a not in item.recipients]
     if error is None:
         notes = {**outcome.refused, **{a: "undeliverable, skipped" for a in skipped}}
         if outcome.deferred:

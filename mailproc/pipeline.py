@@ -7,7 +7,7 @@ import traceback
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailproc.agents import agent_directory
@@ -18,7 +18,7 @@ from mailproc.cases import (
 from mailproc.bounce import analyse_bounce
 from mailproc.classify import Classification, classify
 from mailproc.config import parse_timedelta
-from mailproc.db import is_postgres
+from mailproc.db import advisory_xact_lock, is_postgres
 from mailproc.errors import ParseError
 from mailproc.models import (
     Attachment, Blob, Case, Direction, Message, MessageRef, OutboundMail, Quarantine, RawMessage,
@@ -156,8 +156,7 @@ def _process(app: App, session: Session, raw_id: int) -> Outcome:
         # Two copies of one mail (To support@, Cc billing@) drained by two workers at once:
         # the second waits here until the first is committed, then finds it as a copy.
         # Taken before this transaction writes anything, so it cannot join a deadlock.
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:space), hashtext(:mid))"),
-                        {"space": "mailproc:message-id", "mid": msg.message_id})
+        advisory_xact_lock(session, "mailproc:message-id", msg.message_id)
     agents = agent_directory(app)
     verdict = classify(msg, own_addresses=app.own_addresses,
                        own_message_id_domain=app.message_id_domain,

@@ -19,6 +19,7 @@ from mailproc.policy.commands import (
     CommandContext, check_commands, parse_commands, run_commands,
 )
 from mailproc.lifecycle import change_status
+from mailproc.mime import needs_smtputf8, transport_address
 from mailproc.signing import sign_reply_address
 from mailproc.template_context import case_context
 
@@ -105,6 +106,14 @@ def handle_agent_mail(app, session: Session, case: Case, message: Message, agent
     return case
 
 
+def _by_smtputf8(to: list[str]) -> list[tuple[list[str], str]]:
+    """Recipients with a non-ASCII local part go in a mail of their own (dedupe key suffix
+    ":smtputf8"): a relay without SMTPUTF8 fails that one, never the others' copy."""
+    utf8 = [a for a in to if needs_smtputf8([transport_address(a) or a])]
+    plain = [a for a in to if a not in utf8]
+    return [(group, suffix) for group, suffix in ((plain, ""), (utf8, ":smtputf8")) if group]
+
+
 def relay_reply(app, session: Session, case: Case, message: Message, agent: Agent, text: str,
                 now: datetime) -> None:
     to = customer_recipients(app, session, case)
@@ -117,17 +126,18 @@ def relay_reply(app, session: Session, case: Case, message: Message, agent: Agen
     context["agent"] = {"name": agent.name, "email": agent.email}
     context["reply_text"] = text
     support = app.settings.support
-    row = compose(app, session, case=case, kind="relay", to=to,
-                  dedupe_key=f"relay:{message.id}", context=context, in_reply_to=in_reply_to,
-                  references=refs,
-                  reply_to=sign_reply_address(support.address, case.ref, app.secret_key),
-                  from_name=f"{agent.name} via {support.name}",
-                  auto_submitted=None, attachments_of=message,
-                  now=now)
-    if row is None or row.status == OutboxStatus.FAILED:
-        # Queued before, or no customer address SMTP can carry (a relay_failed event says
-        # why): the customer has not heard from us, so the clocks keep running and the
-        # phone list shows them.
+    rows = [compose(app, session, case=case, kind="relay", to=group,
+                    dedupe_key=f"relay:{message.id}{suffix}", context=context,
+                    in_reply_to=in_reply_to, references=refs,
+                    reply_to=sign_reply_address(support.address, case.ref, app.secret_key),
+                    from_name=f"{agent.name} via {support.name}",
+                    auto_submitted=None, attachments_of=message, now=now)
+            for group, suffix in _by_smtputf8(to)]
+    row = next((r for r in rows if r is not None and r.status != OutboxStatus.FAILED), None)
+    if row is None:
+        # Queued before, or no valid customer address (a relay_failed event says why): the
+        # customer has not heard from us, so the clocks keep running and the phone list
+        # shows them.
         return
     record_event(session, case.id, actor=agent.email, kind="relayed",
                  detail=f"reply by {agent.name} relayed to {', '.join(to)}", now=now,

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailproc import health
 from mailproc.clock import Clock
-from mailproc.db import Database, is_postgres
+from mailproc.db import Database, advisory_xact_lock, is_postgres
 from mailproc.models import Checkpoint as CheckpointRow
 from mailproc.models import Mailbox, RawMessage, RawStatus
 from mailproc.source.base import Checkpoint, FetchedMessage
@@ -97,9 +97,7 @@ class RawStore:
             # both see "no first copy": serialise on each digest until commit (sorted: no
             # deadlock). SQLite's BEGIN IMMEDIATE serialises writers already.
             for digest in sorted(set(hashes.values())):
-                session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:space), "
-                                     "hashtext(:digest))"),
-                                {"space": "mailproc:raw-sha256", "digest": digest})
+                advisory_xact_lock(session, "mailproc:raw-sha256", digest)
         first_copy = dict(session.execute(
             select(RawMessage.sha256, RawMessage.id).where(
                 RawMessage.sha256.in_(set(hashes.values())),

@@ -7,7 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 
 
-from mailproc.bounce import analyse_bounce
+from mailproc.bounce import _typed_address, analyse_bounce
 from mailproc.parse.message import parse_message
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
@@ -88,3 +88,11 @@ def test_auto_replies_and_negatives_are_not_bounces():
     for path in paths:
         raw = path.read_bytes()
         assert analyse_bounce(parse_message(raw), raw) is None, path.name
+
+
+def test_dsn_address_fields_keep_utf8_local_parts_whole():
+    # RFC 6533: "utf-8;" fields with \x{HH} escapes; never an ASCII tail (jdöe@ is not e@).
+    assert _typed_address("utf-8; jd\\x{F6}e@xn--mchine-bua.example") == "jdöe@xn--mchine-bua.example"
+    assert _typed_address("rfc822; jdöe@mächine.example") == "jdöe@xn--mchine-bua.example"
+    assert _typed_address("rfc822; <Kim@Customer.example>") == "Kim@Customer.example"
+    assert _typed_address("rfc822; no address here") == ""

@@ -60,6 +60,25 @@ def test_an_agent_reply_that_arrives_twice_is_relayed_once(db, tmp_path):
     assert messages(app)[-1].thread_rule == "copy"
 
 
+def test_an_agent_copy_that_passes_the_check_is_obeyed_when_the_first_did_not(db, tmp_path):
+    # Two of our servers received the reply; only one of them could verify DKIM.
+    app = agent_app(db, tmp_path)
+    feed(app, mail(frm="Maria <maria@kunde.example>", subject="Printer jams",
+                   msgid="<c1@kunde.example>", body="The printer on floor 3 jams."))
+    (note,) = outbox(app, "agent_notify")
+    note = message_from_bytes(note.raw, policy=policy.default)
+    reply = mail(frm="Alice Adams <alice@example.com>", subject="Re: " + note["Subject"],
+                 body="Please clear the tray and restart it.", in_reply_to=note["Message-ID"])
+    feed(app, reply)                      # to the plain support address, no verdict: forged
+    assert outbox(app, "relay") == []
+    verified = b"Authentication-Results: mx.example.com; dkim=pass header.d=example.com\r\n"
+    feed(app, copy_of(verified + reply), mailbox="billing")
+    (relay,) = outbox(app, "relay")
+    assert relay.to_addrs == ["maria@kunde.example"]
+    feed(app, copy_of(verified + reply, "sales"), mailbox="sales")   # a third copy: nothing
+    assert len(outbox(app, "relay")) == 1
+
+
 def test_a_reused_message_id_with_another_subject_is_not_a_copy(db, tmp_path):
     # Broken clients reuse Message-IDs: a different mail under a known id is its own request.
     app = agent_app(db, tmp_path)

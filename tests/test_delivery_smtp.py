@@ -14,9 +14,10 @@ from mailproc.config import OutgoingSettings
 from mailproc.delivery.files import file_name
 from mailproc.errors import ConfigError
 from mailproc.mime import build_message, make_message_id
-from mailproc.models import Event, Health, OutboundMail, OutboxStatus
-from mailproc.outbox import enqueue
+from mailproc.models import Contact, Event, Health, OutboundMail, OutboxStatus
+from mailproc.outbox import enqueue, pending_recipients
 from mailproc.outbox_runner import deliver_due
+from tests.agent_helpers import feed
 from tests.helpers import make_app
 from tests.servers import DROP
 
@@ -165,8 +166,9 @@ def test_a_recipient_deferred_while_another_accepted_is_retried_alone(db, tmp_pa
     [got] = smtp_sink.wait_for(1)
     assert got.rcpt_tos == ("kim@customer.example",)
     waiting = row(app, oid)
-    assert waiting.status == OutboxStatus.PENDING and waiting.to_addrs == ["lee@greylist.example"]
-    assert waiting.recipient == "lee@greylist.example" and "greylisted" in waiting.last_error
+    assert waiting.status == OutboxStatus.PENDING and "greylisted" in waiting.last_error
+    assert waiting.to_addrs == list(to)                  # what was sent, for bounces and export
+    assert pending_recipients(waiting) == ["lee@greylist.example"]
     [partial] = events(app, "mail_sent")
     assert partial.case_id == case_id and partial.data["accepted"] == ["kim@customer.example"]
     assert "greylisted" in partial.data["deferred"]["lee@greylist.example"]
@@ -179,6 +181,26 @@ def test_a_recipient_deferred_while_another_accepted_is_retried_alone(db, tmp_pa
     assert row(app, oid).status == OutboxStatus.SENT and len(events(app, "mail_sent")) == 2
     catch_up(app)
     assert deliver_due(app) == [] and len(smtp_sink.messages) == 2
+    # Kim's server bounces it later: kim was written to, so the bounce is believed.
+    feed(app, dsn_for("kim@customer.example", mid))
+    with app.db.transaction() as s:
+        kim = s.scalar(select(Contact).where(Contact.email == "kim@customer.example"))
+        assert kim.undeliverable_until is not None
+
+
+def dsn_for(address: str, message_id: str) -> bytes:
+    return (b"From: MAILER-DAEMON@mx.customer.example\r\nTo: support@example.com\r\n"
+            b"Subject: Undelivered Mail Returned to Sender\r\n"
+            b"Message-ID: <dsn-1@mx.customer.example>\r\nDate: Mon, 23 Nov 2026 08:00:00 +0000\r\n"
+            b"MIME-Version: 1.0\r\n"
+            b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+            b"--b\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n"
+            b"--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+            b"Reporting-MTA: dns; mx.customer.example\r\n\r\n"
+            + f"Final-Recipient: rfc822; {address}\r\nAction: failed\r\nStatus: 5.1.1\r\n".encode()
+            + b"--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+            + f"Message-ID: {message_id}\r\nSubject: Your request\r\n\r\n".encode()
+            + b"--b--\r\n")
 
 
 def test_dropped_connection_is_retried_and_the_batch_reconnects(db, tmp_path, smtp_sink):

@@ -55,3 +55,16 @@ def test_open_circuit_skips_delivery_until_the_backoff(db, tmp_path, smtp_sink):
     with app.db.transaction() as s:
         health = status_summary(s)["health"]
     assert health[0]["state"] == "up" and health[0]["transport"] == "smtp"
+
+
+def test_status_shows_what_is_wrong_now_not_a_fixed_problem(db):
+    from mailproc.health import record_attempt
+
+    at = MONDAY
+    with db.transaction() as s:
+        row = record_attempt(s, "support", "imap", ok=False, error="connection refused", now=at)
+        assert (row.state, row.last_error) == ("degraded", "connection refused")
+        row = record_attempt(s, "support", "imap", ok=True, error="UID 7 unreadable", now=at)
+        assert (row.state, row.last_error) == ("up", "UID 7 unreadable")   # a note, still up
+        row = record_attempt(s, "support", "imap", ok=True, error=None, now=at)
+        assert (row.state, row.last_error) == ("up", None)

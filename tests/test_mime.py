@@ -202,6 +202,9 @@ def test_transport_address_idna_domain_and_refusals():
     assert transport_address("änn@bücher.example") == "änn@xn--bcher-kva.example"
     assert transport_address("ann@exa mple.com") is None
     assert transport_address("än\u00a0n@example.com") is None   # no space of any kind
+    for sneaky in ("a\u200bn@example.com", "a\u202en@example.com", "ann\uff20x@example.com",
+                   "a\ufeffn@example.com", "a\ue000n@example.com"):
+        assert transport_address(sneaky) is None, sneaky     # invisible or look-alike
     assert transport_address("no-at-sign") is None
     assert not needs_smtputf8(["ann@xn--bcher-kva.example"])
     assert needs_smtputf8(["ann@example.com", "änn@example.com"])

@@ -37,6 +37,9 @@ def test_non_ascii_local_part_is_acknowledged_with_utf8_headers(db, tmp_path):
         assert s.scalars(select(Quarantine)).all() == []
         contact = s.scalars(select(Contact).where(Contact.email == "jdöe@mächine.example")).one()
         assert "+49301234567" in contact.phones
+    feed(app, mail(frm="Jörg Döe <jdöe@mächine.example>", subject="Re: VPN",
+                   body="Noch da?", in_reply_to=ack.message_id))
+    assert len(outbox(app, "ack")) == 1                      # one case, acknowledged once
 
 
 def test_an_invalid_address_is_a_failed_ack_on_the_phone_list_not_a_quarantine(db, tmp_path):
@@ -135,6 +138,34 @@ def test_utf8_addresses_go_only_to_a_server_that_offers_smtputf8(db, tmp_path, s
             assert s.scalars(select(Contact).where(
                 Contact.undeliverable_until.is_not(None))).all() == []   # not the address's fault
         assert entry.case_ref == out.case_ref and entry.status == "to call"
+    finally:
+        sink.stop()
+
+
+def test_a_relay_to_an_ascii_and_a_utf8_customer_reaches_the_first_without_smtputf8(
+        db, tmp_path):
+    from email import message_from_bytes, policy
+
+    from mailproc.config import OutgoingSettings
+    from mailproc.outbox_runner import deliver_due
+    from tests.servers import SmtpSink
+
+    sink = SmtpSink(smtputf8=False)
+    sink.start()
+    try:
+        app = agent_app(db, tmp_path, outgoing=OutgoingSettings(
+            transport="smtp", host=sink.host, port=sink.port, tls="none", timeout_seconds=5.0))
+        feed(app, mail(frm="Maria <maria@kunde.example>", cc="Jörg <jdöe@mächine.example>",
+                       subject="Drucker", body="Der Drucker druckt leere Seiten."))
+        note = message_from_bytes(outbox(app, "agent_notify")[0].raw, policy=policy.default)
+        feed(app, mail(frm="Alice Adams <alice@example.com>", to=note["Reply-To"],
+                       subject="Re: " + note["Subject"], body="Bitte den Treiber neu installieren."))
+        deliver_due(app)
+        relays = {tuple(r.to_addrs): r for r in outbox(app, "relay")}
+        assert relays[("maria@kunde.example",)].status == "sent"
+        utf8 = relays[("jdöe@xn--mchine-bua.example",)]
+        assert utf8.status == "failed" and "SMTPUTF8" in utf8.last_error
+        assert ("maria@kunde.example",) in [m.rcpt_tos for m in sink.messages]
     finally:
         sink.stop()
 

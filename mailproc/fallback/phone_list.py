@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from mailproc.cases import record_event
 from mailproc.models import Case, CaseStatus, Contact, Event, Message, OutboundMail, OutboxStatus
+from mailproc.outbox import pending_recipients
 from mailproc.phones import extract_phones
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,8 @@ def build_phone_list(app, session: Session, now: datetime) -> list[PhoneEntry]:
             status = "to call"
             reason = f"{row.kind} not delivered ({row.status.value}, {row.attempts} attempts): " \
                      f"{(row.last_error or 'waiting for the mail server')[:160]}"
-        entry = _entry(session, case, row.recipient or (row.to_addrs or [""])[0], region, now,
+        owed = pending_recipients(row) if row.status != OutboxStatus.SENT else row.to_addrs
+        entry = _entry(session, case, (owed or [row.recipient])[0], region, now,
                        since=row.created_at, reason=reason, tell=mail_text(row.raw),
                        status=status, outbox_id=row.id, calls=calls)
         old = by_case.get(case.id)

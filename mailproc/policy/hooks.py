@@ -17,7 +17,7 @@ from mailproc.customer_side import CustomerTurn, on_customer_message
 from mailproc.incidents import enqueue_incident_ack, on_new_case
 from mailproc.lifecycle import change_status
 from mailproc.mime import transport_address
-from mailproc.models import Case, CaseStatus, Contact, Mailbox, Message, OutboundMail
+from mailproc.models import Case, CaseStatus, Contact, Event, Mailbox, Message, OutboundMail
 from mailproc.notify import notify_agents
 from mailproc.policy.ack import AckHistory, decide_ack
 from mailproc.policy.kb import suggest_for_case, thanks_resolves
@@ -32,9 +32,12 @@ def after_message(app, session: Session, *, case: Case | None, message: Message,
                   verdict, match, now: datetime) -> None:
     if case is None:
         return
-    if match.rule == "copy":
+    if match.rule == "copy" and not (verdict.kind == "agent"
+                                     and _only_forged_copies(session, case, message)):
         # The same mail again through another of our addresses: it was acknowledged,
         # notified, relayed or obeyed the first time; doing it again would be a second copy.
+        # (Unless each copy before failed the agent check: this one may pass it, as the
+        # copies went through different servers with their own Authentication-Results.)
         record_event(session, case.id, actor=message.from_addr, kind="copy_received",
                      detail=f"another copy of {message.message_id} arrived; nothing done twice",
                      now=now, data={"message_id": message.message_id})
@@ -54,6 +57,8 @@ def after_message(app, session: Session, *, case: Case | None, message: Message,
             return
         if not auth.authentic:
             _forged(session, case, message, auth.reason, now)
+            if match.rule == "copy":
+                return   # the first copy was customer mail already
         # Forged mail is customer mail; a real agent opening a case is its requester.
         kind = "human"
     turn = CustomerTurn(case, is_new_case, "new_case")
@@ -75,6 +80,14 @@ def after_message(app, session: Session, *, case: Case | None, message: Message,
                        incident=incident)
     if kind == "human" and incident is None:
         notify_agents(app, session, case, message, reason=turn.reason, now=now)
+
+
+def _only_forged_copies(session: Session, case: Case, message: Message) -> bool:
+    """Earlier copies of this agent mail were all refused as unauthenticated, none obeyed."""
+    seen = session.execute(select(Event.kind, Event.data).where(
+        Event.case_id == case.id, Event.kind.in_(("security", "agent_mail")))).all()
+    kinds = {kind for kind, data in seen if (data or {}).get("message_id") == message.message_id}
+    return kinds == {"security"}
 
 
 def _authenticate(app, session: Session, case: Case, parsed, agent) -> Authenticity:
