@@ -25,6 +25,15 @@ def messages(app) -> list[Message]:
         return rows
 
 
+def case_with_notification(db, tmp_path):
+    """An app with one customer case; the agent notification about it, parsed."""
+    app = agent_app(db, tmp_path)
+    feed(app, mail(frm="Maria <maria@kunde.example>", subject="Printer jams",
+                   msgid="<c1@kunde.example>", body="The printer on floor 3 jams."))
+    (note,) = outbox(app, "agent_notify")
+    return app, message_from_bytes(note.raw, policy=policy.default)
+
+
 def test_a_customer_mail_to_two_of_our_addresses_is_one_case_acknowledged_once(db, tmp_path):
     app = agent_app(db, tmp_path)
     raw = mail(frm="Maria <maria@kunde.example>", subject="Help", cc="billing@example.com",
@@ -43,11 +52,7 @@ def test_a_customer_mail_to_two_of_our_addresses_is_one_case_acknowledged_once(d
 
 
 def test_an_agent_reply_that_arrives_twice_is_relayed_once(db, tmp_path):
-    app = agent_app(db, tmp_path)
-    feed(app, mail(frm="Maria <maria@kunde.example>", subject="Printer jams",
-                   msgid="<c1@kunde.example>", body="The printer on floor 3 jams."))
-    (note,) = outbox(app, "agent_notify")
-    note = message_from_bytes(note.raw, policy=policy.default)
+    app, note = case_with_notification(db, tmp_path)
     # (Bcc'd to billing@, say: the second copy comes through that mailbox.)
     reply = mail(frm="Alice Adams <alice@example.com>", to=note["Reply-To"],
                  subject="Re: " + note["Subject"],
@@ -62,11 +67,7 @@ def test_an_agent_reply_that_arrives_twice_is_relayed_once(db, tmp_path):
 
 def test_an_agent_copy_that_passes_the_check_is_obeyed_when_the_first_did_not(db, tmp_path):
     # Two of our servers received the reply; only one of them could verify DKIM.
-    app = agent_app(db, tmp_path)
-    feed(app, mail(frm="Maria <maria@kunde.example>", subject="Printer jams",
-                   msgid="<c1@kunde.example>", body="The printer on floor 3 jams."))
-    (note,) = outbox(app, "agent_notify")
-    note = message_from_bytes(note.raw, policy=policy.default)
+    app, note = case_with_notification(db, tmp_path)
     reply = mail(frm="Alice Adams <alice@example.com>", subject="Re: " + note["Subject"],
                  body="Please clear the tray and restart it.", in_reply_to=note["Message-ID"])
     feed(app, reply)                      # to the plain support address, no verdict: forged
