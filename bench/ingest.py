@@ -39,8 +39,9 @@ from mailproc.db import Database  # noqa: E402
 from mailproc.errors import ParseError  # noqa: E402
 from mailproc.models import Case, OutboundMail, RawMessage, RawStatus  # noqa: E402
 from mailproc.parse.message import parse_message  # noqa: E402
-from mailproc.pipeline import process_pending  # noqa: E402
-from mailproc.runner import build_source, run_round  # noqa: E402
+from mailproc.runners.embedded import run_round  # noqa: E402
+from mailproc.runners.inbound import process_pending  # noqa: E402
+from mailproc.source.factory import build_source  # noqa: E402
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 APPEND_CHUNK = 250  # messages per MULTIAPPEND command: bounded memory on both sides

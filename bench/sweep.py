@@ -29,7 +29,8 @@ from mailproc import config  # noqa: E402
 from mailproc.app import App  # noqa: E402
 from mailproc.clock import FixedClock  # noqa: E402
 from mailproc.db import Database  # noqa: E402
-from mailproc.escalation import MARK, candidate_ids, sweep  # noqa: E402
+from mailproc.escalation.executor import MARK, candidate_ids  # noqa: E402
+from mailproc.runners.periodic import sweep  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("MAILPROC_BENCH_POSTGRES_URL",

@@ -26,7 +26,7 @@ from sqlalchemy import select  # noqa: E402
 
 from mailproc.db import Database  # noqa: E402
 from mailproc.models import Message, RawMessage  # noqa: E402
-from mailproc.pipeline import process_pending  # noqa: E402
+from mailproc.runners.inbound import process_pending  # noqa: E402
 from tests.helpers import CORPORA, ingest, make_app  # noqa: E402
 
 THREADS = CORPORA / "threads"

@@ -2,7 +2,7 @@
 
 Usage: python bench/threading_quality.py [--json] [--corpus DIR]
 
-Runs mailproc.threading.thread_message over shared/corpora/threads/ in date order with an
+Runs mailproc.thread.rules.thread_message over shared/corpora/threads/ in date order with an
 in-memory lookup that does what the database does, in two modes: (a) headers kept,
 (b) In-Reply-To and References stripped from every message (as broken clients do).
 Parses with the stdlib `email` package (compat32) so it does not depend on our parser.
@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from mailproc.subjects import is_generic_subject, normalize_subject
-from mailproc.threading import ThreadInput, ThreadMatch, message_ids_from_header, thread_message
+from mailproc.thread.rules import ThreadInput, ThreadMatch, message_ids_from_header, thread_message
+from mailproc.thread.subjects import is_generic_subject, normalize_subject
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "threads"
 WINDOWS = (timedelta(days=1), timedelta(days=3), timedelta(days=7), timedelta(days=14),

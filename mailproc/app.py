@@ -11,7 +11,14 @@ from pathlib import Path
 
 from mailproc.clock import Clock, clock_for
 from mailproc.config import Settings, parse_timedelta
-from mailproc.db import Database
+from mailproc.db import Database, is_postgres
+from mailproc.escalation.ladder import Ladder, load_ladder
+from mailproc.kb.search import KnowledgeBase
+from mailproc.people.agents import AgentDirectory, load_agents
+from mailproc.people.directory import Directory, load_directory
+from mailproc.policy.kb import check_settings, kb_settings
+from mailproc.sla.levels import build_service_levels
+from mailproc.store.raw import RawStore
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +29,7 @@ class App:
     db: Database
     clock: Clock
     _secret: bytes | None = field(default=None, repr=False)
+    _parsed: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def create(cls, settings: Settings, *, clock: Clock | None = None,
@@ -63,17 +71,38 @@ class App:
         return address in self.own_addresses or (
             "+" in local and f"{local.split('+', 1)[0]}@{domain}" in self.own_addresses)
 
+    def _per_settings(self, name: str, build):
+        """Parsed once per settings object; a test that swaps `settings` gets a fresh parse."""
+        hit = self._parsed.get(name)
+        if hit is None or hit[0] is not self.settings:
+            hit = self._parsed[name] = (self.settings, build(self.settings))
+        return hit[1]
+
+    @property
+    def agents(self) -> AgentDirectory:
+        """The configured agents and teams."""
+        return self._per_settings("agents", lambda s: load_agents(s.agents, s.teams))
+
+    @property
+    def people(self) -> Directory:
+        """People, on-call rota and vendors of the phone directory."""
+        def build(s: Settings) -> Directory:
+            zone = str(s.calendar.get("timezone", "UTC")) if s.calendar else "UTC"
+            return load_directory(s.directory or {}, zone=zone, region=s.support.phone_region)
+        return self._per_settings("people", build)
+
+    @property
+    def ladder(self) -> Ladder:
+        """The escalation ladder, reminders and incident settings."""
+        return self._per_settings("ladder", lambda s: load_ladder(s.escalation or {}))
+
     @cached_property
     def service_levels(self):
-        from mailproc.sla.setup import build_service_levels
-
         s = self.settings
         return build_service_levels(s.calendar, s.sla, s.priority)
 
     @cached_property
     def kb_settings(self):
-        from mailproc.policy.kb import check_settings, kb_settings
-
         cfg = kb_settings(self.settings.kb, self.settings.config_path or "config")
         check_settings(cfg)
         return cfg
@@ -85,8 +114,6 @@ class App:
         path = self.settings.resolve(cfg.dir)
         if not cfg.enabled or not path.is_dir():
             return None
-        from mailproc.kb.search import KnowledgeBase
-
         cache = self.settings.resolve(cfg.cache_dir) if cfg.cache_dir else self.var / "kb-cache"
         return KnowledgeBase(path, cache_dir=cache,
                              semantic=None if cfg.semantic else False)
@@ -100,10 +127,6 @@ class App:
         return parse_timedelta(self.settings.threading.subject_window)
 
     def raw_store(self):
-        from mailproc.store import RawStore
-
-        from mailproc.db import is_postgres
-
         kinds = {m.name: m.type for m in self.settings.mailboxes}
         # Files under var/ live on one machine; with PostgreSQL, workers and a standby poller
         # run anywhere, so every message stays in the database (bytea holds up to 1 GB).

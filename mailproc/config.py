@@ -11,8 +11,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, Mapping
 
+from mailproc.config_schema import build
 from mailproc.errors import ConfigError
-from mailproc.settings_schema import build
 
 DEFAULT_CONFIG = Path("config/mailproc.toml")
 

@@ -128,7 +128,7 @@ class Incident(Base):
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)
     created_at: Mapped[datetime]
     resolved_at: Mapped[Optional[datetime]]
-    # The words new cases are compared with (mailproc.incidents), and the latest public update.
+    # The words new cases are compared with (mailproc.actions.incidents), and the latest public update.
     keywords: Mapped[str] = mapped_column(Text, default="")
     message: Mapped[str] = mapped_column(Text, default="")
 

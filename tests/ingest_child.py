@@ -15,7 +15,7 @@ import sys
 
 from mailproc import config
 from mailproc.app import App
-from mailproc.runner import build_source
+from mailproc.source.factory import build_source
 
 
 class DyingSink:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
-from mailproc.agents import choose_assignee, load_directory, route_team
-from mailproc.errors import ConfigError
-from mailproc.reports import export_cases
 from tests.agent_helpers import AGENTS, TEAMS, agent_app, feed, mail, outbox
+
+from mailproc.errors import ConfigError
+from mailproc.ops.export import export_cases
+from mailproc.people.agents import load_agents
+from mailproc.policy.assign import choose_assignee, route_team
 
 
 def test_directory_lookups():
-    d = load_directory(AGENTS, TEAMS)
+    d = load_agents(AGENTS, TEAMS)
     assert d.by_address("BOB@home.example").key == "bob"
     assert d.find("alice").key == d.find("Alice Adams").key == "alice"
     assert d.find("carol@example.com").team == "billing"
@@ -37,12 +38,12 @@ def test_directory_lookups():
 ])
 def test_config_errors_name_the_key(agents, teams, key):
     with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):
-        load_directory(agents, teams)
+        load_agents(agents, teams)
 
 
 def test_routing_rules_and_round_robin():
     teams = [dict(TEAMS[0], assign_rules=[{"agent": "bob", "domains": ["vip.example"]}]), TEAMS[1]]
-    d = load_directory(AGENTS, teams)
+    d = load_agents(AGENTS, teams)
     assert route_team(d, "helpdesk", "x@y.example", "Invoice 4711 wrong", "")[0] == "billing"
     assert route_team(d, "helpdesk", "x@y.example", "VPN", "down")[0] == "helpdesk"
     rule = choose_assignee(d, "helpdesk", "ceo@vip.example", "Hi", "", "Bob Brown")

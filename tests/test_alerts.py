@@ -8,13 +8,13 @@ from datetime import timedelta
 from types import MappingProxyType
 
 import pytest
-
-from mailproc.alerts import check_alerts, load_alerts
-from mailproc.errors import ConfigError
-from mailproc.health import record_attempt
-from mailproc.models import Event
 from tests.helpers import make_app
 from tests.test_week import WebhookReceiver, webhook  # noqa: F401 - the fixture
+
+from mailproc.errors import ConfigError
+from mailproc.fallback.alerts import check_alerts, load_alerts
+from mailproc.fallback.health import record_attempt
+from mailproc.models import Event
 
 
 def fail(app, n=3, target="smtp.example.com:587", transport="smtp"):
@@ -39,7 +39,7 @@ def test_one_alert_per_outage_on_both_channels_and_a_recovery(db, tmp_path, webh
     fail(app, 1)
     sent = check_alerts(app, app.clock.now())
     assert [s["event"] for s in sent] == ["outage"]
-    from mailproc.reports import status_summary
+    from mailproc.ops.status import status_summary
 
     with app.db.transaction() as session:
         outages = status_summary(session)["outages"]

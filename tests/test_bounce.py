@@ -6,8 +6,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-
-from mailproc.bounce import _typed_address, analyse_bounce
+from mailproc.classify.bounce import _typed_address, analyse_bounce
 from mailproc.parse.message import parse_message
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"

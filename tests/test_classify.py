@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailproc.classify import classify, is_system_sender
+from mailproc.classify.rules import classify, is_system_sender
 from mailproc.parse.message import parse_message
 
 CONTEXT = dict(

@@ -10,10 +10,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
+from tests.helpers import ROOT
 
 from mailproc.cli.main import cli
 from mailproc.models import Base
-from tests.helpers import ROOT
 
 
 @pytest.fixture
@@ -105,5 +105,5 @@ def test_json_logs_are_one_object_per_line(embedded, tmp_path):
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stderr.splitlines() if line.strip()]
     assert lines and all({"at", "level", "logger", "msg"} <= set(e) for e in lines)
-    assert any(e["logger"] == "mailproc.pipeline" for e in lines)
+    assert any(e["logger"] == "mailproc.runners.inbound" for e in lines)
     assert "cli-test-key" not in proc.stderr and "k" * 32 not in proc.stderr

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from email import message_from_bytes, policy
 
-from mailproc.policy.commands import parse_commands
-from mailproc.reports import export_cases
 from tests.agent_helpers import agent_app, feed, mail, outbox
+
+from mailproc.actions.commands import parse_commands
+from mailproc.ops.export import export_cases
 
 
 def test_parse_commands_at_the_top_only():

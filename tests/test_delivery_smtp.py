@@ -8,18 +8,18 @@ from email.utils import parseaddr
 
 import pytest
 from sqlalchemy import func, select
-
-from mailproc.cases import get_contact, open_case
-from mailproc.config import OutgoingSettings
-from mailproc.delivery.files import file_name
-from mailproc.errors import ConfigError
-from mailproc.mime import build_message, make_message_id
-from mailproc.models import Contact, Event, Health, OutboundMail, OutboxStatus
-from mailproc.outbox import enqueue, pending_recipients
-from mailproc.outbox_runner import deliver_due
 from tests.agent_helpers import feed
 from tests.helpers import make_app
 from tests.servers import DROP
+
+from mailproc.cases.records import get_contact, open_case
+from mailproc.config import OutgoingSettings
+from mailproc.delivery.files import file_name
+from mailproc.errors import ConfigError
+from mailproc.models import Contact, Event, Health, OutboundMail, OutboxStatus
+from mailproc.outbox.mime import build_message, make_message_id
+from mailproc.outbox.table import enqueue, pending_recipients
+from mailproc.runners.outbound import deliver_due
 
 SUPPORT = "support@example.com"
 

@@ -8,14 +8,16 @@ from types import MappingProxyType
 
 import pytest
 from sqlalchemy import select
-
-from mailproc.errors import ConfigError
-from mailproc.escalation import CaseFacts, claim_step, next_step, sweep
-from mailproc.ladder import load_ladder
-from mailproc.models import Case, Escalation, Event, OutboundMail
-from mailproc.sla.calendar import CALENDAR_24X7
 from tests.agent_helpers import agent_app, feed, mail
 from tests.helpers import MONDAY
+
+from mailproc.errors import ConfigError
+from mailproc.escalation.ladder import load_ladder
+from mailproc.escalation.plan import CaseFacts, next_step
+from mailproc.escalation.steps import claim_step
+from mailproc.models import Case, Escalation, Event, OutboundMail
+from mailproc.runners.periodic import sweep
+from mailproc.sla.calendar import CALENDAR_24X7
 
 DIRECTORY = {
     "people": [
@@ -95,7 +97,7 @@ def test_agent_reply_stops_first_response_ladder_and_customer_waiting_fires(db, 
     agent = {"alice": "alice@example.com", "bob": "bob@example.com"}[assignee.split()[0].lower()]
     app.clock.advance(timedelta(hours=1))
     assert [a.step for a in sweep(app)] == []
-    from mailproc.authenticity import agent_reply_ref
+    from mailproc.classify.authenticity import agent_reply_ref
     from mailproc.signing import sign_reply_address
 
     signed = sign_reply_address("support@example.com", agent_reply_ref(ref, assignee.split()[0]
@@ -234,7 +236,7 @@ def test_sweep_command_steps_through_time(db, tmp_path, monkeypatch):
 
 
 def test_directory_rota_and_errors():
-    from mailproc.directory import load_directory
+    from mailproc.people.directory import load_directory
 
     d = load_directory(DIRECTORY, zone="Europe/Berlin")
     assert [p.key for p in d.on_call(MONDAY)] == ["petra"]                     # Mon 09:00

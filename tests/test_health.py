@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
-
-from mailproc.breaker import allows, retry_after
-from mailproc.outbox_runner import deliver_due
-from mailproc.config import OutgoingSettings
-from mailproc.models import Health
-from mailproc.reports import status_summary
 from tests.agent_helpers import feed, mail
 from tests.helpers import MONDAY, make_app
+
+from mailproc.config import OutgoingSettings
+from mailproc.fallback.breaker import allows, retry_after
+from mailproc.models import Health
+from mailproc.ops.status import status_summary
+from mailproc.runners.outbound import deliver_due
 
 
 def test_breaker_is_pure():
@@ -58,7 +58,7 @@ def test_open_circuit_skips_delivery_until_the_backoff(db, tmp_path, smtp_sink):
 
 
 def test_status_shows_what_is_wrong_now_not_a_fixed_problem(db):
-    from mailproc.health import record_attempt
+    from mailproc.fallback.health import record_attempt
 
     at = MONDAY
     with db.transaction() as s:

@@ -12,14 +12,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from tests.servers import free_port
 
+from mailproc.credentials import resolve_secret
 from mailproc.errors import ConfigError, SourceAuthError, SourceError
 from mailproc.source.backoff import backoff_delay
 from mailproc.source.base import Checkpoint, run_source
 from mailproc.source.imap import UNREADABLE_ROUNDS, ImapSettings, ImapSource
-from mailproc.credentials import resolve_secret
-from mailproc.source.oauth import xoauth2_string
-from tests.servers import free_port
 
 FLAG = "$MailprocProcessed"
 
@@ -407,9 +406,6 @@ def test_settings_validation():
     with pytest.raises(ConfigError, match="move_to"):
         ImapSettings(name="m", host="h", port=1, user="u", processed_action="move", move_to="INBOX")
 
-
-def test_xoauth2_string():
-    assert xoauth2_string("me@example.com", "ya29.tok") == b"user=me@example.com\x01auth=Bearer ya29.tok\x01\x01"
 
 
 def test_resolve_secret_from_environment_and_command():

@@ -7,11 +7,12 @@ from types import MappingProxyType
 
 from click.testing import CliRunner
 from sqlalchemy import select
-
-from mailproc.config import AckSettings
-from mailproc.incidents import enqueue_incident_ack, on_new_case, similarity, update_incident, words
-from mailproc.models import Case, CaseStatus, Incident, Message, OutboundMail
 from tests.agent_helpers import agent_app, feed, mail
+
+from mailproc.actions.acknowledge import enqueue_incident_ack
+from mailproc.actions.incidents import on_new_case, similarity, update_incident, words
+from mailproc.config import AckSettings
+from mailproc.models import Case, CaseStatus, Incident, Message, OutboundMail
 
 OUTAGE = [
     ("Email server down", "Since 10:00 our email does not work, the mail server seems down."),

@@ -16,14 +16,14 @@ import redis
 from click.testing import CliRunner
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
+from tests.helpers import demo_raws, ingest, make_app
+from tests.test_workers_crash import generate_mail
 
-from mailproc import jobs, pipeline
 from mailproc.db import Database
 from mailproc.errors import MailprocError
 from mailproc.models import Message, OutboundMail, OutboxStatus, RawMessage, RawStatus
-from mailproc.ordering import MailboxLock, drain_mailbox
-from tests.helpers import demo_raws, ingest, make_app
-from tests.test_workers_crash import generate_mail
+from mailproc.runners import inbound as pipeline, jobs
+from mailproc.runners.drain import MailboxLock, drain_mailbox
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -164,7 +164,7 @@ def test_mailbox_lock_is_exclusive_per_mailbox(db):
 LOCK_HOLDER = """
 import sys, time
 from mailproc.db import Database
-from mailproc.ordering import MailboxLock
+from mailproc.runners.drain import MailboxLock
 lock = MailboxLock(Database(sys.argv[1]), 7)
 assert lock.try_acquire()
 print("locked", flush=True)
@@ -318,7 +318,7 @@ def test_scheduler_queues_periodic_jobs_and_brings_retries_back(db, tmp_path, co
             assert time.monotonic() < deadline, jobs.queue_status(app)
             time.sleep(0.1)
         # A second scheduler is a standby while the first holds the lease.
-        from mailproc.lease import Lease
+        from mailproc.runners.lease import Lease
         assert Lease(conn, "scheduler", 3).acquire() is False
     finally:
         stop.set()
@@ -328,3 +328,11 @@ def test_scheduler_queues_periodic_jobs_and_brings_retries_back(db, tmp_path, co
     assert flaky.get_status(refresh=True) == "finished" and flaky.return_value() == "ok"
     with db.transaction() as session:
         assert set(session.scalars(select(RawMessage.status))) == {RawStatus.PROCESSED}
+
+
+def test_jobs_queued_before_the_new_tree_still_find_their_function():
+    """RQ imports a job's function by the path it was queued with (`mailproc.jobs.*` in 0.1)."""
+    from rq.utils import import_attribute
+
+    for name in ("process_raw", "deliver", "sweep", "probe"):
+        assert import_attribute(f"mailproc.jobs.{name}") is getattr(jobs, name)

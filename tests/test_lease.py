@@ -7,7 +7,7 @@ import time
 import pytest
 import redis
 
-from mailproc.lease import Lease, LeaseKeeper, lease_key
+from mailproc.runners.lease import Lease, LeaseKeeper, lease_key
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ from __future__ import annotations
 import mailbox
 from pathlib import Path
 
-
-from mailproc.classify import classify
+from mailproc.classify.rules import classify
 from mailproc.errors import ParseError
 from mailproc.parse.message import parse_message
 

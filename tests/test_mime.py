@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mailproc.mime import (
+from mailproc.outbox.mime import (
     MAX_REFERENCES, build_message, cap_references, check_address, clean_header, make_message_id,
     needs_smtputf8, normalize_message_id,
 )
@@ -194,7 +194,7 @@ def test_replies_to_real_deep_threads_stay_threaded():
 
 
 def test_transport_address_idna_domain_and_refusals():
-    from mailproc.mime import transport_address
+    from mailproc.outbox.mime import transport_address
 
     assert transport_address("ann@example.com") == "ann@example.com"
     assert transport_address("ann@bücher.example") == "ann@xn--bcher-kva.example"

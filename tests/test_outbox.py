@@ -10,9 +10,9 @@ from sqlalchemy import func, select, update
 
 from mailproc.config import OutgoingSettings
 from mailproc.delivery.retry import RetryPlan, backoff, next_attempt_at
-from mailproc.mime import make_message_id
 from mailproc.models import Event, OutboundMail, OutboxStatus
-from mailproc.outbox import (
+from mailproc.outbox.mime import make_message_id
+from mailproc.outbox.table import (
     claim_due, confirm_lease, enqueue, mark_failed, mark_retry, mark_sent,
 )
 
@@ -80,7 +80,7 @@ def test_a_racing_second_writer_gets_none_and_keeps_its_transaction(db_url_facto
     """Writer B starts while A's row is uncommitted: PostgreSQL makes B wait on the unique
     index and fail (savepoint), SQLite makes B wait for the write lock; either way one row."""
     db = db_url_factory()
-    caplog.set_level("INFO", logger="mailproc.outbox")
+    caplog.set_level("INFO", logger="mailproc.outbox.table")
     a_inserted, results, errors = threading.Event(), {}, []
 
     def writer(name: str, hold: float) -> None:

@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 
 from mailproc.config import OutgoingSettings
 from mailproc.db import Database
-from mailproc.mime import build_message, make_message_id
 from mailproc.models import Event, OutboundMail, OutboxStatus
-from mailproc.outbox import enqueue
-from mailproc.outbox_runner import CRASH_ENV, MIN_LEASE
+from mailproc.outbox.mime import build_message, make_message_id
+from mailproc.outbox.table import enqueue
+from mailproc.runners.outbound import CRASH_ENV, MIN_LEASE
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
@@ -29,7 +29,7 @@ SUPPORT = "support@example.com"
 
 
 def child_main(db_url: str, tmp: str, port: int, now: str) -> None:
-    from mailproc.outbox_runner import deliver_due
+    from mailproc.runners.outbound import deliver_due
     from tests.helpers import make_app
 
     db = Database(db_url)

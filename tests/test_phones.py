@@ -1,6 +1,6 @@
 """Phone numbers from signatures, normalised to E.164."""
 
-from mailproc.phones import extract_phones, merge_phones, normalize_phone
+from mailproc.people.phones import extract_phones, merge_phones, normalize_phone
 
 
 def test_signature_numbers_in_many_forms():

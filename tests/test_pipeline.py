@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+from tests.helpers import demo_raws, ingest, make_app
 
 from mailproc.models import Case, Event, Message, OutboundMail, Quarantine, RawMessage, RawStatus
-from mailproc.pipeline import process_pending, process_raw
-from mailproc.reports import export_cases
-from tests.helpers import demo_raws, ingest, make_app
+from mailproc.ops.export import export_cases
+from mailproc.runners.inbound import process_pending, process_raw
 
 
 def by_subject(export: dict) -> dict[str, dict]:
@@ -90,7 +90,7 @@ def test_internal_error_is_retried_then_quarantined(db, tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("simulated crash in threading")
 
-    monkeypatch.setattr("mailproc.pipeline.thread_message", boom)
+    monkeypatch.setattr("mailproc.runners.inbound.thread_message", boom)
     results = [process_raw(app, raw_id).result for _ in range(3)]
     assert results == ["retry", "retry", "quarantined"]
     with db.transaction() as s:
@@ -159,7 +159,7 @@ def test_agent_notification_offers_internal_articles_too(db, tmp_path):
 
 def test_a_message_to_retry_holds_back_the_rest_of_its_mailbox(db, tmp_path, monkeypatch):
     """The opening message fails once: its reply must wait, or it would open a second case."""
-    import mailproc.pipeline as pipeline
+    import mailproc.runners.inbound as pipeline
     from tests.agent_helpers import agent_app, feed, mail
 
     app = agent_app(db, tmp_path)
@@ -185,7 +185,7 @@ def test_a_message_to_retry_holds_back_the_rest_of_its_mailbox(db, tmp_path, mon
 
 def test_a_message_that_kills_its_process_is_quarantined_not_retried_for_ever(db, tmp_path,
                                                                              monkeypatch):
-    import mailproc.pipeline as pipeline
+    import mailproc.runners.inbound as pipeline
     from tests.agent_helpers import agent_app, feed, mail
 
     app = agent_app(db, tmp_path)

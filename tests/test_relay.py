@@ -8,12 +8,12 @@ from dataclasses import replace
 from string import Template
 
 import pytest
-
-from mailproc.outbox_runner import deliver_due
-from mailproc.pipeline import process_pending
-from mailproc.reports import export_cases
-from mailproc.source.imap import ImapSettings, ImapSource
 from tests.agent_helpers import CLIENTS, agent_app, mail
+
+from mailproc.ops.export import export_cases
+from mailproc.runners.inbound import process_pending
+from mailproc.runners.outbound import deliver_due
+from mailproc.source.imap import ImapSettings, ImapSource
 
 CUSTOMER_TEXT = "My VPN drops every few minutes since this morning's update."
 
@@ -117,7 +117,7 @@ def test_attachments_are_relayed(db, tmp_path, smtp_sink, imap_account):
 
 def test_a_relay_held_by_a_broken_template_keeps_its_attachments(db, tmp_path, smtp_sink,
                                                                   imap_account):
-    from mailproc.compose import render_held
+    from mailproc.outbox.compose import render_held
 
     override = tmp_path / "overrides"
     override.mkdir()

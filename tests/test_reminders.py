@@ -6,16 +6,16 @@ from datetime import timedelta
 from types import MappingProxyType
 
 from sqlalchemy import select
-
-from mailproc.escalation import sweep
-from mailproc.ladder import Reminders
-from mailproc.models import Case, CaseStatus, Event, OutboundMail
-from mailproc.lifecycle import change_status
-from mailproc.reminders import reminder_plan
-from mailproc.sla.calendar import CALENDAR_24X7
-from mailproc.sla.deadlines import parse_duration
 from tests.agent_helpers import agent_app, feed, mail
 from tests.helpers import MONDAY
+
+from mailproc.cases.lifecycle import change_status
+from mailproc.escalation.ladder import Reminders
+from mailproc.escalation.reminders import reminder_plan
+from mailproc.models import Case, CaseStatus, Event, OutboundMail
+from mailproc.runners.periodic import sweep
+from mailproc.sla.calendar import CALENDAR_24X7
+from mailproc.sla.deadlines import parse_duration
 
 LADDER = {"steps": [], "reminders": {"remind_after": "2d", "resolve_after": "4d"}}
 

@@ -8,10 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from mailproc.clock import FixedClock
-from mailproc.models import Checkpoint as CheckpointRow
-from mailproc.models import RawMessage, RawStatus
+from mailproc.models import Checkpoint as CheckpointRow, RawMessage, RawStatus
 from mailproc.source.base import Checkpoint, FetchedMessage, imap_source_key
-from mailproc.store import RawStore, header_message_id, load_raw
+from mailproc.store.raw import RawStore, header_message_id, load_raw
 
 RAW = b"From: a@example.org\r\nMessage-ID: <m1@example.org>\r\nSubject: hi\r\n\r\nbody\r\n"
 

@@ -2,7 +2,9 @@
 
 import pytest
 
-from mailproc.subjects import find_case_tags, is_generic_subject, normalize_subject, tag_subject
+from mailproc.thread.subjects import (
+    find_case_tags, is_generic_subject, normalize_subject, tag_subject,
+)
 
 PREFIXES = [
     "Re:", "RE:", "re:", "Re[2]:", "Re(2):", "RE[12]:", "Re^2:", "Fwd:", "FWD:", "FW:", "Fw:",

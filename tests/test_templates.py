@@ -5,8 +5,8 @@ from __future__ import annotations
 import email
 import email.policy
 import os
-import time
 import re
+import time
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from pathlib import Path
@@ -18,12 +18,12 @@ from mailproc import config
 from mailproc.app import App
 from mailproc.cli.templates import templates as templates_cli
 from mailproc.errors import ConfigError, TemplateError
-from mailproc.template_samples import KIND_VARIABLES, SAMPLES, sample_context
-from mailproc.template_check import check, check_templates
-from mailproc.templates import (
+from mailproc.templating.check import check, check_templates
+from mailproc.templating.render import (
     BUILTIN_DIR, CUSTOMER_KINDS, KINDS, PARTS, TemplateRenderer, excerpt, paragraphs, quote,
     renderer_for, wrap,
 )
+from mailproc.templating.samples import KIND_VARIABLES, SAMPLES, sample_context
 
 
 @pytest.fixture
@@ -348,7 +348,7 @@ def test_cli_list_and_preview(tmp_path, clean_env):
 
 
 def test_cli_preview_for_a_real_case(tmp_path, clean_env):
-    from mailproc.cases import get_contact, open_case
+    from mailproc.cases.records import get_contact, open_case
 
     cfg = _config(tmp_path, "")
     app = App.create(config.load(cfg))

@@ -9,12 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mailproc.threading import (
-    RULES,
-    ThreadInput,
-    ThreadMatch,
-    message_ids_from_header,
-    thread_message,
+from mailproc.thread.rules import (
+    RULES, ThreadInput, ThreadMatch, message_ids_from_header, thread_message,
 )
 
 NOW = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from tests.agent_helpers import agent_app, feed, mail, outbox
 
 from mailproc.models import Contact, Event, Message, Quarantine
-from tests.agent_helpers import agent_app, feed, mail, outbox
 
 
 def _events(app, kind):
@@ -61,7 +61,7 @@ def test_an_invalid_address_is_a_failed_ack_on_the_phone_list_not_a_quarantine(d
 
 
 def test_idna_2008_not_2003(db, tmp_path):
-    from mailproc.mime import transport_address
+    from mailproc.outbox.mime import transport_address
 
     # IDNA 2003 maps ß to ss: strasse.de is somebody else's domain.
     assert transport_address("jdoe@straße.de") == "jdoe@xn--strae-oqa.de"
@@ -110,7 +110,7 @@ def test_nul_in_an_address_and_encoded_junk_addresses(db, tmp_path):
 def test_utf8_addresses_go_only_to_a_server_that_offers_smtputf8(db, tmp_path, smtputf8):
     from mailproc.config import OutgoingSettings
     from mailproc.fallback.phone_list import build_phone_list
-    from mailproc.outbox_runner import deliver_due
+    from mailproc.runners.outbound import deliver_due
     from tests.servers import SmtpSink
 
     sink = SmtpSink(smtputf8=smtputf8)
@@ -147,7 +147,7 @@ def test_a_relay_to_an_ascii_and_a_utf8_customer_reaches_the_first_without_smtpu
     from email import message_from_bytes, policy
 
     from mailproc.config import OutgoingSettings
-    from mailproc.outbox_runner import deliver_due
+    from mailproc.runners.outbound import deliver_due
     from tests.servers import SmtpSink
 
     sink = SmtpSink(smtputf8=False)

@@ -10,10 +10,10 @@ import threading
 import time
 
 from rq.scheduler import RQScheduler
-
-from mailproc import jobs
-from mailproc.lease import Lease
 from workers.settings import ProcessSettings, load, setup_logging
+
+from mailproc.runners import jobs
+from mailproc.runners.lease import Lease
 
 log = logging.getLogger(__name__)
 

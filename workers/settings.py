@@ -11,7 +11,7 @@ import logging
 import os
 from dataclasses import dataclass
 
-from mailproc.jobs import DEFAULT, INBOUND, OUTBOUND
+from mailproc.runners.jobs import DEFAULT, INBOUND, OUTBOUND
 
 
 def _float(name: str, default: float) -> float:

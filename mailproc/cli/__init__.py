@@ -1,1 +1,1 @@
-"""cli package."""
+"""The `mailproc` command: one module per subcommand family."""

@@ -6,7 +6,7 @@ import click
 
 from mailproc.cli.context import load_app, user_errors
 from mailproc.cli.output import echo_json, table
-from mailproc.doctor import run_checks
+from mailproc.ops.doctor import run_checks
 
 
 @click.command()

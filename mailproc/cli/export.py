@@ -6,7 +6,7 @@ import click
 
 from mailproc.cli.context import load_app, user_errors
 from mailproc.cli.output import echo_json
-from mailproc.reports import export_cases
+from mailproc.ops.export import export_cases
 
 
 @click.command()

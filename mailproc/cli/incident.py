@@ -6,6 +6,7 @@ import getpass
 
 import click
 
+from mailproc.actions.incidents import list_incidents, update_incident
 from mailproc.cli.context import load_app, user_errors
 from mailproc.cli.output import echo_json, table
 
@@ -28,8 +29,6 @@ def incident() -> None:
 @user_errors
 def list_(ctx: click.Context, as_json: bool) -> None:
     """Show incidents, newest first, with their number of cases."""
-    from mailproc.incidents import list_incidents
-
     rows = list_incidents(load_app(ctx))
     if as_json:
         echo_json(rows)
@@ -39,8 +38,6 @@ def list_(ctx: click.Context, as_json: bool) -> None:
 
 
 def _send(ctx, incident_id: str, message: str, now: str | None, resolve: bool) -> None:
-    from mailproc.incidents import update_incident
-
     app = load_app(ctx, now=now)
     inc, sent = update_incident(app, _id(incident_id), message, actor=getpass.getuser(),
                                 now=app.clock.now(), resolve=resolve)

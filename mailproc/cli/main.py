@@ -22,7 +22,7 @@ COMMANDS = [
     ("mailproc.cli.kb", "kb"),
     ("mailproc.cli.templates", "templates"),
     ("mailproc.cli.requeue", "requeue"),
-    ("mailproc.cli.escalation", "sweep"),
+    ("mailproc.cli.sweep", "sweep"),
     ("mailproc.cli.phone_list", "phone_list"),
     ("mailproc.cli.incident", "incident"),
 ]

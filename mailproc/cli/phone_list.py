@@ -7,6 +7,9 @@ import getpass
 import click
 
 from mailproc.cli.context import load_app, user_errors
+from mailproc.fallback import formats
+from mailproc.fallback.phone_list import build_phone_list, record_call
+from mailproc.people.directory import phone_directory
 
 
 @click.group(invoke_without_command=True)
@@ -21,9 +24,6 @@ def phone_list(ctx: click.Context, fmt: str, now: str | None) -> None:
     first, with their numbers and what to tell them; plus support, on-call and vendor numbers."""
     if ctx.invoked_subcommand is not None:
         return
-    from mailproc.directory import phone_directory
-    from mailproc.fallback import formats
-    from mailproc.fallback.phone_list import build_phone_list
 
     app = load_app(ctx, now=now)
     at = app.clock.now()
@@ -52,8 +52,6 @@ def phone_list(ctx: click.Context, fmt: str, now: str | None) -> None:
 @user_errors
 def done(ctx: click.Context, ref: str, note: str, actor: str | None, now: str | None) -> None:
     """Record that the customer of case REF was called."""
-    from mailproc.fallback.phone_list import record_call
-
     app = load_app(ctx, now=now)
     case = record_call(app, ref, note=note, actor=actor or getpass.getuser(), now=app.clock.now())
     click.echo(f"#{case.ref}: call recorded")

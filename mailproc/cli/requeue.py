@@ -6,6 +6,7 @@ import click
 
 from mailproc.cli.context import load_app, user_errors
 from mailproc.cli.output import echo_json
+from mailproc.runners import jobs
 
 
 @click.command()
@@ -20,8 +21,6 @@ def requeue(ctx: click.Context, as_json: bool, retry_failed: bool) -> None:
     Safe at any time: jobs are idempotent and the database is the source of truth, so this
     repairs queues after Redis lost its data, and queuing something twice only costs a no-op.
     """
-    from mailproc import jobs
-
     app = load_app(ctx)
     conn = jobs.redis_for(app)
     if conn is None:

@@ -9,7 +9,8 @@ import click
 from mailproc.cli.context import load_app, user_errors
 from mailproc.cli.output import echo_json, table
 from mailproc.db import current_revision, head_revision
-from mailproc.runner import RoundReport, build_source, run_forever, run_round
+from mailproc.runners.embedded import RoundReport, run_forever, run_round
+from mailproc.source.factory import build_source
 
 
 def ensure_schema(app) -> None:

@@ -6,7 +6,8 @@ import click
 
 from mailproc.cli.context import load_app, user_errors
 from mailproc.cli.output import echo_json, table
-from mailproc.reports import status_summary
+from mailproc.ops.status import status_summary
+from mailproc.runners.jobs import queue_status
 
 
 @click.command()
@@ -53,6 +54,5 @@ def status(ctx: click.Context, as_json: bool) -> None:
 def _queue_status(app) -> dict:
     if not app.settings.redis_url:
         return {}
-    from mailproc.jobs import queue_status
 
     return queue_status(app)

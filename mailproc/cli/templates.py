@@ -6,8 +6,9 @@ import click
 
 from mailproc.cli.context import load_app, user_errors
 from mailproc.cli.output import table
-from mailproc.template_check import check_templates
-from mailproc.templates import KINDS, PARTS, renderer_for
+from mailproc.templating.check import check_templates
+from mailproc.templating.render import KINDS, PARTS, renderer_for
+from mailproc.templating.samples import context_for_case, sample_context
 
 
 @click.group()
@@ -65,15 +66,11 @@ def preview(ctx: click.Context, kind: str, case_ref: str | None, fmt: str,
     """Print the mail KIND would send: subject, then the text and/or HTML body."""
     app = load_app(ctx)
     if case_ref:
-        from mailproc.template_context import context_for_case
-
         with app.db.transaction() as session:
             context = dict(context_for_case(app, session, case_ref, kind))
         if language:
             context["language"] = language
     else:
-        from mailproc.template_samples import sample_context
-
         context = sample_context(kind, language or app.settings.support.language)
     mail = renderer_for(app).render(kind, context)
     click.echo(f"Subject: {mail.subject}")

@@ -13,7 +13,7 @@ import aiosmtplib
 from mailproc.config import OutgoingSettings
 from mailproc.delivery.files import After, Before, Outgoing, SendOutcome
 from mailproc.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from mailproc.mime import needs_smtputf8
+from mailproc.outbox.mime import needs_smtputf8
 from mailproc.tls import tls_context
 
 log = logging.getLogger(__name__)

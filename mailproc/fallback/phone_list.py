@@ -11,14 +11,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailproc.cases import record_event
+from mailproc.cases.records import record_event
+from mailproc.errors import MailprocError
 from mailproc.models import Case, CaseStatus, Contact, Event, Message, OutboundMail, OutboxStatus
-from mailproc.outbox import pending_recipients
-from mailproc.phones import extract_phones
+from mailproc.outbox.table import pending_recipients
+from mailproc.people.phones import extract_phones
+from mailproc.templating.render import CUSTOMER_KINDS
 
 log = logging.getLogger(__name__)
-# Mail meant for customers; agent and escalation mail is not read to a customer on the phone.
-CUSTOMER_KINDS = ("ack", "incident", "incident_update", "relay", "reminder", "auto_resolved")
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 STATUS_RANK = {"to call": 0, "called": 1, "reached by mail": 2}
 REACHED_WINDOW = timedelta(days=7)
@@ -104,7 +104,8 @@ def build_phone_list(app, session: Session, now: datetime) -> list[PhoneEntry]:
     first. Rows delivered late are kept (for a week) as "reached by mail"."""
     region = app.settings.support.phone_region
     undelivered = session.scalars(select(OutboundMail).where(
-        OutboundMail.kind.in_(CUSTOMER_KINDS), OutboundMail.case_id.is_not(None),
+        # Mail meant for customers: agent and escalation mail is not read to a customer.
+        OutboundMail.kind.in_(tuple(sorted(CUSTOMER_KINDS))), OutboundMail.case_id.is_not(None),
         ((OutboundMail.status == OutboxStatus.PENDING) & (OutboundMail.attempts > 0))
         | OutboundMail.status.in_((OutboxStatus.FAILED, OutboxStatus.HELD))
         | ((OutboundMail.status == OutboxStatus.SENDING) & (OutboundMail.attempts > 0))
@@ -172,8 +173,6 @@ def _entry(session, case: Case, address: str, region: str, now: datetime, *, sin
 
 def record_call(app, case_ref: str, *, note: str, actor: str, now: datetime) -> Case:
     """`mailproc phone-list done REF`: the customer was called; the entry shows as called."""
-    from mailproc.errors import MailprocError
-
     with app.db.transaction() as session:
         case = session.scalar(select(Case).where(Case.ref == case_ref.lstrip("#")))
         if case is None:

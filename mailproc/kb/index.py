@@ -12,6 +12,7 @@ import numpy as np
 
 from mailproc.kb.lexical import LexicalIndex, WeightedDoc, weigh_fields
 from mailproc.kb.loader import Article
+from mailproc.kb import semantic as semantic_stage
 from mailproc.kb.text import analyze, looks_german
 
 log = logging.getLogger(__name__)
@@ -275,8 +276,6 @@ def index_articles(
     embedding_cache: MutableMapping[str, np.ndarray] | None = None,
 ) -> SearchIndex:
     """Build the index the KB and the benchmarks both search (None = semantic when installed)."""
-    from mailproc.kb.semantic import get_encoder, semantic_available
-
-    want = semantic_available() if semantic is None else semantic
-    encoder = get_encoder() if want else None
+    want = semantic_stage.semantic_available() if semantic is None else semantic
+    encoder = semantic_stage.get_encoder() if want else None
     return SearchIndex(list(articles), tuning, encoder, analysis_cache, embedding_cache)

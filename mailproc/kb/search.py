@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mailproc.kb.index import DEFAULT_TUNING, SearchIndex, Tuning, index_articles
+from mailproc.kb.index import DEFAULT_TUNING, SearchIndex, Tuning, _hash, index_articles
 from mailproc.kb.lexical import WeightedDoc
 from mailproc.kb.loader import Article, dir_signature, load_article
 from mailproc.kb.text import analyze
@@ -86,7 +86,6 @@ class KnowledgeBase:
         path = self._cache_file()
         if path is None or not index.semantic:
             return
-        from mailproc.kb.index import _hash
 
         # Keep only vectors still in use so the cache does not grow with every edit.
         live = {_hash(p) for p in index.passages} | {_hash(p) for p in index.leads}

@@ -2,14 +2,13 @@
 
 from alembic import context
 
+from mailproc import config as settings_mod
+from mailproc.db import make_engine
 from mailproc.models import Base
 
 config = context.config
 engine = config.attributes.get("engine")
 if engine is None:  # `alembic` CLI use: build the engine from our settings
-    from mailproc import config as settings_mod
-    from mailproc.db import make_engine
-
     engine = make_engine(settings_mod.load().database_url)
 
 with engine.connect() as connection:

@@ -18,13 +18,8 @@ from mailparser.const import EPILOGUE_DEFECTS
 
 from mailproc.errors import ParseError
 from mailproc.parse.addresses import (
-    address_header_notes,
-    decode_bytes,
-    decode_header_value,
-    first_msgid,
-    parse_addresses,
-    parse_msgid_list,
-    repair_8bit,
+    address_header_notes, decode_bytes, decode_header_value, first_msgid, parse_addresses,
+    parse_msgid_list, repair_8bit,
 )
 from mailproc.parse.dates import choose_date, date_header_notes
 from mailproc.parse.html_text import html_to_text
@@ -400,3 +395,10 @@ def _sanitise(name: str) -> str:
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = _UNSAFE_NAME.sub("_", name).strip().lstrip(".").strip()
     return name[:_MAX_FILENAME]
+
+
+def recipient_addresses(msg: ParsedMessage) -> list[str]:
+    addrs = [a for _, a in msg.to] + [a for _, a in msg.cc]
+    for name in ("delivered-to", "x-original-to"):
+        addrs.extend(msg.headers.get(name, ()))
+    return addrs

@@ -6,8 +6,9 @@ import logging
 from dataclasses import dataclass
 from typing import Literal, Mapping
 
+from mailproc.config_schema import build
 from mailproc.errors import ConfigError
-from mailproc.settings_schema import build
+from mailproc.kb.feedback import is_thanks_resolution
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,6 @@ def thanks_resolves(app, case, text: str) -> bool:
     """A customer's "thanks, that fixed it" after we suggested articles."""
     if not case.kb_suggestions or not text:
         return False
-    from mailproc.kb.feedback import is_thanks_resolution
 
     return is_thanks_resolution(text)
 

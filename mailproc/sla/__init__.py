@@ -1,1 +1,1 @@
-"""sla package."""
+"""Business calendar, deadlines and their wording."""

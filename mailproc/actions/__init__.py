@@ -1,0 +1,1 @@
+"""Step 6, actions: apply the decisions to a placed message: events, status changes, outbox rows."""

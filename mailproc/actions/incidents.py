@@ -1,0 +1,180 @@
+"""Incidents: a burst of similar new cases becomes one incident with one ack text and one update."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import re
+from collections import Counter
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailproc.actions.notify import notify_agents
+from mailproc.cases.lifecycle import change_status
+from mailproc.cases.records import record_event
+from mailproc.errors import MailprocError
+from mailproc.models import Case, CaseStatus, Event, Incident, Message
+from mailproc.outbox.automatic import enqueue_templated
+from mailproc.people.directory import resolve_people
+from mailproc.templating.context import case_context
+
+log = logging.getLogger(__name__)
+DEFAULT_MESSAGE = ("We know about this problem and are working on it. You do not need to do "
+                   "anything: we will write to you as soon as it is fixed.")
+_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
+_STOP = frozenset("""the and for are but not you all any can had her was one our out has have
+him his how its may new now see two who did get let say she too use with this that from they
+will would there their what about which when your into than then them these some could been
+were more also just like very does since here hello dear thanks thank regards best please help
+issue problem cannot can't dont don't today morning since hi hallo und der die das ist nicht ich
+wir sie mit von für auf bitte danke grüße gruß seit heute""".split())
+RECENT_LIMIT = 300
+
+
+def words(text: str) -> frozenset[str]:
+    """Pure: the content words of a subject and text, lower-case, without stop words."""
+    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP)
+
+
+def similarity(a: frozenset[str], b: frozenset[str]) -> float:
+    """Pure: cosine similarity of two word sets (0..1)."""
+    if not a or not b:
+        return 0.0
+    return len(a & b) / math.sqrt(len(a) * len(b))
+
+
+def _case_words(subject: str, text: str) -> frozenset[str]:
+    # The start of the text is enough: people name the outage first, then their details.
+    return _start_words(subject, text[:400])
+
+
+@functools.lru_cache(maxsize=2048)   # the recent cases are compared with every new one
+def _start_words(subject: str, start: str) -> frozenset[str]:
+    return words(f"{subject} {start}")
+
+
+def incident_context(incident: Incident) -> dict:
+    return {"id": f"INC-{incident.id}", "title": incident.title,
+            "message": incident.message or DEFAULT_MESSAGE}
+
+
+def on_new_case(app, session: Session, case: Case, message: Message,
+                now: datetime) -> Incident | None:
+    """Group a new case into an open incident, or open one when enough similar cases came in
+    within the window; None when the case stands alone. Called in the pipeline's transaction."""
+    settings = app.ladder.incidents
+    if not settings.enabled:
+        return None
+    mine = _case_words(case.subject or message.subject, message.new_text or message.body_text)
+    if not mine:
+        return None
+    for incident in session.scalars(select(Incident).where(Incident.status == "open")
+                                    .order_by(Incident.id.desc()).limit(50)):
+        if similarity(mine, frozenset(incident.keywords.split())) >= settings.similarity:
+            _link(session, incident, case, now, "matches the incident")
+            return incident
+    since = now - timedelta(minutes=settings.window_minutes)
+    recent = session.execute(
+        select(Case.id, Case.subject, Message.new_text, Message.body_text)
+        .join(Message, Message.case_id == Case.id)
+        .where(Case.created_at >= since, Case.id != case.id, Case.incident_id.is_(None),
+               Case.status.in_((CaseStatus.NEW, CaseStatus.OPEN)),
+               Message.id == select(func.min(Message.id)).where(Message.case_id == Case.id)
+               .correlate(Case).scalar_subquery())
+        .order_by(Case.id.desc()).limit(RECENT_LIMIT)).all()
+    similar = [(case_id, w) for case_id, subject, new, body in recent
+               if similarity(mine, w := _case_words(subject, new or body or ""))
+               >= settings.similarity]
+    if len(similar) + 1 < settings.min_cases:
+        return None
+    group = [(session.get(Case, case_id), w) for case_id, w in similar]
+    counts = Counter(word for _, w in group for word in w)
+    counts.update(mine)
+    size = len(group) + 1
+    keywords = sorted(w for w, n in counts.items() if n * 2 >= size) or sorted(mine)
+    title = Counter(c.subject for c, _ in group).most_common(1)[0][0] or case.subject
+    incident = Incident(title=title[:500], status="open", created_at=now, keywords=" ".join(keywords),
+                        message="")
+    session.add(incident)
+    session.flush()
+    for other, _ in group:
+        _link(session, incident, other, now, "part of the burst that opened the incident")
+    _link(session, incident, case, now, f"{size} similar cases within {settings.window_minutes} "
+                                        f"minutes opened the incident")
+    log.warning("incident INC-%s opened from %d similar cases: %s", incident.id, size, title)
+    _notify_agents_once(app, session, incident, case, message, size, now)
+    return incident
+
+
+def _link(session: Session, incident: Incident, case: Case, now: datetime, why: str) -> None:
+    case.incident_id = incident.id
+    record_event(session, case.id, actor="mailproc", kind="incident_linked",
+                 detail=f"INC-{incident.id} {incident.title!r}: {why}", now=now,
+                 data={"incident_id": incident.id})
+
+
+def _notify_agents_once(app, session, incident: Incident, case: Case, message: Message,
+                        size: int, now: datetime) -> None:
+    people = resolve_people(app, app.ladder.incidents.notify, team=case.team,
+                            assignee=case.assignee, now=now)
+
+    agents = app.agents
+    only = [a for a in (agents.by_address(p.email) for p in people) if a is not None]
+    notify_agents(app, session, case, message, reason=f"incident INC-{incident.id}: {size} "
+                  f"similar cases", now=now, only=only or None)
+
+
+def update_incident(app, incident_id: int, text: str, *, actor: str, now: datetime,
+                    resolve: bool) -> tuple[Incident, int]:
+    """Send one `incident_update` to the customer of every linked case through the outbox
+    (undeliverable ones land on the phone list); resolve the cases if asked. One transaction."""
+    with app.db.transaction() as session:
+        incident = session.get(Incident, incident_id)
+        if incident is None:
+            raise MailprocError(f"no incident INC-{incident_id}")
+        if incident.status != "open":
+            raise MailprocError(f"INC-{incident_id} is {incident.status} already")
+        incident.message = text
+        cases = session.scalars(select(Case).where(Case.incident_id == incident_id)
+                                .order_by(Case.id)).all()
+        # Updates are numbered by what the first case saw: each update mails everyone once.
+        n = session.scalar(select(func.count()).select_from(Event).where(
+            Event.case_id == cases[0].id, Event.kind == "incident_update")) if cases else 0
+        sent = 0
+        for case in cases:
+            to = [case.customer.email] if case.customer and case.customer.email else []
+            if to and case.status not in (CaseStatus.CLOSED,):
+                context = case_context(app, session, case)
+                context["incident"] = incident_context(incident)
+                last = session.scalar(select(Message).where(Message.case_id == case.id)
+                                      .order_by(Message.id.desc()).limit(1))
+                row = enqueue_templated(app, session, case=case, kind="incident_update", to=to,
+                                        dedupe_key=f"incident:{incident_id}:{n}:{case.id}",
+                                        context=context, reply_to_message=last, now=now)
+                sent += row is not None
+            record_event(session, case.id, actor=actor, kind="incident_update",
+                         detail=f"INC-{incident_id}: {text[:300]}", now=now,
+                         data={"incident_id": incident_id, "update": n, "resolve": resolve})
+            if resolve and case.status in (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING):
+                change_status(app, session, case, CaseStatus.RESOLVED, actor=actor,
+                              reason=f"incident INC-{incident_id} resolved", now=now)
+        if resolve:
+            incident.status, incident.resolved_at = "resolved", now
+        log.warning("INC-%s %s: %d customers written to", incident_id,
+                    "resolved" if resolve else "updated", sent)
+        session.flush()
+        session.expunge(incident)
+        return incident, sent
+
+
+def list_incidents(app) -> list[dict]:
+    with app.db.transaction() as session:
+        rows = session.execute(
+            select(Incident, func.count(Case.id)).outerjoin(Case, Case.incident_id == Incident.id)
+            .group_by(Incident.id).order_by(Incident.id.desc()).limit(100)).all()
+        return [{"id": i.id, "ref": f"INC-{i.id}", "title": i.title, "status": i.status,
+                 "cases": n, "created_at": i.created_at, "resolved_at": i.resolved_at,
+                 "message": i.message} for i, n in rows]

@@ -1,0 +1,94 @@
+"""Cases, contacts, participants and the event trail: the database side of threading."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailproc.models import Case, CaseStatus, Contact, Event, Participant
+
+log = logging.getLogger(__name__)
+
+
+def record_event(session: Session, case_id: int | None, *, actor: str, kind: str, detail: str,
+                 now: datetime, data: dict | None = None) -> Event:
+    event = Event(case_id=case_id, at=now, actor=actor, kind=kind, detail=detail, data=data or {})
+    session.add(event)
+    return event
+
+
+def get_contact(session: Session, email: str, name: str, now: datetime) -> Contact:
+    email = email.strip().lower()
+    contact = session.scalar(select(Contact).where(Contact.email == email))
+    if contact is None:
+        contact = Contact(email=email, name=name or "", phones=[], created_at=now)
+        session.add(contact)
+        session.flush()
+    elif name and not contact.name:
+        contact.name = name
+    return contact
+
+
+def add_participants(session: Session, case: Case, people: Iterable[tuple[str, str]], *,
+                     role: str, now: datetime) -> list[Contact]:
+    """Make each (name, address) a participant of `case` once; returns the new ones.
+    A constant number of statements however many people a message names (lists Cc dozens)."""
+    wanted: dict[str, str] = {}
+    for name, address in people:
+        address = (address or "").strip().lower()
+        if address and address not in wanted:
+            wanted[address] = name or ""
+    if not wanted:
+        return []
+    with session.no_autoflush:
+        known = {c.email: c for c in session.scalars(
+            select(Contact).where(Contact.email.in_(list(wanted))))}
+        for address, name in wanted.items():
+            contact = known.get(address)
+            if contact is None:
+                known[address] = Contact(email=address, name=name, phones=[], created_at=now)
+                session.add(known[address])
+            elif name and not contact.name:
+                contact.name = name
+    session.flush()
+    contacts = [known[a] for a in wanted]
+    present = set(session.scalars(select(Participant.contact_id).where(
+        Participant.case_id == case.id, Participant.contact_id.in_([c.id for c in contacts]))))
+    added = [c for c in contacts if c.id not in present]
+    for contact in added:
+        session.add(Participant(case_id=case.id, contact_id=contact.id, role=role))
+    if added:
+        session.flush()
+    return added
+
+
+def merged_refs(session: Session, case_id: int) -> list[str]:
+    """Refs of the cases merged into `case_id`, directly or through other merges."""
+    refs: list[str] = []
+    seen, frontier = {case_id}, [case_id]
+    while frontier:
+        rows = session.execute(select(Case.id, Case.ref).where(
+            Case.merged_into_id.in_(frontier))).all()
+        frontier = [cid for cid, _ in rows if cid not in seen]
+        seen.update(frontier)
+        refs += [ref for cid, ref in rows if cid in frontier]
+    return refs
+
+
+def open_case(session: Session, *, subject: str, normalized_subject: str, customer: Contact,
+              mailbox_id: int | None, priority: str, team: str, ref_base: int, now: datetime,
+              linked_case_id: int | None = None) -> Case:
+    case = Case(subject=subject, normalized_subject=normalized_subject[:300],
+                customer_id=customer.id, mailbox_id=mailbox_id, priority=priority, team=team,
+                status=CaseStatus.NEW, created_at=now, updated_at=now,
+                last_customer_message_at=now, linked_case_id=linked_case_id, kb_suggestions=[])
+    session.add(case)
+    session.flush()
+    # The public reference follows the row id: unique without a sequence of its own.
+    case.ref = str(ref_base + case.id)
+    session.flush()
+    return case

@@ -1,0 +1,33 @@
+"""The configured transport: SMTP, or .eml files for the embedded setup."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mailproc.credentials import resolve_secret
+from mailproc.delivery.files import FileTransport, Transport
+from mailproc.delivery.smtp import SmtpTransport
+from mailproc.errors import ConfigError
+
+if TYPE_CHECKING:
+    from mailproc.app import App
+
+
+def make_transport(app: App) -> Transport:
+    out = app.settings.outgoing
+    if out.transport == "file":
+        # A relative file_dir lives under var/, next to the database of the embedded setup.
+        return FileTransport(Path(out.file_dir) if os.path.isabs(out.file_dir)
+                             else app.var / out.file_dir)
+
+    password = resolve_secret(out.password_env, out.password_command,
+                              setting="outgoing.password")
+    if out.user and password is None:
+        raise ConfigError(f"outgoing.user is set but there is no password: set "
+                          f"{out.password_env or 'outgoing.password_env'} or password_command")
+    if out.ca_file:
+        out = replace(out, ca_file=str(app.settings.resolve(out.ca_file)))
+    return SmtpTransport(out, password)

@@ -1,0 +1,1 @@
+"""Step 9, escalation: the ladder, the pure plan, the once-only claim, the executor, reminders."""

@@ -1,0 +1,152 @@
+"""The escalation executor: plan each changed or due case, fire each due step once."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mailproc.cases.records import record_event
+from mailproc.db import is_postgres
+from mailproc.escalation.plan import CaseFacts, DueStep, next_step
+from mailproc.escalation.reminders import remind
+from mailproc.escalation.steps import SweepAction, claim_step
+from mailproc.models import Case, CaseStatus, Escalation, Event, Incident, OutboundMail, SweepMark
+from mailproc.outbox.automatic import enqueue_templated
+from mailproc.people.directory import phone_directory, resolve_people
+from mailproc.templating.context import case_context, history
+
+log = logging.getLogger(__name__)
+# Cases changed within this much before the last sweep are planned again: a transaction that
+# committed late (its `now` older than the sweep's) is not missed.
+REPLAN_SLACK = timedelta(minutes=5)
+MARK = "escalation_planned"
+
+
+
+def candidate_ids(session: Session, now: datetime, since: datetime | None,
+                  limit: int) -> list[int]:
+    """Cases to look at, found through indexes only: due by next_escalation_at, or changed
+    since the last sweep (new cases, replies, status changes) and so in need of a plan."""
+    due = list(session.scalars(
+        select(Case.id).where(Case.next_escalation_at <= now)
+        .order_by(Case.next_escalation_at).limit(limit)))
+    changed_q = select(Case.id).where(Case.status.in_([CaseStatus.NEW, CaseStatus.OPEN,
+                                                       CaseStatus.PENDING]))
+    if since is not None:
+        changed_q = changed_q.where(Case.updated_at > since - REPLAN_SLACK)
+    changed = list(session.scalars(changed_q.limit(limit)))
+    return list(dict.fromkeys(due + changed))
+
+
+def facts_for(session: Session, case: Case) -> tuple[CaseFacts, frozenset[tuple[str, str]]]:
+    fired = frozenset(session.execute(select(Escalation.step, Escalation.breach_key)
+                                      .where(Escalation.case_id == case.id)).all())
+    last_reply = session.scalar(select(func.max(OutboundMail.created_at)).where(
+        OutboundMail.case_id == case.id, OutboundMail.kind == "relay"))
+    asked = session.scalar(select(func.max(Event.id)).where(
+        Event.case_id == case.id, Event.kind == "escalation_requested"))
+    handled = session.scalar(select(func.max(Event.id)).where(
+        Event.case_id == case.id, Event.kind == "escalation_jump")) if asked else None
+    in_incident = False
+    if case.incident_id is not None:
+        in_incident = session.scalar(select(Incident.status).where(
+            Incident.id == case.incident_id)) == "open"
+    facts = CaseFacts(
+        status=case.status.value, created_at=case.created_at,
+        first_response_due_at=case.first_response_due_at,
+        first_responded_at=case.first_responded_at, resolution_due_at=case.resolution_due_at,
+        last_customer_message_at=case.last_customer_message_at, last_agent_reply_at=last_reply,
+        in_open_incident=in_incident, escalate_requested=bool(asked and (handled or 0) < asked))
+    return facts, fired
+
+
+def _fire(app, session: Session, case: Case, due: DueStep, now: datetime) -> SweepAction | None:
+    row = claim_step(session, case.id, due.step.name, due.breach_key, now)
+    if row is None:
+        return None
+    people = resolve_people(app, due.step.notify, team=case.team, assignee=case.assignee, now=now)
+    if not people:
+        # A step must reach someone: whoever is on call stands in for a missing team lead.
+        people = resolve_people(app, ["oncall"], team=case.team, assignee="", now=now)
+    to = [p.email for p in people if p.email]
+    number = [s.name for s in app.ladder.steps].index(due.step.name) + 1
+    phones = ", ".join(f"{p.name} {p.phone}" for p in people if p.phone)
+    record_event(session, case.id, actor="mailproc", kind="escalated",
+                 detail=f"step {number} {due.step.name}: {due.reason}; to "
+                        f"{', '.join(p.name for p in people) or 'nobody'}"
+                        + (f" ({phones})" if phones else ""), now=now,
+                 data={"step": due.step.name, "breach": due.breach_key, "to": to})
+    if to:
+        first = case.messages[0] if case.messages else None
+        context = case_context(app, session, case, first)
+        context["history"] = history(session, case)
+        context["escalation"] = {"step": number, "name": due.step.name, "reason": due.reason,
+                                 "people": [p.as_dict() for p in people]}
+        context["directory"] = phone_directory(app, now)
+        out = enqueue_templated(app, session, case=case, kind=due.step.template, to=to,
+                                dedupe_key=f"esc:{case.id}:{due.step.name}:{due.breach_key}",
+                                context=context, reply_to_message=None, now=now)
+        row.outbox_id = out.id if out is not None else None
+    log.info("case %s: escalation step %s (%s) to %s", case.ref, due.step.name, due.breach_key,
+             to or "nobody")
+    return SweepAction(case.ref or "", "escalated", due.step.name, due.breach_key, tuple(to),
+                       due.reason)
+
+
+def sweep_case(app, session: Session, case: Case, now: datetime) -> list[SweepAction]:
+    ladder = app.ladder
+    levels = app.service_levels
+    facts, fired = facts_for(session, case)
+    plan = next_step(facts, ladder, fired, now, levels.calendar, levels.policy(case.priority).clock)
+    actions = []
+    for due in plan.due:
+        action = _fire(app, session, case, due, now)
+        if action is not None:
+            actions.append(action)
+    if facts.escalate_requested:
+        record_event(session, case.id, actor="mailproc", kind="escalation_jump",
+                     detail=("#escalate: fired " + ", ".join(a.step for a in actions))
+                     if actions else "#escalate: no step left to fire", now=now)
+    reminder_actions, reminder_next = remind(app, session, case, fired, now)
+    actions.extend(reminder_actions)
+    nexts = [t for t in (plan.next_at, reminder_next) if t is not None]
+    case.next_escalation_at = min(nexts) if nexts else None
+    return actions
+
+
+def sweep(app, *, now: datetime | None = None, limit: int = 1000) -> list[SweepAction]:
+    """One escalation sweep: plan changed cases and fire what is due (runners.periodic adds alerts).
+
+    Each case is one transaction; PostgreSQL skips a case another sweep holds locked, and the
+    unique (case, step, breach) row makes a step fire once even if two sweeps meet.
+    """
+    now = now or app.clock.now()
+    with app.db.transaction() as session:
+        mark = session.get(SweepMark, MARK)
+        ids = candidate_ids(session, now, mark.at if mark else None, limit)
+    actions: list[SweepAction] = []
+    for case_id in ids:
+        with app.db.transaction() as session:
+            query = select(Case).where(Case.id == case_id)
+            if is_postgres(app.db.engine):
+                query = query.with_for_update(skip_locked=True, of=Case)
+            case = session.scalar(query)
+            if case is not None:
+                actions.extend(sweep_case(app, session, case, now))
+    with app.db.transaction() as session:
+        mark = session.get(SweepMark, MARK)
+        if mark is None:
+            try:
+                with session.begin_nested():
+                    session.add(SweepMark(name=MARK, at=now))
+            except IntegrityError:
+                pass  # a concurrent sweep wrote it first: its mark is as good
+        elif mark.at < now:
+            mark.at = now
+    if actions:
+        log.info("sweep at %s: %d actions on %d cases", now, len(actions), len(ids))
+    return actions

@@ -1,0 +1,1 @@
+"""What operators read: doctor checks, export, status."""

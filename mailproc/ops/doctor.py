@@ -1,0 +1,100 @@
+"""Health checks for `mailproc doctor`: config, database, mailboxes, SMTP, Redis, templates."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+from dataclasses import dataclass
+
+from mailproc.app import App
+from mailproc.db import current_revision, head_revision
+from mailproc.errors import MailprocError
+from mailproc.runners.jobs import queue_status
+from mailproc.source.factory import build_source
+from mailproc.templating.check import check_templates
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def run_checks(app: App) -> list[Check]:
+    checks = [Check("config", True, app.settings.config_path or "(defaults)")]
+    checks.append(_database(app))
+    for box in app.settings.mailboxes:
+        checks.append(_mailbox(app, box))
+    checks.append(_outgoing(app))
+    if app.settings.redis_url:
+        checks.append(_redis(app))
+    checks.extend(_templates(app))
+    if not app.settings.secret_key:
+        checks.append(Check("secret key", True,
+                            "MAILPROC_SECRET_KEY unset: using a generated key in var/ "
+                            "(set it in production so every process signs alike)"))
+    return checks
+
+
+def _database(app: App) -> Check:
+    try:
+        current, head = current_revision(app.db.engine), head_revision(app.db.engine)
+    except Exception as exc:  # noqa: BLE001 - any driver error is the finding itself
+        return Check("database", False, f"cannot connect: {type(exc).__name__}: {exc}"[:300])
+    if current != head:
+        return Check("database", False, f"schema at {current or 'nothing'}, expected {head}: "
+                                        "run `mailproc db upgrade`")
+    return Check("database", True, f"{app.db.engine.dialect.name}, schema {current}")
+
+
+def _mailbox(app: App, box) -> Check:
+    name = f"mailbox {box.name}"
+    if box.type == "maildir":
+        path = app.settings.resolve(box.path)
+        ok = path.is_dir() or bool(box.seed_from)
+        return Check(name, ok, f"maildir {path}" + ("" if ok else " does not exist"))
+
+    try:
+        source = build_source(app, box)
+        source.check()
+        source.close()
+    except MailprocError as exc:
+        return Check(name, False, str(exc))
+    except OSError as exc:
+        return Check(name, False, f"{box.host}:{box.port}: {exc}")
+    return Check(name, True, f"imap {box.user}@{box.host}:{box.port} logged in")
+
+
+def _outgoing(app: App) -> Check:
+    out = app.settings.outgoing
+    if out.transport == "file":
+        return Check("outgoing", True, f"file transport into {app.var / out.file_dir}")
+    try:
+        with smtplib.SMTP(out.host, out.port, timeout=10) as smtp:
+            code, _ = smtp.ehlo()
+        return Check("outgoing", code == 250, f"smtp {out.host}:{out.port} EHLO {code}")
+    except (OSError, smtplib.SMTPException) as exc:
+        return Check("outgoing", False, f"smtp {out.host}:{out.port}: {exc}")
+
+
+def _redis(app: App) -> Check:
+    import redis
+
+    try:
+        redis.Redis.from_url(app.settings.redis_url, socket_timeout=5).ping()
+    except (redis.RedisError, socket.error) as exc:
+        return Check("redis", False, f"{type(exc).__name__}: {exc}")
+    detail = "ping ok"
+
+    failed = queue_status(app).get("failed", 0)
+    if failed:
+        return Check("redis", False, f"ping ok, {failed} failed job(s): see `mailproc status`")
+    return Check("redis", True, detail)
+
+
+def _templates(app: App) -> list[Check]:
+    problems = check_templates(app)
+    if problems:
+        return [Check("templates", False, p) for p in problems]
+    return [Check("templates", True, "all templates render")]

@@ -1,0 +1,155 @@
+"""Reply extraction: the new words of a message, apart from quoted history and signature."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+import re
+from dataclasses import dataclass
+
+from mailproc.errors import ParseError
+from mailproc.parse.html_text import html_to_text
+from mailproc.parse.reply.html_quotes import marked_text
+from mailproc.parse.reply.signature import list_footer_start, signature_start
+from mailproc.parse.reply.text import mark_lines, split_inline_attribution, split_quote
+
+log = logging.getLogger(__name__)
+
+_MARKER = re.compile(r"\x00\w*\x00")
+_BLANKS = re.compile(r"\n{3,}")
+_RULE = re.compile(r"^\s*(?:[-_=*~—–]\s*){3,}$")
+# Fwd:, FW:, WG: (de), TR: (fr), RV:/RE: no, I: (it), Doorst: (nl), VS:/VB: (fi/nl), PD: (pl), ENC: (pt),
+# Пересл: (ru), 转发: (zh), 転送: (ja)
+_FORWARD_SUBJECT = re.compile(
+    r"^\s*(?:\[[^\]]*\]\s*)?(?:fwd?|wg|tr|rv|i|doorst|vs|vb|pd|enc|fw|пересл|转发|轉寄|転送)\s*[:：]", re.IGNORECASE
+)
+_FORWARD_NOTE_LINES = 15
+
+
+@dataclass(frozen=True)
+class ReplyParts:
+    """What a person wrote in one message, and what was taken away from it."""
+
+    text: str  # new text, no quote, no signature
+    quoted: str  # quoted history removed ("" if none), and mailing-list footers
+    signature: str  # signature block removed ("" if none)
+
+    @property
+    def text_with_signature(self) -> str:
+        """New text with the signature kept."""
+        if self.text and self.signature:
+            return self.text + "\n\n" + self.signature
+        return self.text or self.signature
+
+
+def _clean(lines: list[str]) -> str:
+    text = "\n".join(_MARKER.sub("", line).rstrip() for line in lines)
+    return _BLANKS.sub("\n\n", text).strip().strip("\u200b\ufeff").strip()
+
+
+def _cut_lone_blockquote(lines: list[str]) -> tuple[list[str], list[str]]:
+    """HTML with no attribution: its one top-level blockquote is the quote (mail clients quote that way)."""
+    starts = [i for i, line in enumerate(lines) if line.startswith("\x00cite\x00")]
+    if len(starts) != 1:
+        return lines, []
+    start = end = starts[0]
+    while end + 1 < len(lines) and (lines[end + 1].startswith(">") or not lines[end + 1].strip()):
+        end += 1
+    if not any(line.strip() for line in lines[start + 1:end + 1]):
+        return lines, []
+    return lines[:start] + lines[end + 1:], lines[start:end + 1]
+
+
+def _forward_marks(marks: list[str]) -> list[str]:
+    """In a message whose subject says it forwards mail, its first header starts the forwarded mail."""
+    first = next((i for i, k in enumerate(marks) if k in "sfh"), None)
+    if first is None or marks[first] == "f" or sum(k in "tc" for k in marks[:first]) > _FORWARD_NOTE_LINES:
+        return marks
+    marks = list(marks)
+    while first < len(marks) and marks[first] in "sh":
+        marks[first] = "f"
+        first += 1
+    return marks
+
+
+def _extract_lines(lines: list[str], sender: str | None, html: bool = False, forward: bool = False) -> ReplyParts:
+    lines = split_inline_attribution(lines)
+    # A mailing-list footer under everything is nobody's words; set it aside before reading the quote.
+    footer_at = list_footer_start(lines)
+    list_footer: list[str] = []
+    if footer_at is not None and any(line.strip() for line in lines[:footer_at]):
+        lines, list_footer = lines[:footer_at], lines[footer_at:]
+    marks = mark_lines(lines)
+    if forward:
+        marks = _forward_marks(marks)
+    split = split_quote(lines, marks)
+    new, quoted = split.new, list(split.quoted) + list_footer
+    if split.forward:
+        return ReplyParts(_clean(new), _clean(list_footer), "")
+    if html and not quoted:
+        new, quoted = _cut_lone_blockquote(new)
+    footer = list_footer_start(new)
+    if footer is not None:
+        quoted = new[footer:] + quoted
+        new = new[:footer]
+    # A bare rule left at the bottom (list software, notification mail) separates nothing any more.
+    while new and (not new[-1].strip() or _RULE.match(new[-1])):
+        if new[-1].strip():
+            quoted.insert(0, new[-1])
+        new = new[:-1]
+    start = signature_start(new, sender)
+    signature: list[str] = []
+    if start is not None:
+        new, signature = new[:start], new[start:]
+    return ReplyParts(_clean(new), _clean(quoted), _clean(signature))
+
+
+def extract(text: str | None = None, html: str | None = None, *, sender: str | None = None) -> ReplyParts:
+    """Split a text body (preferred) or an HTML body into new text, quoted history and signature."""
+    return _extract(text, html, sender, forward=False)
+
+
+def _extract(text: str | None, html: str | None, sender: str | None, forward: bool) -> ReplyParts:
+    if text is not None and text.strip():
+        body = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+        return _extract_lines(body.split("\n"), sender, forward=forward)
+    if html is not None and html.strip():
+        return _extract_lines(marked_text(html).split("\n"), sender, html=True, forward=forward)
+    return ReplyParts("", "", "")
+
+
+def _part_text(part: email.message.Message) -> str:
+    try:
+        return part.get_content()
+    except (LookupError, UnicodeError, AssertionError):
+        payload = part.get_payload(decode=True) or b""
+        try:
+            return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+        except LookupError:  # a charset name Python does not know
+            return payload.decode("utf-8", errors="replace")
+
+
+def extract_from_message(raw: bytes) -> ReplyParts:
+    """Reply parts of a whole RFC 5322 message: its first text/plain part, else its first text/html."""
+    try:
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+    except Exception as exc:  # the stdlib parser rarely raises, but garbage in must not crash a worker
+        raise ParseError("cannot parse message: %s" % exc) from exc
+    plain = html = None
+    for part in msg.walk():
+        if part.is_multipart() or part.get_content_disposition() == "attachment":
+            continue
+        ctype = part.get_content_type()
+        if ctype == "text/plain" and plain is None:
+            plain = _part_text(part)
+        elif ctype == "text/html" and html is None:
+            html = _part_text(part)
+    sender = str(msg.get("From", "")) or None
+    if plain is None and html is None:
+        log.debug("message has no text part")
+    forward = bool(_FORWARD_SUBJECT.match(str(msg.get("Subject", ""))))
+    return _extract(plain, html, sender, forward=forward)
+
+
+__all__ = ["ReplyParts", "extract", "extract_from_message", "html_to_text"]

@@ -1,0 +1,181 @@
+"""Find where the signature starts at the bottom of new text: delimiter, mobile line, sign-off, contact block."""
+
+from __future__ import annotations
+
+import re
+from email.utils import parseaddr
+
+from mailproc.parse.reply import patterns as P
+
+_TAIL_LINES = 14  # a signature is a short block; anything longer above the bottom is content
+_LIST_FOOTER = re.compile(r"mailing list|listinfo|unsubscribe|abmelden|se désinscrire|darse de baja", re.I)
+# Legal footers under a signature: long lines that still belong to it.
+_DISCLAIMER = re.compile(
+    r"confidential|disclaimer|intended (?:solely )?for|intended recipient|privileged|virus|registered (?:office|in)"
+    r"|vertraulich|empfänger|geschäftsführer|handelsregister|amtsgericht|confidentiel|destinataire"
+    r"|confidencial|destinatario|riservat|vertrouwelijk|poufn|конфиденциальн|please consider the environment"
+    r"|think before you print",
+    re.IGNORECASE,
+)
+_NAME_WORD = re.compile(r"^[A-ZÀ-ÝĀ-ſА-Я][\w.'’-]*$")
+
+
+def _name_tokens(sender: str | None) -> set[str]:
+    if not sender:
+        return set()
+    name, addr = parseaddr(sender)
+    tokens = {t.lower() for t in re.split(r"[\s,.\"']+", name) if len(t) > 1}
+    local = addr.split("@")[0] if "@" in addr else ""
+    tokens |= {t.lower() for t in re.split(r"[._+-]+", local) if len(t) > 2}
+    if addr:
+        tokens.add(addr.lower())
+    return tokens
+
+
+def _is_signoff(line: str) -> bool:
+    m = P.SIGN_OFF.match(line)
+    if not m:
+        return False
+    return P.SIGN_OFF_REST.match(line[m.end():]) is not None
+
+
+def _sign_off_ok(line: str) -> bool:
+    s = line.strip()
+    if len(s) > 60 or s.endswith("?"):
+        return False
+    return _is_signoff(s)
+
+
+def _is_name_line(line: str) -> bool:
+    words = line.strip().strip(",").split()
+    return 1 <= len(words) <= 4 and all(_NAME_WORD.match(w) for w in words)
+
+
+def _is_sig_block_line(line: str) -> bool:
+    s = line.strip()
+    if not s or _DISCLAIMER.search(s):
+        return True
+    if len(s) > 72 or s.endswith("?"):
+        return False
+    if P.PHONE.search(s) or P.EMAIL.search(s) or P.URL.search(s) or P.CONTACT_LABEL.match(s):
+        return True
+    words = s.split()
+    if "|" in s or "·" in s:
+        return len(words) <= 14
+    if len(words) > 8:
+        return False
+    # Titles, company names, addresses: short lines that do not read like a sentence.
+    return not (s.endswith((".", "!")) and len(words) > 5 and sum(w[:1].islower() for w in words) > 2)
+
+
+def _has_contact(lines: list[str]) -> bool:
+    return any(P.PHONE.search(x) or P.EMAIL.search(x) or P.CONTACT_LABEL.match(x.strip()) for x in lines)
+
+
+def list_footer_start(lines: list[str]) -> int | None:
+    """Where a mailing-list footer ("__\\nfoo mailing list\\n...") starts, if the text ends with one."""
+    for i in range(max(0, len(lines) - 8), len(lines)):
+        if P.SIG_DELIMITER.match(lines[i].strip()) or P.RULE_LINE.match(lines[i]):
+            after = " ".join(lines[i + 1:])
+            if _LIST_FOOTER.search(after):
+                return i
+    return None
+
+
+def signature_start(lines: list[str], sender: str | None = None) -> int | None:
+    """Index of the first signature line in `lines` (new text, no quote), or None."""
+    content = [i for i, line in enumerate(lines) if line.strip()]
+    if len(content) < 2:
+        return None
+    tail = content[-_TAIL_LINES:]
+    first_content = content[0]
+    candidates: list[int] = []
+    in_code = False
+    code_lines: set[int] = set()
+    for i, line in enumerate(lines):
+        if line.strip().startswith("```"):
+            in_code = not in_code
+            code_lines.add(i)
+        elif in_code:
+            code_lines.add(i)
+    names = _name_tokens(sender)
+    # A legal footer at the very bottom may be long; it goes with the signature above it.
+    footer = _disclaimer_start(lines, content)
+    for pos, i in enumerate(tail):
+        if i == first_content or i in code_lines:
+            continue
+        if footer is not None and i >= footer:
+            break
+        s = lines[i].strip()
+        below = [lines[j] for j in tail[pos + 1:] if footer is None or j < footer]
+        if P.SIG_DELIMITER.match(s) and len(below) <= 12:
+            candidates.append(i)
+        elif (
+            P.RULE_LINE.match(s)
+            and 1 <= len(below) <= 8
+            and not any(P.RULE_LINE.match(x) for x in below)
+            and all(_is_sig_block_line(x) for x in below)
+            and (_is_name_line(below[0]) or _has_contact(below[:1]))
+        ):
+            candidates.append(i)
+        elif P.MOBILE_LINE.match(s) and not P.MOBILE_FALSE.search(s) and len(below) <= 2:
+            candidates.append(i)
+        elif _sign_off_ok(s) and len(below) <= 7 and all(_is_sig_block_line(x) for x in below):
+            candidates.append(i)
+        elif (
+            P.DASH_NAME.match(s)
+            and len(below) <= 4
+            and not _is_list_item(lines, i)
+            and all(_is_sig_block_line(x) for x in below)
+        ):
+            candidates.append(i)
+        elif names and len(s.split()) <= 5 and len(below) <= 6 and _mentions(s, names) and all(
+            _is_sig_block_line(x) for x in below
+        ):
+            candidates.append(i)
+        elif (
+            _is_name_line(s)
+            and 1 <= len(below) <= 6
+            and i > 0
+            and not lines[i - 1].strip()
+            and _has_contact(below)
+            and all(_is_sig_block_line(x) for x in below)
+        ):
+            candidates.append(i)
+    if not candidates:
+        return None
+    start = min(candidates)
+    if not any(lines[j].strip() for j in range(start)):
+        return None
+    return start
+
+
+def _disclaimer_start(lines: list[str], content: list[int]) -> int | None:
+    """First line of a trailing paragraph run that reads as a legal disclaimer."""
+    start = None
+    for i in reversed(content[-25:]):
+        if _DISCLAIMER.search(lines[i]):
+            start = i
+        elif start is not None and (i + 1 < len(lines) and not lines[i + 1].strip()):
+            break
+    if start is None:
+        return None
+    # Extend to the beginning of the paragraph holding the first disclaimer line.
+    while start > 0 and lines[start - 1].strip() and not _DISCLAIMER.search(lines[start - 1]) and (
+        len(lines[start - 1]) > 60
+    ):
+        start -= 1
+    return start
+
+
+def _is_list_item(lines: list[str], i: int) -> bool:
+    """A "- Name" line inside a bullet list is an item, not a sign-off."""
+    for j in (i - 1, i + 1):
+        if 0 <= j < len(lines) and lines[j].strip()[:1] in ("-", "*", "•", "–"):
+            return True
+    return False
+
+
+def _mentions(line: str, names: set[str]) -> bool:
+    words = {w.lower() for w in re.split(r"[\s,.<>()\"']+", line) if w}
+    return bool(words & names)

@@ -1,0 +1,1 @@
+"""Who is who: agents and teams, people, on-call, vendors, phone numbers."""

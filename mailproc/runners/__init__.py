@@ -1,0 +1,1 @@
+"""The loops, one per flow: they own transactions, retries and quarantine."""

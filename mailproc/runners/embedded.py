@@ -1,0 +1,79 @@
+"""The embedded all-in-one loop: poll every source, process, deliver, sweep."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from mailproc.app import App
+from mailproc.errors import SourceError
+from mailproc.fallback.breaker import allow_attempt
+from mailproc.outbox.compose import render_held
+from mailproc.runners.inbound import Outcome, process_pending
+from mailproc.runners.outbound import deliver_due
+from mailproc.runners.periodic import sweep
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RoundReport:
+    fetched: dict[str, int] = field(default_factory=dict)
+    source_errors: dict[str, str] = field(default_factory=dict)
+    outcomes: list[Outcome] = field(default_factory=list)
+    delivered: list = field(default_factory=list)
+    swept: list = field(default_factory=list)
+
+
+def run_round(app: App, sources: list, *, progress=None) -> RoundReport:
+    report = RoundReport()
+    store = app.raw_store()
+    for source in sources:
+        if not _source_allowed(app, source):
+            report.source_errors[source.name] = "mailbox is down; waiting for the next probe"
+            continue
+        try:
+            report.fetched[source.name] = source.poll_once(store)
+        except SourceError as exc:
+            # A dead mailbox must not stop the others; health records it loudly.
+            report.source_errors[source.name] = str(exc)
+            log.error("mailbox %s: %s", source.name, exc)
+    report.outcomes = process_pending(app, progress=progress)
+    report.delivered = _deliver(app)
+    report.swept = _sweep(app)
+    return report
+
+
+def _source_allowed(app: App, source) -> bool:
+    """The IMAP circuit breaker: a mailbox that keeps failing is probed, not hammered."""
+    with app.db.transaction() as session:
+        return allow_attempt(session, source.name, "imap", app.clock.now())
+
+
+def _deliver(app: App) -> list:
+    render_held(app, app.clock.now())  # rows held by a template an admin has since fixed
+    return deliver_due(app)
+
+
+def _sweep(app: App) -> list:
+    return sweep(app)
+
+
+def run_forever(app: App, sources: list, *, idle_timeout: float = 60.0, on_round=None,
+                should_stop=lambda: False) -> None:
+    while not should_stop():
+        report = run_round(app, sources)
+        if on_round:
+            on_round(report)
+        waited = False
+        for source in sources:
+            if report.source_errors.get(source.name) is None and hasattr(source, "wait_for_mail"):
+                # One IDLE at a time is enough to wake the loop on new mail.
+                source.wait_for_mail(idle_timeout / max(1, len(sources)), should_stop)
+                waited = True
+                break
+        if not waited:
+            deadline = time.monotonic() + min(idle_timeout, 5.0)
+            while time.monotonic() < deadline and not should_stop():
+                time.sleep(0.2)

@@ -1,0 +1,193 @@
+"""One path per stored message: parse, classify, thread into a case, decide; one transaction."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailproc.actions.after_message import after_message
+from mailproc.app import App
+from mailproc.cases.placement import learn_phones, place
+from mailproc.cases.records import record_event
+from mailproc.cases.undeliverable import link_bounce
+from mailproc.classify.rules import Classification, classify
+from mailproc.db import advisory_xact_lock, is_postgres
+from mailproc.errors import ParseError
+from mailproc.models import Quarantine, RawMessage, RawStatus
+from mailproc.parse.message import ParsedMessage, parse_message, recipient_addresses
+from mailproc.signing import find_signed_ref
+from mailproc.store.messages import store_message
+from mailproc.store.raw import load_raw
+from mailproc.thread.lookup import DbThreadLookup
+from mailproc.thread.rules import ThreadInput, thread_message
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3   # failures we saw (an exception) before the mail is quarantined
+# Starts that never finished: the process died (OOM, SIGKILL, segfault) or hung on this mail.
+# Workers get killed for other reasons too (deploys, scaling), hence more than MAX_ATTEMPTS.
+MAX_STARTS = 6
+
+
+@dataclass(frozen=True)
+class Outcome:
+    raw_id: int
+    result: str            # "processed" | "quarantined" | "skipped" | "retry"
+    case_ref: str | None = None
+    rule: str = ""
+    kind: str = ""
+    reason: str = ""
+
+
+def pending_raw_ids(app: App, limit: int = 1000, *, after: int = 0,
+                    ) -> list[tuple[int, int | None]]:
+    """(raw id, mailbox id) of pending rows after `after`, in arrival order."""
+    query = (select(RawMessage.id, RawMessage.mailbox_id)
+             .where(RawMessage.status == RawStatus.PENDING, RawMessage.id > after)
+             .order_by(RawMessage.id).limit(limit))
+    with app.db.transaction() as session:
+        return [(raw_id, box) for raw_id, box in session.execute(query)]
+
+
+def process_pending(app: App, *, limit: int = 100_000, progress=None) -> list[Outcome]:
+    """Process every pending raw message in arrival order; one transaction each.
+
+    A message to retry stops its mailbox until the next call (the next round), as the
+    workers' drain does: a reply processed before the message that opens its case would
+    open a second case.
+    """
+    outcomes: list[Outcome] = []
+    stopped: set = set()
+    after = 0
+    while len(outcomes) < limit:
+        rows = pending_raw_ids(app, min(1000, limit - len(outcomes)), after=after)
+        if not rows:
+            break
+        for raw_id, box in rows:
+            after = raw_id
+            if box in stopped:
+                continue
+            outcomes.append(process_raw(app, raw_id))
+            if outcomes[-1].result == "retry":
+                stopped.add(box)
+            if progress:
+                progress(outcomes[-1])
+    return outcomes
+
+
+def process_raw(app: App, raw_id: int) -> Outcome:
+    """The runner boundary: any unexpected error is retried, then quarantined, never dropped.
+
+    The attempt is counted in its own commit before the work starts, so a message that kills
+    its process every time is quarantined too, instead of stalling its mailbox for ever.
+    """
+    settled = _start_attempt(app, raw_id)
+    if settled is not None:
+        return settled
+    try:
+        with app.db.transaction() as session:
+            return _process(app, session, raw_id)
+    except Exception as exc:  # noqa: BLE001 - the one broad catch, at the runner boundary
+        log.exception("processing raw message %s failed", raw_id)
+        return _record_failure(app, raw_id, exc)
+
+
+def _start_attempt(app: App, raw_id: int) -> Outcome | None:
+    """Count this attempt; an Outcome when the row needs no processing (done, or given up)."""
+    with app.db.transaction() as session:
+        row = session.get(RawMessage, raw_id)
+        if row is None or row.status != RawStatus.PENDING:
+            return Outcome(raw_id, "skipped")
+        if row.attempts >= MAX_STARTS:
+            reason = (f"processing started {row.attempts} times and never finished: the "
+                      f"process died or hung on this message each time")
+            _quarantine(session, row, reason, app.clock.now())
+            return Outcome(raw_id, "quarantined", reason=reason)
+        row.attempts += 1
+    return None
+
+
+def _record_failure(app: App, raw_id: int, exc: Exception) -> Outcome:
+    reason = f"internal error: {type(exc).__name__}: {exc}"[:1000]
+    with app.db.transaction() as session:
+        row = session.get(RawMessage, raw_id)
+        if row is None or row.status != RawStatus.PENDING:
+            return Outcome(raw_id, "skipped")
+        if row.attempts < MAX_ATTEMPTS:   # counted by _start_attempt
+            return Outcome(raw_id, "retry", reason=reason)
+        detail = reason + "\n" + "".join(traceback.format_exception_only(exc)).strip()
+        _quarantine(session, row, detail, app.clock.now())
+        return Outcome(raw_id, "quarantined", reason=reason)
+
+
+def _quarantine(session: Session, row: RawMessage, reason: str, now: datetime) -> None:
+    row.status, row.processed_at = RawStatus.QUARANTINED, now
+    session.add(Quarantine(raw_id=row.id, reason=reason, at=now))
+    record_event(session, None, actor="mailproc", kind="quarantined",
+                 detail=f"raw message {row.id}: {reason}", now=now, data={"raw_id": row.id})
+    log.warning("quarantined raw message %s: %s", row.id, reason)
+
+
+def _process(app: App, session: Session, raw_id: int) -> Outcome:
+    """The stages of one message, in order; each line names the stage it runs."""
+    row = session.get(RawMessage, raw_id)
+    if row is None or row.status != RawStatus.PENDING:
+        return Outcome(raw_id, "skipped")
+    now = app.clock.now()
+    try:
+        raw = load_raw(row)                                                   # store
+        msg = parse_message(raw, max_bytes=app.settings.storage.max_message_bytes,
+                            received_fallback_at=row.received_at, now=now)    # parse
+    except ParseError as exc:
+        _quarantine(session, row, str(exc), now)
+        return Outcome(raw_id, "quarantined", reason=str(exc))
+    _serialise_copies(session, msg)
+    verdict = _classify(app, msg)                                             # classify
+    bounce = link_bounce(app, session, msg, raw, now) if verdict.kind == "bounce" else None
+    match = bounce or thread_message(_thread_input(app, msg, now), DbThreadLookup(session),
+                                     now=now, subject_window=app.subject_window)   # thread
+    case = place(app, session, row, msg, verdict, match, now)                 # cases
+    message = store_message(session, row, msg, verdict, match, case, now)
+    if verdict.kind == "human" and msg.signature and msg.from_addr:
+        learn_phones(app, session, msg, now)
+    row.status, row.processed_at = RawStatus.PROCESSED, now
+    log.info("message %s kind=%s rule=%s case=%s", msg.message_id, verdict.kind, match.rule,
+             case.ref if case else "-")
+    after_message(app, session, case=case, message=message, parsed=msg,      # actions, outbox
+                  verdict=verdict, match=match, now=now)
+    rule = match.rule if case else "unthreaded"
+    return Outcome(raw_id, "processed", case.ref if case else None, rule, verdict.kind)
+
+
+def _serialise_copies(session: Session, msg: ParsedMessage) -> None:
+    if msg.message_id and is_postgres(session.get_bind()):
+        # Two copies of one mail (To support@, Cc billing@) drained by two workers at once:
+        # the second waits here until the first is committed, then finds it as a copy.
+        # Taken before this transaction writes anything, so it cannot join a deadlock.
+        advisory_xact_lock(session, "mailproc:message-id", msg.message_id)
+
+
+def _classify(app: App, msg: ParsedMessage) -> Classification:
+    agents = app.agents
+    verdict = classify(msg, own_addresses=app.own_addresses,
+                       own_message_id_domain=app.message_id_domain,
+                       agent_addresses=agents.addresses, loop_token=app.settings.support.address)
+    if verdict.kind == "own" and agents.by_address(msg.from_addr):
+        # Agents often share our domain, so their client's Message-ID looks like ours;
+        # our own mail never comes From an agent address.
+        verdict = Classification("agent", "agent", f"From {msg.from_addr} claims to be an agent "
+                                                   f"(not own: {verdict.reason})")
+    return verdict
+
+
+def _thread_input(app: App, msg: ParsedMessage, now: datetime) -> ThreadInput:
+    signed = find_signed_ref(recipient_addresses(msg), app.settings.support.address, app.secret_key)
+    return ThreadInput(message_id=msg.message_id, in_reply_to=msg.in_reply_to,
+                       references=msg.references, subject=msg.subject, from_addr=msg.from_addr,
+                       # An agent's signed ref is "<case ref>-<agent key>" (classify.authenticity).
+                       signed_ref=signed.ref.partition("-")[0] if signed else None,
+                       date_at=msg.date_at or now)

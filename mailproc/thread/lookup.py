@@ -1,0 +1,88 @@
+"""The ThreadLookup the threading rules ask, answered from the database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailproc.models import Case, Contact, Direction, Message, MessageRef, OutboundMail, Participant
+from mailproc.store.messages import bare_id
+
+
+def _nearest(ids: Sequence[str], found: dict[str, int]) -> int | None:
+    for mid in reversed(list(ids)):  # nearest parent first
+        if mid in found:
+            return found[mid]
+    return None
+
+
+class DbThreadLookup:
+    """The ThreadLookup the threading rules ask, answered from the database."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def case_for_signed_ref(self, ref: str) -> int | None:
+        return self.case_for_ref(ref)
+
+    def case_for_ref(self, ref: str) -> int | None:
+        return self._live(self.session.scalar(select(Case.id).where(Case.ref == ref)))
+
+    def _live(self, case_id: int | None) -> int | None:
+        """The case that mail for `case_id` belongs in now: a merged case's target."""
+        seen: set[int] = set()
+        while case_id and case_id not in seen:   # merges chain: A into B, B into C
+            seen.add(case_id)
+            merged_into = self.session.scalar(
+                select(Case.merged_into_id).where(Case.id == case_id))
+            if not merged_into:
+                break
+            case_id = merged_into
+        return case_id
+
+    def case_for_message_ids(self, ids: Sequence[str]) -> int | None:
+        ids = [bare_id(i) for i in ids]
+        if not ids:
+            return None
+        found: dict[str, int] = {}
+        rows = self.session.execute(select(Message.message_id, Message.case_id).where(
+            Message.message_id.in_(ids), Message.case_id.is_not(None))).all()
+        found.update({mid: cid for mid, cid in rows})
+        rows = self.session.execute(select(OutboundMail.message_id, OutboundMail.case_id).where(
+            OutboundMail.message_id.in_(ids + [f"<{i}>" for i in ids]),
+            OutboundMail.case_id.is_not(None))).all()
+        for mid, cid in rows:
+            found.setdefault(bare_id(mid), cid)
+        return self._live(_nearest(ids, found))
+
+    def case_for_copy(self, message_id: str, sender: str, subject: str) -> int | None:
+        return self._live(self.session.scalar(
+            select(Message.case_id).where(
+                Message.message_id == bare_id(message_id), Message.from_addr == sender,
+                Message.subject == subject, Message.direction == Direction.IN,
+                Message.case_id.is_not(None)).order_by(Message.id).limit(1)))
+
+    def case_for_referenced_ids(self, ids: Sequence[str]) -> int | None:
+        ids = [bare_id(i) for i in ids]
+        if not ids:
+            return None
+        rows = self.session.execute(select(MessageRef.ref_id, MessageRef.case_id).where(
+            MessageRef.ref_id.in_(ids), MessageRef.case_id.is_not(None))
+            .order_by(MessageRef.id)).all()
+        return self._live(_nearest(ids, {rid: cid for rid, cid in rows}))
+
+    def is_participant(self, case_id: int, address: str) -> bool:
+        return self.session.scalar(
+            select(Participant.id).join(Contact, Contact.id == Participant.contact_id)
+            .where(Participant.case_id == case_id, Contact.email == address.lower())) is not None
+
+    def recent_case_for_subject(self, sender: str, normalized_subject: str,
+                                since_at: datetime) -> int | None:
+        return self.session.scalar(
+            select(Message.case_id).join(Case, Case.id == Message.case_id)
+            .where(Message.from_addr == sender.lower(), Case.normalized_subject == normalized_subject,
+                   Message.date_at >= since_at)
+            .order_by(Message.date_at.desc()).limit(1))
