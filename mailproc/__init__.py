@@ -1,3 +1,3 @@
 """mailproc: an email-first support mailbox processor."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

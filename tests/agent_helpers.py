@@ -9,11 +9,11 @@ from pathlib import Path
 from types import MappingProxyType
 
 from sqlalchemy import select
-from tests.helpers import MONDAY, make_app
 
 from mailproc.models import OutboundMail
 from mailproc.runners.inbound import process_pending
 from mailproc.source.base import FetchedMessage
+from tests.helpers import MONDAY, make_app
 
 CLIENTS = Path(__file__).resolve().parent / "data" / "clients"
 SUPPORT = "support@example.com"

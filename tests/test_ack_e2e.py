@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 
 from click.testing import CliRunner
 from sqlalchemy import select
-from tests.helpers import make_app
 
 from mailproc.cli.templates import templates as templates_cli
 from mailproc.config import MailboxSettings
@@ -15,6 +14,7 @@ from mailproc.models import Event, OutboundMail, OutboxStatus
 from mailproc.ops.status import status_summary
 from mailproc.runners.embedded import run_round
 from mailproc.source.factory import build_source
+from tests.helpers import make_app
 
 # Friday 22 May 2026, 17:55 in Berlin; Monday 25 May is Whit Monday (a public holiday).
 FRIDAY_EVENING = datetime(2026, 5, 22, 15, 55, tzinfo=timezone.utc)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tests.agent_helpers import AGENTS, TEAMS, agent_app, feed, mail, outbox
 
 from mailproc.errors import ConfigError
 from mailproc.ops.export import export_cases
 from mailproc.people.agents import load_agents
 from mailproc.policy.assign import choose_assignee, route_team
+from tests.agent_helpers import AGENTS, TEAMS, agent_app, feed, mail, outbox
 
 
 def test_directory_lookups():

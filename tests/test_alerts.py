@@ -8,13 +8,13 @@ from datetime import timedelta
 from types import MappingProxyType
 
 import pytest
-from tests.helpers import make_app
-from tests.test_week import WebhookReceiver, webhook  # noqa: F401 - the fixture
 
 from mailproc.errors import ConfigError
 from mailproc.fallback.alerts import check_alerts, load_alerts
 from mailproc.fallback.health import record_attempt
 from mailproc.models import Event
+from tests.helpers import make_app
+from tests.test_week import WebhookReceiver, webhook  # noqa: F401 - the fixture
 
 
 def fail(app, n=3, target="smtp.example.com:587", transport="smtp"):

@@ -10,10 +10,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from tests.helpers import ROOT
 
 from mailproc.cli.main import cli
 from mailproc.models import Base
+from tests.helpers import ROOT
 
 
 @pytest.fixture

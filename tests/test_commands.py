@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from email import message_from_bytes, policy
 
-from tests.agent_helpers import agent_app, feed, mail, outbox
-
 from mailproc.actions.commands import parse_commands
 from mailproc.ops.export import export_cases
+from tests.agent_helpers import agent_app, feed, mail, outbox
 
 
 def test_parse_commands_at_the_top_only():

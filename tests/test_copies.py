@@ -6,11 +6,11 @@ import threading
 from email import message_from_bytes, policy
 
 from sqlalchemy import select
-from tests.agent_helpers import agent_app, feed, mail, outbox
 
 from mailproc.models import Case, Event, Message
 from mailproc.runners.inbound import process_raw
 from mailproc.source.base import FetchedMessage
+from tests.agent_helpers import agent_app, feed, mail, outbox
 
 
 def copy_of(raw: bytes, mailbox: str = "billing") -> bytes:

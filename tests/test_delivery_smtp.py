@@ -8,9 +8,6 @@ from email.utils import parseaddr
 
 import pytest
 from sqlalchemy import func, select
-from tests.agent_helpers import feed
-from tests.helpers import make_app
-from tests.servers import DROP
 
 from mailproc.cases.records import get_contact, open_case
 from mailproc.config import OutgoingSettings
@@ -20,6 +17,9 @@ from mailproc.models import Contact, Event, Health, OutboundMail, OutboxStatus
 from mailproc.outbox.mime import build_message, make_message_id
 from mailproc.outbox.table import enqueue, pending_recipients
 from mailproc.runners.outbound import deliver_due
+from tests.agent_helpers import feed
+from tests.helpers import make_app
+from tests.servers import DROP
 
 SUPPORT = "support@example.com"
 

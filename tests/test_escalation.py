@@ -8,8 +8,6 @@ from types import MappingProxyType
 
 import pytest
 from sqlalchemy import select
-from tests.agent_helpers import agent_app, feed, mail
-from tests.helpers import MONDAY
 
 from mailproc.errors import ConfigError
 from mailproc.escalation.ladder import load_ladder
@@ -18,6 +16,8 @@ from mailproc.escalation.steps import claim_step
 from mailproc.models import Case, Escalation, Event, OutboundMail
 from mailproc.runners.periodic import sweep
 from mailproc.sla.calendar import CALENDAR_24X7
+from tests.agent_helpers import agent_app, feed, mail
+from tests.helpers import MONDAY
 
 DIRECTORY = {
     "people": [

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
-from tests.agent_helpers import feed, mail
-from tests.helpers import MONDAY, make_app
 
 from mailproc.config import OutgoingSettings
 from mailproc.fallback.breaker import allows, retry_after
 from mailproc.models import Health
 from mailproc.ops.status import status_summary
 from mailproc.runners.outbound import deliver_due
+from tests.agent_helpers import feed, mail
+from tests.helpers import MONDAY, make_app
 
 
 def test_breaker_is_pure():

@@ -12,13 +12,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from tests.servers import free_port
 
 from mailproc.credentials import resolve_secret
 from mailproc.errors import ConfigError, SourceAuthError, SourceError
 from mailproc.source.backoff import backoff_delay
 from mailproc.source.base import Checkpoint, run_source
 from mailproc.source.imap import UNREADABLE_ROUNDS, ImapSettings, ImapSource
+from tests.servers import free_port
 
 FLAG = "$MailprocProcessed"
 

@@ -7,12 +7,12 @@ from types import MappingProxyType
 
 from click.testing import CliRunner
 from sqlalchemy import select
-from tests.agent_helpers import agent_app, feed, mail
 
 from mailproc.actions.acknowledge import enqueue_incident_ack
 from mailproc.actions.incidents import on_new_case, similarity, update_incident, words
 from mailproc.config import AckSettings
 from mailproc.models import Case, CaseStatus, Incident, Message, OutboundMail
+from tests.agent_helpers import agent_app, feed, mail
 
 OUTAGE = [
     ("Email server down", "Since 10:00 our email does not work, the mail server seems down."),
@@ -26,7 +26,7 @@ OTHER = [("Printer jam", "The printer on floor 3 jams all the time."),
 
 
 def incident_app(db, tmp_path):
-    # Acks are left to the hook below, as the pipeline's policy hook does it.
+    # Acks are left to the hook below, as actions.after_message does it.
     return agent_app(db, tmp_path, ack=AckSettings(enabled=False),
                      escalation=MappingProxyType({"incidents": {
                          "min_cases": 5, "window_minutes": 15, "similarity": 0.3}}))

@@ -16,14 +16,14 @@ import redis
 from click.testing import CliRunner
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
-from tests.helpers import demo_raws, ingest, make_app
-from tests.test_workers_crash import generate_mail
 
 from mailproc.db import Database
 from mailproc.errors import MailprocError
 from mailproc.models import Message, OutboundMail, OutboxStatus, RawMessage, RawStatus
 from mailproc.runners import inbound as pipeline, jobs
 from mailproc.runners.drain import MailboxLock, drain_mailbox
+from tests.helpers import demo_raws, ingest, make_app
+from tests.test_workers_crash import generate_mail
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,10 +10,10 @@ from email import policy
 from email.parser import BytesParser
 
 import pytest
-from tests.agent_helpers import SUPPORT, mail
-from tests.test_relay import customer_mail, deliver, poll, smtp_app
 
 from mailproc.ops.export import export_cases
+from tests.agent_helpers import SUPPORT, mail
+from tests.test_relay import customer_mail, deliver, poll, smtp_app
 
 REPLY = "Hi Maria,\n\nthe VPN profile was outdated. I pushed a new one; restart the client once.\n\nAlice\n"
 

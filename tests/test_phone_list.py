@@ -8,13 +8,13 @@ import json
 from datetime import timedelta
 
 from click.testing import CliRunner
-from tests.agent_helpers import feed, mail
-from tests.test_escalation import DIRECTORY, esc_app
 
 from mailproc.cli.main import cli
 from mailproc.config import OutgoingSettings
 from mailproc.fallback.phone_list import build_phone_list, mail_text
 from mailproc.runners.outbound import deliver_due
+from tests.agent_helpers import feed, mail
+from tests.test_escalation import DIRECTORY, esc_app
 
 
 def phone_app(db, tmp_path, sink):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
-from tests.helpers import demo_raws, ingest, make_app
 
 from mailproc.models import Case, Event, Message, OutboundMail, Quarantine, RawMessage, RawStatus
 from mailproc.ops.export import export_cases
 from mailproc.runners.inbound import process_pending, process_raw
+from tests.helpers import demo_raws, ingest, make_app
 
 
 def by_subject(export: dict) -> dict[str, dict]:

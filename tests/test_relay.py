@@ -8,12 +8,12 @@ from dataclasses import replace
 from string import Template
 
 import pytest
-from tests.agent_helpers import CLIENTS, agent_app, mail
 
 from mailproc.ops.export import export_cases
 from mailproc.runners.inbound import process_pending
 from mailproc.runners.outbound import deliver_due
 from mailproc.source.imap import ImapSettings, ImapSource
+from tests.agent_helpers import CLIENTS, agent_app, mail
 
 CUSTOMER_TEXT = "My VPN drops every few minutes since this morning's update."
 

@@ -6,8 +6,6 @@ from datetime import timedelta
 from types import MappingProxyType
 
 from sqlalchemy import select
-from tests.agent_helpers import agent_app, feed, mail
-from tests.helpers import MONDAY
 
 from mailproc.cases.lifecycle import change_status
 from mailproc.escalation.ladder import Reminders
@@ -16,6 +14,8 @@ from mailproc.models import Case, CaseStatus, Event, OutboundMail
 from mailproc.runners.periodic import sweep
 from mailproc.sla.calendar import CALENDAR_24X7
 from mailproc.sla.deadlines import parse_duration
+from tests.agent_helpers import agent_app, feed, mail
+from tests.helpers import MONDAY
 
 LADDER = {"steps": [], "reminders": {"remind_after": "2d", "resolve_after": "4d"}}
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from email import message_from_bytes, policy
 
-from tests.agent_helpers import SUPPORT, agent_app, feed, mail, outbox
-
 from mailproc.classify.authenticity import (
     agent_reply_ref, check_agent, check_auth_results, parse_authentication_results,
 )
 from mailproc.ops.export import export_cases
 from mailproc.signing import sign_reply_address
+from tests.agent_helpers import SUPPORT, agent_app, feed, mail, outbox
 
 KEY = b"k" * 32
 

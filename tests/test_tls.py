@@ -10,16 +10,16 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from tests.helpers import make_app
-from tests.servers import ImapAccount, free_port
-from tests.test_delivery_smtp import queue, row
-from tests.test_imap_source import MemorySink, mail, settings_for
-from tests.tls_servers import TlsDovecot, TlsSmtpSink, make_ca
 
 from mailproc.config import MailboxSettings, OutgoingSettings
 from mailproc.errors import SourceError
 from mailproc.runners.outbound import deliver_due
 from mailproc.source.factory import build_source
+from tests.helpers import make_app
+from tests.servers import ImapAccount, free_port
+from tests.test_delivery_smtp import queue, row
+from tests.test_imap_source import MemorySink, mail, settings_for
+from tests.tls_servers import TlsDovecot, TlsSmtpSink, make_ca
 
 # aiosmtpd cannot tell that its implicit-TLS port is encrypted and warns about AUTH there.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from tests.agent_helpers import agent_app, feed, mail, outbox
 
 from mailproc.models import Contact, Event, Message, Quarantine
+from tests.agent_helpers import agent_app, feed, mail, outbox
 
 
 def _events(app, kind):

@@ -10,14 +10,14 @@ from types import MappingProxyType
 
 import pytest
 from sqlalchemy import select
-from tests.agent_helpers import feed, mail
-from tests.test_escalation import esc_app
 
 from mailproc.config import OutgoingSettings
 from mailproc.fallback.phone_list import build_phone_list, record_call
 from mailproc.models import Case, Health, OutboundMail, OutboxStatus
 from mailproc.runners.outbound import deliver_due
 from mailproc.runners.periodic import sweep
+from tests.agent_helpers import feed, mail
+from tests.test_escalation import esc_app
 
 
 class WebhookReceiver:

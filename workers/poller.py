@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from sqlalchemy import func, select
-from workers.settings import ProcessSettings, load, setup_logging
 
 from mailproc.models import RawMessage, RawStatus
 from mailproc.runners import jobs
 from mailproc.runners.lease import Lease, LeaseKeeper
 from mailproc.source.base import run_source
 from mailproc.source.factory import build_source
+from workers.settings import ProcessSettings, load, setup_logging
 
 log = logging.getLogger(__name__)
 

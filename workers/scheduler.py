@@ -10,10 +10,10 @@ import threading
 import time
 
 from rq.scheduler import RQScheduler
-from workers.settings import ProcessSettings, load, setup_logging
 
 from mailproc.runners import jobs
 from mailproc.runners.lease import Lease
+from workers.settings import ProcessSettings, load, setup_logging
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ import sys
 import uuid
 
 from rq import SimpleWorker
-from workers.settings import QUEUES, load, setup_logging
 
 from mailproc.runners import jobs
+from workers.settings import QUEUES, load, setup_logging
 
 log = logging.getLogger(__name__)
 # Delivery first: one queued delivery job covers all due mail, and a backlog of inbound mail

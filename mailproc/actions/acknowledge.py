@@ -18,8 +18,8 @@ from mailproc.templating.context import case_context
 
 
 def maybe_acknowledge(app, session: Session, case: Case, message: Message, verdict,
-                       is_new_case: bool, now: datetime, *, is_agent: bool = False,
-                       incident=None) -> None:
+                      is_new_case: bool, now: datetime, *, is_agent: bool = False,
+                      incident=None) -> None:
     sender = message.from_addr
 
     def history() -> AckHistory:

@@ -73,8 +73,8 @@ def after_message(app, session: Session, *, case: Case | None, message: Message,
     elif kind == "human" and thanks_resolves(app, case, message.new_text):
         resolve_by_kb(app, session, case, message, now)
     maybe_acknowledge(app, session, case, message, verdict, is_new_case, now,
-                       is_agent=directory.by_address(message.from_addr) is not None,
-                       incident=incident)
+                      is_agent=directory.by_address(message.from_addr) is not None,
+                      incident=incident)
     if kind == "human" and incident is None:
         notify_agents(app, session, case, message, reason=turn.reason, now=now)
 

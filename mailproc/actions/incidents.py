@@ -120,7 +120,6 @@ def _notify_agents_once(app, session, incident: Incident, case: Case, message: M
                         size: int, now: datetime) -> None:
     people = resolve_people(app, app.ladder.incidents.notify, team=case.team,
                             assignee=case.assignee, now=now)
-
     agents = app.agents
     only = [a for a in (agents.by_address(p.email) for p in people) if a is not None]
     notify_agents(app, session, case, message, reason=f"incident INC-{incident.id}: {size} "

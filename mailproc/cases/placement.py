@@ -29,7 +29,7 @@ def learn_phones(app: App, session: Session, msg: ParsedMessage, now: datetime) 
 
 
 def place(app: App, session: Session, row: RawMessage, msg: ParsedMessage,
-           verdict: Classification, match: ThreadMatch, now: datetime) -> Case | None:
+          verdict: Classification, match: ThreadMatch, now: datetime) -> Case | None:
     if match.case_id is not None:
         case = session.get(Case, match.case_id)
         case.updated_at = now

@@ -1,4 +1,4 @@
-"""Cases, contacts, participants and the event trail: the database side of threading."""
+"""Cases, contacts, participants and the event trail: the case record and its history."""
 
 from __future__ import annotations
 

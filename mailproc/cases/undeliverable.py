@@ -66,7 +66,7 @@ def mark_undeliverable(session: Session, addresses, *, case_id: int | None, hold
 
 
 def link_bounce(app: App, session: Session, msg: ParsedMessage, raw: bytes,
-                   now: datetime) -> ThreadMatch | None:
+                now: datetime) -> ThreadMatch | None:
     """Link a bounce to the outgoing mail it reports on; hard bounces mark addresses dead."""
     bounce = analyse_bounce(msg, raw)
     if bounce is None:

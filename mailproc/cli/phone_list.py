@@ -24,7 +24,6 @@ def phone_list(ctx: click.Context, fmt: str, now: str | None) -> None:
     first, with their numbers and what to tell them; plus support, on-call and vendor numbers."""
     if ctx.invoked_subcommand is not None:
         return
-
     app = load_app(ctx, now=now)
     at = app.clock.now()
     with app.db.transaction() as session:

@@ -54,5 +54,4 @@ def status(ctx: click.Context, as_json: bool) -> None:
 def _queue_status(app) -> dict:
     if not app.settings.redis_url:
         return {}
-
     return queue_status(app)

@@ -22,7 +22,6 @@ def make_transport(app: App) -> Transport:
         # A relative file_dir lives under var/, next to the database of the embedded setup.
         return FileTransport(Path(out.file_dir) if os.path.isabs(out.file_dir)
                              else app.var / out.file_dir)
-
     password = resolve_secret(out.password_env, out.password_command,
                               setting="outgoing.password")
     if out.user and password is None:

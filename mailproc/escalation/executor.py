@@ -26,7 +26,6 @@ REPLAN_SLACK = timedelta(minutes=5)
 MARK = "escalation_planned"
 
 
-
 def candidate_ids(session: Session, now: datetime, since: datetime | None,
                   limit: int) -> list[int]:
     """Cases to look at, found through indexes only: due by next_escalation_at, or changed

@@ -91,7 +91,6 @@ def _mail(app, session: Session, case: Case, kind: str, to: list[str], key: str,
           now: datetime) -> None:
     if not to:
         return
-
     last = case.messages[-1] if case.messages else None
     enqueue_templated(app, session, case=case, kind=kind, to=to,
                       dedupe_key=f"{kind}:{case.id}:{key}", context=case_context(app, session, case),

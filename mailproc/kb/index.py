@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mailproc.kb import semantic as semantic_stage
 from mailproc.kb.lexical import LexicalIndex, WeightedDoc, weigh_fields
 from mailproc.kb.loader import Article
-from mailproc.kb import semantic as semantic_stage
 from mailproc.kb.text import analyze, looks_german
 
 log = logging.getLogger(__name__)

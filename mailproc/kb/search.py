@@ -86,7 +86,6 @@ class KnowledgeBase:
         path = self._cache_file()
         if path is None or not index.semantic:
             return
-
         # Keep only vectors still in use so the cache does not grow with every edit.
         live = {_hash(p) for p in index.passages} | {_hash(p) for p in index.leads}
         keys = sorted(k for k in self._embeddings if k in live)

@@ -54,7 +54,6 @@ def _mailbox(app: App, box) -> Check:
         path = app.settings.resolve(box.path)
         ok = path.is_dir() or bool(box.seed_from)
         return Check(name, ok, f"maildir {path}" + ("" if ok else " does not exist"))
-
     try:
         source = build_source(app, box)
         source.check()
@@ -86,7 +85,6 @@ def _redis(app: App) -> Check:
     except (redis.RedisError, socket.error) as exc:
         return Check("redis", False, f"{type(exc).__name__}: {exc}")
     detail = "ping ok"
-
     failed = queue_status(app).get("failed", 0)
     if failed:
         return Check("redis", False, f"ping ok, {failed} failed job(s): see `mailproc status`")

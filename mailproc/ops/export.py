@@ -1,4 +1,4 @@
-"""Read models for export and status: what the database says, as plain dicts."""
+"""`mailproc export`: every case with its messages, and the quarantine, as plain dicts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Agents and teams from config; which team and which agent a case goes to (rule, round-robin)."""
+"""Agents and teams from config, and the lookups over them (by address, name, team)."""
 
 from __future__ import annotations
 

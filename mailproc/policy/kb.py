@@ -52,7 +52,6 @@ def thanks_resolves(app, case, text: str) -> bool:
     """A customer's "thanks, that fixed it" after we suggested articles."""
     if not case.kb_suggestions or not text:
         return False
-
     return is_thanks_resolution(text)
 
 

@@ -114,7 +114,7 @@ def pending_ids(db, mailbox_id: int | None, limit: int = BATCH) -> list[int]:
 def drain_mailbox(db, mailbox_id: int | None, process: Callable[[int], object]) -> DrainReport:
     """Process every pending row of one mailbox in id order, unless a live drainer already is.
 
-    `process(raw_id)` returns an Outcome (see pipeline). A row whose outcome is "retry" stops the
+    `process(raw_id)` returns an Outcome (runners.inbound). A row whose outcome is "retry" stops the
     drain, because later rows may thread to it; the caller raises so the job is retried later.
     """
     report = DrainReport(mailbox_id)

@@ -133,7 +133,7 @@ def _quarantine(session: Session, row: RawMessage, reason: str, now: datetime) -
 
 
 def _process(app: App, session: Session, raw_id: int) -> Outcome:
-    """The stages of one message, in order; each line names the stage it runs."""
+    """The stages of one message, in order: one line (or two) per stage."""
     row = session.get(RawMessage, raw_id)
     if row is None or row.status != RawStatus.PENDING:
         return Outcome(raw_id, "skipped")

@@ -25,7 +25,7 @@ from mailproc.outbox.compose import render_held
 from mailproc.runners import inbound
 from mailproc.runners.drain import MailboxLock, drain_mailbox
 from mailproc.runners.outbound import deliver_due
-from mailproc.runners.periodic import sweep as escalation_sweep
+from mailproc.runners.periodic import sweep as periodic_sweep
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +110,9 @@ def deliver(limit: int = 100) -> dict:
 
 
 def sweep() -> dict:
-    """Periodic housekeeping: escalation sweep, held templated mail."""
+    """Periodic housekeeping: escalation sweep and mail-health alerts, held templated mail."""
     app = get_app()
-    return {"escalation": len(escalation_sweep(app) or []),
+    return {"escalation": len(periodic_sweep(app) or []),
             "rendered_held": render_held(app, app.clock.now())}
 
 

@@ -23,7 +23,6 @@ def build_source(app: App, box: MailboxSettings):
         if box.seed_from:
             seed_maildir(path, app.settings.resolve(box.seed_from))
         return MaildirSource(box.name, path, batch_size=box.batch_size)
-
     where = f"mailboxes.{box.name}"
     password = resolve_secret(box.password_env, box.password_command, setting=f"{where}.password")
     token = resolve_secret(box.oauth2_token_env, box.oauth2_token_command,

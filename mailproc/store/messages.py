@@ -19,8 +19,8 @@ def bare_id(message_id: str) -> str:
 
 
 def store_message(session: Session, row: RawMessage, msg: ParsedMessage,
-                   verdict: Classification, match: ThreadMatch, case: Case | None,
-                   now: datetime) -> Message:
+                  verdict: Classification, match: ThreadMatch, case: Case | None,
+                  now: datetime) -> Message:
     message = Message(
         raw_id=row.id, case_id=case.id if case else None, direction=Direction.IN,
         kind=verdict.kind, kind_reason=verdict.reason, message_id=msg.message_id,

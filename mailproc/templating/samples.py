@@ -177,7 +177,6 @@ def context_for_case(app, session: Session, case_ref: str, kind: str) -> dict:
         raise MailprocError(f"no case with reference #{case_ref.lstrip('#')}")
     first = session.scalar(select(Message).where(Message.case_id == case.id)
                            .order_by(Message.id).limit(1))
-
     context = dict(SAMPLES.get(kind, {}))
     context.update(case_context(app, session, case, first))
     context["history"] = history(session, case)

@@ -44,7 +44,7 @@ class ThreadInput:
 
 
 class ThreadLookup(Protocol):
-    """The database seen by the thread rules (implemented by the pipeline)."""
+    """The database seen by the thread rules (answered by thread.lookup.DbThreadLookup)."""
 
     def case_for_signed_ref(self, ref: str) -> int | None:
         """Case id for a ref whose reply-address signature was verified."""
