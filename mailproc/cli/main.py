@@ -25,6 +25,7 @@ COMMANDS = [
     ("mailproc.cli.sweep", "sweep"),
     ("mailproc.cli.phone_list", "phone_list"),
     ("mailproc.cli.incident", "incident"),
+    ("mailproc.cli.report", "report"),
 ]
 
 
