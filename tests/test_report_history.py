@@ -27,6 +27,7 @@ from mailproc.reports.period import Period
 from mailproc.reports.report import build_report
 from tests.agent_helpers import agent_app
 from tests.browser import dom, pdf_pages, screenshot
+from tests.fixtures_db import _drop_schema, _postgres_database, require_postgres
 from tests.helpers import KB_CACHE, ROOT
 from tests.report_history import AGENT_EMAILS, CURRENT, PREVIOUS, ZONE, Ledger, Player, plan
 from tests.servers import ImapAccount
@@ -34,14 +35,20 @@ from tests.servers import ImapAccount
 NAMES = {"alice": "Alice Adams", "bob": "Bob Brown", "carol": "Carol Chen"}
 
 
-@pytest.fixture(scope="module")
-def history(dovecot, tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def history(request, dovecot, tmp_path_factory):
     user = f"history{uuid.uuid4().hex[:10]}"
     password = secrets.token_urlsafe(12)
     dovecot.add_user(user, password)
     account = ImapAccount(server=dovecot, user=user, password=password)
     tmp = tmp_path_factory.mktemp("history")
-    db = Database(f"sqlite:///{tmp / 'history.sqlite3'}")
+    schema = None
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp / 'history.sqlite3'}")
+    else:
+        require_postgres()
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        db = _postgres_database(schema)
     db.upgrade()
     ledger = plan()
     app = agent_app(db, tmp, now=ledger.cases[0].at,
@@ -50,6 +57,8 @@ def history(dovecot, tmp_path_factory):
     Player(app, account).play(ledger)
     yield app, ledger
     db.dispose()
+    if schema:
+        _drop_schema(schema)
 
 
 def period(span) -> Period:

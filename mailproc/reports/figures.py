@@ -8,14 +8,16 @@ the case they were merged into.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, or_, select
+import numpy as np
+from sqlalchemy import BigInteger, bindparam, case, cast, column, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from mailproc.models import Case, CaseStatus, Direction, Escalation, Event, Mailbox, Message
+from mailproc.models import Case, Direction, Escalation, Event, Mailbox, Message
+from mailproc.reports.clock import US, BusinessClock
 from mailproc.reports.period import Period, local_at, quarter_hour
 from mailproc.sla.calendar import BusinessCalendar
 
@@ -23,7 +25,7 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 BACKLOG_AGES = (("under 1 day", timedelta(days=1)), ("1-3 days", timedelta(days=3)),
                 ("3-7 days", timedelta(days=7)), ("1-2 weeks", timedelta(days=14)),
                 ("over 2 weeks", None))
-ACTIVE = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING)
+NONE, MET, BREACHED, OPEN = 0, 1, 2, 3     # SLA outcomes
 
 
 @dataclass(frozen=True)
@@ -124,69 +126,90 @@ def volume(session: Session, scope: Scope) -> dict:
 
 # ---- responsiveness and SLA -----------------------------------------------------------------
 
-def _times(rows: list[tuple[timedelta, timedelta]]) -> dict:
-    cal = [hours(c) for c, _ in rows]
-    biz = [hours(b) for _, b in rows]
-    return {"answered": len(rows),
-            "median_business_hours": _round(quantile(biz, 0.5)),
-            "p90_business_hours": _round(quantile(biz, 0.9)),
-            "median_calendar_hours": _round(quantile(cal, 0.5)),
-            "p90_calendar_hours": _round(quantile(cal, 0.9))}
+def epoch_us(column, dialect: str):
+    """SQL: a timestamp column as microseconds since the epoch (NULL stays NULL); exact, and
+    cheap to bring back in bulk, unlike a datetime per row."""
+    if dialect == "postgresql":
+        return cast(func.extract("epoch", column) * US, BigInteger)
+    # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff": whole seconds, then the microseconds.
+    return (cast(func.strftime("%s", column), BigInteger) * US
+            + cast(func.coalesce(func.substr(column, 21, 6), "0"), BigInteger))
 
 
-def _attainment(outcomes: list[str]) -> dict:
-    count = Counter(outcomes)
-    decided = count["met"] + count["breached"]
-    return {"met": count["met"], "breached": count["breached"], "open": count["open"],
-            "attainment": round(count["met"] / decided, 4) if decided else None}
+def _times(calendar_h: np.ndarray, business_h: np.ndarray) -> dict:
+    def q(values, share):
+        return _round(quantile(values.tolist(), share)) if values.size else None
+    return {"answered": int(calendar_h.size),
+            "median_business_hours": q(business_h, 0.5), "p90_business_hours": q(business_h, 0.9),
+            "median_calendar_hours": q(calendar_h, 0.5), "p90_calendar_hours": q(calendar_h, 0.9)}
 
 
-def sla_outcome(done_at: datetime | None, due_at: datetime | None, until_at: datetime) -> str:
-    """met or breached; open when nothing was done and the deadline is after the period's end."""
-    if due_at is None:
-        return "none"
-    if done_at is not None:
-        return "met" if done_at <= due_at else "breached"
-    return "breached" if due_at < until_at else "open"
+def _attainment(outcome: np.ndarray) -> dict:
+    met, breached, open_ = (int((outcome == k).sum()) for k in (MET, BREACHED, OPEN))
+    return {"met": met, "breached": breached, "open": open_,
+            "attainment": round(met / (met + breached), 4) if met + breached else None}
+
+
+def sla_outcomes(done: np.ndarray, due: np.ndarray, until: float) -> np.ndarray:
+    """Per case: MET or BREACHED when done (NaN: not done by the period's end), OPEN when not
+    done and the deadline is after the period's end, NONE without a deadline."""
+    out = np.full(done.shape, NONE)
+    has_due, is_done = ~np.isnan(due), ~np.isnan(done)
+    out[has_due & is_done] = np.where(done[has_due & is_done] <= due[has_due & is_done],
+                                      MET, BREACHED)
+    waiting = has_due & ~is_done
+    out[waiting] = np.where(due[waiting] < until, BREACHED, OPEN)
+    return out
 
 
 def responsiveness(session: Session, scope: Scope) -> dict:
-    until = scope.period.until_at
+    d = scope.dialect
     rows = session.execute(select(
-        Case.ref, Case.team, Case.priority, Case.created_at, Case.first_responded_at,
-        Case.first_response_due_at, Case.resolved_at, Case.resolution_due_at)
+        Case.ref, Case.team, Case.priority, epoch_us(Case.created_at, d),
+        epoch_us(Case.first_responded_at, d), epoch_us(Case.first_response_due_at, d),
+        epoch_us(Case.resolved_at, d), epoch_us(Case.resolution_due_at, d))
         .where(*case_filter(scope)).order_by(Case.id)).all()
-    answered: dict[str, list] = defaultdict(list)
-    fr: dict[str, list] = defaultdict(list)
-    res: dict[str, list] = defaultdict(list)
+    until = scope.period.until_at.timestamp() * US
+    cols = list(zip(*rows)) if rows else [()] * 8
+    refs, teams, prios = (np.array(c, dtype=object) for c in cols[:3])
+    teams = np.array([t or "(none)" for t in teams], dtype=object)
+    created, responded, fr_due, resolved, res_due = (
+        np.array([np.nan if v is None else float(v) for v in c], dtype=float) for c in cols[3:])
+    responded = np.where(responded < until, responded, np.nan)
+    resolved = np.where(resolved < until, resolved, np.nan)
+    clock = BusinessClock.covering(scope.calendar, created, fr_due, res_due,
+                                   np.array([until]))
+    answered = ~np.isnan(responded)
+    calendar_h = (responded - created) / US / 3600
+    business_h = clock.between(created, responded) / US / 3600
+    # A case resolved before anyone answered (the KB's suggestion fixed it) kept its
+    # first-response promise too: the customer needed nothing more.
+    first = np.fmin(responded, resolved)
+    fr_out, res_out = sla_outcomes(first, fr_due, until), sla_outcomes(resolved, res_due, until)
+    groups = {"all": np.ones(len(rows), dtype=bool)}
+    groups.update({f"priority:{p}": prios == p for p in sorted(set(prios))})
+    by_team = {f"team:{t}": teams == t for t in sorted(set(teams))}
+    times = {k: _times(calendar_h[m & answered], business_h[m & answered])
+             for k, m in sorted({**groups, **by_team}.items()) if (m & answered).any()}
     breaches = []
-    for ref, team, prio, created, responded, fr_due, resolved, res_due in rows:
-        if responded is not None and responded < until:
-            pair = (responded - created, scope.calendar.business_time_between(created, responded))
-            for key in ("all", f"priority:{prio}", f"team:{team or '(none)'}"):
-                answered[key].append(pair)
-        # A case resolved before anyone answered (the KB's suggestion fixed it) kept its
-        # first-response promise too: the customer needed nothing more.
-        first = min((t for t in (responded, resolved) if t is not None), default=None)
-        for target, done, due, bucket in (("first response", first, fr_due, fr),
-                                          ("resolution", resolved, res_due, res)):
-            done = done if done is not None and done < until else None
-            outcome = sla_outcome(done, due, until)
-            if outcome == "none":
-                continue
-            for key in ("all", f"priority:{prio}"):
-                bucket[key].append(outcome)
-            if outcome == "breached":
-                end = done or until
-                breaches.append({"ref": ref, "team": team or "(none)", "priority": prio,
-                                 "target": target, "due_at": due.isoformat(),
-                                 "late_hours": _round(hours(end - due)),
-                                 "late_business_hours": _round(hours(
-                                     scope.calendar.business_time_between(due, end)))})
+    for target, outcome, done, due in (("first response", fr_out, first, fr_due),
+                                       ("resolution", res_out, resolved, res_due)):
+        idx = np.flatnonzero(outcome == BREACHED)
+        end = np.where(np.isnan(done[idx]), until, done[idx])
+        late = (end - due[idx]) / US / 3600
+        late_biz = clock.between(due[idx], end) / US / 3600
+        for i, h, bh in zip(idx, late, late_biz):
+            breaches.append({"ref": refs[i], "team": teams[i], "priority": prios[i],
+                             "target": target, "due_at": datetime.fromtimestamp(
+                                 due[i] / US, timezone.utc).isoformat(),
+                             "late_hours": _round(float(h)),
+                             "late_business_hours": _round(float(bh))})
     breaches.sort(key=lambda b: (-b["late_hours"], b["ref"]))
-    return {"first_response_times": {k: _times(v) for k, v in sorted(answered.items())},
-            "sla_first_response": {k: _attainment(v) for k, v in sorted(fr.items())},
-            "sla_resolution": {k: _attainment(v) for k, v in sorted(res.items())},
+    return {"first_response_times": times,
+            "sla_first_response": {k: _attainment(fr_out[m]) for k, m in groups.items()
+                                   if (m & (fr_out != NONE)).any()},
+            "sla_resolution": {k: _attainment(res_out[m]) for k, m in groups.items()
+                               if (m & (res_out != NONE)).any()},
             "breaches": breaches,
             "backlog": backlog(session, scope),
             "reopen": reopen(session, scope),
@@ -196,23 +219,17 @@ def responsiveness(session: Session, scope: Scope) -> dict:
 def backlog(session: Session, scope: Scope) -> dict:
     """Cases waiting at the period's end (not resolved, closed or merged by then), by age."""
     until = scope.period.until_at
+    bucket = case(*[(Case.created_at > until - upper, n)
+                    for n, (_, upper) in enumerate(BACKLOG_AGES) if upper is not None],
+                  else_=len(BACKLOG_AGES) - 1)
     where = [Case.created_at < until, Case.merged_into_id.is_(None),
-             or_(Case.status.in_(ACTIVE), Case.resolved_at >= until, Case.closed_at >= until),
              or_(Case.resolved_at.is_(None), Case.resolved_at >= until),
              or_(Case.closed_at.is_(None), Case.closed_at >= until)]
     if scope.team is not None:
         where.append(Case.team == scope.team)
-    out = {label: 0 for label, _ in BACKLOG_AGES}
-    lower = None
-    for label, upper in BACKLOG_AGES:
-        cond = [*where]
-        if upper is not None:
-            cond.append(Case.created_at > until - upper)
-        if lower is not None:
-            cond.append(Case.created_at <= until - lower)
-        out[label] = session.scalar(select(func.count()).select_from(Case).where(*cond))
-        lower = upper
-    return out
+    counts = dict(session.execute(select(bucket, func.count()).where(*where)
+                                  .group_by(bucket)).all())
+    return {label: counts.get(n, 0) for n, (label, _) in enumerate(BACKLOG_AGES)}
 
 
 def reopen(session: Session, scope: Scope) -> dict:
@@ -240,34 +257,51 @@ def escalations(session: Session, scope: Scope) -> dict[str, int]:
 
 # ---- knowledge base and workload ------------------------------------------------------------
 
-def _events(session: Session, scope: Scope, kind: str):
-    return session.execute(select(Event.case_id, Event.actor, Event.data)
-                           .join(Case, Case.id == Event.case_id)
-                           .where(Event.kind == kind, *in_period(Event.at, scope))).all()
+_SUGGESTED = {
+    # One row per article a `kb_suggested` event named: JSON arrays unnest differently.
+    "postgresql": "SELECT s->>'id' AS article FROM events e JOIN cases c ON c.id = e.case_id "
+                  "CROSS JOIN json_array_elements(e.data->'suggestions') AS s "
+                  "WHERE e.kind = 'kb_suggested' AND e.at >= :since AND e.at < :until {team}",
+    "sqlite": "SELECT json_extract(s.value, '$.id') AS article FROM events e "
+              "JOIN cases c ON c.id = e.case_id, json_each(e.data, '$.suggestions') AS s "
+              "WHERE e.kind = 'kb_suggested' AND e.at >= :since AND e.at < :until {team}",
+}
+
+
+def _per_article(session: Session, scope: Scope, kind: str, article) -> Counter:
+    """Events of `kind` in the period, counted by the article that `article` names."""
+    rows = select(article.label("article")).join(Case, Case.id == Event.case_id) \
+        .where(Event.kind == kind, *in_period(Event.at, scope)).subquery()
+    return Counter(dict(session.execute(select(rows.c.article, func.count())
+                                        .group_by(rows.c.article)).all()))
 
 
 def knowledge_base(session: Session, scope: Scope) -> dict:
-    per: dict[str, Counter] = defaultdict(Counter)
-    suggested_cases = set()
-    for case_id, _, data in _events(session, scope, "kb_suggested"):
-        suggested_cases.add(case_id)
-        for s in (data or {}).get("suggestions", []):
-            per[s["id"]]["suggested"] += 1
-    resolved = 0
-    for _, _, data in _events(session, scope, "resolved_by_kb"):
-        resolved += 1
-        ids = (data or {}).get("suggestions") or []
-        if ids:  # the top suggestion gets the credit
-            per[ids[0]]["resolved"] += 1
-    for _, _, data in _events(session, scope, "kb_sent"):
-        if (data or {}).get("article"):
-            per[data["article"]]["sent_by_agents"] += 1
-    articles = {aid: {"suggested": c["suggested"], "resolved": c["resolved"],
-                      "sent_by_agents": c["sent_by_agents"]}
-                for aid, c in sorted(per.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))}
-    return {"cases_with_suggestions": len(suggested_cases),
-            "suggestions": sum(c["suggested"] for c in per.values()),
-            "resolved_by_suggestion": resolved, "articles": articles}
+    p = scope.period
+    params = {"since": p.since_at, "until": p.until_at}
+    sql = text(_SUGGESTED["postgresql" if scope.dialect == "postgresql" else "sqlite"].format(
+        team="AND c.team = :team" if scope.team is not None else "")).bindparams(
+        bindparam("since", type_=Event.__table__.c.at.type),
+        bindparam("until", type_=Event.__table__.c.at.type))
+    if scope.team is not None:
+        params["team"] = scope.team
+    sub = sql.columns(column("article")).subquery()
+    suggested = Counter(dict(session.execute(
+        select(sub.c.article, func.count()).group_by(sub.c.article), params).all()))
+    cases = session.scalar(select(func.count(func.distinct(Event.case_id)))
+                           .join(Case, Case.id == Event.case_id)
+                           .where(Event.kind == "kb_suggested", *in_period(Event.at, scope)))
+    # the top suggestion gets the credit for a "thanks, that fixed it"
+    resolved = _per_article(session, scope, "resolved_by_kb",
+                            Event.data[("suggestions", 0)].as_string())
+    sent = _per_article(session, scope, "kb_sent", Event.data["article"].as_string())
+    ids = {a for a in (*suggested, *resolved, *sent) if a}
+    articles = {a: {"suggested": suggested[a], "resolved": resolved[a],
+                    "sent_by_agents": sent[a]} for a in ids}
+    return {"cases_with_suggestions": cases or 0, "suggestions": sum(suggested.values()),
+            "resolved_by_suggestion": sum(resolved.values()),
+            "articles": dict(sorted(articles.items(),
+                                    key=lambda kv: (-sum(kv[1].values()), kv[0])))}
 
 
 def workload(session: Session, scope: Scope, agent_names: dict[str, str]) -> dict:
