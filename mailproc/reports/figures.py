@@ -26,6 +26,7 @@ BACKLOG_AGES = (("under 1 day", timedelta(days=1)), ("1-3 days", timedelta(days=
                 ("3-7 days", timedelta(days=7)), ("1-2 weeks", timedelta(days=14)),
                 ("over 2 weeks", None))
 NONE, MET, BREACHED, OPEN = 0, 1, 2, 3     # SLA outcomes
+MAX_BREACHES = 200                          # the worst are listed; the SLA table counts all
 
 
 @dataclass(frozen=True)
@@ -96,19 +97,21 @@ def _by_local_time(rows, scope: Scope) -> tuple[dict, dict, list[list[int]]]:
 
 def volume(session: Session, scope: Scope) -> dict:
     bucket = quarter_hour(Case.created_at, scope.dialect)
-    rows = session.execute(select(bucket, func.count()).where(*case_filter(scope))
-                           .group_by(bucket)).all()
-    days, weeks, _ = _by_local_time(rows, scope)
+    # One scan: every (quarter hour, mailbox, team, priority) group, summed up here.
+    rows = session.execute(select(bucket, Case.mailbox_id, Case.team, Case.priority, func.count())
+                           .where(*case_filter(scope))
+                           .group_by(bucket, Case.mailbox_id, Case.team, Case.priority)).all()
     names = dict(session.execute(select(Mailbox.id, Mailbox.name)).all())
-
-    def by(column) -> dict[str, int]:
-        got = session.execute(select(column, func.count()).where(*case_filter(scope))
-                              .group_by(column)).all()
-        return {str(key if key is not None else ""): n for key, n in sorted(
-            got, key=lambda kv: (-kv[1], str(kv[0])))}
-
-    by_mailbox = {names.get(int(k), k) if k else "(none)": n
-                  for k, n in by(Case.mailbox_id).items()}
+    per_bucket: Counter = Counter()
+    by_mailbox: Counter = Counter()
+    by_team: Counter = Counter()
+    by_priority: Counter = Counter()
+    for quarter, box, team, priority, n in rows:
+        per_bucket[quarter] += n
+        by_mailbox[names.get(box, "(none)")] += n
+        by_team[team or "(none)"] += n
+        by_priority[priority] += n
+    days, weeks, _ = _by_local_time(per_bucket.items(), scope)
     mbucket = quarter_hour(Message.created_at, scope.dialect)
     mrows = session.execute(
         select(mbucket, func.count()).join(Case, Case.id == Message.case_id)
@@ -116,10 +119,13 @@ def volume(session: Session, scope: Scope) -> dict:
                Case.merged_into_id.is_(None), *in_period(Message.created_at, scope))
         .group_by(mbucket)).all()
     mdays, mweeks, heat = _by_local_time(mrows, scope)
+
+    def ranked(counter: Counter) -> dict[str, int]:
+        return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
     return {"new_cases": sum(days.values()), "cases_by_day": days, "cases_by_week": weeks,
-            "cases_by_mailbox": by_mailbox,
-            "cases_by_team": {k or "(none)": n for k, n in by(Case.team).items()},
-            "cases_by_priority": by(Case.priority),
+            "cases_by_mailbox": ranked(by_mailbox), "cases_by_team": ranked(by_team),
+            "cases_by_priority": ranked(by_priority),
             "customer_messages": sum(mdays.values()), "messages_by_day": mdays,
             "messages_by_week": mweeks, "heatmap": heat}
 
@@ -130,10 +136,11 @@ def epoch_us(column, dialect: str):
     """SQL: a timestamp column as microseconds since the epoch (NULL stays NULL); exact, and
     cheap to bring back in bulk, unlike a datetime per row."""
     if dialect == "postgresql":
-        return cast(func.extract("epoch", column) * US, BigInteger)
-    # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff": whole seconds, then the microseconds.
-    return (cast(func.strftime("%s", column), BigInteger) * US
-            + cast(func.coalesce(func.substr(column, 21, 6), "0"), BigInteger))
+        value = cast(func.extract("epoch", column) * US, BigInteger)
+    else:   # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff": whole seconds, then the microseconds
+        value = (cast(func.strftime("%s", column), BigInteger) * US
+                 + cast(func.coalesce(func.substr(column, 21, 6), "0"), BigInteger))
+    return func.coalesce(value, -1)     # -1: NULL, so a column converts to numpy in one go
 
 
 def _times(calendar_h: np.ndarray, business_h: np.ndarray) -> dict:
@@ -172,9 +179,11 @@ def responsiveness(session: Session, scope: Scope) -> dict:
     until = scope.period.until_at.timestamp() * US
     cols = list(zip(*rows)) if rows else [()] * 8
     refs, teams, prios = (np.array(c, dtype=object) for c in cols[:3])
-    teams = np.array([t or "(none)" for t in teams], dtype=object)
+    teams[teams == ""] = "(none)"
     created, responded, fr_due, resolved, res_due = (
-        np.array([np.nan if v is None else float(v) for v in c], dtype=float) for c in cols[3:])
+        np.array(c, dtype=np.float64) for c in cols[3:])
+    for column_ in (created, responded, fr_due, resolved, res_due):
+        column_[column_ < 0] = np.nan
     responded = np.where(responded < until, responded, np.nan)
     resolved = np.where(resolved < until, resolved, np.nan)
     clock = BusinessClock.covering(scope.calendar, created, fr_due, res_due,
@@ -197,6 +206,8 @@ def responsiveness(session: Session, scope: Scope) -> dict:
         idx = np.flatnonzero(outcome == BREACHED)
         end = np.where(np.isnan(done[idx]), until, done[idx])
         late = (end - due[idx]) / US / 3600
+        worst = np.argsort(-late, kind="stable")[:MAX_BREACHES]    # the list people read
+        idx, end, late = idx[worst], end[worst], late[worst]
         late_biz = clock.between(due[idx], end) / US / 3600
         for i, h, bh in zip(idx, late, late_biz):
             breaches.append({"ref": refs[i], "team": teams[i], "priority": prios[i],
@@ -205,6 +216,7 @@ def responsiveness(session: Session, scope: Scope) -> dict:
                              "late_hours": _round(float(h)),
                              "late_business_hours": _round(float(bh))})
     breaches.sort(key=lambda b: (-b["late_hours"], b["ref"]))
+    breaches = breaches[:MAX_BREACHES]
     return {"first_response_times": times,
             "sla_first_response": {k: _attainment(fr_out[m]) for k, m in groups.items()
                                    if (m & (fr_out != NONE)).any()},

@@ -98,6 +98,10 @@ def sections(report: dict) -> list[Section]:
                                           "late (h)", "late (business h)"])
     s.rows = [[b["ref"], b["team"], b["priority"], b["target"], b["due_at"][:16].replace("T", " "),
                b["late_hours"], b["late_business_hours"]] for b in rc["breaches"]]
+    total = sum(rc[k].get("all", {}).get("breached", 0)
+                for k in ("sla_first_response", "sla_resolution"))
+    if total > len(s.rows):
+        s.note = f"the {len(s.rows)} worst of {total} breaches (by how late)"
     out.append(s)
     out.append(_compare("Cases waiting at the end, by age", "backlog", "age", rc["backlog"],
                         rp["backlog"]))

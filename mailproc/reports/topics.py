@@ -25,8 +25,8 @@ from mailproc.reports.period import Period
 
 SIMILAR = 0.35          # cosine of two cases about the same thing
 MIN_CASES = 3           # a topic recurs: fewer is an anecdote
-MAX_CASES = 4000        # per period; newer cases are kept when there are more (said in output)
-VOCABULARY = 3000
+MAX_CASES = 2000        # per period; newer cases are kept when there are more (said in output)
+VOCABULARY = 2000
 BURST = timedelta(hours=24)
 
 
@@ -112,14 +112,15 @@ def group(x: np.ndarray, similar: float = SIMILAR, min_cases: int = MIN_CASES) -
     close = (x @ x.T) >= similar
     np.fill_diagonal(close, True)
     free = np.ones(len(x), dtype=bool)
+    counts = close.sum(axis=1).astype(np.int64)      # unclaimed neighbours of each case
     groups = []
     while True:
-        counts = (close & free).sum(axis=1) * free
-        seed = int(np.argmax(counts))
-        if counts[seed] < min_cases:
+        seed = int(np.argmax(np.where(free, counts, -1)))
+        if not free[seed] or counts[seed] < min_cases:
             return groups
         members = np.flatnonzero(close[seed] & free)
         free[members] = False
+        counts -= close[:, members].sum(axis=1)
         groups.append([int(m) for m in members])
 
 
