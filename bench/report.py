@@ -32,6 +32,7 @@ from mailproc.app import App  # noqa: E402
 from mailproc.clock import FixedClock  # noqa: E402
 from mailproc.db import Database  # noqa: E402
 from mailproc.models import Case  # noqa: E402
+from mailproc.reports import figures  # noqa: E402
 from mailproc.reports.period import Period  # noqa: E402
 from mailproc.reports.report import build_report  # noqa: E402
 
@@ -167,7 +168,22 @@ def main() -> int:
                     Case.created_at >= period.since_at,
                     Case.created_at < period.until_at)).all())
 
+        def parts() -> dict[str, float]:
+            """Where the figures' time goes, for the period alone."""
+            scope = figures.Scope(period, app.service_levels.calendar, "postgresql")
+            out = {}
+            with db.transaction() as s:
+                for name, fn in (("volume", figures.volume),
+                                 ("responsiveness", figures.responsiveness),
+                                 ("knowledge_base", figures.knowledge_base),
+                                 ("workload", lambda s, sc: figures.workload(s, sc, {}))):
+                    t0 = time.perf_counter()
+                    fn(s, scope)
+                    out[name] = round(time.perf_counter() - t0, 3)
+            return out
+
         count_s, in_period = best(count_only)
+        per_part = parts()
         fetch_s, _ = best(fetch_times)
         figures_s, _ = best(lambda: run(False))
         whole_s, report = best(lambda: run(True))
@@ -177,7 +193,7 @@ def main() -> int:
                "topics_sampled": report["topics"]["sampled"],
                "topics_grouped_cases": report["topics"]["cases_grouped"],
                "topics": len(report["topics"]["topics"]),
-               "new_cases": report["current"]["volume"]["new_cases"]}
+               "new_cases": report["current"]["volume"]["new_cases"], "parts_s": per_part}
         if args.json:
             print(json.dumps(out))
         else:
@@ -187,6 +203,8 @@ def main() -> int:
             print(f"  baseline: fetch one timestamp per case       {fetch_s:7.3f} s")
             print(f"  figures (both periods, no topics)            {figures_s:7.3f} s  (target < 2 s)")
             print(f"  whole report with topics                     {whole_s:7.3f} s  (target < 10 s)")
+            print("  one period's figures, by part: " + ", ".join(
+                f"{k} {v:.2f} s" for k, v in per_part.items()))
             print(f"  topics: {out['topics']} found, grouped on {out['topics_grouped_cases']:,} "
                   f"cases of the period" + (" (a sample: the newest of each period)"
                                             if out["topics_sampled"] else ""))
