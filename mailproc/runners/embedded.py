@@ -15,6 +15,7 @@ from mailproc.runners.outbound import deliver_due
 from mailproc.runners.periodic import sweep
 
 log = logging.getLogger(__name__)
+DELIVERY_BATCH = 100      # rows claimed per delivery transaction
 
 
 @dataclass
@@ -42,6 +43,9 @@ def run_round(app: App, sources: list, *, progress=None) -> RoundReport:
     report.outcomes = process_pending(app, progress=progress)
     report.delivered = _deliver(app)
     report.swept = _sweep(app)
+    if report.swept:
+        # Escalation and reminder mail leaves in this round, not the next.
+        report.delivered += deliver_all(app)
     return report
 
 
@@ -53,7 +57,18 @@ def _source_allowed(app: App, source) -> bool:
 
 def _deliver(app: App) -> list:
     render_held(app, app.clock.now())  # rows held by a template an admin has since fixed
-    return deliver_due(app)
+    return deliver_all(app)
+
+
+def deliver_all(app: App, *, batch: int = DELIVERY_BATCH) -> list:
+    """Deliver in batches until nothing is due: a round leaves no acknowledgement behind.
+    A batch smaller than asked means the rest is not due yet (retries wait their backoff)."""
+    delivered: list = []
+    while True:
+        results = deliver_due(app, limit=batch)
+        delivered += results
+        if len(results) < batch:
+            return delivered
 
 
 def _sweep(app: App) -> list:
@@ -66,6 +81,10 @@ def run_forever(app: App, sources: list, *, idle_timeout: float = 60.0, on_round
         report = run_round(app, sources)
         if on_round:
             on_round(report)
+        if sum(report.fetched.values()):
+            # Mail that came while this round worked is not announced by IDLE: look again
+            # at once, and wait only when a round finds nothing new.
+            continue
         waited = False
         for source in sources:
             if report.source_errors.get(source.name) is None and hasattr(source, "wait_for_mail"):
