@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from mailproc.models import Case, Event, Message, OutboundMail, Quarantine, RawMessage, RawStatus
 from mailproc.ops.export import export_cases
-from mailproc.runners.inbound import process_pending, process_raw
+from mailproc.runners.inbound import MAX_STARTS, process_pending, process_raw
+from mailproc.thread.rules import thread_message
 from tests.helpers import demo_raws, ingest, make_app
 
 
@@ -83,7 +85,7 @@ def test_unparseable_mail_is_quarantined_with_reason(db, tmp_path):
     assert export["quarantine"][0]["reason"] == q.reason
 
 
-def test_internal_error_is_retried_then_quarantined(db, tmp_path, monkeypatch):
+def test_an_error_the_same_bytes_would_repeat_quarantines_at_once(db, tmp_path, monkeypatch):
     app = make_app(db, tmp_path)
     (raw_id,) = ingest(app, [demo_raws()["02-bob-printer"]])
 
@@ -91,11 +93,43 @@ def test_internal_error_is_retried_then_quarantined(db, tmp_path, monkeypatch):
         raise RuntimeError("simulated crash in threading")
 
     monkeypatch.setattr("mailproc.runners.inbound.thread_message", boom)
-    results = [process_raw(app, raw_id).result for _ in range(3)]
-    assert results == ["retry", "retry", "quarantined"]
+    assert process_raw(app, raw_id).result == "quarantined"
     with db.transaction() as s:
         assert "simulated crash in threading" in s.scalar(select(Quarantine.reason))
-        assert s.scalar(select(func.count()).select_from(Case)) == 0  # rolled back each time
+        assert s.scalar(select(func.count()).select_from(Case)) == 0  # rolled back
+
+
+def test_one_poison_message_does_not_hold_its_mailbox_back(db, tmp_path, monkeypatch):
+    """A RecursionError on one message (issue 15: a 135 KB To: header) quarantines that
+    message, and the rest of the mailbox is processed in the same call."""
+    app = make_app(db, tmp_path)
+    raws = demo_raws()
+    ingest(app, [raws["01-alice-vpn"], raws["02-bob-printer"], raws["06-erin-locked"]])
+    real = thread_message
+
+    def poison(msg, *args, **kwargs):
+        if "printer" in (msg.subject or "").lower():
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(msg, *args, **kwargs)
+
+    monkeypatch.setattr("mailproc.runners.inbound.thread_message", poison)
+    outcomes = process_pending(app)
+    assert [o.result for o in outcomes] == ["processed", "quarantined", "processed"]
+
+
+def test_the_database_going_away_holds_the_mailbox_and_never_quarantines(db, tmp_path,
+                                                                         monkeypatch):
+    app = make_app(db, tmp_path)
+    (raw_id,) = ingest(app, [demo_raws()["02-bob-printer"]])
+
+    def gone(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr("mailproc.runners.inbound.thread_message", gone)
+    results = [process_raw(app, raw_id).result for _ in range(MAX_STARTS + 2)]
+    assert results == ["retry"] * (MAX_STARTS + 2)
+    monkeypatch.undo()
+    assert process_raw(app, raw_id).result == "processed"
 
 
 def test_stranger_using_a_case_tag_gets_a_linked_case(db, tmp_path):

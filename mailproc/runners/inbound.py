@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import (
+    DisconnectionError, IntegrityError, InterfaceError, OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from mailproc.actions.after_message import after_message
@@ -27,7 +31,12 @@ from mailproc.thread.lookup import DbThreadLookup
 from mailproc.thread.rules import ThreadInput, thread_message
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 3   # failures we saw (an exception) before the mail is quarantined
+# Errors of the machinery, not of the message: the same bytes go through once the database,
+# the disk or the network is back. They hold the mailbox (later mail may thread to this one).
+INFRASTRUCTURE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout, OSError)
+# May pass on another try (two workers inserting the same contact): retried MAX_ATTEMPTS times.
+RACES = (IntegrityError,)
+MAX_ATTEMPTS = 3   # tries of a message that keeps meeting a race before it is quarantined
 # Starts that never finished: the process died (OOM, SIGKILL, segfault) or hung on this mail.
 # Workers get killed for other reasons too (deploys, scaling), hence more than MAX_ATTEMPTS.
 MAX_STARTS = 6
@@ -112,12 +121,18 @@ def _start_attempt(app: App, raw_id: int) -> Outcome | None:
 
 
 def _record_failure(app: App, raw_id: int, exc: Exception) -> Outcome:
+    """Infrastructure holds the mailbox and is not the message's fault; a race is tried again a
+    few times; anything else would fail the same way on the same bytes: quarantined at once,
+    so the rest of the mailbox goes on in this round."""
     reason = f"internal error: {type(exc).__name__}: {exc}"[:1000]
     with app.db.transaction() as session:
         row = session.get(RawMessage, raw_id)
         if row is None or row.status != RawStatus.PENDING:
             return Outcome(raw_id, "skipped")
-        if row.attempts < MAX_ATTEMPTS:   # counted by _start_attempt
+        if isinstance(exc, INFRASTRUCTURE):
+            row.attempts -= 1     # not a start that died: it must not count towards MAX_STARTS
+            return Outcome(raw_id, "retry", reason=reason)
+        if isinstance(exc, RACES) and row.attempts < MAX_ATTEMPTS:   # counted by _start_attempt
             return Outcome(raw_id, "retry", reason=reason)
         detail = reason + "\n" + "".join(traceback.format_exception_only(exc)).strip()
         _quarantine(session, row, detail, app.clock.now())
