@@ -37,7 +37,7 @@ class SupportSettings:
 @dataclass(frozen=True)
 class StorageSettings:
     var_dir: str = "var"
-    max_message_bytes: int = 25_000_000
+    max_message_bytes: int = 100_000_000
     # Raw messages above this size go to var/blobs/ instead of the database.
     blob_threshold_bytes: int = 1_000_000
 

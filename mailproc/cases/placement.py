@@ -19,6 +19,8 @@ from mailproc.thread.subjects import normalize_subject
 if TYPE_CHECKING:
     from mailproc.app import App
 
+MAX_PEOPLE = 100     # participants one message can add to a case
+
 
 def learn_phones(app: App, session: Session, msg: ParsedMessage, now: datetime) -> None:
     """Numbers in a signature go on the contact: the phone list calls them when mail fails."""
@@ -66,4 +68,12 @@ def _add_people(app: App, session: Session, case: Case, msg: ParsedMessage, now:
     # Agents are never customer participants: relays to customers must not reach them.
     people = [(n, a.lower()) for n, a in people
               if a and not app.is_own(a) and agents.by_address(a) is None]
+    if len(people) > MAX_PEOPLE:
+        # A mail to a whole company is not a conversation with all of it: an agent's reply
+        # goes to the sender and the first addressees; the message keeps every address.
+        record_event(session, case.id, actor="mailproc", kind="participants_capped",
+                     detail=f"{msg.message_id} names {len(people)} people: the sender and the "
+                            f"first {MAX_PEOPLE - 1} became participants", now=now,
+                     data={"named": len(people)})
+        people = people[:MAX_PEOPLE]
     add_participants(session, case, people, role="customer", now=now)

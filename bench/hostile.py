@@ -1,0 +1,52 @@
+"""CPU time per hostile message through the whole pipeline, beside the stdlib parsing the same
+bytes (`email.message_from_bytes` with the default policy, headers read). SQLite in a temp dir.
+
+    python bench/hostile.py
+"""
+
+from __future__ import annotations
+
+import email
+import sys
+import tempfile
+import time
+from email import policy
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mailproc.db import Database  # noqa: E402
+from tests.agent_helpers import agent_app, feed  # noqa: E402
+from tests.hostile import HOSTILE  # noqa: E402
+
+
+def stdlib(raw: bytes) -> None:
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    for name in ("From", "To", "Cc", "Subject"):
+        str(msg.get(name, ""))
+    for part in msg.walk():
+        part.get_payload(decode=True)
+
+
+def main() -> int:
+    tmp = Path(tempfile.mkdtemp())
+    db = Database(f"sqlite:///{tmp / 'hostile.sqlite3'}")
+    db.upgrade()
+    app = agent_app(db, tmp)
+    print(f"{'message':24s} {'size':>12s} {'stdlib CPU':>11s} {'mailproc CPU':>13s}  result")
+    for name, make in HOSTILE.items():
+        raw = make()
+        t0 = time.process_time()
+        stdlib(raw)
+        base = time.process_time() - t0
+        t0 = time.process_time()
+        (outcome,) = feed(app, raw)
+        ours = time.process_time() - t0
+        print(f"{name:24s} {len(raw):>12,d} {base:>10.3f}s {ours:>12.3f}s  {outcome.result}")
+    db.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
