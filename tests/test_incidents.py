@@ -6,12 +6,14 @@ from datetime import timedelta
 from types import MappingProxyType
 
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mailproc.actions.acknowledge import enqueue_incident_ack
 from mailproc.actions.incidents import on_new_case, similarity, update_incident, words
 from mailproc.config import AckSettings
-from mailproc.models import Case, CaseStatus, Incident, Message, OutboundMail
+from mailproc.models import Case, CaseStatus, Event, Incident, Message, OutboundMail
+from mailproc.runners.inbound import process_pending
+from mailproc.source.base import FetchedMessage
 from tests.agent_helpers import agent_app, feed, mail
 
 OUTAGE = [
@@ -113,3 +115,34 @@ def test_incident_cli_resolves_once(db, tmp_path, monkeypatch):
     assert "5 customers" in done.output
     again = runner.invoke(cli, ["incident", "resolve", "1", "--message", "Fixed."])
     assert again.exit_code == 1 and "resolved already" in again.output
+
+
+def _backlog(app, arrivals) -> None:
+    """Mail that reached the server at `arrivals`, all processed now (after an outage)."""
+    store = app.raw_store()
+    for n, at in enumerate(arrivals):
+        raw = mail(frm=f"User {n} <user{n}@firma{n % 7}.example>", subject="VPN is down",
+                   body="The VPN is down since this morning, cannot connect.")
+        store.store_one("demo", FetchedMessage("demo", "INBOX", f"backlog:{n}", None, None, raw,
+                                               at))
+    process_pending(app)
+
+
+def test_a_backlog_groups_by_when_mail_arrived_not_when_it_was_processed(db, tmp_path):
+    app = incident_app(db, tmp_path)
+    start = app.clock.now() - timedelta(days=3)
+    _backlog(app, [start + timedelta(hours=12 * n) for n in range(6)])   # three days, apart
+    with app.db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Incident)) == 0
+
+
+def test_a_real_burst_in_a_backlog_is_still_one_incident(db, tmp_path):
+    app = incident_app(db, tmp_path)
+    start = app.clock.now() - timedelta(days=2)
+    _backlog(app, [start + timedelta(minutes=2 * n) for n in range(6)])
+    with app.db.transaction() as s:
+        (incident,) = s.scalars(select(Incident)).all()
+        assert s.scalar(select(func.count()).select_from(Case).where(
+            Case.incident_id == incident.id)) == 6
+        why = s.scalars(select(Event.detail).where(Event.kind == "incident_linked")).all()
+        assert any("arrived within 15 minutes" in w for w in why)

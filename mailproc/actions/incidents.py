@@ -16,7 +16,7 @@ from mailproc.actions.notify import notify_agents
 from mailproc.cases.lifecycle import change_status
 from mailproc.cases.records import record_event
 from mailproc.errors import MailprocError
-from mailproc.models import Case, CaseStatus, Event, Incident, Message
+from mailproc.models import Case, CaseStatus, Event, Incident, Message, RawMessage
 from mailproc.outbox.automatic import enqueue_templated
 from mailproc.people.directory import resolve_people
 from mailproc.templating.context import case_context
@@ -56,6 +56,17 @@ def _start_words(subject: str, start: str) -> frozenset[str]:
     return words(f"{subject} {start}")
 
 
+def _arrival(session: Session, message: Message) -> datetime:
+    """When the mail reached our server (IMAP INTERNALDATE, the file's time, else when we
+    stored it); the Date header when there is no raw row."""
+    if message.raw_id is not None:
+        received = session.scalar(select(RawMessage.received_at)
+                                  .where(RawMessage.id == message.raw_id))
+        if received is not None:
+            return received
+    return message.date_at
+
+
 def incident_context(incident: Incident) -> dict:
     return {"id": f"INC-{incident.id}", "title": incident.title,
             "message": incident.message or DEFAULT_MESSAGE}
@@ -76,11 +87,17 @@ def on_new_case(app, session: Session, case: Case, message: Message,
         if similarity(mine, frozenset(incident.keywords.split())) >= settings.similarity:
             _link(session, incident, case, now, "matches the incident")
             return incident
-    since = now - timedelta(minutes=settings.window_minutes)
+    # The window is measured on when the mail arrived at our server, not when we processed it:
+    # after a backlog (an outage, a first import), days of mail are processed in a minute.
+    arrived = _arrival(session, message)
+    window = timedelta(minutes=settings.window_minutes)
     recent = session.execute(
         select(Case.id, Case.subject, Message.new_text, Message.body_text)
         .join(Message, Message.case_id == Case.id)
-        .where(Case.created_at >= since, Case.id != case.id, Case.incident_id.is_(None),
+        .join(RawMessage, RawMessage.id == Message.raw_id)
+        .where(RawMessage.received_at >= arrived - window,
+               RawMessage.received_at <= arrived + window,
+               Case.id != case.id, Case.incident_id.is_(None),
                Case.status.in_((CaseStatus.NEW, CaseStatus.OPEN)),
                Message.id == select(func.min(Message.id)).where(Message.case_id == Case.id)
                .correlate(Case).scalar_subquery())
@@ -102,8 +119,9 @@ def on_new_case(app, session: Session, case: Case, message: Message,
     session.flush()
     for other, _ in group:
         _link(session, incident, other, now, "part of the burst that opened the incident")
-    _link(session, incident, case, now, f"{size} similar cases within {settings.window_minutes} "
-                                        f"minutes opened the incident")
+    _link(session, incident, case, now, f"{size} similar cases arrived within "
+                                        f"{settings.window_minutes} minutes of this one "
+                                        f"({arrived:%Y-%m-%d %H:%M} UTC) and opened the incident")
     log.warning("incident INC-%s opened from %d similar cases: %s", incident.id, size, title)
     _notify_agents_once(app, session, incident, case, message, size, now)
     return incident
