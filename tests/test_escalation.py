@@ -75,6 +75,7 @@ def test_ladder_fires_each_step_once_in_order_with_phones(db, tmp_path):
         texts = [r.raw.decode("utf-8", "replace") for r in rows]
         assert len(rows) == 5
         assert [r.dedupe_key.split(":")[2] for r in rows] == steps
+        assert all("\r\nAuto-Submitted: auto-generated\r\n" in text for text in texts)
         events = s.scalars(select(Event.detail).where(Event.kind == "escalated")).all()
     times = {a.step: at for at, a in fired}
     assert times["warning"] < due <= times["overdue"] < times["team-lead"] < times["manager"]

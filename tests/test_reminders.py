@@ -67,6 +67,8 @@ def test_pending_case_gets_reminder_then_is_resolved(db, tmp_path):
         assert "reminder" in events and "auto_resolved" in events
         reminder = s.scalar(select(OutboundMail).where(OutboundMail.kind == "reminder"))
         assert reminder.to_addrs == ["nina@kunde.example"] and f"#{ref}".encode() in reminder.raw
+        # sent because time passed, not in answer to a message (RFC 3834)
+        assert b"\nAuto-Submitted: auto-generated\r" in reminder.raw
         # Two business days after Monday 09:00 (Berlin) is Wednesday 09:00: never a weekend.
         sent_at = reminder.created_at
         assert sent_at.weekday() == 2 and sent_at - MONDAY < timedelta(days=2, hours=4)
