@@ -165,3 +165,13 @@ def test_merging_back_into_a_merged_case_is_refused_not_a_cycle(db, tmp_path):
         cases = {c["ref"]: c for c in export_cases(s)["cases"]}
     assert sorted(cases) == ["1001", "1002"]
     assert "c5@kunde.example" in [m["message_id"] for m in cases["1001"]["messages"]]
+
+
+def test_the_agents_sign_off_keeps_its_signature_separator(db, tmp_path):
+    """"-- " (with its space) is how mail clients know a signature starts (RFC 3676)."""
+    app, note = _setup(db, tmp_path)
+    _reply(app, note, "Please switch the tray to A4.\n\n-- \nAlice Adams\nHelpdesk, ext. 1111\n")
+    (relay,) = outbox(app, "relay")
+    text = message_from_bytes(relay.raw, policy=policy.default).get_body(("plain",)).get_content()
+    lines = text.splitlines()
+    assert "-- " in lines and lines[lines.index("-- ") + 1] == "Alice Adams"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -92,7 +93,9 @@ def handle_agent_mail(app, session: Session, case: Case, message: Message, agent
         return case
     body = parsed.body.strip()
     if body and message.signature.strip():
-        body += "\n\n" + message.signature.strip()   # the agent's sign-off goes out as written
+        # The agent's sign-off goes out as written, its "-- " separator whole again: reply
+        # extraction trims trailing spaces, and clients find a signature by that space.
+        body += "\n\n" + re.sub(r"\A--[ \t]*(?=\n|\Z)", "-- ", message.signature.strip())
     text = "\n\n".join(t for t in [body, *ctx.extra_text] if t)
     if not text:
         if not parsed.commands:
