@@ -120,7 +120,10 @@ def main(argv: Sequence[str] | None = None, emit: Callable[[str], None] = print)
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--articles", type=Path)
     ap.add_argument("--questions", type=Path)
-    ap.add_argument("--json", action="store_true", help="one JSON object per set per line")
+    ap.add_argument("--json", action="store_true",
+                    help='one object per set and line: {"set", "questions", "recall@1", "recall@3", '
+                         '"mrr@10", "no_suggestion", "baseline"} for the mode production uses, '
+                         'with every mode under "modes"')
     ap.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     ap.add_argument("--lexical-only", action="store_true", help="disable the semantic stage")
     ap.add_argument("--sweep", action="store_true", help="leave-one-set-out cross-validation of the lexical boost")
@@ -142,10 +145,12 @@ def main(argv: Sequence[str] | None = None, emit: Callable[[str], None] = print)
         per_set[name] = (index, articles, questions, comps, components(index, negatives, vectors))
         modes = ("lexical", "semantic", "hybrid") if index.semantic else ("lexical",)
         # Latency is bench/kb_speed.py's job: query vectors are shared across sets here.
-        result = {"set": name, "semantic": index.semantic}
-        for mode in modes:
-            result[mode] = evaluate_mode(index, articles, questions, comps, per_set[name][4], mode, args.threshold)
-        result["baseline"] = metrics(baseline_rankings(articles, questions), questions)
+        per_mode = {mode: evaluate_mode(index, articles, questions, comps, per_set[name][4], mode, args.threshold)
+                    for mode in modes}
+        production = modes[-1]   # what suggestions use: hybrid with the semantic stage, else lexical
+        result = {"set": name, **per_mode[production], "mode": production,
+                  "baseline": metrics(baseline_rankings(articles, questions), questions),
+                  "semantic_stage": bool(index.semantic), "modes": per_mode}
         if args.json:
             emit(json.dumps(result))
             continue
@@ -153,7 +158,7 @@ def main(argv: Sequence[str] | None = None, emit: Callable[[str], None] = print)
         emit(f"{name} (n={len(questions)})")
         emit(f"  {'plain BM25':10}  R@1 {b['recall@1']:.3f}  R@3 {b['recall@3']:.3f}  MRR@10 {b['mrr@10']:.3f}")
         for mode in modes:
-            r = result[mode]
+            r = per_mode[mode]
             emit(
                 f"  {mode:10}  R@1 {r['recall@1']:.3f}  R@3 {r['recall@3']:.3f}  MRR@10 {r['mrr@10']:.3f}  "
                 f"no-suggestion {r['no_suggestion']:.3f}  wrong-on-other-sets {r.get('wrong_suggestion_other_sets', float('nan')):.3f}"
