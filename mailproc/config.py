@@ -206,11 +206,25 @@ def _apply_env(s: Settings, env: Mapping[str, str]) -> Settings:
         if security not in ("tls", "starttls", "plain"):
             raise ConfigError("MAILPROC_IMAP_SSL: expected tls, starttls or plain (or true/false)")
         port = get("MAILPROC_IMAP_PORT") or ("993" if security == "tls" else "143")
-        changes["mailboxes"] = (MailboxSettings(
-            name="imap", type="imap", host=host, port=_int_env("MAILPROC_IMAP_PORT", port),
+        # The environment gives the server and the login; what the configured mailbox says
+        # about routing (team, default priority) and, for an IMAP one, how it is polled, stays.
+        base = next((m for m in s.mailboxes if m.type == "imap"), None) or \
+            (s.mailboxes[0] if s.mailboxes else None)
+        kept = {} if base is None else {"team": base.team,
+                                        "default_priority": base.default_priority}
+        if base is not None and base.type == "imap":
+            kept.update(name=base.name, folder=base.folder, auth=base.auth,
+                        processed_action=base.processed_action,
+                        processed_flag=base.processed_flag, move_to=base.move_to,
+                        batch_size=base.batch_size, use_idle=base.use_idle)
+        box = MailboxSettings(**{"name": "imap", **kept})
+        changes["mailboxes"] = (replace(
+            box, type="imap", host=host, port=_int_env("MAILPROC_IMAP_PORT", port),
             user=get("MAILPROC_IMAP_USER") or "", security=security,
-            password_env="MAILPROC_IMAP_PASSWORD", folder=get("MAILPROC_IMAP_FOLDER") or "INBOX",
+            password_env="MAILPROC_IMAP_PASSWORD",
+            folder=get("MAILPROC_IMAP_FOLDER") or box.folder,
             ca_file=get("MAILPROC_IMAP_CA_FILE") or "",
+            team=get("MAILPROC_IMAP_TEAM") or box.team,
         ),)
     if host := get("MAILPROC_SMTP_HOST"):
         tls = (get("MAILPROC_SMTP_TLS") or "starttls").lower()

@@ -107,3 +107,16 @@ def test_json_logs_are_one_object_per_line(embedded, tmp_path):
     assert lines and all({"at", "level", "logger", "msg"} <= set(e) for e in lines)
     assert any(e["logger"] == "mailproc.runners.inbound" for e in lines)
     assert "cli-test-key" not in proc.stderr and "k" * 32 not in proc.stderr
+
+
+def test_doctor_warns_when_a_mailbox_routes_to_no_team_while_agents_exist(embedded):
+    text = embedded.read_text().replace('team = "helpdesk"\n', "")
+    text += ('\n[[agents]]\nname = "Alice Adams"\nkey = "alice"\naddresses = ["alice@example.com"]'
+             '\nteam = "helpdesk"\n')
+    embedded.write_text(text)
+    assert invoke(embedded, "db", "upgrade").exit_code == 0
+    result = invoke(embedded, "doctor")
+    assert result.exit_code == 0, result.output          # a warning, not a failure
+    assert "warn" in result.output and "mailbox demo team" in result.output
+    (warning,) = [c for c in json.loads(invoke(embedded, "doctor", "--json").output) if c["warn"]]
+    assert "no team" in warning["detail"] and warning["ok"] is True

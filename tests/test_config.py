@@ -95,6 +95,24 @@ def test_environment_overrides(tmp_path):
     assert "kkkk" not in repr(s)  # the secret never shows in a repr (or a log line)
 
 
+def test_an_imap_server_from_the_environment_keeps_the_mailboxs_team(tmp_path):
+    """The example's demo mailbox routes to helpdesk; the server from the environment still
+    does, so cases get a team, an assignee and notifications (issue 15, item 7)."""
+    env = {"MAILPROC_IMAP_HOST": "imap.corp.example", "MAILPROC_IMAP_USER": "support"}
+    (box,) = config.load(EXAMPLE, env=env).mailboxes
+    assert (box.type, box.host, box.team, box.default_priority) == (
+        "imap", "imap.corp.example", "helpdesk", "normal")
+    (box,) = config.load(EXAMPLE, env={**env, "MAILPROC_IMAP_TEAM": "billing"}).mailboxes
+    assert box.team == "billing"
+    configured = tmp_path / "imap.toml"
+    configured.write_text('[[mailboxes]]\nname = "support"\ntype = "imap"\nhost = "old.example"\n'
+                          'team = "desk"\nprocessed_action = "move"\nmove_to = "Done"\n'
+                          'folder = "Support"\n')
+    (box,) = config.load(configured, env=env).mailboxes
+    assert (box.name, box.host, box.team, box.processed_action, box.move_to, box.folder) == (
+        "support", "imap.corp.example", "desk", "move", "Done", "Support")
+
+
 def test_bad_now_is_rejected():
     with pytest.raises(ConfigError, match="MAILPROC_NOW"):
         config.load(EXAMPLE, env={"MAILPROC_NOW": "tomorrow"})

@@ -20,7 +20,8 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         echo_json([c.__dict__ for c in checks])
     else:
-        click.echo(table([("ok" if c.ok else "FAIL", c.name, c.detail) for c in checks],
+        click.echo(table([("FAIL" if not c.ok else "warn" if c.warn else "ok", c.name, c.detail)
+                          for c in checks],
                          ["", "check", "detail"], max_width=100))
     failed = [c for c in checks if not c.ok]
     if failed:

@@ -19,6 +19,7 @@ class Check:
     name: str
     ok: bool
     detail: str
+    warn: bool = False      # works, but probably not as the admin meant: said, not failed
 
 
 def run_checks(app: App) -> list[Check]:
@@ -26,6 +27,11 @@ def run_checks(app: App) -> list[Check]:
     checks.append(_database(app))
     for box in app.settings.mailboxes:
         checks.append(_mailbox(app, box))
+        if not box.team and app.agents.agents:
+            checks.append(Check(f"mailbox {box.name} team", True, warn=True, detail=(
+                "no team: its new cases are assigned to nobody and no agent is notified "
+                "unless a team's route matches (set team in [[mailboxes]], or "
+                "MAILPROC_IMAP_TEAM)")))
     checks.append(_outgoing(app))
     if app.settings.redis_url:
         checks.append(_redis(app))
