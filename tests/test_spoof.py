@@ -145,3 +145,21 @@ def test_signed_address_of_a_case_merged_into_this_one_counts():
     assert _check([old], merged_refs=["1002"]).method == "signed_address"
     bobs = sign_reply_address(SUPPORT, agent_reply_ref("1002", "bob"), KEY)
     assert not _check([bobs], merged_refs=["1002"]).authentic   # still per agent
+
+
+def test_an_authenticated_agent_naming_a_case_in_the_subject_answers_that_case(db, tmp_path):
+    """A fresh mail (no threading headers) to the plain support address, `[#1001]` in the
+    subject, and our MTA vouching for the agent's domain: a reply to case 1001, relayed, the
+    first response recorded; not a new case with the agent as its customer (issue 15, item 5)."""
+    app = agent_app(db, tmp_path)
+    _case(app)
+    feed(app, mail(frm="Alice Adams <alice@example.com>", to=SUPPORT,
+                   subject="Re: [#1001] Printer jams", body="Please use tray 2 meanwhile.",
+                   headers={"Authentication-Results":
+                            "mx.example.com; dkim=pass header.d=example.com; "
+                            "dmarc=pass header.from=example.com"}))
+    (case,) = _export(app)
+    assert case["ref"] == "1001" and case["first_responded_at"] is not None
+    (relay,) = outbox(app, "relay")
+    assert relay.to_addrs == ["maria@kunde.example"] and b"tray 2" in relay.raw
+    assert not any(e["kind"] == "security" for e in case["events"])

@@ -19,6 +19,7 @@ from mailproc.app import App
 from mailproc.cases.placement import learn_phones, place
 from mailproc.cases.records import record_event
 from mailproc.cases.undeliverable import link_bounce
+from mailproc.classify.authenticity import check_auth_results
 from mailproc.classify.rules import Classification, classify
 from mailproc.db import advisory_xact_lock, is_postgres
 from mailproc.errors import ParseError
@@ -163,7 +164,7 @@ def _process(app: App, session: Session, raw_id: int) -> Outcome:
     _serialise_copies(session, msg)
     verdict = _classify(app, msg)                                             # classify
     bounce = link_bounce(app, session, msg, raw, now) if verdict.kind == "bounce" else None
-    match = bounce or thread_message(_thread_input(app, msg, now), DbThreadLookup(session),
+    match = bounce or thread_message(_thread_input(app, msg, verdict, now), DbThreadLookup(session),
                                      now=now, subject_window=app.subject_window)   # thread
     case = place(app, session, row, msg, verdict, match, now)                 # cases
     message = store_message(session, row, msg, verdict, match, case, now)
@@ -199,10 +200,15 @@ def _classify(app: App, msg: ParsedMessage) -> Classification:
     return verdict
 
 
-def _thread_input(app: App, msg: ParsedMessage, now: datetime) -> ThreadInput:
+def _thread_input(app: App, msg: ParsedMessage, verdict: Classification,
+                  now: datetime) -> ThreadInput:
     signed = find_signed_ref(recipient_addresses(msg), app.settings.support.address, app.secret_key)
+    agent = app.agents.by_address(msg.from_addr) if verdict.kind == "agent" else None
+    vouched = agent is not None and check_auth_results(
+        list(msg.headers.get("authentication-results", ())), msg.from_addr,
+        agent.trusted_authserv_ids).authentic
     return ThreadInput(message_id=msg.message_id, in_reply_to=msg.in_reply_to,
                        references=msg.references, subject=msg.subject, from_addr=msg.from_addr,
                        # An agent's signed ref is "<case ref>-<agent key>" (classify.authenticity).
                        signed_ref=signed.ref.partition("-")[0] if signed else None,
-                       date_at=msg.date_at or now)
+                       date_at=msg.date_at or now, from_agent=vouched)

@@ -41,6 +41,9 @@ class ThreadInput:
     from_addr: str
     signed_ref: str | None
     date_at: datetime | None
+    # From an agent whose mail our MTA vouches for (dkim/dmarc pass from a trusted
+    # authserv-id): a case tag in its subject is that agent answering the case.
+    from_agent: bool = False
 
 
 class ThreadLookup(Protocol):
@@ -174,6 +177,9 @@ def _rule_subject_tag(msg: ThreadInput, lookup: ThreadLookup, ctx: _Context) -> 
         case_id = lookup.case_for_ref(ref)
         if case_id is None:
             continue
+        if sender and msg.from_agent:
+            return ThreadMatch("subject_tag", case_id, f"subject tag [#{ref}] is case {case_id}; "
+                                                       f"{sender} is an authenticated agent")
         if sender and lookup.is_participant(case_id, sender):
             return ThreadMatch(
                 "subject_tag", case_id, f"subject tag [#{ref}] is case {case_id}; {sender} takes part"
