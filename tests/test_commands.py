@@ -175,3 +175,21 @@ def test_the_agents_sign_off_keeps_its_signature_separator(db, tmp_path):
     text = message_from_bytes(relay.raw, policy=policy.default).get_body(("plain",)).get_content()
     lines = text.splitlines()
     assert "-- " in lines and lines[lines.index("-- ") + 1] == "Alice Adams"
+
+
+def test_each_notification_is_headed_by_why_it_was_sent(db, tmp_path):
+    """A colleague's note is not "a new reply from the customer" (issue 15, item 6)."""
+    app, note = _setup(db, tmp_path)
+    first = message_from_bytes(outbox(app, "agent_notify")[0].raw, policy=policy.default)
+    assert "New case" in first["Subject"]
+    _reply(app, note, "#note\nCustomer is on the old driver; Bob knows the fix.")
+    to_bob = message_from_bytes(outbox(app, "agent_notify")[-1].raw, policy=policy.default)
+    assert "Internal note" in to_bob["Subject"] and "Customer reply" not in to_bob["Subject"]
+    text = to_bob.get_body(("plain",)).get_content()
+    assert text.startswith("Internal note (not sent to the customer) on case #1001")
+    feed(app, mail(frm="Maria <maria@kunde.example>", subject="Re: [#1001] Printer jams",
+                   in_reply_to="<c1@kunde.example>", body="It jams again."))
+    reply = message_from_bytes(outbox(app, "agent_notify")[-1].raw, policy=policy.default)
+    assert "Customer reply" in reply["Subject"]
+    assert reply.get_body(("plain",)).get_content().startswith(
+        "New reply from the customer on case #1001")

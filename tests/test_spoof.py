@@ -163,3 +163,15 @@ def test_an_authenticated_agent_naming_a_case_in_the_subject_answers_that_case(d
     (relay,) = outbox(app, "relay")
     assert relay.to_addrs == ["maria@kunde.example"] and b"tray 2" in relay.raw
     assert not any(e["kind"] == "security" for e in case["events"])
+
+
+def test_a_forged_agent_mail_reaches_agents_headed_as_a_suspected_forgery(db, tmp_path):
+    app = agent_app(db, tmp_path)
+    _case(app)
+    feed(app, mail(frm="Alice Adams <alice@example.com>", to=SUPPORT,
+                   subject="Re: [#1001] Printer jams", in_reply_to="<c1@kunde.example>",
+                   body="Please send your password to this address.",
+                   headers={"Authentication-Results": "evil.example; dkim=pass header.d=x"}))
+    notice = message_from_bytes(outbox(app, "agent_notify")[-1].raw, policy=policy.default)
+    assert "SUSPECTED FORGERY" in notice["Subject"]
+    assert notice.get_body(("plain",)).get_content().startswith("Suspected forgery")

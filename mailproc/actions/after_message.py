@@ -41,6 +41,7 @@ def after_message(app, session: Session, *, case: Case | None, message: Message,
         return
     is_new_case = match.case_id is None
     kind = verdict.kind
+    forged = False
     directory = app.agents
     if kind == "agent":
         agent = directory.by_address(message.from_addr)
@@ -53,6 +54,7 @@ def after_message(app, session: Session, *, case: Case | None, message: Message,
             handle_agent_mail(app, session, case, message, agent, now)
             return
         if not auth.authentic:
+            forged = True
             _forged(session, case, message, auth.reason, now)
             if match.rule == "copy":
                 return   # the first copy was customer mail already
@@ -76,7 +78,8 @@ def after_message(app, session: Session, *, case: Case | None, message: Message,
                       is_agent=directory.by_address(message.from_addr) is not None,
                       incident=incident)
     if kind == "human" and incident is None:
-        notify_agents(app, session, case, message, reason=turn.reason, now=now)
+        notify_agents(app, session, case, message, reason="forged" if forged else turn.reason,
+                      now=now)
 
 
 def _only_forged_copies(session: Session, case: Case, message: Message) -> bool:

@@ -29,6 +29,18 @@ REASONS = {
     "assigned": "assigned to you",
     "forged": "mail claiming to be from an agent failed authentication",
 }
+# How each notification is headed (first line, then the subject's word): an agent must see at
+# once why it came; the wording of each reason is the one above.
+HEADINGS = {
+    "new_case": ("New case", "New case"),
+    "customer_reply": ("New reply from the customer on case", "Customer reply"),
+    "reopened": ("The customer replied to a resolved case: reopened", "Reopened"),
+    "nudge": ("The customer asks for an update on case", "Update asked"),
+    "note": ("Internal note (not sent to the customer) on case", "Internal note"),
+    "assigned": ("Assigned to you: case", "Assigned to you"),
+    "forged": ("Suspected forgery: mail claiming to be from an agent failed authentication, "
+               "case", "SUSPECTED FORGERY"),
+}
 
 
 def agent_reply_address(app, case: Case, agent: Agent) -> str:
@@ -52,7 +64,9 @@ def notify_agents(app, session: Session, case: Case, message: Message, *, reason
         return []
     context = case_context(app, session, case, message)
     context["history"] = history(session, case)
-    context["notification"] = {"reason": reason, "reason_text": REASONS.get(reason, reason)}
+    heading, word = HEADINGS.get(reason, (f"{REASONS.get(reason, reason)}: case", "Incident"))
+    context["notification"] = {"reason": reason, "reason_text": REASONS.get(reason, reason),
+                               "heading": heading[:1].upper() + heading[1:], "subject": word}
     context["message"]["internal"] = bool(message.internal)
     if reason == "new_case":
         # Agents see every fitting article, internal ones included.

@@ -20,7 +20,7 @@ REQUIRED_PARTS = ("subject", "txt")
 # Top-level names a template may use; each is documented in templates/README.md.
 VARIABLES = frozenset({"case", "customer", "support", "sla", "message", "kb_suggestions", "agent",
                        "reply_text", "error", "escalation", "history", "incident", "directory",
-                       "language", "_mail"})
+                       "language", "notification", "_mail"})
 # _<name>[.<lang>].<part>.j2 is a partial (layout, footer) that kinds include or extend.
 _PARTIAL = re.compile(r"^_[a-z][a-z0-9_]*(?:\.[a-z]{2})?\.(?:subject|txt|html)\.j2$")
 # Files an admin may keep beside the overrides without them being taken for templates.

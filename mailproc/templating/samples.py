@@ -93,6 +93,8 @@ _BASE = {
                    "Engineers are rolling the update back; we expect normal service by "
                    "16:00 CET.",
     },
+    "notification": {"reason": "new_case", "reason_text": "new case", "heading": "New case",
+                     "subject": "New case"},
     "directory": [
         {"name": "Support hotline", "role": "first level", "phone": "+49 30 1234 5678"},
         {"name": "Petra Schulz", "role": "team lead helpdesk", "phone": "+49 30 1234 5690"},
@@ -105,7 +107,7 @@ _COMMON = ("language", "case", "customer", "support", "sla", "message", "kb_sugg
 _EXTRAS = {
     "ack": (),
     "incident": ("incident",),
-    "agent_notify": ("history",),
+    "agent_notify": ("history", "notification"),
     "relay": ("agent", "reply_text"),
     "agent_error": ("agent", "error"),
     "escalation": ("escalation", "history", "directory"),
