@@ -77,6 +77,8 @@ def test_ladder_fires_each_step_once_in_order_with_phones(db, tmp_path):
         assert [r.dedupe_key.split(":")[2] for r in rows] == steps
         assert all("\r\nAuto-Submitted: auto-generated\r\n" in text for text in texts)
         events = s.scalars(select(Event.detail).where(Event.kind == "escalated")).all()
+    # Deadlines in the team's time zone, as everywhere else, never a bare UTC beside them.
+    assert all("UTC" not in e and ("CET" in e or "CEST" in e) for e in events), events
     times = {a.step: at for at, a in fired}
     assert times["warning"] < due <= times["overdue"] < times["team-lead"] < times["manager"]
     assert times["overdue"] - due < timedelta(minutes=30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from email import message_from_bytes, policy
 from types import MappingProxyType
 
 from sqlalchemy import select
@@ -69,6 +70,10 @@ def test_pending_case_gets_reminder_then_is_resolved(db, tmp_path):
         assert reminder.to_addrs == ["nina@kunde.example"] and f"#{ref}".encode() in reminder.raw
         # sent because time passed, not in answer to a message (RFC 3834)
         assert b"\nAuto-Submitted: auto-generated\r" in reminder.raw
+        # Nobody had written to the customer: the reminder does not claim "our last email".
+        text = " ".join(message_from_bytes(reminder.raw, policy=policy.default).get_body(
+            ("plain",)).get_content().split())
+        assert "Our last email" not in text and "We need some information" in text
         # Two business days after Monday 09:00 (Berlin) is Wednesday 09:00: never a weekend.
         sent_at = reminder.created_at
         assert sent_at.weekday() == 2 and sent_at - MONDAY < timedelta(days=2, hours=4)

@@ -91,7 +91,7 @@ def next_step(facts: CaseFacts, ladder: Ladder, fired: frozenset[tuple[str, str]
         if (step.name, key) in fired:
             continue
         at = step_time(step, start, due, calendar, clock)
-        reason = step.reason or _reason(step, due)
+        reason = step.reason or _reason(step, due, calendar.zone)
         pending.append(DueStep(step, key, at, reason))
     pending.sort(key=lambda d: (d.at, ladder.steps.index(d.step)))
     due_now = [d for d in pending if d.at <= now]
@@ -104,11 +104,13 @@ def next_step(facts: CaseFacts, ladder: Ladder, fired: frozenset[tuple[str, str]
     return Plan(tuple(due_now), min((d.at for d in later), default=None), tuple(later))
 
 
-def _reason(step: Step, due: datetime) -> str:
+def _reason(step: Step, due: datetime, zone) -> str:
+    """In the calendar's time zone, as every deadline the team reads elsewhere."""
     what = {"first_response": "first response", "resolution": "resolution",
             "customer_waiting": "answer to the customer's reply"}[step.trigger]
+    at = due.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
     if step.is_warning:
-        return f"{int(step.at_fraction * 100)}% of the {what} window is used (due {due:%Y-%m-%d %H:%M} UTC)"
+        return f"{int(step.at_fraction * 100)}% of the {what} window is used (due {at})"
     if step.after.is_zero:
-        return f"{what} overdue since {due:%Y-%m-%d %H:%M} UTC"
-    return f"{what} overdue by {step.after} (due {due:%Y-%m-%d %H:%M} UTC)"
+        return f"{what} overdue since {at}"
+    return f"{what} overdue by {step.after} (due {at})"

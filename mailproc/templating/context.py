@@ -34,7 +34,7 @@ def case_context(app, session: Session, case: Case, message: Message | None = No
         "language": s.language,
         "case": {"ref": case.ref, "subject": case.subject or "(no subject)",
                  "status": case.status.value, "priority": case.priority, "team": case.team,
-                 "assignee": case.assignee,
+                 "assignee": case.assignee, "answered": case.first_responded_at is not None,
                  "created_at_local": local.strftime("%Y-%m-%d %H:%M %Z"),
                  "url": s.case_url.format(ref=case.ref) if s.case_url else ""},
         "customer": {"name": customer.name if customer else "",

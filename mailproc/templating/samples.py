@@ -19,7 +19,7 @@ _BASE = {
         "status": "new",
         "priority": "normal",
         "team": "helpdesk",
-        "assignee": "Jonas Weber",
+        "assignee": "Jonas Weber", "answered": True,
         "created_at_local": "2026-11-23 14:05 CET",
         "url": "https://help.example.com/cases/1042",
     },
