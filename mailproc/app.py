@@ -30,6 +30,7 @@ class App:
     clock: Clock
     _secret: bytes | None = field(default=None, repr=False)
     _parsed: dict = field(default_factory=dict, repr=False)
+    _prepared: bool = field(default=False, repr=False)
 
     @classmethod
     def create(cls, settings: Settings, *, clock: Clock | None = None,
@@ -70,6 +71,16 @@ class App:
         local, _, domain = address.partition("@")
         return address in self.own_addresses or (
             "+" in local and f"{local.split('+', 1)[0]}@{domain}" in self.own_addresses)
+
+    def prepare(self) -> None:
+        """Build what processing needs before a message is claimed (the KB index with its
+        model, calendar, directories): a process killed while it starts dies on no message."""
+        if self._prepared:
+            return
+        _ = (self.service_levels, self.agents, self.people, self.ladder, self.kb_settings)
+        if self.knowledge_base is not None:
+            self.knowledge_base.articles()
+        self._prepared = True
 
     def _per_settings(self, name: str, build):
         """Parsed once per settings object; a test that swaps `settings` gets a fresh parse."""

@@ -217,8 +217,10 @@ def test_a_message_to_retry_holds_back_the_rest_of_its_mailbox(db, tmp_path, mon
     assert second[0].case_ref == second[1].case_ref and second[1].rule == "references"
 
 
-def test_a_message_that_kills_its_process_is_quarantined_not_retried_for_ever(db, tmp_path,
-                                                                             monkeypatch):
+def test_a_message_that_kills_its_process_is_convicted_alone_in_a_child(db, tmp_path,
+                                                                      monkeypatch):
+    """Twice in hand when its process died: the third time it runs alone in a child process,
+    and only because that child dies on it is it quarantined (issue 15, item 2)."""
     import mailproc.runners.inbound as pipeline
     from tests.agent_helpers import agent_app, feed, mail
 
@@ -242,9 +244,45 @@ def test_a_message_that_kills_its_process_is_quarantined_not_retried_for_ever(db
         except Killed:
             deaths += 1
             assert deaths < 20
-    assert deaths == pipeline.MAX_STARTS
+    assert deaths == pipeline.SUSPECT_AFTER
     assert [o.result for o in outcomes] == ["quarantined"]
     with app.db.transaction() as s:
         [q] = s.scalars(select(Quarantine)).all()
-        assert "never finished" in q.reason
-        assert s.get(RawMessage, q.raw_id).data is not None       # the bytes are kept
+        assert "alone in a child process killed the child" in q.reason
+
+
+def test_an_innocent_message_whose_process_was_killed_twice_is_processed_alone(db, tmp_path):
+    """A deploy or the OOM killer hit the process twice while this mail was in hand: alone in a
+    child it goes through, and the customer is acknowledged; nothing is quarantined."""
+    from tests.agent_helpers import agent_app, mail, outbox
+
+    app = agent_app(db, tmp_path)
+    (raw_id,) = ingest(app, [mail(frm="ann@kunde.example", subject="Printer offline",
+                                  body="The printer on floor 2 is offline.")])
+    with app.db.transaction() as s:
+        s.get(RawMessage, raw_id).attempts = 2        # two starts that never finished
+    outcome = process_raw(app, raw_id)
+    assert outcome.result == "processed" and outcome.case_ref == "1001"
+    assert [r.to_addrs for r in outbox(app, "ack")] == [["ann@kunde.example"]]
+    with app.db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Quarantine)) == 0
+
+
+def test_start_up_work_is_done_before_a_message_is_claimed(db, tmp_path, monkeypatch):
+    """A process that dies while it starts (building the KB index) dies on no message."""
+    from mailproc.app import App
+
+    app = make_app(db, tmp_path)
+    (raw_id,) = ingest(app, [demo_raws()["02-bob-printer"]])
+
+    class Killed(BaseException):
+        pass
+
+    def dies(self):
+        raise Killed()
+
+    monkeypatch.setattr(App, "prepare", dies)
+    with pytest.raises(Killed):
+        process_raw(app, raw_id)
+    with app.db.transaction() as s:
+        assert s.get(RawMessage, raw_id).attempts == 0

@@ -25,6 +25,7 @@ from mailproc.db import advisory_xact_lock, is_postgres
 from mailproc.errors import ParseError
 from mailproc.models import Quarantine, RawMessage, RawStatus
 from mailproc.parse.message import ParsedMessage, parse_message, recipient_addresses
+from mailproc.runners.isolation import run_alone
 from mailproc.signing import find_signed_ref
 from mailproc.store.messages import store_message
 from mailproc.store.raw import load_raw
@@ -41,6 +42,8 @@ MAX_ATTEMPTS = 3   # tries of a message that keeps meeting a race before it is q
 # Starts that never finished: the process died (OOM, SIGKILL, segfault) or hung on this mail.
 # Workers get killed for other reasons too (deploys, scaling), hence more than MAX_ATTEMPTS.
 MAX_STARTS = 6
+# Starts that never finished before a message is handled alone, in a child process.
+SUSPECT_AFTER = 2
 
 
 @dataclass(frozen=True)
@@ -90,14 +93,33 @@ def process_pending(app: App, *, limit: int = 100_000, progress=None) -> list[Ou
 
 
 def process_raw(app: App, raw_id: int) -> Outcome:
-    """The runner boundary: any unexpected error is retried, then quarantined, never dropped.
+    """The runner boundary: any unexpected error is retried or quarantined, never dropped.
 
-    The attempt is counted in its own commit before the work starts, so a message that kills
-    its process every time is quarantined too, instead of stalling its mailbox for ever.
+    Start-up work is done before the attempt is counted, so a process killed while it starts
+    dies on no message. The attempt is counted in its own commit before the work starts; a
+    message that was in hand twice when its process died is processed alone in a child
+    process, and quarantined only if that child dies on it.
     """
-    settled = _start_attempt(app, raw_id)
+    app.prepare()
+    settled, suspect = _start_attempt(app, raw_id)
     if settled is not None:
         return settled
+    if suspect:
+        outcome, death = run_alone(app, raw_id, _attempt)
+        if outcome is not None:
+            return outcome
+        reason = (f"processing this message alone in a child process killed the child "
+                  f"({death}); its earlier processes died with it in hand too")
+        with app.db.transaction() as session:
+            row = session.get(RawMessage, raw_id)
+            if row is None or row.status != RawStatus.PENDING:
+                return Outcome(raw_id, "skipped")
+            _quarantine(session, row, reason, app.clock.now())
+        return Outcome(raw_id, "quarantined", reason=reason)
+    return _attempt(app, raw_id)
+
+
+def _attempt(app: App, raw_id: int) -> Outcome:
     try:
         with app.db.transaction() as session:
             return _process(app, session, raw_id)
@@ -106,19 +128,21 @@ def process_raw(app: App, raw_id: int) -> Outcome:
         return _record_failure(app, raw_id, exc)
 
 
-def _start_attempt(app: App, raw_id: int) -> Outcome | None:
-    """Count this attempt; an Outcome when the row needs no processing (done, or given up)."""
+def _start_attempt(app: App, raw_id: int) -> tuple[Outcome | None, bool]:
+    """Count this attempt: (an Outcome when the row needs no processing, whether it is
+    suspect: earlier starts on it never finished, SUSPECT_AFTER times or more)."""
     with app.db.transaction() as session:
         row = session.get(RawMessage, raw_id)
         if row is None or row.status != RawStatus.PENDING:
-            return Outcome(raw_id, "skipped")
+            return Outcome(raw_id, "skipped"), False
         if row.attempts >= MAX_STARTS:
             reason = (f"processing started {row.attempts} times and never finished: the "
                       f"process died or hung on this message each time")
             _quarantine(session, row, reason, app.clock.now())
-            return Outcome(raw_id, "quarantined", reason=reason)
+            return Outcome(raw_id, "quarantined", reason=reason), False
+        suspect = row.attempts >= SUSPECT_AFTER
         row.attempts += 1
-    return None
+    return None, suspect
 
 
 def _record_failure(app: App, raw_id: int, exc: Exception) -> Outcome:
