@@ -72,8 +72,15 @@ class Database:
 
     def __init__(self, url: str, **engine_kwargs) -> None:
         self.url = url
+        self._engine_kwargs = engine_kwargs
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def fresh(self) -> Database:
+        """The same database through new connections, for a forked child: the parent's
+        connections must be neither used nor closed there (closing one ends the parent's
+        server session)."""
+        return Database(self.url, **self._engine_kwargs)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

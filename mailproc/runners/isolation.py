@@ -9,6 +9,7 @@ dying again convicts nobody.
 
 from __future__ import annotations
 
+import copy
 import logging
 import multiprocessing
 import os
@@ -29,7 +30,8 @@ def run_alone(app: App, raw_id: int, work: Callable) -> tuple[object | None, str
     """(what `work(app, raw_id)` returned in the child, "") or (None, how the child died)."""
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(app, raw_id, work, send), daemon=False)
+    # daemon: an interpreter that exits does not wait for it (multiprocessing joins the others)
+    child = ctx.Process(target=_child, args=(app, raw_id, work, send), daemon=True)
     child.start()
     send.close()
     result = None
@@ -62,9 +64,15 @@ def _child(app: App, raw_id: int, work: Callable, send) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
     except (ValueError, OSError):
         pass   # a lower hard limit is already set: keep it
-    # The parent's pooled connections stay the parent's: this process opens its own.
-    app.db.engine.dispose(close=False)
+    # The parent's pooled connections stay the parent's, untouched: disposing of them here
+    # would let the garbage collector close them, and a closed PostgreSQL connection ends the
+    # parent's server session (and the mailbox lock it holds). This process opens its own and
+    # leaves through os._exit, so no finaliser runs.
+    inherited = app
+    app = copy.copy(app)          # keeps what prepare() built: the KB index, the calendar
+    app.db = inherited.db.fresh()
     outcome = work(app, raw_id)
     send.send(outcome)
     send.close()
-    os._exit(0)   # no atexit handlers, no flushing of the parent's inherited state
+    del inherited
+    os._exit(0)   # no atexit handlers, no finalisers of the parent's inherited state
