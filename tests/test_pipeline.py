@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
@@ -202,7 +205,7 @@ def test_a_message_to_retry_holds_back_the_rest_of_its_mailbox(db, tmp_path, mon
     def flaky(app_, session, raw_id):
         if raw_id == 1 and not failed:
             failed.append(raw_id)
-            raise OSError("database hiccup")
+            raise ConnectionError("database hiccup")
         return real(app_, session, raw_id)
 
     monkeypatch.setattr(pipeline, "_process", flaky)
@@ -229,7 +232,11 @@ def test_a_message_that_kills_its_process_is_convicted_alone_in_a_child(db, tmp_
     class Killed(BaseException):
         """Stands for SIGKILL: nothing after it runs, no except Exception sees it."""
 
+    parent = os.getpid()
+
     def dies(app_, session, raw_id):
+        if os.getpid() != parent:      # alone in the child: a real SIGKILL (say, the OOM killer)
+            os.kill(os.getpid(), signal.SIGKILL)
         raise Killed()
 
     monkeypatch.setattr(pipeline, "_process", dies)
@@ -248,7 +255,7 @@ def test_a_message_that_kills_its_process_is_convicted_alone_in_a_child(db, tmp_
     assert [o.result for o in outcomes] == ["quarantined"]
     with app.db.transaction() as s:
         [q] = s.scalars(select(Quarantine)).all()
-        assert "alone in a child process killed the child" in q.reason
+        assert "alone in a child process killed the child (killed by SIGKILL)" in q.reason
 
 
 def test_an_innocent_message_whose_process_was_killed_twice_is_processed_alone(db, tmp_path):
@@ -286,3 +293,16 @@ def test_start_up_work_is_done_before_a_message_is_claimed(db, tmp_path, monkeyp
         process_raw(app, raw_id)
     with app.db.transaction() as s:
         assert s.get(RawMessage, raw_id).attempts == 0
+
+def test_raw_bytes_that_went_missing_quarantine_that_message_not_its_mailbox(db, tmp_path):
+    """A missing blob file fails the same way every time: it is the message's problem, not
+    the machinery's, so it must not hold the mailbox for ever."""
+    app = make_app(db, tmp_path)
+    raws = demo_raws()
+    first, second = ingest(app, [raws["01-alice-vpn"], raws["02-bob-printer"]])
+    with app.db.transaction() as s:
+        row = s.get(RawMessage, first)
+        row.data, row.blob_path = None, str(tmp_path / "gone" / "blob.eml")
+    outcomes = process_pending(app)
+    assert [o.result for o in outcomes] == ["quarantined", "processed"]
+    assert "FileNotFoundError" in outcomes[0].reason or "blob" in outcomes[0].reason

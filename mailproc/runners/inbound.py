@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import traceback
 from dataclasses import dataclass
@@ -35,7 +36,14 @@ from mailproc.thread.rules import ThreadInput, thread_message
 log = logging.getLogger(__name__)
 # Errors of the machinery, not of the message: the same bytes go through once the database,
 # the disk or the network is back. They hold the mailbox (later mail may thread to this one).
-INFRASTRUCTURE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout, OSError)
+INFRASTRUCTURE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout,
+                  ConnectionError, TimeoutError)
+# An OSError is the machinery's only for these: a missing or unreadable file is the message's.
+INFRASTRUCTURE_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EAGAIN, errno.ENOMEM,
+                                   errno.EMFILE, errno.ENFILE, errno.EDQUOT})
+# PostgreSQL reports some of the message's own problems as operational errors: an index row
+# too large for its page (54000), a statement cancelled for taking too long (57014).
+DETERMINISTIC_SQLSTATES = frozenset({"54000", "57014"})
 # May pass on another try (two workers inserting the same contact): retried MAX_ATTEMPTS times.
 RACES = (IntegrityError,)
 MAX_ATTEMPTS = 3   # tries of a message that keeps meeting a race before it is quarantined
@@ -105,13 +113,20 @@ def process_raw(app: App, raw_id: int) -> Outcome:
     if settled is not None:
         return settled
     if suspect:
-        outcome, death = run_alone(app, raw_id, _attempt)
-        if outcome is not None:
-            return outcome
+        verdict, detail = run_alone(app, raw_id, _attempt)
+        if verdict == "done":
+            return detail
+        if verdict == "error":     # not the message's doing: as if this start never happened
+            with app.db.transaction() as session:
+                row = session.get(RawMessage, raw_id)
+                if row is not None and row.status == RawStatus.PENDING:
+                    row.attempts -= 1
+            return Outcome(raw_id, "retry", reason=f"isolated attempt failed: {detail}")
         reason = (f"processing this message alone in a child process killed the child "
-                  f"({death}); its earlier processes died with it in hand too")
+                  f"({detail}); its earlier processes died with it in hand too")
         with app.db.transaction() as session:
-            row = session.get(RawMessage, raw_id)
+            # Locked: a child killed during its COMMIT may have processed it after all.
+            row = session.get(RawMessage, raw_id, with_for_update=True)
             if row is None or row.status != RawStatus.PENDING:
                 return Outcome(raw_id, "skipped")
             _quarantine(session, row, reason, app.clock.now())
@@ -154,7 +169,7 @@ def _record_failure(app: App, raw_id: int, exc: Exception) -> Outcome:
         row = session.get(RawMessage, raw_id)
         if row is None or row.status != RawStatus.PENDING:
             return Outcome(raw_id, "skipped")
-        if isinstance(exc, INFRASTRUCTURE):
+        if is_infrastructure(exc):
             row.attempts -= 1     # not a start that died: it must not count towards MAX_STARTS
             return Outcome(raw_id, "retry", reason=reason)
         if isinstance(exc, RACES) and row.attempts < MAX_ATTEMPTS:   # counted by _start_attempt
@@ -162,6 +177,15 @@ def _record_failure(app: App, raw_id: int, exc: Exception) -> Outcome:
         detail = reason + "\n" + "".join(traceback.format_exception_only(exc)).strip()
         _quarantine(session, row, detail, app.clock.now())
         return Outcome(raw_id, "quarantined", reason=reason)
+
+
+def is_infrastructure(exc: BaseException) -> bool:
+    """The database, the disk or the network failed, not this message (see INFRASTRUCTURE)."""
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) in DETERMINISTIC_SQLSTATES:
+        return False
+    if isinstance(exc, INFRASTRUCTURE):
+        return True
+    return isinstance(exc, OSError) and exc.errno in INFRASTRUCTURE_ERRNOS
 
 
 def _quarantine(session: Session, row: RawMessage, reason: str, now: datetime) -> None:
