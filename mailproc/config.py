@@ -213,7 +213,9 @@ def _apply_env(s: Settings, env: Mapping[str, str]) -> Settings:
         kept = {} if base is None else {"team": base.team,
                                         "default_priority": base.default_priority}
         if base is not None and base.type == "imap":
-            kept.update(name=base.name, folder=base.folder, auth=base.auth,
+            # Not its name: mailbox rows and checkpoints are found by name, and this one has
+            # always been "imap". Not its login either: the environment gives a password.
+            kept.update(folder=base.folder, ca_file=base.ca_file,
                         processed_action=base.processed_action,
                         processed_flag=base.processed_flag, move_to=base.move_to,
                         batch_size=base.batch_size, use_idle=base.use_idle)
@@ -223,7 +225,7 @@ def _apply_env(s: Settings, env: Mapping[str, str]) -> Settings:
             user=get("MAILPROC_IMAP_USER") or "", security=security,
             password_env="MAILPROC_IMAP_PASSWORD",
             folder=get("MAILPROC_IMAP_FOLDER") or box.folder,
-            ca_file=get("MAILPROC_IMAP_CA_FILE") or "",
+            ca_file=get("MAILPROC_IMAP_CA_FILE") or box.ca_file,
             team=get("MAILPROC_IMAP_TEAM") or box.team,
         ),)
     if host := get("MAILPROC_SMTP_HOST"):

@@ -110,7 +110,8 @@ def test_an_imap_server_from_the_environment_keeps_the_mailboxs_team(tmp_path):
                           'folder = "Support"\n')
     (box,) = config.load(configured, env=env).mailboxes
     assert (box.name, box.host, box.team, box.processed_action, box.move_to, box.folder) == (
-        "support", "imap.corp.example", "desk", "move", "Done", "Support")
+        "imap", "imap.corp.example", "desk", "move", "Done", "Support")
+    assert (box.auth, box.password_env) == ("password", "MAILPROC_IMAP_PASSWORD")
 
 
 def test_bad_now_is_rejected():

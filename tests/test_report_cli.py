@@ -68,3 +68,11 @@ def test_help_names_every_option(demo):
     text = invoke(demo, "report", "--help").output
     for option in ("--since", "--until", "--team", "--format", "--out", "--no-topics"):
         assert option in text
+
+
+def test_a_customers_subject_cannot_become_a_spreadsheet_formula():
+    from mailproc.cli.report import _cell
+
+    assert _cell('=HYPERLINK("http://evil.example","x")').startswith("'=")
+    assert _cell("@SUM(A1)").startswith("'@") and _cell("-cmd|x").startswith("'-")
+    assert _cell("+9 (+50%)") == "+9 (+50%)" and _cell(3) == 3 and _cell(None) == ""

@@ -95,7 +95,8 @@ def on_new_case(app, session: Session, case: Case, message: Message,
         select(Case.id, Case.subject, Message.new_text, Message.body_text)
         .join(Message, Message.case_id == Case.id)
         .join(RawMessage, RawMessage.id == Message.raw_id)
-        .where(RawMessage.received_at >= arrived - window,
+        .where(Case.created_at >= arrived - window,     # indexed; a case follows its mail
+               RawMessage.received_at >= arrived - window,
                RawMessage.received_at <= arrived + window,
                Case.id != case.id, Case.incident_id.is_(None),
                Case.status.in_((CaseStatus.NEW, CaseStatus.OPEN)),

@@ -66,14 +66,17 @@ def _add_people(app: App, session: Session, case: Case, msg: ParsedMessage, now:
     people = [(msg.from_name, msg.from_addr)] + list(msg.to) + list(msg.cc)
     agents = app.agents
     # Agents are never customer participants: relays to customers must not reach them.
-    people = [(n, a.lower()) for n, a in people
-              if a and not app.is_own(a) and agents.by_address(a) is None]
+    unique: dict[str, tuple[str, str]] = {}
+    for name, address in people:
+        if address and not app.is_own(address) and agents.by_address(address) is None:
+            unique.setdefault(address.lower(), (name, address.lower()))
+    people = list(unique.values())
     if len(people) > MAX_PEOPLE:
         # A mail to a whole company is not a conversation with all of it: an agent's reply
         # goes to the sender and the first addressees; the message keeps every address.
         record_event(session, case.id, actor="mailproc", kind="participants_capped",
-                     detail=f"{msg.message_id} names {len(people)} people: the sender and the "
-                            f"first {MAX_PEOPLE - 1} became participants", now=now,
+                     detail=f"{msg.message_id} names {len(people)} people: the first "
+                            f"{MAX_PEOPLE} became participants", now=now,
                      data={"named": len(people)})
         people = people[:MAX_PEOPLE]
     add_participants(session, case, people, role="customer", now=now)

@@ -39,9 +39,9 @@ def _topics(topics: list[dict]) -> list[str]:
     """A topic a paragraph: its words are too long for a row of a terminal table."""
     lines = []
     for i, t in enumerate(topics, 1):
-        lines.append(f"{i:>2}. {t['label']}: {t['cases']} cases ({t['previous']} before), "
-                     f"{t['kind']}")
-        lines.append(f"    e.g. \"{t['subject'][:70]}\"; {t['why']}")
+        lines.append(f"{i:>2}. {_printable(t['label'])}: {t['cases']} cases "
+                     f"({t['previous']} before), {t['kind']}")
+        lines.append(f"    e.g. \"{_printable(t['subject'][:70])}\"; {t['why']}")
         lines.append(f"    cases {', '.join(t['examples'])}")
     return lines or ["(no topic came up three times or more)"]
 
@@ -53,8 +53,23 @@ def as_csv(report: dict) -> str:
     for s in sections(report):
         writer.writerow(["section", *s.headers])
         for row in s.rows:
-            writer.writerow([s.title, *("" if c is None else c for c in row)])
+            writer.writerow([s.title, *(_cell(c) for c in row)])
     return buf.getvalue()
+
+
+def _cell(value) -> object:
+    """A customer's subject is data: a spreadsheet must not run `=HYPERLINK(...)` from it."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and (value[:1] in ("=", "@", "\t", "\r") or (
+            value[:1] in ("+", "-") and not value[1:2].isdigit())):   # "+9" is our change
+        return "'" + value
+    return value
+
+
+def _printable(text: str) -> str:
+    """No escape sequences from a customer's subject reach the terminal."""
+    return "".join(ch if ch.isprintable() else " " for ch in text)
 
 
 @click.command()

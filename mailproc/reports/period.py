@@ -67,7 +67,7 @@ def quarter_hour(column, dialect: str) -> ColumnElement:
     rows are counted in SQL and only the groups are moved into local time."""
     if dialect == "postgresql":
         return cast(func.floor(func.extract("epoch", column) / BUCKET_SECONDS), Integer)
-    return cast(func.strftime("%s", column), Integer) / BUCKET_SECONDS
+    return cast(func.strftime("%s", column), Integer) // BUCKET_SECONDS
 
 
 def local_at(bucket: int, tz: ZoneInfo) -> datetime:

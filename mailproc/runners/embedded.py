@@ -81,9 +81,10 @@ def run_forever(app: App, sources: list, *, idle_timeout: float = 60.0, on_round
         report = run_round(app, sources)
         if on_round:
             on_round(report)
-        if sum(report.fetched.values()):
+        if report.outcomes:
             # Mail that came while this round worked is not announced by IDLE: look again
-            # at once, and wait only when a round finds nothing new.
+            # at once, and wait only when a round finds nothing new to process (mail fetched
+            # again because a server forgot our flag is stored once and processes nothing).
             continue
         waited = False
         for source in sources:
