@@ -157,15 +157,21 @@ def _attainment(outcome: np.ndarray) -> dict:
             "attainment": round(met / (met + breached), 4) if met + breached else None}
 
 
-def sla_outcomes(done: np.ndarray, due: np.ndarray, until: float) -> np.ndarray:
-    """Per case: MET or BREACHED when done (NaN: not done by the period's end), OPEN when not
-    done and the deadline is after the period's end, NONE without a deadline."""
+def sla_outcomes(done: np.ndarray, due: np.ndarray, until: float,
+                 paused: np.ndarray | None = None) -> np.ndarray:
+    """Per case: MET or BREACHED when done (NaN: not done by the period's end); when not done,
+    BREACHED if the deadline passed while the clock ran, else OPEN. The clock stops at the
+    period's end, or earlier where the case waits on the customer (`paused`): its deadline
+    moves on when the customer answers. NONE without a deadline."""
     out = np.full(done.shape, NONE)
     has_due, is_done = ~np.isnan(due), ~np.isnan(done)
     out[has_due & is_done] = np.where(done[has_due & is_done] <= due[has_due & is_done],
                                       MET, BREACHED)
+    stop = np.full(done.shape, until)
+    if paused is not None:
+        stop = np.where(paused < until, paused, until)     # NaN compares False: until
     waiting = has_due & ~is_done
-    out[waiting] = np.where(due[waiting] < until, BREACHED, OPEN)
+    out[waiting] = np.where(due[waiting] < stop[waiting], BREACHED, OPEN)
     return out
 
 
@@ -174,17 +180,20 @@ def responsiveness(session: Session, scope: Scope) -> dict:
     rows = session.execute(select(
         Case.ref, Case.team, Case.priority, epoch_us(Case.created_at, d),
         epoch_us(Case.first_responded_at, d), epoch_us(Case.first_response_due_at, d),
-        epoch_us(Case.resolved_at, d), epoch_us(Case.resolution_due_at, d))
+        epoch_us(Case.resolved_at, d), epoch_us(Case.resolution_due_at, d),
+        epoch_us(Case.closed_at, d), epoch_us(Case.paused_at, d))
         .where(*case_filter(scope)).order_by(Case.id)).all()
     until = scope.period.until_at.timestamp() * US
-    cols = list(zip(*rows)) if rows else [()] * 8
+    cols = list(zip(*rows)) if rows else [()] * 10
     refs, teams, prios = (np.array(c, dtype=object) for c in cols[:3])
     teams[teams == ""] = "(none)"
-    created, responded, fr_due, resolved, res_due = (
+    created, responded, fr_due, resolved, res_due, closed, paused = (
         np.array(c, dtype=np.float64) for c in cols[3:])
-    for column_ in (created, responded, fr_due, resolved, res_due):
+    for column_ in (created, responded, fr_due, resolved, res_due, closed, paused):
         column_[column_ < 0] = np.nan
     responded = np.where(responded < until, responded, np.nan)
+    # Closed without passing through resolved (`#status closed`) is done too.
+    resolved = np.fmin(resolved, closed)
     resolved = np.where(resolved < until, resolved, np.nan)
     clock = BusinessClock.covering(scope.calendar, created, fr_due, res_due,
                                    np.array([until]))
@@ -194,7 +203,8 @@ def responsiveness(session: Session, scope: Scope) -> dict:
     # A case resolved before anyone answered (the KB's suggestion fixed it) kept its
     # first-response promise too: the customer needed nothing more.
     first = np.fmin(responded, resolved)
-    fr_out, res_out = sla_outcomes(first, fr_due, until), sla_outcomes(resolved, res_due, until)
+    fr_out = sla_outcomes(first, fr_due, until, paused)
+    res_out = sla_outcomes(resolved, res_due, until, paused)
     groups = {"all": np.ones(len(rows), dtype=bool)}
     groups.update({f"priority:{p}": prios == p for p in sorted(set(prios))})
     by_team = {f"team:{t}": teams == t for t in sorted(set(teams))}
