@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from mailproc.cases.records import record_event
 from mailproc.classify.authenticity import agent_reply_ref
-from mailproc.models import Case, Message, OutboundMail
+from mailproc.models import Case, CaseStatus, Message, OutboundMail
 from mailproc.outbox.automatic import thread_ids
 from mailproc.outbox.compose import compose
 from mailproc.people.agents import Agent
@@ -68,7 +68,7 @@ def notify_agents(app, session: Session, case: Case, message: Message, *, reason
     context["notification"] = {"reason": reason, "reason_text": REASONS.get(reason, reason),
                                "heading": heading[:1].upper() + heading[1:], "subject": word}
     context["message"]["internal"] = bool(message.internal)
-    if reason == "new_case":
+    if reason == "new_case" or (reason == "forged" and case.status == CaseStatus.NEW):
         # Agents see every fitting article, internal ones included.
         context["kb_suggestions"] = suggest_for_case(app, message.subject,
                                                      message.new_text or message.body_text,
