@@ -254,3 +254,33 @@ def test_directory_rota_and_errors():
     with pytest.raises(ConfigError, match=r"directory\.oncall\[0\]\.days"):
         load_directory({"people": [{"key": "a", "name": "A"}],
                         "oncall": [{"person": "a", "days": "someday"}]})
+
+
+def test_a_reply_to_an_escalation_answers_the_customer_or_reaches_the_assignee(db, tmp_path):
+    """The assignee's reply to a warning is a reply to the customer (their own signed
+    address); a team lead's reply goes to the assignee, never into the customer's case
+    (issue 15, item 9)."""
+    from email import message_from_bytes, policy
+
+    app = esc_app(db, tmp_path)
+    feed(app, mail(frm="Maria Keller <maria@kunde.example>", subject="VPN drops",
+                   msgid="<v1@kunde.example>", body="The VPN drops every few minutes."))
+    run_week(app, until=timedelta(hours=6))
+    with app.db.transaction() as s:
+        rows = s.scalars(select(OutboundMail).where(OutboundMail.kind == "escalation")
+                         .order_by(OutboundMail.id)).all()
+        by_to = {r.to_addrs[0]: message_from_bytes(r.raw, policy=policy.default) for r in rows}
+    warning = by_to["alice@example.com"]
+    assert "+1001-alice." in warning["Reply-To"]
+    lead = by_to["petra@example.com"]
+    assert lead["Reply-To"] == "alice@example.com"
+    assert "never to the customer" in " ".join(lead.get_body(("plain",)).get_content().split())
+    feed(app, mail(frm="Alice Adams <alice@example.com>", to=warning["Reply-To"],
+                   subject="Re: " + warning["Subject"], in_reply_to=warning["Message-ID"],
+                   body="Hi Maria, please reinstall the VPN client 5.2; it fixes the drops."))
+    with app.db.transaction() as s:
+        case = s.scalar(select(Case))
+        assert case.first_responded_at is not None
+        kinds = s.scalars(select(Event.kind).where(Event.case_id == case.id)).all()
+        relays = s.scalars(select(OutboundMail).where(OutboundMail.kind == "relay")).all()
+    assert "security" not in kinds and [r.to_addrs for r in relays] == [["maria@kunde.example"]]

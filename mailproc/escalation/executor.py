@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from mailproc.cases.records import record_event
 from mailproc.db import is_postgres
 from mailproc.escalation.plan import CaseFacts, DueStep, next_step
+from mailproc.actions.notify import agent_reply_address
 from mailproc.escalation.reminders import remind
 from mailproc.escalation.steps import SweepAction, claim_step
 from mailproc.models import Case, CaseStatus, Escalation, Event, Incident, OutboundMail, SweepMark
@@ -86,14 +87,44 @@ def _fire(app, session: Session, case: Case, due: DueStep, now: datetime) -> Swe
         context["escalation"] = {"step": number, "name": due.step.name, "reason": due.reason,
                                  "people": [p.as_dict() for p in people]}
         context["directory"] = phone_directory(app, now)
-        out = enqueue_templated(app, session, case=case, kind=due.step.template, to=to,
-                                dedupe_key=f"esc:{case.id}:{due.step.name}:{due.breach_key}",
-                                context=context, reply_to_message=None, now=now)
-        row.outbox_id = out.id if out is not None else None
+        rows = _send_step(app, session, case, due, context, people, now)
+        row.outbox_id = rows[0].id if rows else None
     log.info("case %s: escalation step %s (%s) to %s", case.ref, due.step.name, due.breach_key,
              to or "nobody")
     return SweepAction(case.ref or "", "escalated", due.step.name, due.breach_key, tuple(to),
                        due.reason)
+
+
+def _send_step(app, session: Session, case: Case, due: DueStep, context: dict, people,
+               now: datetime) -> list:
+    """Agents get the mail each with their own signed reply address: a reply answers the
+    customer, as from a notification. Leads, managers and vendors are not agents: their copy
+    tells them so, and their reply goes to the assignee, never into the customer's case."""
+    key = f"esc:{case.id}:{due.step.name}:{due.breach_key}"
+    rows, others = [], []
+    for person in people:
+        if not person.email:
+            continue
+        agent = app.agents.by_address(person.email)
+        if agent is None:
+            others.append(person.email)
+            continue
+        ctx = dict(context, escalation={**context["escalation"],
+                                        "recipient": {"agent": True, "reply_to": ""}})
+        rows.append(enqueue_templated(app, session, case=case, kind=due.step.template,
+                                      to=[person.email], dedupe_key=f"{key}:{agent.key}",
+                                      context=ctx, reply_to_message=None, now=now,
+                                      reply_to=agent_reply_address(app, case, agent)))
+    if others:
+        assignee = app.agents.find(case.assignee) if case.assignee else None
+        ctx = dict(context, escalation={**context["escalation"], "recipient": {
+            "agent": False, "reply_to": assignee.name if assignee else ""}})
+        rows.append(enqueue_templated(app, session, case=case, kind=due.step.template,
+                                      to=others, dedupe_key=key, context=ctx,
+                                      reply_to_message=None, now=now,
+                                      reply_to=assignee.email if assignee else
+                                      app.settings.support.address))
+    return [r for r in rows if r is not None]
 
 
 def sweep_case(app, session: Session, case: Case, now: datetime) -> list[SweepAction]:

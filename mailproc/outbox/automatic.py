@@ -23,9 +23,9 @@ def thread_ids(message: Message) -> tuple[str | None, list[str]]:
 
 def enqueue_templated(app, session: Session, *, case: Case, kind: str, to: list[str],
                       dedupe_key: str, context: dict, reply_to_message: Message | None,
-                      now: datetime) -> OutboundMail | None:
+                      now: datetime, reply_to: str | None = None) -> OutboundMail | None:
     """Automatic mail from the support address, threaded to `reply_to_message`, with the
-    signed case address as Reply-To so that an answer lands in the case.
+    signed case address as Reply-To so that an answer lands in the case (or `reply_to`).
 
     RFC 3834: an acknowledgement answers the customer's message (auto-replied); escalations,
     reminders and incident updates are sent because time passed or an agent acted
@@ -34,6 +34,6 @@ def enqueue_templated(app, session: Session, *, case: Case, kind: str, to: list[
     auto = "auto-replied" if kind in ANSWERS else "auto-generated"
     return compose(app, session, case=case, kind=kind, to=to, dedupe_key=dedupe_key,
                    context=context, in_reply_to=in_reply_to, references=references,
-                   reply_to=sign_reply_address(app.settings.support.address, case.ref,
-                                               app.secret_key),
+                   reply_to=reply_to or sign_reply_address(app.settings.support.address,
+                                                           case.ref, app.secret_key),
                    from_name=app.settings.support.name, auto_submitted=auto, now=now)
