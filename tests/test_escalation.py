@@ -13,10 +13,10 @@ from mailproc.errors import ConfigError
 from mailproc.escalation.ladder import load_ladder
 from mailproc.escalation.plan import CaseFacts, next_step
 from mailproc.escalation.steps import claim_step
-from mailproc.models import Case, Escalation, Event, OutboundMail
+from mailproc.models import Case, Contact, Escalation, Event, Message, OutboundMail, Participant
 from mailproc.runners.periodic import sweep
 from mailproc.sla.calendar import CALENDAR_24X7
-from tests.agent_helpers import agent_app, feed, mail
+from tests.agent_helpers import agent_app, feed, mail, outbox
 from tests.helpers import MONDAY
 
 DIRECTORY = {
@@ -73,8 +73,10 @@ def test_ladder_fires_each_step_once_in_order_with_phones(db, tmp_path):
         rows = s.scalars(select(OutboundMail).where(OutboundMail.kind == "escalation")
                          .order_by(OutboundMail.id)).all()
         texts = [r.raw.decode("utf-8", "replace") for r in rows]
-        assert len(rows) == 5
-        assert [r.dedupe_key.split(":")[2] for r in rows] == steps
+        # One mail per step and recipient: the vendor step reaches the vendor and whoever is
+        # on call, each with their own reply address.
+        assert len(rows) == 6
+        assert list(dict.fromkeys(r.dedupe_key.split(":")[2] for r in rows)) == steps
         assert all("\r\nAuto-Submitted: auto-generated\r\n" in text for text in texts)
         events = s.scalars(select(Event.detail).where(Event.kind == "escalated")).all()
     # Deadlines in the team's time zone, as everywhere else, never a bare UTC beside them.
@@ -213,7 +215,8 @@ def test_concurrent_sweeps_fire_each_step_once(db, tmp_path):
     assert len(fired) == len(set(fired)) == 6 * 5   # 5 first-response steps, each once
     with app.db.transaction() as s:
         rows = s.scalars(select(OutboundMail).where(OutboundMail.kind == "escalation")).all()
-        assert len(rows) == 30
+        assert len(rows) == 6 * 6     # the vendor step goes to two people, each their own mail
+        assert len({r.dedupe_key for r in rows}) == len(rows)
 
 
 def test_sweep_command_steps_through_time(db, tmp_path, monkeypatch):
@@ -256,10 +259,10 @@ def test_directory_rota_and_errors():
                         "oncall": [{"person": "a", "days": "someday"}]})
 
 
-def test_a_reply_to_an_escalation_answers_the_customer_or_reaches_the_assignee(db, tmp_path):
+def test_a_reply_to_an_escalation_answers_the_customer_or_becomes_a_note(db, tmp_path):
     """The assignee's reply to a warning is a reply to the customer (their own signed
-    address); a team lead's reply goes to the assignee, never into the customer's case
-    (issue 15, item 9)."""
+    address); a team lead's reply is an internal note on the case: never customer mail, no
+    participant, no acknowledgement (issue 15, item 9)."""
     from email import message_from_bytes, policy
 
     app = esc_app(db, tmp_path)
@@ -273,8 +276,24 @@ def test_a_reply_to_an_escalation_answers_the_customer_or_reaches_the_assignee(d
     warning = by_to["alice@example.com"]
     assert "+1001-alice." in warning["Reply-To"]
     lead = by_to["petra@example.com"]
-    assert lead["Reply-To"] == "alice@example.com"
-    assert "never to the customer" in " ".join(lead.get_body(("plain",)).get_content().split())
+    assert "+1001--petra." in lead["Reply-To"]
+    assert "internal note" in " ".join(lead.get_body(("plain",)).get_content().split())
+    feed(app, mail(frm="Petra Schulz <petra@example.com>", to=lead["Reply-To"],
+                   subject="Re: " + lead["Subject"], in_reply_to=lead["Message-ID"],
+                   body="Alice, the VPN gateway was patched last night, start there."))
+    with app.db.transaction() as s:
+        case = s.scalar(select(Case))
+        note = s.scalar(select(Message).where(Message.from_addr == "petra@example.com"))
+        assert note.case_id == case.id and note.internal and note.kind == "internal"
+        assert case.last_customer_message_at < note.created_at   # not the customer's turn
+        people = s.scalars(select(Contact.email).join(
+            Participant, Participant.contact_id == Contact.id)).all()
+        assert "petra@example.com" not in people
+        kinds = s.scalars(select(Event.kind).where(Event.case_id == case.id)).all()
+        acks = s.scalars(select(OutboundMail).where(OutboundMail.kind == "ack")).all()
+    assert "note" in kinds and "security" not in kinds and len(acks) == 1
+    notice = message_from_bytes(outbox(app, "agent_notify")[-1].raw, policy=policy.default)
+    assert "Internal note" in notice["Subject"]
     feed(app, mail(frm="Alice Adams <alice@example.com>", to=warning["Reply-To"],
                    subject="Re: " + warning["Subject"], in_reply_to=warning["Message-ID"],
                    body="Hi Maria, please reinstall the VPN client 5.2; it fixes the drops."))

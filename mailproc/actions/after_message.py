@@ -42,6 +42,16 @@ def after_message(app, session: Session, *, case: Case | None, message: Message,
     is_new_case = match.case_id is None
     kind = verdict.kind
     forged = False
+    if kind == "internal":
+        # A lead, manager or vendor answering an escalation: words for the team, not mail
+        # from the customer; nothing is acknowledged or relayed.
+        message.internal = True
+        record_event(session, case.id, actor=message.from_addr, kind="note",
+                     detail=f"note from {message.from_name or message.from_addr} "
+                            f"({verdict.reason})", now=now,
+                     data={"message_id": message.message_id})
+        notify_agents(app, session, case, message, reason="note", now=now)
+        return
     directory = app.agents
     if kind == "agent":
         agent = directory.by_address(message.from_addr)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from mailproc.signing import verify_reply_address
 
 log = logging.getLogger(__name__)
+_PERSON_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,40}")
 
 _COMMENT = re.compile(r"\([^()]*\)")
 _RESINFO = re.compile(r"^\s*([a-z0-9_-]+)\s*=\s*([a-z0-9_-]+)(.*)$", re.IGNORECASE | re.DOTALL)
@@ -34,6 +35,20 @@ class Authenticity:
     authentic: bool
     method: str                       # "signed_address" | "dkim" | "dmarc" | "none"
     reason: str
+
+
+def person_reply_ref(case_ref: str, person_key: str) -> str | None:
+    """The ref signed into the Reply-To of a lead's, manager's or vendor's escalation mail:
+    `<case ref>--<key>` (a double dash: never an agent's `<case ref>-<agent key>`). None when
+    the key cannot stand in an address."""
+    ref = f"{case_ref}--{person_key.strip().lower()}"
+    return ref if _PERSON_KEY.fullmatch(person_key.strip().lower()) and len(ref) <= 64 else None
+
+
+def split_person_ref(ref: str) -> tuple[str, str] | None:
+    """(case ref, person key) of a `person_reply_ref`, else None."""
+    case_ref, sep, key = ref.partition("--")
+    return (case_ref, key) if sep and case_ref and key else None
 
 
 def agent_reply_ref(case_ref: str, agent_key: str) -> str:

@@ -185,4 +185,5 @@ def classify(
 
 
 # Kinds that never open a case of their own when nothing threads them.
-NO_CASE_KINDS = frozenset({"bounce", "own", "auto_reply"})
+# "internal": a lead's, manager's or vendor's reply through their signed address (a note).
+NO_CASE_KINDS = frozenset({"bounce", "own", "auto_reply", "internal"})

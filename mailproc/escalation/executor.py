@@ -9,15 +9,17 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mailproc.actions.notify import agent_reply_address
 from mailproc.cases.records import record_event
+from mailproc.classify.authenticity import person_reply_ref
 from mailproc.db import is_postgres
 from mailproc.escalation.plan import CaseFacts, DueStep, next_step
-from mailproc.actions.notify import agent_reply_address
 from mailproc.escalation.reminders import remind
 from mailproc.escalation.steps import SweepAction, claim_step
 from mailproc.models import Case, CaseStatus, Escalation, Event, Incident, OutboundMail, SweepMark
 from mailproc.outbox.automatic import enqueue_templated
 from mailproc.people.directory import phone_directory, resolve_people
+from mailproc.signing import sign_reply_address
 from mailproc.templating.context import case_context, history
 
 log = logging.getLogger(__name__)
@@ -98,19 +100,32 @@ def _fire(app, session: Session, case: Case, due: DueStep, now: datetime) -> Swe
 def _send_step(app, session: Session, case: Case, due: DueStep, context: dict, people,
                now: datetime) -> list:
     """Agents get the mail each with their own signed reply address: a reply answers the
-    customer, as from a notification. Leads, managers and vendors are not agents: their copy
-    tells them so, and their reply goes to the assignee, never into the customer's case."""
+    customer, as from a notification. Leads, managers and vendors each get an address signed
+    for them: their reply becomes an internal note on the case, never customer mail. Anyone
+    else (a plain address) is told to write to the assignee."""
     key = f"esc:{case.id}:{due.step.name}:{due.breach_key}"
     rows, others = [], []
+    support = app.settings.support.address
     for person in people:
         if not person.email:
             continue
         agent = app.agents.by_address(person.email)
+        ref = person_reply_ref(case.ref, person.key) if agent is None else None
+        if agent is None and ref is not None and _known(app, person):
+            ctx = dict(context, escalation={**context["escalation"],
+                                            "recipient": {"agent": False, "note": True,
+                                                          "reply_to": ""}})
+            rows.append(enqueue_templated(
+                app, session, case=case, kind=due.step.template, to=[person.email],
+                dedupe_key=f"{key}:{person.key}", context=ctx, reply_to_message=None, now=now,
+                reply_to=sign_reply_address(support, ref, app.secret_key)))
+            continue
         if agent is None:
             others.append(person.email)
             continue
         ctx = dict(context, escalation={**context["escalation"],
-                                        "recipient": {"agent": True, "reply_to": ""}})
+                                        "recipient": {"agent": True, "note": False,
+                                                      "reply_to": ""}})
         rows.append(enqueue_templated(app, session, case=case, kind=due.step.template,
                                       to=[person.email], dedupe_key=f"{key}:{agent.key}",
                                       context=ctx, reply_to_message=None, now=now,
@@ -118,13 +133,18 @@ def _send_step(app, session: Session, case: Case, due: DueStep, context: dict, p
     if others:
         assignee = app.agents.find(case.assignee) if case.assignee else None
         ctx = dict(context, escalation={**context["escalation"], "recipient": {
-            "agent": False, "reply_to": assignee.name if assignee else ""}})
+            "agent": False, "note": False, "reply_to": assignee.name if assignee else ""}})
         rows.append(enqueue_templated(app, session, case=case, kind=due.step.template,
                                       to=others, dedupe_key=key, context=ctx,
                                       reply_to_message=None, now=now,
                                       reply_to=assignee.email if assignee else
                                       app.settings.support.address))
     return [r for r in rows if r is not None]
+
+
+def _known(app, person) -> bool:
+    """A person or vendor of the directory (whose signed reply can be matched to them)."""
+    return (app.people.person(person.key) or app.people.vendor(person.key)) is not None
 
 
 def sweep_case(app, session: Session, case: Case, now: datetime) -> list[SweepAction]:

@@ -20,7 +20,7 @@ from mailproc.app import App
 from mailproc.cases.placement import learn_phones, place
 from mailproc.cases.records import record_event
 from mailproc.cases.undeliverable import link_bounce
-from mailproc.classify.authenticity import check_auth_results
+from mailproc.classify.authenticity import check_auth_results, split_person_ref
 from mailproc.classify.rules import Classification, classify
 from mailproc.db import advisory_xact_lock, is_postgres
 from mailproc.errors import ParseError
@@ -245,7 +245,27 @@ def _classify(app: App, msg: ParsedMessage) -> Classification:
         # our own mail never comes From an agent address.
         verdict = Classification("agent", "agent", f"From {msg.from_addr} claims to be an agent "
                                                    f"(not own: {verdict.reason})")
+    if verdict.kind == "human":
+        person = _internal_sender(app, msg)
+        if person is not None:
+            verdict = Classification("internal", "person_signed_address",
+                                     f"{person.name} ({person.role or 'escalation contact'}) "
+                                     f"replied through the address signed for them")
     return verdict
+
+
+def _internal_sender(app: App, msg: ParsedMessage):
+    """The directory person (lead, manager, vendor) whose signed escalation address this mail
+    came through, From their own address; None for anyone else."""
+    signed = find_signed_ref(recipient_addresses(msg), app.settings.support.address,
+                             app.secret_key)
+    parts = split_person_ref(signed.ref) if signed else None
+    if parts is None:
+        return None
+    person = app.people.person(parts[1]) or app.people.vendor(parts[1])
+    if person is None or person.email.lower() != (msg.from_addr or "").lower():
+        return None
+    return person
 
 
 def _thread_input(app: App, msg: ParsedMessage, verdict: Classification,
@@ -258,5 +278,6 @@ def _thread_input(app: App, msg: ParsedMessage, verdict: Classification,
     return ThreadInput(message_id=msg.message_id, in_reply_to=msg.in_reply_to,
                        references=msg.references, subject=msg.subject, from_addr=msg.from_addr,
                        # An agent's signed ref is "<case ref>-<agent key>" (classify.authenticity).
+                       # A lead's is "<case ref>--<key>": the same first part.
                        signed_ref=signed.ref.partition("-")[0] if signed else None,
                        date_at=msg.date_at or now, from_agent=vouched)

@@ -77,7 +77,7 @@ _BASE = {
             {"name": "On-call engineer", "role": "on-call", "phone": "+49 170 5550123",
              "email": "oncall@example.com"},
         ],
-        "recipient": {"agent": True, "reply_to": ""},
+        "recipient": {"agent": True, "note": False, "reply_to": ""},
     },
     "history": [
         {"at": "2026-11-23 13:05 UTC", "actor": "maria.keller@kunde.example",
