@@ -303,3 +303,26 @@ def test_a_reply_to_an_escalation_answers_the_customer_or_becomes_a_note(db, tmp
         kinds = s.scalars(select(Event.kind).where(Event.case_id == case.id)).all()
         relays = s.scalars(select(OutboundMail).where(OutboundMail.kind == "relay")).all()
     assert "security" not in kinds and [r.to_addrs for r in relays] == [["maria@kunde.example"]]
+
+
+def test_a_lead_can_write_to_the_customer_with_relay(db, tmp_path):
+    from email import message_from_bytes, policy
+
+    app = esc_app(db, tmp_path)
+    feed(app, mail(frm="Maria Keller <maria@kunde.example>", subject="VPN drops",
+                   msgid="<v1@kunde.example>", body="The VPN drops every few minutes."))
+    run_week(app, until=timedelta(hours=6))
+    with app.db.transaction() as s:
+        rows = s.scalars(select(OutboundMail).where(OutboundMail.kind == "escalation")).all()
+        lead = next(message_from_bytes(r.raw, policy=policy.default) for r in rows
+                    if r.to_addrs == ["petra@example.com"])
+    feed(app, mail(frm="Petra Schulz <petra@example.com>", to=lead["Reply-To"],
+                   subject="Re: " + lead["Subject"], in_reply_to=lead["Message-ID"],
+                   body="#relay\nDear Maria, we restarted the VPN gateway; please try again."))
+    (relay,) = outbox(app, "relay")
+    sent = message_from_bytes(relay.raw, policy=policy.default)
+    assert relay.to_addrs == ["maria@kunde.example"] and "Petra Schulz via" in sent["From"]
+    text = sent.get_body(("plain",)).get_content()
+    assert "restarted the VPN gateway" in text and "#relay" not in text
+    with app.db.transaction() as s:
+        assert s.scalar(select(Case)).first_responded_at is not None

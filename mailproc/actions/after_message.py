@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from mailproc.actions.acknowledge import maybe_acknowledge
 from mailproc.actions.incidents import on_new_case
 from mailproc.actions.notify import notify_agents
-from mailproc.actions.relay import handle_agent_mail
+from mailproc.actions.relay import handle_agent_mail, relay_reply
 from mailproc.actions.triage import (
     assign, resolve_by_kb, set_priority_and_deadlines, suggest_articles,
 )
@@ -23,6 +24,8 @@ from mailproc.parse.message import recipient_addresses
 from mailproc.policy.kb import thanks_resolves
 
 log = logging.getLogger(__name__)
+# The first line with which a lead, manager or vendor sends their reply to the customer.
+RELAY_COMMAND = "#relay"
 
 
 def after_message(app, session: Session, *, case: Case | None, message: Message, parsed,
@@ -44,7 +47,13 @@ def after_message(app, session: Session, *, case: Case | None, message: Message,
     forged = False
     if kind == "internal":
         # A lead, manager or vendor answering an escalation: words for the team, not mail
-        # from the customer; nothing is acknowledged or relayed.
+        # from the customer; nothing is acknowledged, and relayed only when asked with #relay.
+        lines = (message.new_text or "").strip().splitlines()
+        if lines and lines[0].strip().lower() == RELAY_COMMAND:
+            sender = SimpleNamespace(name=message.from_name or message.from_addr,
+                                     email=message.from_addr, key="")
+            relay_reply(app, session, case, message, sender, "\n".join(lines[1:]).strip(), now)
+            return
         message.internal = True
         record_event(session, case.id, actor=message.from_addr, kind="note",
                      detail=f"note from {message.from_name or message.from_addr} "
