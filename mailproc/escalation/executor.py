@@ -104,47 +104,34 @@ def _send_step(app, session: Session, case: Case, due: DueStep, context: dict, p
     for them: their reply becomes an internal note on the case, never customer mail. Anyone
     else (a plain address) is told to write to the assignee."""
     key = f"esc:{case.id}:{due.step.name}:{due.breach_key}"
+
+    def send(to: list[str], dedupe_key: str, reply_to: str, **recipient):
+        ctx = dict(context, escalation={**context["escalation"], "recipient": {
+            "agent": False, "note": False, "reply_to": "", **recipient}})
+        return enqueue_templated(app, session, case=case, kind=due.step.template, to=to,
+                                 dedupe_key=dedupe_key, context=ctx, reply_to_message=None,
+                                 now=now, reply_to=reply_to)
+
     rows, others = [], []
-    support = app.settings.support.address
     for person in people:
         if not person.email:
             continue
         agent = app.agents.by_address(person.email)
         ref = person_reply_ref(case.ref, person.key) if agent is None else None
-        if agent is None and ref is not None and _known(app, person):
-            ctx = dict(context, escalation={**context["escalation"],
-                                            "recipient": {"agent": False, "note": True,
-                                                          "reply_to": ""}})
-            rows.append(enqueue_templated(
-                app, session, case=case, kind=due.step.template, to=[person.email],
-                dedupe_key=f"{key}:{person.key}", context=ctx, reply_to_message=None, now=now,
-                reply_to=sign_reply_address(support, ref, app.secret_key)))
-            continue
-        if agent is None:
+        if agent is not None:
+            rows.append(send([person.email], f"{key}:{agent.key}",
+                             agent_reply_address(app, case, agent), agent=True))
+        elif ref is not None and app.people.contact(person.key) is not None:
+            rows.append(send([person.email], f"{key}:{person.key}",
+                             sign_reply_address(app.settings.support.address, ref,
+                                                app.secret_key), note=True))
+        else:
             others.append(person.email)
-            continue
-        ctx = dict(context, escalation={**context["escalation"],
-                                        "recipient": {"agent": True, "note": False,
-                                                      "reply_to": ""}})
-        rows.append(enqueue_templated(app, session, case=case, kind=due.step.template,
-                                      to=[person.email], dedupe_key=f"{key}:{agent.key}",
-                                      context=ctx, reply_to_message=None, now=now,
-                                      reply_to=agent_reply_address(app, case, agent)))
     if others:
         assignee = app.agents.find(case.assignee) if case.assignee else None
-        ctx = dict(context, escalation={**context["escalation"], "recipient": {
-            "agent": False, "note": False, "reply_to": assignee.name if assignee else ""}})
-        rows.append(enqueue_templated(app, session, case=case, kind=due.step.template,
-                                      to=others, dedupe_key=key, context=ctx,
-                                      reply_to_message=None, now=now,
-                                      reply_to=assignee.email if assignee else
-                                      app.settings.support.address))
+        rows.append(send(others, key, assignee.email if assignee else app.settings.support.address,
+                         reply_to=assignee.name if assignee else ""))
     return [r for r in rows if r is not None]
-
-
-def _known(app, person) -> bool:
-    """A person or vendor of the directory (whose signed reply can be matched to them)."""
-    return (app.people.person(person.key) or app.people.vendor(person.key)) is not None
 
 
 def sweep_case(app, session: Session, case: Case, now: datetime) -> list[SweepAction]:

@@ -67,6 +67,10 @@ class Directory:
         key = key.strip().lower()
         return next((p for p in self.people if p.key == key or p.email == key), None)
 
+    def contact(self, key: str) -> Person | None:
+        """A person or a vendor by key: who an escalation can reach and hear back from."""
+        return self.person(key) or self.vendor(key)
+
     def vendor(self, key: str) -> Person | None:
         key = key.strip().lower()
         return next((v for v in self.vendors if v.key == key), None)

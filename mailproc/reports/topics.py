@@ -87,7 +87,7 @@ def load_cases(session: Session, period: Period, previous: Period,
     return out, sampled
 
 
-def _vectors(cases: list[CaseText]) -> tuple[np.ndarray, list[str], list[Counter]]:
+def _vectors(cases: list[CaseText]) -> tuple[np.ndarray, list[str]]:
     docs = [Counter(analyze(f"{c.subject} {c.subject} {c.text}")) for c in cases]
     df = Counter(t for d in docs for t in d)
     n = len(docs)
@@ -102,7 +102,7 @@ def _vectors(cases: list[CaseText]) -> tuple[np.ndarray, list[str], list[Counter
                 x[row, index[t]] = (1 + math.log(tf)) * math.log(n / df[t])
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     x = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
-    return x, vocab, docs
+    return x, vocab
 
 
 def group(x: np.ndarray, similar: float = SIMILAR, min_cases: int = MIN_CASES) -> list[list[int]]:
@@ -166,7 +166,7 @@ def kind_of(members: list[CaseText]) -> tuple[str, str, dict]:
 def recurring_topics(session: Session, period: Period, previous: Period,
                      team: str | None = None) -> dict:
     cases, sampled = load_cases(session, period, previous, team)
-    x, vocab, docs = _vectors(cases)
+    x, vocab = _vectors(cases)
     surface = _surface_words(cases) if cases else {}
     topics = []
     for members_idx in group(x):

@@ -27,7 +27,7 @@ from mailproc.errors import ParseError
 from mailproc.models import Quarantine, RawMessage, RawStatus
 from mailproc.parse.message import ParsedMessage, parse_message, recipient_addresses
 from mailproc.runners.isolation import run_alone
-from mailproc.signing import find_signed_ref
+from mailproc.signing import SignedRef, find_signed_ref
 from mailproc.store.messages import store_message
 from mailproc.store.raw import load_raw
 from mailproc.thread.lookup import DbThreadLookup
@@ -210,10 +210,13 @@ def _process(app: App, session: Session, raw_id: int) -> Outcome:
         _quarantine(session, row, str(exc), now)
         return Outcome(raw_id, "quarantined", reason=str(exc))
     _serialise_copies(session, msg)
-    verdict = _classify(app, msg)                                             # classify
+    signed = find_signed_ref(recipient_addresses(msg), app.settings.support.address,
+                             app.secret_key)
+    verdict = _classify(app, msg, signed)                                     # classify
     bounce = link_bounce(app, session, msg, raw, now) if verdict.kind == "bounce" else None
-    match = bounce or thread_message(_thread_input(app, msg, verdict, now), DbThreadLookup(session),
-                                     now=now, subject_window=app.subject_window)   # thread
+    match = bounce or thread_message(_thread_input(app, msg, signed, verdict, now),
+                                     DbThreadLookup(session), now=now,
+                                     subject_window=app.subject_window)        # thread
     case = place(app, session, row, msg, verdict, match, now)                 # cases
     message = store_message(session, row, msg, verdict, match, case, now)
     if verdict.kind == "human" and msg.signature and msg.from_addr:
@@ -235,7 +238,7 @@ def _serialise_copies(session: Session, msg: ParsedMessage) -> None:
         advisory_xact_lock(session, "mailproc:message-id", msg.message_id)
 
 
-def _classify(app: App, msg: ParsedMessage) -> Classification:
+def _classify(app: App, msg: ParsedMessage, signed: SignedRef | None) -> Classification:
     agents = app.agents
     verdict = classify(msg, own_addresses=app.own_addresses,
                        own_message_id_domain=app.message_id_domain,
@@ -246,7 +249,7 @@ def _classify(app: App, msg: ParsedMessage) -> Classification:
         verdict = Classification("agent", "agent", f"From {msg.from_addr} claims to be an agent "
                                                    f"(not own: {verdict.reason})")
     if verdict.kind == "human":
-        person = _internal_sender(app, msg)
+        person = _internal_sender(app, msg, signed)
         if person is not None:
             verdict = Classification("internal", "person_signed_address",
                                      f"{person.name} ({person.role or 'escalation contact'}) "
@@ -254,23 +257,20 @@ def _classify(app: App, msg: ParsedMessage) -> Classification:
     return verdict
 
 
-def _internal_sender(app: App, msg: ParsedMessage):
+def _internal_sender(app: App, msg: ParsedMessage, signed: SignedRef | None):
     """The directory person (lead, manager, vendor) whose signed escalation address this mail
     came through, From their own address; None for anyone else."""
-    signed = find_signed_ref(recipient_addresses(msg), app.settings.support.address,
-                             app.secret_key)
     parts = split_person_ref(signed.ref) if signed else None
     if parts is None:
         return None
-    person = app.people.person(parts[1]) or app.people.vendor(parts[1])
+    person = app.people.contact(parts[1])
     if person is None or person.email.lower() != (msg.from_addr or "").lower():
         return None
     return person
 
 
-def _thread_input(app: App, msg: ParsedMessage, verdict: Classification,
-                  now: datetime) -> ThreadInput:
-    signed = find_signed_ref(recipient_addresses(msg), app.settings.support.address, app.secret_key)
+def _thread_input(app: App, msg: ParsedMessage, signed: SignedRef | None,
+                  verdict: Classification, now: datetime) -> ThreadInput:
     agent = app.agents.by_address(msg.from_addr) if verdict.kind == "agent" else None
     vouched = agent is not None and check_auth_results(
         list(msg.headers.get("authentication-results", ())), msg.from_addr,
