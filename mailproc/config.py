@@ -85,6 +85,9 @@ class OutgoingSettings:
     max_attempts: int = 8
     retry_base: str = "30s"
     retry_cap: str = "1h"
+    # Notifications to agents carry the customer's attachments up to this many bytes in all
+    # (many servers refuse mail over 10-25 MB); the rest are listed, kept with the case.
+    notify_attachments_bytes: int = 10_000_000
 
 
 @dataclass(frozen=True)

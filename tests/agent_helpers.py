@@ -42,11 +42,16 @@ def agent_app(db, tmp_path, *, agents=AGENTS, teams=TEAMS, now=MONDAY, kb=None, 
 
 def feed(app, *raws: bytes, mailbox: str = "demo") -> list:
     """Store raw mail as a source would and run the pipeline; returns the outcomes."""
-    store = app.raw_store()
-    for raw in raws:
-        store.store_one(mailbox, FetchedMessage(mailbox, "INBOX", f"k:{next(_keys)}", None,
-                                                None, raw, None))
+    store(app, *raws, mailbox=mailbox)
     return process_pending(app)
+
+
+def store(app, *raws: bytes, mailbox: str = "demo") -> None:
+    """Store raw mail as a source would, without processing it."""
+    raw_store = app.raw_store()
+    for raw in raws:
+        raw_store.store_one(mailbox, FetchedMessage(mailbox, "INBOX", f"k:{next(_keys)}", None,
+                                                    None, raw, None))
 
 
 def mail(*, frm: str, to: str = SUPPORT, subject: str, body: str, cc: str = "",

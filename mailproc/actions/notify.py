@@ -16,6 +16,7 @@ from mailproc.outbox.compose import compose
 from mailproc.people.agents import Agent
 from mailproc.policy.kb import suggest_for_case
 from mailproc.signing import sign_reply_address
+from mailproc.store.messages import forwardable
 from mailproc.templating.context import case_context, history
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,10 @@ def notify_agents(app, session: Session, case: Case, message: Message, *, reason
     context["notification"] = {"reason": reason, "reason_text": REASONS.get(reason, reason),
                                "heading": heading[:1].upper() + heading[1:], "subject": word}
     context["message"]["internal"] = bool(message.internal)
+    budget = app.settings.outgoing.notify_attachments_bytes
+    files = context["message"]["attachments"]
+    for file, fits in zip(files, forwardable([f["size"] for f in files], budget)):
+        file["forwarded"] = fits
     if reason == "new_case" or (reason == "forged" and case.status == CaseStatus.NEW):
         # Agents see every fitting article, internal ones included.
         context["kb_suggestions"] = suggest_for_case(app, message.subject,
@@ -82,7 +87,7 @@ def notify_agents(app, session: Session, case: Case, message: Message, *, reason
                       in_reply_to=in_reply_to, references=references,
                       reply_to=agent_reply_address(app, case, agent),
                       from_name=app.settings.support.name, auto_submitted="auto-generated",
-                      attachments_of=message, now=now)
+                      attachments_of=message, attachment_budget=budget, now=now)
         if row is not None:
             rows.append(row)
     log.info("case %s: notified %s (%s)", case.ref, ", ".join(a.key for a in agents), reason)

@@ -26,6 +26,7 @@ COMMANDS = [
     ("mailproc.cli.phone_list", "phone_list"),
     ("mailproc.cli.incident", "incident"),
     ("mailproc.cli.report", "report"),
+    ("mailproc.cli.attachments", "attachments"),
 ]
 
 

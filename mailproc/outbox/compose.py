@@ -23,14 +23,15 @@ log = logging.getLogger(__name__)
 def compose(app, session: Session, *, case: Case, kind: str, to: Sequence[str],
             dedupe_key: str, context: dict, in_reply_to: str | None, references: Sequence[str],
             reply_to: str | None, from_name: str, auto_submitted: str | None,
-            attachments_of: Message | None = None, now: datetime,
-            ) -> OutboundMail | None:
+            attachments_of: Message | None = None, attachment_budget: int | None = None,
+            now: datetime) -> OutboundMail | None:
     """Render `kind` and queue it; None when `dedupe_key` was queued before.
 
     `attachments_of`: the stored message whose attachments go along (a relayed reply, a
-    notification). A template error holds the row with the error instead of losing the
-    mail; `render_held` retries it each round. `_mail` in the stored context carries what a
-    re-render needs, the attachments by their message's id.
+    notification), those that fit in `attachment_budget` bytes when it is given. A template
+    error holds the row with the error instead of losing the mail; `render_held` retries it
+    each round. `_mail` in the stored context carries what a re-render needs, the
+    attachments by their message's id.
     """
     message_id = make_message_id(app.message_id_domain, kind, dedupe_key, app.secret_key)
     sendable = [a for a in (transport_address(x) for x in to) if a]
@@ -59,11 +60,12 @@ def compose(app, session: Session, *, case: Case, kind: str, to: Sequence[str],
     context["_mail"] = {"in_reply_to": in_reply_to, "references": list(references),
                         "to": list(to), "reply_to": reply_to, "from_name": from_name,
                         "auto_submitted": auto_submitted,
-                        "attachments_of": attachments_of.id if attachments_of else None}
+                        "attachments_of": attachments_of.id if attachments_of else None,
+                        "attachment_budget": attachment_budget}
     raw, subject, error = None, context.get("case", {}).get("subject", ""), None
     try:
         raw, subject = render_raw(app, kind, context, message_id, now,
-                                  message_attachments(session, context["_mail"]["attachments_of"]))
+                                  _attachments(session, context["_mail"]))
     except TemplateError as exc:
         error = f"template error: {exc}"
     except Exception as exc:  # noqa: BLE001 - a mail we cannot build is held, never lost
@@ -86,6 +88,11 @@ def compose(app, session: Session, *, case: Case, kind: str, to: Sequence[str],
                      detail=f"{kind} to {', '.join(to)} queued as {message_id}", now=now,
                      data={"outbox_id": row.id})
     return row
+
+
+def _attachments(session: Session, meta: dict) -> list[tuple[str, str, bytes]]:
+    return message_attachments(session, meta.get("attachments_of"),
+                               budget=meta.get("attachment_budget"))
 
 
 def render_raw(app, kind: str, context: dict, message_id: str, now: datetime,
@@ -114,8 +121,7 @@ def render_held(app, now: datetime, limit: int = 100) -> int:
             OutboundMail.template != "").limit(limit)).all()
         for row in rows:
             try:
-                attachments = message_attachments(
-                    session, (row.context.get("_mail") or {}).get("attachments_of"))
+                attachments = _attachments(session, row.context.get("_mail") or {})
                 row.raw, row.subject = render_raw(app, row.template, row.context, row.message_id,
                                                   now, attachments)
             except TemplateError as exc:

@@ -14,6 +14,8 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Iterable, Mapping, Sequence
 
+from mailproc.outbox.wire import add_attachment, as_bytes
+
 log = logging.getLogger(__name__)
 
 # 7bit transfer: the relay may not offer 8BITMIME, and non-ASCII headers become RFC 2047 words.
@@ -198,6 +200,6 @@ def build_message(*, from_addr: str, from_name: str, to: Sequence[str], cc: Sequ
         msg.add_alternative(html, subtype="html", cte=_cte(html))
     for filename, content_type, data in attachments:
         maintype, subtype = attachment_type(content_type)
-        msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
-                           filename=clean_header(filename) or "attachment")
-    return msg.as_bytes(policy=policy)
+        add_attachment(msg, data, maintype=maintype, subtype=subtype or "octet-stream",
+                       filename=clean_header(filename) or "attachment")
+    return as_bytes(msg, policy)

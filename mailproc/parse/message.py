@@ -23,6 +23,7 @@ from mailproc.parse.addresses import (
 )
 from mailproc.parse.dates import choose_date, date_header_notes
 from mailproc.parse.html_text import html_to_text
+from mailproc.parse.lift import lift, restore
 from mailproc.parse.reply import extract
 
 log = logging.getLogger(__name__)
@@ -175,7 +176,7 @@ def _load(raw: bytes, defects: list[str]) -> tuple[email.message.Message, dict[i
     mail-parser would try to recover goes through the full parse as before.
     """
     try:
-        msg = email.message_from_bytes(raw)  # the very call mail-parser's from_bytes makes
+        msg, lifted = _from_bytes(raw)
     except Exception as exc:  # library edge (RecursionError on absurd nesting): unreadable
         raise ParseError(f"unreadable message: {type(exc).__name__}: {exc}") from exc
     parts = list(msg.walk())
@@ -186,7 +187,7 @@ def _load(raw: bytes, defects: list[str]) -> tuple[email.message.Message, dict[i
     else:
         try:
             notes = address_header_notes(msg) + date_header_notes(msg)
-            decoded = _decode_as_mailparser(parts)
+            decoded = _decode_as_mailparser(parts, lifted)
         except Exception as exc:  # library edge: as when mail-parser's own parse raises
             _note_mailparser_failure(exc, defects)
             notes = []
@@ -197,15 +198,30 @@ def _load(raw: bytes, defects: list[str]) -> tuple[email.message.Message, dict[i
     return msg, decoded
 
 
-def _decode_as_mailparser(parts: list[email.message.Message]) -> dict[int, bytes]:
+def _from_bytes(raw: bytes) -> tuple[email.message.Message, dict[int, bytes]]:
+    """The call mail-parser's from_bytes makes, with large base64 bodies lifted around it;
+    and the lifted bodies' bytes, decoded, by part identity."""
+    lifted_raw, lifted = lift(raw)
+    if not lifted:
+        return email.message_from_bytes(raw), {}
+    msg = email.message_from_bytes(lifted_raw)
+    decoded = restore(msg, lifted)
+    return (msg, decoded) if decoded is not None else (email.message_from_bytes(raw), {})
+
+
+def _decode_as_mailparser(parts: list[email.message.Message],
+                          known: dict[int, bytes]) -> dict[int, bytes]:
     """Decode the base64 leaves that mail-parser's parse decodes, by its rules, so the
     defects decoding leaves on a part (bad base64) are there as they always were; the
-    bytes are kept (by part identity) for the walk. Other encodings record no defects."""
+    bytes are kept (by part identity) for the walk. Other encodings record no defects.
+    `known`: parts decoded already, without defects (a lifted body)."""
     from mailparser.utils import decode_header_part, mime_header_view, ported_string, raw_payload
 
-    decoded: dict[int, bytes] = {}
+    decoded: dict[int, bytes] = dict(known)
     blocked: set[int] = set()
     for part in parts:
+        if id(part) in known:
+            continue
         inside = id(part) in blocked
         if part.is_multipart():
             disposition = part.get_content_disposition()

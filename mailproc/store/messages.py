@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailproc.classify.rules import NO_CASE_KINDS, Classification
+from mailproc.errors import MailprocError
 from mailproc.models import Attachment, Blob, Case, Direction, Message, MessageRef, RawMessage
 from mailproc.parse.message import ParsedMessage
 from mailproc.thread.rules import ThreadMatch
@@ -47,12 +49,44 @@ def store_message(session: Session, row: RawMessage, msg: ParsedMessage,
     return message
 
 
-def message_attachments(session: Session, message_id: int | None,
-                        ) -> list[tuple[str, str, bytes]]:
-    """(filename, content type, bytes) of a stored message's attachments, in order."""
+def forwardable(sizes: Sequence[int], budget: int | None) -> list[bool]:
+    """Which attachments, in order, go along in a mail of at most `budget` bytes of them: each
+    that still fits, so one huge file does not keep the small ones back. None: all of them."""
+    if budget is None:
+        return [True] * len(sizes)
+    left, out = budget, []
+    for size in sizes:
+        out.append(size <= left)
+        left -= size if size <= left else 0
+    return out
+
+
+def message_attachments(session: Session, message_id: int | None, *,
+                        budget: int | None = None) -> list[tuple[str, str, bytes]]:
+    """(filename, content type, bytes) of a stored message's attachments, in order; with a
+    `budget`, only those `forwardable` within it (the others' bytes are not even read)."""
     if message_id is None:
         return []
-    rows = session.execute(select(Attachment, Blob.data).join(Blob, Blob.sha256 == Attachment.sha256)
-                           .where(Attachment.message_id == message_id)
+    rows = session.scalars(select(Attachment).where(Attachment.message_id == message_id)
                            .order_by(Attachment.id)).all()
-    return [(a.filename or "attachment", a.content_type, data) for a, data in rows]
+    wanted = [a for a, ok in zip(rows, forwardable([a.size for a in rows], budget)) if ok]
+    blobs = dict(session.execute(select(Blob.sha256, Blob.data).where(
+        Blob.sha256.in_({a.sha256 for a in wanted}))).all()) if wanted else {}
+    return [(a.filename or "attachment", a.content_type, blobs[a.sha256]) for a in wanted]
+
+
+def case_attachments(session: Session, ref: str) -> list[dict]:
+    """Every file the mail of case `ref` carried, oldest message first: who sent it, when,
+    its name, type, size and bytes. MailprocError when there is no such case."""
+    case = session.scalar(select(Case).where(Case.ref == ref.strip().lstrip("#")))
+    if case is None:
+        raise MailprocError(f"no case with reference #{ref.strip().lstrip('#')}")
+    rows = session.execute(
+        select(Attachment, Message.from_addr, Message.date_at, Blob.data)
+        .join(Message, Message.id == Attachment.message_id)
+        .join(Blob, Blob.sha256 == Attachment.sha256)
+        .where(Message.case_id == case.id).order_by(Message.date_at, Attachment.id)).all()
+    return [{"case": case.ref, "message_id": a.message_id, "from": sender, "date": sent,
+             "filename": a.filename or "attachment", "content_type": a.content_type,
+             "size": a.size, "sha256": a.sha256, "data": data}
+            for a, sender, sent, data in rows]

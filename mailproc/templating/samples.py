@@ -47,8 +47,10 @@ _BASE = {
                     "it disconnects.\n\nThe log file is attached.\n\nThanks,\nMaria",
         "from_name": "Maria Keller",
         "from_addr": "maria.keller@kunde.example",
-        "attachments": [{"filename": "vpnclient.log", "size": 48213},
-                        {"filename": "screenshot.png", "size": 302114}],
+        "attachments": [{"filename": "vpnclient.log", "size": 48213, "forwarded": True},
+                        {"filename": "screenshot.png", "size": 302114, "forwarded": True},
+                        {"filename": "screen-recording.mp4", "size": 48_600_000,
+                         "forwarded": False}],
     },
     "kb_suggestions": [
         {"title": "VPN disconnects with error 809",
