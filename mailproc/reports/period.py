@@ -66,7 +66,8 @@ def quarter_hour(column, dialect: str) -> ColumnElement:
     """SQL: the UTC quarter hour of a timestamp column (seconds since the epoch / 900), so that
     rows are counted in SQL and only the groups are moved into local time."""
     if dialect == "postgresql":
-        return cast(func.floor(func.extract("epoch", column) / BUCKET_SECONDS), Integer)
+        # date_part is a double; EXTRACT's numeric costs a tenth of a second per million rows
+        return cast(func.floor(func.date_part("epoch", column) / BUCKET_SECONDS), Integer)
     return cast(func.strftime("%s", column), Integer) // BUCKET_SECONDS
 
 

@@ -21,12 +21,12 @@ def build_report(app: App, session: Session, period: Period, *, team: str | None
     dialect = session.get_bind().dialect.name
     names = {a: agent.name for agent in app.agents.agents for a in agent.addresses}
     previous = period.previous()
+    current, before = figures(session, Scope((period, previous), calendar, dialect, team), names)
     out = {"period": {"since": period.first.isoformat(), "until": period.last.isoformat(),
                       "timezone": period.zone, "days": period.days},
            "previous": {"since": previous.first.isoformat(), "until": previous.last.isoformat()},
            "team": team,
-           "current": figures(session, Scope(period, calendar, dialect, team), names),
-           "before": figures(session, Scope(previous, calendar, dialect, team), names)}
+           "current": current, "before": before}
     if topics:
         out["topics"] = recurring_topics(session, period, previous, team)
     return out
