@@ -7,26 +7,25 @@ assignee and the two outcomes; each group carries its cases' opening and first-r
 times and its breaches' ids and lateness as arrays. Volume, workload, response times, SLA
 attainment and the worst breaches are all read from these groups.
 
-On PostgreSQL the groups come back in the server's binary format (`pg_binary`); SQLite, the
-small embedded default, returns a row per case, grouped here.
+The groups and their arrays come from `grouped`: in PostgreSQL's binary format there, as
+rows grouped in Python on SQLite.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
-from sqlalchemy import BigInteger, and_, case, cast, func, literal, or_, select, text
+from sqlalchemy import BigInteger, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from mailproc.models import Case
-from mailproc.reports.pg_binary import binary_rows, int_array, int_value, text_value
+from mailproc.reports.grouped import Key, Numbers, grouped
 from mailproc.reports.scope import Scope
 
 US = 1_000_000
 NONE, MET, BREACHED, OPEN = 0, 1, 2, 3     # SLA outcomes
-KEYS = ("period", "mailbox_id", "team", "priority", "assignee", "fr", "res")
 BACKLOG_AGES = (("under 1 day", timedelta(days=1)), ("1-3 days", timedelta(days=3)),
                 ("3-7 days", timedelta(days=7)), ("1-2 weeks", timedelta(days=14)),
                 ("over 2 weeks", None))
@@ -38,7 +37,8 @@ class CaseGroup:
     their age in each period's backlog.
 
     Times are epoch microseconds; `responded` is NaN where there was no first response by
-    the period's end. The breach arrays hold only the group's breached cases."""
+    the period's end; `ids` are the cases'. The breach arrays hold only the group's breached
+    cases."""
 
     period: int | None        # None: opened before the span, counted only in the backlog
     mailbox_id: int | None
@@ -51,10 +51,11 @@ class CaseGroup:
     count: int
     created: np.ndarray
     responded: np.ndarray
-    fr_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    fr_late: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    res_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    res_late: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    ids: np.ndarray
+    fr_ids: np.ndarray
+    fr_late: np.ndarray
+    res_ids: np.ndarray
+    res_late: np.ndarray
 
 
 def epoch_us(column, dialect: str):
@@ -145,60 +146,21 @@ def outcomes_query(scope: Scope):
 
 
 def case_groups(session: Session, scope: Scope) -> list[CaseGroup]:
-    rows = outcomes_query(scope)
-    if scope.dialect == "postgresql":
-        return _grouped_in_postgres(session, rows, len(scope.periods))
-    return _grouped_here(session.execute(select(rows)).all(), len(scope.periods))
-
-
-def _grouped_in_postgres(session: Session, rows, periods: int) -> list[CaseGroup]:
-    # A million cases' times in arrays: grouped in a hash table in memory. The planner,
-    # unsure of array_agg's size, would sort a million rows (on disk, at the default
-    # work_mem) to group them.
-    session.execute(text("SET LOCAL work_mem = '256MB'"))
-    session.execute(text("SET LOCAL enable_sort = off"))
-    keys = [rows.c[k] for k in KEYS] + [rows.c[f"age{i}"] for i in range(periods)]
-    counted = rows.c.period.is_not(None)
-    fr_breach, res_breach = rows.c.fr == BREACHED, rows.c.res == BREACHED
-    query = select(*keys, func.count(), func.array_agg(rows.c.created).filter(counted),
-                   func.array_agg(func.coalesce(rows.c.responded, -1)).filter(counted),
-                   func.array_agg(rows.c.id).filter(fr_breach),
-                   func.array_agg(rows.c.fr_late).filter(fr_breach),
-                   func.array_agg(rows.c.id).filter(res_breach),
-                   func.array_agg(rows.c.res_late).filter(res_breach)).group_by(*keys)
-    rows_ = binary_rows(session, query)
-    session.execute(text("RESET enable_sort"))
-    groups = []
-    for row in rows_:
-        period, box, team, priority, assignee, fr, res = row[:7]
-        ages = tuple(int_value(a) for a in row[7:7 + periods])
-        count, *arrays = row[7 + periods:]
-        arrays = [int_array(a) for a in arrays]
-        responded = arrays[1].astype(np.float64)
-        responded[arrays[1] < 0] = np.nan
-        groups.append(CaseGroup(
-            int_value(period), int_value(box), text_value(team), text_value(priority),
-            text_value(assignee), int_value(fr), int_value(res), ages, int_value(count),
-            arrays[0].astype(np.float64), responded, *arrays[2:]))
-    return groups
-
-
-def _grouped_here(rows, periods: int) -> list[CaseGroup]:
-    by_key: dict[tuple, list] = {}
-    for row in rows:
-        by_key.setdefault(tuple(row[:7 + periods]), []).append(row[7 + periods:])
-    groups = []
-    for key, members in by_key.items():
-        ids, created, responded, fr_late, res_late = (np.array(c, dtype=object)
-                                                      for c in zip(*members))
-        counted = key[0] is not None
-        fr, res = key[5] == BREACHED, key[6] == BREACHED
-        none = np.zeros(0, dtype=np.int64)
-        groups.append(CaseGroup(
-            *key[:7], tuple(key[7:]), len(members),
-            created.astype(np.float64) if counted else none.astype(np.float64),
-            np.array([np.nan if r is None else r for r in responded] if counted else [],
-                     dtype=np.float64),
-            ids.astype(np.int64) if fr else none, fr_late.astype(np.int64) if fr else none,
-            ids.astype(np.int64) if res else none, res_late.astype(np.int64) if res else none))
-    return groups
+    table = outcomes_query(scope)
+    rows = table.c
+    ages = [Key(rows[f"age{i}"]) for i in range(len(scope.periods))]
+    keys = [Key(rows.period), Key(rows.mailbox_id), Key(rows.team, text=True),
+            Key(rows.priority, text=True), Key(rows.assignee, text=True), Key(rows.fr),
+            Key(rows.res), *ages]
+    counted, fr, res = rows.period.is_not(None), rows.fr == BREACHED, rows.res == BREACHED
+    arrays = [Numbers(rows.created, counted), Numbers(rows.responded, counted),
+              Numbers(rows.id, counted), Numbers(rows.id, fr), Numbers(rows.fr_late, fr),
+              Numbers(rows.id, res), Numbers(rows.res_late, res)]
+    out = []
+    for key, count, (created, responded, *numbers) in grouped(session, keys, arrays, where=[],
+                                                              source=table):
+        answered = responded.astype(np.float64)
+        answered[responded < 0] = np.nan
+        out.append(CaseGroup(*key[:7], tuple(key[7:]), count, created.astype(np.float64),
+                             answered, *numbers))
+    return out

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 from sqlalchemy import bindparam, case, column, func, select, text
 from sqlalchemy.orm import Session
 
 from mailproc.models import Event
-from mailproc.reports.scope import Scope, events_of, period_of, split
+from mailproc.reports.grouped import Key, Numbers, grouped
+from mailproc.reports.scope import Scope, event_rows, events_of, period_of, split, tally
 
 _SUGGESTED = {
     # One row per article a `kb_suggested` event named: JSON arrays unnest differently.
@@ -48,9 +50,11 @@ def _suggested(session: Session, scope: Scope) -> list[Counter]:
 def knowledge_base(session: Session, scope: Scope) -> list[dict]:
     suggested = _suggested(session, scope)
     which = period_of(Event.at, scope)
-    cases = split(session.execute(events_of(
-        select(which, func.count(func.distinct(Event.case_id)))
-        .where(Event.kind == "kb_suggested").group_by(which), scope)).all(), len(scope.periods))
+    source, where = event_rows(scope)
+    suggested_to = {key[0]: ids for key, _, (ids,) in grouped(
+        session, [Key(which)], [Numbers(Event.case_id)],
+        where=[Event.kind == "kb_suggested", *where], source=source)}
+    cases = [tally(suggested_to.get(i, np.zeros(0)))[0].size for i in range(len(scope.periods))]
     # the top suggestion gets the credit for a "thanks, that fixed it"; `#kb ID` names one
     article = case((Event.kind == "resolved_by_kb", Event.data[("suggestions", 0)].as_string()),
                    else_=Event.data["article"].as_string())
@@ -67,7 +71,7 @@ def knowledge_base(session: Session, scope: Scope) -> list[dict]:
         ids = {a for a in (*counted, *resolved, *sent) if a}
         articles = {a: {"suggested": counted[a], "resolved": resolved[a],
                         "sent_by_agents": sent[a]} for a in ids}
-        out.append({"cases_with_suggestions": with_suggestions[0][0] if with_suggestions else 0,
+        out.append({"cases_with_suggestions": with_suggestions,
                     "suggestions": sum(counted.values()),
                     "resolved_by_suggestion": sum(resolved.values()),
                     "articles": dict(sorted(articles.items(),

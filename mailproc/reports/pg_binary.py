@@ -18,7 +18,8 @@ _ELEMENT = {20: ">i8", 23: ">i4", 21: ">i2"}      # int8, int4, int2 by type oid
 def binary_rows(session: Session, query: Select) -> list[tuple[bytes | None, ...]]:
     """Each row of `query` as the raw binary value of each field (None for NULL). The query
     runs on the session's connection, so in its transaction."""
-    compiled = query.compile(dialect=session.get_bind().dialect)
+    compiled = query.compile(dialect=session.get_bind().dialect,
+                             compile_kwargs={"render_postcompile": True})
     params = {k: _naive_utc(v) for k, v in compiled.params.items()}
     raw = session.connection().connection.driver_connection
     with raw.cursor() as cursor:

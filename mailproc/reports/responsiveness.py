@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from mailproc.models import Case, Escalation, Event
@@ -20,7 +20,8 @@ from mailproc.reports.case_scan import (
     BACKLOG_AGES, BREACHED, MET, NONE, OPEN, US, CaseGroup,
 )
 from mailproc.reports.clock import BusinessClock
-from mailproc.reports.scope import Scope, events_of, period_of, quantile, rounded, split
+from mailproc.reports.grouped import Key, Numbers, grouped
+from mailproc.reports.scope import Scope, event_rows, period_of, quantile, rounded, split, tally
 
 MAX_BREACHES = 200                          # the worst are listed; the SLA table counts all
 
@@ -55,22 +56,34 @@ def response_figures(session: Session, groups: list[CaseGroup], scope: Scope) ->
             named[f"priority:{priority}"] = [g for g in mine if g.priority == priority]
         by_team = {f"team:{t or '(none)'}": [g for g in mine if g.team == t]
                    for t in sorted({g.team for g in mine}, key=lambda t: t or "(none)")}
-        times = {}
-        for key, members in sorted({**named, **by_team}.items()):
-            created = np.concatenate([g.created for g in members] or [np.zeros(0)])
-            responded = np.concatenate([g.responded for g in members] or [np.zeros(0)])
-            answered = ~np.isnan(responded)
-            if answered.any():
-                created, responded = created[answered], responded[answered]
-                times[key] = _times((responded - created) / US / 3600,
-                                    clock.between(created, responded) / US / 3600)
-        out.append({"first_response_times": times,
+        out.append({"first_response_times": _response_times(mine, {**named, **by_team}, clock),
                     "sla_first_response": {k: _attainment(m, "fr") for k, m in named.items()
                                            if any(g.fr != NONE for g in m)},
                     "sla_resolution": {k: _attainment(m, "res") for k, m in named.items()
                                        if any(g.res != NONE for g in m)},
                     "breaches": _breaches(session, mine, clock, p.until_at)})
     return out
+
+
+def _response_times(groups: list[CaseGroup], named: dict[str, list[CaseGroup]],
+                    clock: BusinessClock) -> dict:
+    """Median and 90th percentile of the first response, calendar and business hours, for
+    each named set of groups: each case measured once, then picked by its group."""
+    created = np.concatenate([g.created for g in groups] or [np.zeros(0)])
+    responded = np.concatenate([g.responded for g in groups] or [np.zeros(0)])
+    group = np.concatenate([np.full(g.created.size, n) for n, g in enumerate(groups)]
+                           or [np.zeros(0, dtype=np.int64)])
+    answered = ~np.isnan(responded)
+    created, responded, group = created[answered], responded[answered], group[answered]
+    calendar_h = (responded - created) / US / 3600
+    business_h = clock.between(created, responded) / US / 3600
+    index = {id(g): n for n, g in enumerate(groups)}
+    times = {}
+    for key, members in sorted(named.items()):
+        chosen = np.isin(group, [index[id(g)] for g in members])
+        if chosen.any():
+            times[key] = _times(calendar_h[chosen], business_h[chosen])
+    return times
 
 
 def _breaches(session: Session, groups: list[CaseGroup], clock: BusinessClock,
@@ -82,6 +95,9 @@ def _breaches(session: Session, groups: list[CaseGroup], clock: BusinessClock,
             ("resolution", Case.resolution_due_at, "res_ids", "res_late")):
         all_ids = np.concatenate([getattr(g, ids) for g in groups] or [np.zeros(0, np.int64)])
         all_late = np.concatenate([getattr(g, late) for g in groups] or [np.zeros(0, np.int64)])
+        if all_late.size > MAX_BREACHES:     # the candidates: as late as the 200th, or later
+            cut = np.partition(all_late, all_late.size - MAX_BREACHES)[-MAX_BREACHES]
+            all_ids, all_late = all_ids[all_late >= cut], all_late[all_late >= cut]
         worst = np.lexsort((all_ids, -all_late))[:MAX_BREACHES]
         if not worst.size:
             continue
@@ -110,24 +126,23 @@ def backlog(groups: list[CaseGroup], periods: int) -> list[dict]:
 
 
 def reopen(session: Session, scope: Scope) -> list[dict]:
-    """Per period: cases resolved in it, and how many of those a customer reopened in it."""
-    which = period_of(Event.at, scope)
+    """Per period: cases resolved in it, and how many of those a customer reopened in it.
+    The status changes' cases come back as arrays, so that cases are counted once by numpy,
+    not grouped one by one in SQL."""
     new, old = Event.data["to"].as_string(), Event.data["from"].as_string()
-    per_case = (select(which.label("period"), Event.case_id,
-                       func.max(case((new == "resolved", 1), else_=0)).label("resolved"),
-                       func.max(case((and_(old.in_(("resolved", "closed")),
-                                           new.in_(("open", "new"))), 1), else_=0))
-                       .label("reopened"))
-                .where(Event.kind == "status").group_by(which, Event.case_id))
-    sub = events_of(per_case, scope).subquery()
-    rows = session.execute(select(sub.c.period, func.sum(sub.c.resolved),
-                                  func.sum(sub.c.resolved * sub.c.reopened))
-                           .group_by(sub.c.period)).all()
-    out = [{"resolved": 0, "reopened": 0, "rate": None} for _ in scope.periods]
-    for (resolved, reopened), o in zip((r[0] if r else (0, 0) for r in
-                                        split(rows, len(scope.periods))), out):
-        o.update(resolved=int(resolved or 0), reopened=int(reopened or 0),
-                 rate=round(reopened / resolved, 4) if resolved else None)
+    source, where = event_rows(scope)
+    groups = {key[0]: ids for key, _, ids in grouped(
+        session, [Key(period_of(Event.at, scope))],
+        [Numbers(Event.case_id, new == "resolved"),
+         Numbers(Event.case_id, and_(old.in_(("resolved", "closed")), new.in_(("open", "new"))))],
+        where=[Event.kind == "status", *where], source=source)}
+    out = []
+    for i in range(len(scope.periods)):
+        resolved_ids, reopened_ids = groups.get(i, (np.zeros(0), np.zeros(0)))
+        resolved = tally(resolved_ids)[0]
+        reopened = np.intersect1d(resolved, tally(reopened_ids)[0], assume_unique=True).size
+        out.append({"resolved": int(resolved.size), "reopened": int(reopened),
+                    "rate": round(reopened / resolved.size, 4) if resolved.size else None})
     return out
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import numpy as np
 from sqlalchemy import case as sql_case
+from sqlalchemy import join
 from sqlalchemy.sql.elements import ColumnElement
 
 from mailproc.models import Case, Event
@@ -49,14 +50,19 @@ def in_span(column, scope: Scope) -> list:
     return where
 
 
+def event_rows(scope: Scope) -> tuple:
+    """(source, WHERE) for the cases' events in the span: the events table, or, when the
+    scope has a team, the events joined to their cases and kept to the team's."""
+    where = [Event.case_id.is_not(None), Event.at >= scope.since_at, Event.at < scope.until_at]
+    if scope.team is None:
+        return Event.__table__, where
+    return join(Event, Case, Case.id == Event.case_id), [*where, Case.team == scope.team]
+
+
 def events_of(query, scope: Scope):
-    """`query` over events, kept to the cases' events in the span, and to the team's (the
-    case joined) when the scope has one."""
-    query = query.where(Event.case_id.is_not(None), Event.at >= scope.since_at,
-                        Event.at < scope.until_at)
-    if scope.team is not None:
-        query = query.join(Case, Case.id == Event.case_id).where(Case.team == scope.team)
-    return query
+    """`query` over events, kept to `event_rows`."""
+    source, where = event_rows(scope)
+    return query.select_from(source).where(*where)
 
 
 def split(rows, count: int) -> list[list[tuple]]:
@@ -79,6 +85,16 @@ def quantile(values, q: float) -> float | None:
     high = min(low + 1, data.size - 1)
     ranked = np.partition(data, [low, high])
     return float(ranked[low] + (ranked[high] - ranked[low]) * (pos - low))
+
+
+def tally(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct values, sorted; how often each occurs): by sorting, which is several
+    times faster on a million ids than np.unique's hash table."""
+    ordered = np.sort(values)
+    if not ordered.size:
+        return ordered, np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    return ordered[starts], np.diff(np.append(starts, ordered.size))
 
 
 def rounded(value: float | None) -> float | None:
