@@ -27,6 +27,7 @@ COMMANDS = [
     ("mailproc.cli.incident", "incident"),
     ("mailproc.cli.report", "report"),
     ("mailproc.cli.attachments", "attachments"),
+    ("mailproc.cli.privacy", "privacy"),
 ]
 
 

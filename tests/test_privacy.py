@@ -1,0 +1,101 @@
+"""A person's data by their mail address: `mailproc privacy export` holds every item
+(issue 19), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from email import message_from_bytes, policy
+
+from mailproc.ops.privacy import export_person
+from tests.agent_helpers import agent_app, feed, mail, outbox
+from tests.test_cli import embedded, invoke  # noqa: F401 - the fixture is used by name
+
+MARIA = "maria.keller@kunde.example"
+COLLEAGUE = "jonas.weber@kunde.example"
+SENTENCE = "The purple giraffe router blinks twice before it drops."
+PHONE = "+49 30 12345678"
+SECRET_FILE = b"maria's vpn profile: secret-7f3a\n" * 20
+
+
+def history(db, tmp_path):
+    """Maria writes three mails (an attachment and a phone number in the signature; one
+    copied to a colleague), an agent answers, an internal note is left."""
+    app = agent_app(db, tmp_path)
+    feed(app, mail(frm=f"Maria Keller <{MARIA}>", subject="VPN drops", msgid="<m1@kunde.example>",
+                   body=f"{SENTENCE}\n\n--\nMaria Keller\nKunde GmbH\nTel. {PHONE}\n",
+                   attachments=[("vpn.ovpn", "application/octet-stream", SECRET_FILE)]))
+    (note,) = outbox(app, "agent_notify")
+    note = message_from_bytes(note.raw, policy=policy.default)
+    feed(app, mail(frm=f"Maria Keller <{MARIA}>", cc=f"Jonas Weber <{COLLEAGUE}>",
+                   subject="Re: VPN drops", msgid="<m2@kunde.example>",
+                   in_reply_to="<m1@kunde.example>", body="Jonas sees it too."))
+    feed(app, mail(frm="Alice Adams <alice@example.com>", to=note["Reply-To"],
+                   subject="Re: " + note["Subject"], in_reply_to=note["Message-ID"],
+                   body="Hello Maria, please update the client to 5.2."))
+    feed(app, mail(frm="Alice Adams <alice@example.com>", to=note["Reply-To"],
+                   subject="Re: " + note["Subject"], in_reply_to=note["Message-ID"],
+                   body="#note\nShe is on the old firmware."))
+    feed(app, mail(frm=f"Maria Keller <{MARIA}>", subject="Printer on floor 3",
+                   msgid="<m3@kunde.example>", body="The printer jams."))
+    return app
+
+
+def test_export_holds_every_item(db, tmp_path):
+    app = history(db, tmp_path)
+    out = tmp_path / "maria.zip"
+    with app.db.transaction() as s:
+        summary = export_person(app, s, [MARIA.upper()], out)
+    assert summary["cases"] == 2 and summary["mail"] == 3 and summary["contacts"] == 1
+    assert summary["internal_notes_left_out"] == 1
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        readme = archive.read("README.txt").decode()
+        person = json.loads(archive.read("person.json"))
+        cases = json.loads(archive.read("cases.json"))
+        received = [archive.read(n) for n in names if n.startswith("mail/")]
+        sent = [archive.read(n) for n in names if n.startswith("outgoing/")]
+    assert MARIA in readme and "internal notes (1 on these cases)" in readme
+    (contact,) = person["contacts"]
+    assert contact["email"] == MARIA and contact["name"] == "Maria Keller"
+    (phone,) = contact["phones"]
+    assert phone["number"].replace(" ", "").endswith("3012345678")
+    assert [m["message_id"] for m in phone["learnt_from"]] == ["m1@kunde.example"]
+    vpn, printer = cases
+    assert (vpn["role"], printer["role"]) == ("customer", "customer")
+    texts = [m["text"] for m in vpn["messages"]]
+    assert any(SENTENCE in t for t in texts) and any("update the client" in t for t in texts)
+    assert not any("old firmware" in t for t in texts)                  # the internal note
+    assert vpn["messages"][0]["attachments"] == [
+        {"filename": "vpn.ovpn", "type": "application/octet-stream", "size": len(SECRET_FILE)}]
+    assert {o["kind"] for o in vpn["outgoing"]} >= {"ack", "relay", "agent_notify"}
+    assert all(o["status"] for o in vpn["outgoing"]) and vpn["first_response_due_at"]
+    assert any(e["kind"] == "status" or e["kind"].startswith("ack") for e in vpn["events"])
+    assert not any(e["kind"] == "note" for e in vpn["events"])
+    assert len(received) == 3 and any(SECRET_FILE[:20] in r or b"vpn.ovpn" in r
+                                      for r in received)
+    to_maria = [message_from_bytes(r, policy=policy.default) for r in sent]
+    assert to_maria and all(MARIA in m["To"] for m in to_maria)
+    assert any("update the client" in m.get_body(("plain",)).get_content() for m in to_maria)
+
+
+def test_a_copied_colleague_gets_only_what_concerns_them(db, tmp_path):
+    app = history(db, tmp_path)
+    with app.db.transaction() as s:
+        summary = export_person(app, s, [COLLEAGUE], tmp_path / "jonas.zip")
+    with zipfile.ZipFile(tmp_path / "jonas.zip") as archive:
+        (case,) = json.loads(archive.read("cases.json"))
+    assert summary["cases"] == 1 and summary["mail"] == 1 and case["role"] == "copied"
+
+
+def test_export_on_the_command_line(embedded, tmp_path):  # noqa: F811
+    assert invoke(embedded, "run", "--once", "--now", "2026-11-23T14:30:00+01:00").exit_code == 0
+    out = tmp_path / "alice.zip"
+    result = invoke(embedded, "privacy", "export", "alice.martin@acme.example", "--out",
+                    str(out), "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["cases"] >= 1 and summary["mail"] >= 2 and out.exists()
+    bad = invoke(embedded, "privacy", "export", "not-an-address", "--out", str(out))
+    assert bad.exit_code == 2 and "not a mail address: not-an-address" in bad.output
+    assert "--out" in invoke(embedded, "privacy", "export", "--help").output
