@@ -67,6 +67,7 @@ class OutboxStatus(str, enum.Enum):
     SENT = "sent"
     FAILED = "failed"
     HELD = "held"
+    CANCELLED = "cancelled"     # never to be sent: its recipient was erased
 
 
 class Mailbox(Base):

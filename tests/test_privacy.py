@@ -1,13 +1,27 @@
-"""A person's data by their mail address: `mailproc privacy export` holds every item
-(issue 19), on SQLite and PostgreSQL."""
+"""A person's data by their mail address: `mailproc privacy export` holds every item, and
+after `erase` no table, file, log line or Redis key holds a trace, while the case count and
+the report's figures stay as they were (issue 19), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import json
+import logging
 import zipfile
+from dataclasses import replace
+from datetime import date
 from email import message_from_bytes, policy
+from pathlib import Path
 
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from mailproc.models import Base, Case, Contact, Event, OutboundMail, OutboxStatus, Participant
+from mailproc.ops.erase import address_hash, erase_person, vacuum_sqlite
 from mailproc.ops.privacy import export_person
+from mailproc.reports.period import Period
+from mailproc.reports.report import build_report
+from mailproc.runners.embedded import deliver_all
 from tests.agent_helpers import agent_app, feed, mail, outbox
 from tests.test_cli import embedded, invoke  # noqa: F401 - the fixture is used by name
 
@@ -99,3 +113,82 @@ def test_export_on_the_command_line(embedded, tmp_path):  # noqa: F811
     bad = invoke(embedded, "privacy", "export", "not-an-address", "--out", str(out))
     assert bad.exit_code == 2 and "not a mail address: not-an-address" in bad.output
     assert "--out" in invoke(embedded, "privacy", "export", "--help").output
+
+
+def traces(value) -> list[str]:
+    """Which of the person's traces a stored value holds."""
+    data = value if isinstance(value, bytes) else str(value).encode()
+    data = data.lower()
+    found = [t for t, needle in (("address", MARIA.encode()), ("name", b"maria keller"),
+                                 ("phone", b"12345678"), ("file", b"secret-7f3a"),
+                                 ("sentence", b"purple giraffe")) if needle in data]
+    return found
+
+
+def scan_database(db) -> list[tuple[str, str, list[str]]]:
+    hits = []
+    with db.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            for row in conn.execute(table.select()):
+                for column, value in zip(table.columns, row):
+                    if value is not None and (found := traces(value)):
+                        hits.append((table.name, column.name, found))
+    return hits
+
+
+def test_erase_leaves_no_trace_and_the_figures_unchanged(db, tmp_path, redis_url, caplog):
+    app = history(db, tmp_path)
+    app.settings = replace(app.settings, redis_url=redis_url)
+    deliver_all(app)                                   # the file transport writes .eml files
+    conn = redis.Redis.from_url(redis_url)
+    conn.set(f"plugin-cache:{MARIA}", "x")
+    conn.set("plugin-cache:someone-else@kunde.example", "y")
+    period = Period(date(2026, 11, 16), date(2026, 11, 29), "Europe/Berlin")
+    with app.db.transaction() as s:
+        before = build_report(app, s, period, topics=False)
+        jonas = s.scalar(select(Contact).where(Contact.email == COLLEAGUE))
+        colleague = (jonas.name, s.scalar(select(func.count()).select_from(Participant)
+                                          .where(Participant.contact_id == jonas.id)))
+        cases = s.scalar(select(func.count()).select_from(Case))
+    assert scan_database(db) and any(traces(p.read_bytes()) for p in outbox_files(app))
+
+    with app.db.transaction() as s:
+        dry = erase_person(app, s, [MARIA], actor="dpo", dry_run=True)
+    assert dry.messages >= 5 and dry.files and scan_database(db)      # a dry run changes nothing
+    caplog.set_level(logging.DEBUG)
+    with app.db.transaction() as s:
+        done = erase_person(app, s, [MARIA], actor="dpo")
+    vacuum_sqlite(app.db)
+    assert len(done.cases_blanked) == 2 and done.contacts == 1 and done.attachments == 1
+    assert scan_database(db) == []
+    assert not any(traces(p.read_bytes()) for p in outbox_files(app))
+    assert not any(traces(p.read_bytes()) for p in (app.settings.var_path).rglob("*")
+                   if p.is_file())
+    assert not traces(caplog.text)
+    assert conn.get(f"plugin-cache:{MARIA}") is None
+    assert conn.get("plugin-cache:someone-else@kunde.example") == b"y"
+    if db.engine.dialect.name == "sqlite":
+        files = [Path(db.engine.url.database), Path(db.engine.url.database + "-wal")]
+        assert not any(traces(p.read_bytes()) for p in files if p.exists())
+    with app.db.transaction() as s:
+        assert build_report(app, s, period, topics=False) == before
+        jonas = s.scalar(select(Contact).where(Contact.email == COLLEAGUE))
+        assert (jonas.name, s.scalar(select(func.count()).select_from(Participant)
+                                     .where(Participant.contact_id == jonas.id))) == colleague
+        assert s.scalar(select(func.count()).select_from(Case)) == cases
+        event = s.scalar(select(Event).where(Event.kind == "privacy_erased"))
+        assert event.actor == "dpo" and event.data["address_hashes"] == [
+            address_hash(app, MARIA)]
+        assert s.scalar(select(func.count()).select_from(OutboundMail).where(
+            OutboundMail.status == OutboxStatus.PENDING)) == 0
+
+
+def test_agents_and_the_support_address_are_refused(db, tmp_path):
+    app = history(db, tmp_path)
+    for address in ("alice@example.com", "support@example.com"):
+        with app.db.transaction() as s, pytest.raises(ValueError, match="not erased"):
+            erase_person(app, s, [address], actor="dpo")
+
+
+def outbox_files(app) -> list[Path]:
+    return list((app.settings.var_path / app.settings.outgoing.file_dir).glob("*.eml"))
