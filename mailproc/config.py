@@ -104,6 +104,14 @@ class AckSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    # Days to keep, applied by the sweep; 0 keeps for ever (the default, and doctor says so).
+    raw_mail_days: int = 0        # raw bytes of processed mail (the parsed message stays)
+    closed_case_days: int = 0     # a closed case's words and files (its skeleton stays)
+    quarantine_days: int = 0      # quarantined mail, bytes and entry
+
+
+@dataclass(frozen=True)
 class Settings:
     support: SupportSettings = field(default_factory=SupportSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -111,6 +119,7 @@ class Settings:
     outgoing: OutgoingSettings = field(default_factory=OutgoingSettings)
     threading: ThreadingSettings = field(default_factory=ThreadingSettings)
     ack: AckSettings = field(default_factory=AckSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     # Sections owned by later modules are kept as raw tables and validated there.
     calendar: Mapping[str, object] = field(default_factory=dict)
     sla: Mapping[str, object] = field(default_factory=dict)
@@ -280,3 +289,7 @@ def _check(s: Settings) -> None:
     parse_timedelta(s.ack.undeliverable_for, key=f"{s.config_path}: ack.undeliverable_for")
     for key in ("retry_base", "retry_cap"):
         parse_timedelta(getattr(s.outgoing, key), key=f"{s.config_path}: outgoing.{key}")
+    for key in ("raw_mail_days", "closed_case_days", "quarantine_days"):
+        if getattr(s.retention, key) < 0:
+            raise ConfigError(f"{s.config_path}: retention.{key}: expected 0 (keep for ever) "
+                              f"or a number of days, got {getattr(s.retention, key)}")

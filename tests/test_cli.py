@@ -118,5 +118,8 @@ def test_doctor_warns_when_a_mailbox_routes_to_no_team_while_agents_exist(embedd
     result = invoke(embedded, "doctor")
     assert result.exit_code == 0, result.output          # a warning, not a failure
     assert "warn" in result.output and "mailbox demo team" in result.output
-    (warning,) = [c for c in json.loads(invoke(embedded, "doctor", "--json").output) if c["warn"]]
+    warnings = {c["name"]: c for c in json.loads(invoke(embedded, "doctor", "--json").output)
+                if c["warn"]}
+    assert set(warnings) == {"mailbox demo team", "retention"}
+    warning = warnings["mailbox demo team"]
     assert "no team" in warning["detail"] and warning["ok"] is True

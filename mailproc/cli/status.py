@@ -27,6 +27,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
         counts = data[title] or {"(none)": 0}
         click.echo(f"{title.replace('_', ' ')}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     click.echo(f"quarantined: {data['quarantined']}")
+    if any(data["retention_removed"].values()):
+        click.echo("removed by retention: " + ", ".join(
+            f"{k.replace('_', ' ')} {v}" for k, v in data["retention_removed"].items()))
     if data["health"]:
         click.echo("\nmail health")
         click.echo(table([(h["target"], h["transport"], h["state"], h["since"], h["failures"],

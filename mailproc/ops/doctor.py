@@ -40,7 +40,21 @@ def run_checks(app: App) -> list[Check]:
         checks.append(Check("secret key", True,
                             "MAILPROC_SECRET_KEY unset: using a generated key in var/ "
                             "(set it in production so every process signs alike)"))
+    checks.append(_retention(app))
     return checks
+
+
+def _retention(app: App) -> Check:
+    rules = app.settings.retention
+    kept = {k: getattr(rules, k) for k in ("raw_mail_days", "closed_case_days",
+                                           "quarantine_days")}
+    if not any(kept.values()):
+        return Check("retention", True, warn=True, detail=(
+            "everything is kept for ever: set [retention] raw_mail_days, closed_case_days "
+            "and quarantine_days to what your data-protection rules allow"))
+    return Check("retention", True, ", ".join(
+        f"{k.removesuffix('_days').replace('_', ' ')} {v} days" if v else
+        f"{k.removesuffix('_days').replace('_', ' ')} for ever" for k, v in kept.items()))
 
 
 def _database(app: App) -> Check:

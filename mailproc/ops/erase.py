@@ -21,19 +21,18 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from mailproc.cases.records import record_event
 from mailproc.delivery.files import file_name
 from mailproc.models import (
-    Attachment, Blob, Case, Event, Message, OutboundMail, OutboxStatus, Participant,
-    Quarantine, RawMessage,
+    Attachment, Case, Event, OutboundMail, OutboxStatus, Participant, RawMessage,
 )
 from mailproc.ops.privacy import Person, find_person
+from mailproc.store.forget import ERASED, delete_raw, forget_messages
 
 log = logging.getLogger(__name__)
-ERASED = "[erased]"
 
 
 @dataclass
@@ -117,15 +116,16 @@ def erase_person(app, session: Session, addresses, *, actor: str, dry_run: bool 
     raw_ids |= {r.id for r in person.quarantined}
     raws = list(session.scalars(select(RawMessage).where(
         RawMessage.id.in_(raw_ids) | RawMessage.duplicate_of_id.in_(raw_ids)))) if raw_ids else []
-    attachments = list(session.scalars(select(Attachment).where(
-        Attachment.message_id.in_(wiped)))) if wiped else []
-    result.raw_mail, result.attachments, result.outgoing = len(raws), len(attachments), len(outgoing)
+    result.attachments = session.scalar(select(func.count()).select_from(Attachment).where(
+        Attachment.message_id.in_(wiped))) if wiped else 0
+    result.raw_mail, result.outgoing = len(raws), len(outgoing)
     result.cancelled = sum(o.status == OutboxStatus.PENDING for o in outgoing.values())
     result.files = [p for p in (_outbox_file(app, o) for o in outgoing.values()) if p]
     if dry_run:
         return result
     redact = Redactor(person)
-    _forget_mail(session, wiped, raws, attachments)
+    forget_messages(session, list(wiped.values()))
+    delete_raw(session, raws)
     for o in outgoing.values():
         if o.status in (OutboxStatus.PENDING, OutboxStatus.HELD, OutboxStatus.SENDING):
             o.status, o.last_error = OutboxStatus.CANCELLED, "cancelled: the recipient was erased"
@@ -169,33 +169,6 @@ def erase_person(app, session: Session, addresses, *, actor: str, dry_run: bool 
     log.info("privacy erase: %d case(s) blanked, %d redacted, %d message(s), %d raw mail",
              len(owned), len(copied), len(wiped), len(raws))
     return result
-
-
-def _forget_mail(session: Session, wiped: dict[int, Message], raws: list[RawMessage],
-                 attachments: list[Attachment]) -> None:
-    """Message words and addresses, raw mail (rows and blob files), files nobody else has."""
-    for m in wiped.values():
-        m.subject = m.body_text = m.new_text = m.signature = m.from_name = ""
-        m.from_addr, m.to_addrs, m.cc_addrs, m.raw_id = ERASED, [], [], None
-        m.thread_reason = m.kind_reason = ""
-    session.flush()
-    hashes = {a.sha256 for a in attachments}
-    for a in attachments:
-        session.delete(a)
-    raw_ids = [r.id for r in raws]
-    if raw_ids:
-        session.execute(delete(Quarantine).where(Quarantine.raw_id.in_(raw_ids)))
-        session.execute(update(Message).where(Message.raw_id.in_(raw_ids)).values(raw_id=None))
-        session.execute(update(RawMessage).where(RawMessage.duplicate_of_id.in_(raw_ids))
-                        .values(duplicate_of_id=None))
-    for row in raws:
-        if row.blob_path:
-            Path(row.blob_path).unlink(missing_ok=True)
-        session.delete(row)
-    session.flush()
-    for sha in hashes:
-        if session.scalar(select(Attachment.id).where(Attachment.sha256 == sha).limit(1)) is None:
-            session.execute(delete(Blob).where(Blob.sha256 == sha))
 
 
 def _outbox_file(app, row: OutboundMail) -> Path | None:

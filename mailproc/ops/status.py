@@ -34,11 +34,16 @@ def status_summary(session: Session) -> dict:
                              .where(Event.kind.in_(["quarantined", "template_error",
                                                     "delivery_failed", "security"]))
                              .order_by(Event.id.desc()).limit(10)).all()
+    forgotten = {"raw_mail": 0, "closed_cases": 0, "quarantined": 0}
+    for data in session.scalars(select(Event.data).where(Event.kind == "retention")):
+        for key in forgotten:
+            forgotten[key] += int((data or {}).get(key, 0))
     return {
         "raw_messages": _counts(session, RawMessage.status),
         "cases": _counts(session, Case.status),
         "outbox": _counts(session, OutboundMail.status),
         "quarantined": session.scalar(select(func.count()).select_from(Quarantine)),
+        "retention_removed": forgotten,
         "mailboxes": mailboxes,
         "health": health,
         "outbox_problems": [{"id": i, "kind": k, "status": getattr(s, "value", s), "error": e}

@@ -1,4 +1,4 @@
-"""The periodic round: escalation and reminder sweep, then mail-health alerts."""
+"""The periodic round: escalation and reminder sweep, mail-health alerts, retention."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ from mailproc.app import App
 from mailproc.escalation.executor import sweep as sweep_escalations
 from mailproc.escalation.steps import SweepAction
 from mailproc.fallback.alerts import check_alerts
+from mailproc.store.retention import apply_retention
 
 
 def sweep(app: App, *, now: datetime | None = None, limit: int = 1000) -> list[SweepAction]:
-    """One sweep: plan changed cases, fire what is due, then check mail health for alerts."""
+    """One sweep: plan changed cases, fire what is due, check mail health for alerts, and
+    forget what `[retention]` says is due."""
     now = now or app.clock.now()
     actions = sweep_escalations(app, now=now, limit=limit)
     check_alerts(app, now)
+    with app.db.transaction() as session:
+        apply_retention(session, app.settings.retention, now, limit=limit)
     return actions
