@@ -23,17 +23,20 @@ def privacy() -> None:
 @click.argument("addresses", nargs=-1, required=True)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The zip file to write.")
+@click.option("--by", "actor", default=None, help="Who asked for it (default: login name).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @click.pass_context
 @user_errors
-def export(ctx: click.Context, addresses: tuple[str, ...], out: Path, as_json: bool) -> None:
+def export(ctx: click.Context, addresses: tuple[str, ...], out: Path, actor: str | None,
+           as_json: bool) -> None:
     """Write everything held on the person with ADDRESSES (one or more) to a zip: contact
     records and phone numbers, cases with messages, events and outgoing mail, the mail as
     received and as sent, quarantined mail naming them, and a README."""
     app = load_app(ctx)
     try:
         with app.db.transaction() as session:
-            summary = export_person(app, session, addresses, out)
+            summary = export_person(app, session, addresses, out,
+                                    actor=actor or getpass.getuser())
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="ADDRESSES") from exc
     if as_json:

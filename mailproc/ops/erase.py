@@ -14,8 +14,6 @@ pages.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import re
 from dataclasses import dataclass, field
@@ -29,7 +27,7 @@ from mailproc.delivery.files import file_name
 from mailproc.models import (
     Attachment, Case, Event, OutboundMail, OutboxStatus, Participant, RawMessage,
 )
-from mailproc.ops.privacy import Person, find_person
+from mailproc.ops.privacy import Person, address_hash, find_person
 from mailproc.store.forget import ERASED, delete_raw, forget_messages
 
 log = logging.getLogger(__name__)
@@ -79,13 +77,6 @@ class Redactor:
         if isinstance(value, dict):
             return {k: self.json(v) for k, v in value.items()}
         return value
-
-
-def address_hash(app, address: str) -> str:
-    """The salted hash an erase event keeps: the same address always gives the same value,
-    and nobody without the secret key can test an address against it."""
-    return hmac.new(app.secret_key, b"privacy:" + address.lower().encode(),
-                    hashlib.sha256).hexdigest()
 
 
 def erase_person(app, session: Session, addresses, *, actor: str, dry_run: bool = False

@@ -10,6 +10,8 @@ Internal notes are the team's, not the person's: the export leaves them out and 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 import zipfile
@@ -20,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from mailproc.cases.records import record_event
 from mailproc.models import (
     Case, Contact, Event, Message, OutboundMail, Participant, Quarantine, RawMessage,
 )
@@ -150,8 +153,9 @@ def _case(session: Session, case: Case, person: Person) -> dict:
     }
 
 
-def export_person(app, session: Session, addresses, out: Path) -> dict:
-    """Write the zip; returns what went in, counted."""
+def export_person(app, session: Session, addresses, out: Path, *, actor: str) -> dict:
+    """Write the zip; returns what went in, counted. The export is an event with its actor
+    that names the person only by a salted hash."""
     person = find_person(session, addresses)
     region = app.settings.support.phone_region
     notes = session.scalar(select(func.count()).select_from(Event).where(
@@ -178,7 +182,19 @@ def export_person(app, session: Session, addresses, out: Path) -> dict:
                 archive.writestr(f"outgoing/{row.id:06d}-{row.kind}.eml", row.raw)
         for row in person.quarantined:
             archive.writestr(f"quarantine/{row.id:06d}.eml", _raw(row))
-    return {"addresses": list(person.addresses), "contacts": len(person.contacts),
-            "cases": len(person.cases), "mail": len(raws), "outgoing": len(person.outgoing),
-            "quarantined": len(person.quarantined), "internal_notes_left_out": notes,
-            "file": str(out)}
+    summary = {"addresses": list(person.addresses), "contacts": len(person.contacts),
+               "cases": len(person.cases), "mail": len(raws), "outgoing": len(person.outgoing),
+               "quarantined": len(person.quarantined), "internal_notes_left_out": notes,
+               "file": str(out)}
+    record_event(session, None, actor=actor, kind="privacy_exported",
+                 detail=f"a person's data was exported: {len(person.cases)} case(s), "
+                        f"{len(raws)} mail", now=app.clock.now(),
+                 data={"address_hashes": [address_hash(app, a) for a in person.addresses]})
+    return summary
+
+
+def address_hash(app, address: str) -> str:
+    """The salted hash privacy events keep: the same address always gives the same value,
+    and nobody without the secret key can test an address against it."""
+    return hmac.new(app.secret_key, b"privacy:" + address.lower().encode(),
+                    hashlib.sha256).hexdigest()
