@@ -3,6 +3,7 @@ PostgreSQL; what it removed is counted in `mailproc status` (issue 19 item 3).""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from mailproc.ops.status import status_summary
 from mailproc.runners.periodic import sweep
 from mailproc.store.retention import apply_retention
 from tests.agent_helpers import MONDAY, agent_app, feed, mail
+from tests.test_cli import embedded, invoke  # noqa: F401 - the fixture is used by name
 
 RULES = RetentionSettings(raw_mail_days=30, closed_case_days=90, quarantine_days=14)
 FILE = b"log line\n" * 100
@@ -92,3 +94,22 @@ def test_the_sweep_applies_the_configured_rules(db, tmp_path):
     sweep(app, now=MONDAY + timedelta(days=100))
     assert state(db)["raw_bytes"] == 0 and state(db)["vpn_text"] == 0
     assert state(db)["printer_text"] == 1
+
+
+def test_retention_steps_with_mailproc_now_on_the_command_line(embedded, monkeypatch):  # noqa: F811
+    embedded.write_text(embedded.read_text().replace("raw_mail_days = 0", "raw_mail_days = 2"))
+    assert invoke(embedded, "run", "--once", "--now", "2026-11-23T14:30:00+01:00").exit_code == 0
+    stored = json.loads(invoke(embedded, "status", "--json").output)["raw_messages"]
+    monkeypatch.setenv("MAILPROC_NOW", "2026-11-24T14:30:00+01:00")      # one day on: nothing
+    assert invoke(embedded, "sweep").exit_code == 0
+    assert json.loads(invoke(embedded, "status", "--json").output)["retention_removed"] == {
+        "raw_mail": 0, "closed_cases": 0, "quarantined": 0}
+    monkeypatch.setenv("MAILPROC_NOW", "2026-11-25T15:00:00+01:00")      # two days on: all
+    assert invoke(embedded, "sweep").exit_code == 0
+    status = json.loads(invoke(embedded, "status", "--json").output)
+    assert status["retention_removed"]["raw_mail"] == stored["processed"] > 0
+    assert "removed by retention: raw mail" in invoke(embedded, "status").output
+    doctor = {c["name"]: c for c in json.loads(invoke(embedded, "doctor", "--json").output)}
+    assert doctor["retention"]["warn"] is False
+    assert doctor["retention"]["detail"] == ("raw mail 2 days, closed case for ever, "
+                                             "quarantine for ever")
