@@ -71,6 +71,17 @@ class MailboxSettings:
 
 
 @dataclass(frozen=True)
+class DkimSettings:
+    # Sign every outgoing mail as d=domain, s=selector (mailproc.delivery.dkim); the key from
+    # exactly one of a PEM file, an environment variable or a command.
+    domain: str = ""
+    selector: str = ""
+    key_file: str = ""
+    key_env: str = ""
+    key_command: str = ""
+
+
+@dataclass(frozen=True)
 class OutgoingSettings:
     transport: Literal["file", "smtp"] = "file"
     file_dir: str = "outbox"
@@ -88,6 +99,7 @@ class OutgoingSettings:
     # Notifications to agents carry the customer's attachments up to this many bytes in all
     # (many servers refuse mail over 10-25 MB); the rest are listed, kept with the case.
     notify_attachments_bytes: int = 10_000_000
+    dkim: DkimSettings = field(default_factory=DkimSettings)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ COMMANDS = [
     ("mailproc.cli.report", "report"),
     ("mailproc.cli.attachments", "attachments"),
     ("mailproc.cli.privacy", "privacy"),
+    ("mailproc.cli.dkim", "dkim"),
 ]
 
 

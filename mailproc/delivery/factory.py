@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailproc.credentials import resolve_secret
+from mailproc.delivery.dkim import SigningTransport, load_signer
 from mailproc.delivery.files import FileTransport, Transport
 from mailproc.delivery.smtp import SmtpTransport
 from mailproc.errors import ConfigError
@@ -17,6 +18,13 @@ if TYPE_CHECKING:
 
 
 def make_transport(app: App) -> Transport:
+    """The configured transport; it signs each mail first when [outgoing.dkim] is set."""
+    transport = _transport(app)
+    signer = load_signer(app.settings)
+    return SigningTransport(transport, signer) if signer is not None else transport
+
+
+def _transport(app: App) -> Transport:
     out = app.settings.outgoing
     if out.transport == "file":
         # A relative file_dir lives under var/, next to the database of the embedded setup.

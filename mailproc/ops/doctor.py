@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from mailproc.app import App
 from mailproc.db import current_revision, head_revision
-from mailproc.errors import MailprocError
+from mailproc.delivery.dkim import load_signer
+from mailproc.errors import ConfigError, MailprocError
 from mailproc.runners.jobs import queue_status
 from mailproc.source.factory import build_source
 from mailproc.templating.check import check_templates
@@ -41,7 +42,18 @@ def run_checks(app: App) -> list[Check]:
                             "MAILPROC_SECRET_KEY unset: using a generated key in var/ "
                             "(set it in production so every process signs alike)"))
     checks.append(_retention(app))
+    if app.settings.outgoing.dkim.domain or app.settings.outgoing.dkim.selector:
+        checks.append(_dkim(app))
     return checks
+
+
+def _dkim(app: App) -> Check:
+    try:
+        signer = load_signer(app.settings)
+    except ConfigError as exc:
+        return Check("dkim", False, str(exc))
+    return Check("dkim", True, f"signs as d={signer.domain} s={signer.selector} "
+                               f"({signer.algorithm.decode()}); publish `mailproc dkim record`")
 
 
 def _retention(app: App) -> Check:
