@@ -149,6 +149,7 @@ class Settings:
     database_url: str = ""
     redis_url: str = ""
     secret_key: str = field(default="", repr=False)
+    dns_server: str = ""      # MAILPROC_DNS_SERVER: host[:port] doctor asks instead of the system's
     now_override: datetime | None = None
 
     @property
@@ -218,6 +219,7 @@ def _apply_env(s: Settings, env: Mapping[str, str]) -> Settings:
     changes["database_url"] = db_url
     changes["redis_url"] = get("MAILPROC_REDIS_URL") or ""
     changes["secret_key"] = get("MAILPROC_SECRET_KEY") or ""
+    changes["dns_server"] = get("MAILPROC_DNS_SERVER") or ""
     if now := get("MAILPROC_NOW"):
         changes["now_override"] = parse_now(now)
     if addr := get("MAILPROC_SUPPORT_ADDRESS"):

@@ -131,7 +131,11 @@ def generate_key(kind: str = "rsa") -> tuple[bytes, str]:
 
 def record_value(pem: bytes) -> str:
     """The DKIM record's value (v=DKIM1; k=...; p=...) for a private key's public half."""
-    key = serialization.load_pem_private_key(pem, password=None)
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"outgoing.dkim: the key is not an unencrypted PEM private key "
+                          f"({type(exc).__name__})") from None
     if isinstance(key, rsa.RSAPrivateKey):
         kind, public = "rsa", key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)

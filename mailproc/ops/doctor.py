@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from mailproc.app import App
 from mailproc.db import current_revision, head_revision
-from mailproc.delivery.dkim import load_signer
+from mailproc.delivery.dkim import configured_key, load_signer, record_value
 from mailproc.errors import ConfigError, MailprocError
+from mailproc.ops.domain import check_domain
 from mailproc.runners.jobs import queue_status
 from mailproc.source.factory import build_source
 from mailproc.templating.check import check_templates
@@ -44,7 +45,24 @@ def run_checks(app: App) -> list[Check]:
     checks.append(_retention(app))
     if app.settings.outgoing.dkim.domain or app.settings.outgoing.dkim.selector:
         checks.append(_dkim(app))
+    if app.settings.outgoing.transport == "smtp":
+        checks.extend(_domain(app))
     return checks
+
+
+def _domain(app: App) -> list[Check]:
+    """MX, SPF, DKIM and DMARC of the support address's domain, for mail that is sent."""
+    out, dkim_record = app.settings.outgoing, ""
+    try:
+        pem = configured_key(app.settings)
+        dkim_record = record_value(pem) if pem else ""
+    except ConfigError:
+        pass                        # the dkim check above says what is wrong with the key
+    found = check_domain(address=app.settings.support.address, relay_host=out.host,
+                         dkim_domain=out.dkim.domain if dkim_record else "",
+                         dkim_selector=out.dkim.selector, dkim_record=dkim_record,
+                         nameserver=app.settings.dns_server or None)
+    return [Check(c.name, c.ok, c.detail, warn=c.warn) for c in found]
 
 
 def _dkim(app: App) -> Check:
