@@ -137,6 +137,13 @@ class App:
     def subject_window(self):
         return parse_timedelta(self.settings.threading.subject_window)
 
+    @property
+    def own_domains(self) -> frozenset[str]:
+        """Our own mail domains: the support address's and its aliases'."""
+        support = self.settings.support
+        return frozenset(a.rpartition("@")[2].lower() for a in (support.address, *support.aliases)
+                         if "@" in a)
+
     def raw_store(self):
         kinds = {m.name: m.type for m in self.settings.mailboxes}
         # Files under var/ live on one machine; with PostgreSQL, workers and a standby poller

@@ -216,7 +216,8 @@ def _process(app: App, session: Session, raw_id: int) -> Outcome:
     bounce = link_bounce(app, session, msg, raw, now) if verdict.kind == "bounce" else None
     match = bounce or thread_message(_thread_input(app, msg, signed, verdict, now),
                                      DbThreadLookup(session), now=now,
-                                     subject_window=app.subject_window)        # thread
+                                     subject_window=app.subject_window,
+                                     own_domains=app.own_domains)              # thread
     case = place(app, session, row, msg, verdict, match, now)                 # cases
     message = store_message(session, row, msg, verdict, match, case, now)
     if verdict.kind == "human" and msg.signature and msg.from_addr:

@@ -6,10 +6,12 @@ from datetime import datetime
 from typing import Sequence
 
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm import Session
 
 from mailproc.models import Case, Contact, Direction, Message, MessageRef, OutboundMail, Participant
 from mailproc.store.messages import bare_id
+from mailproc.thread.nearby import RecentCase, domain_of
 
 
 def _nearest(ids: Sequence[str], found: dict[str, int]) -> int | None:
@@ -86,3 +88,40 @@ class DbThreadLookup:
             .where(Message.from_addr == sender.lower(), Case.normalized_subject == normalized_subject,
                    Message.date_at >= since_at)
             .order_by(Message.date_at.desc()).limit(1))
+
+    def recent_cases_near(self, sender: str, domain: str | None,
+                          since_at: datetime, limit: int = 40) -> list[RecentCase]:
+        """By index: the sender's contact, its cases as customer or participant; with
+        `domain`, the cases of the contacts at that domain (a scan of contacts, asked only
+        for a colleague's reply that no header placed)."""
+        contacts = select(Contact.id).where(Contact.email == sender.lower())
+        if domain:
+            contacts = contacts.union(select(Contact.id).where(
+                Contact.email.like(f"%@{_like(domain)}", escape="\\")))
+        contact_ids = list(self.session.scalars(contacts))
+        if not contact_ids:
+            return []
+        ids = set(self.session.scalars(select(Case.id).where(Case.customer_id.in_(contact_ids))))
+        ids |= set(self.session.scalars(select(Participant.case_id).where(
+            Participant.contact_id.in_(contact_ids))))
+        if not ids:
+            return []
+        customer = aliased(Contact)
+        rows = self.session.execute(
+            select(Case.id, Case.normalized_subject, Case.updated_at, customer.email)
+            .outerjoin(customer, customer.id == Case.customer_id)
+            .where(Case.id.in_(ids), Case.updated_at >= since_at, Case.merged_into_id.is_(None))
+            .order_by(Case.updated_at.desc()).limit(limit)).all()
+        people: dict[int, set[str]] = {r[0]: {r[3]} if r[3] else set() for r in rows}
+        for case_id, email in self.session.execute(
+                select(Participant.case_id, Contact.email)
+                .join(Contact, Contact.id == Participant.contact_id)
+                .where(Participant.case_id.in_(people))):
+            people[case_id].add(email)
+        return [RecentCase(case_id, subject or "", at, domain_of(email or ""),
+                           frozenset(people[case_id]))
+                for case_id, subject, at, email in rows]
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

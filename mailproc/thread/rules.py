@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol, runtime_checkable
 
-from mailproc.thread.subjects import find_case_tags, is_generic_subject, normalize_subject
+from mailproc.thread.nearby import RecentCase, choose, colleague_domain
+from mailproc.thread.subjects import (
+    find_case_tags, is_generic_subject, is_reply_subject, normalize_subject,
+)
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +96,22 @@ class CopyLookup(Protocol):
         """Case of a stored inbound message with this Message-ID, sender and subject."""
 
 
+@runtime_checkable
+class NearbyLookup(Protocol):
+    """Needed for threading without headers (mailproc.thread.nearby)."""
+
+    def recent_cases_near(self, sender: str, domain: str | None,
+                          since_at: datetime) -> list[RecentCase]:
+        """Cases active since `since_at` that `sender` takes part in, or (with `domain`) whose
+        customer is at `domain`; the most recently active first, a few dozen at most."""
+
+
 @dataclass(frozen=True)
 class _Context:
     now: datetime
     subject_window: timedelta
     subject_match: SubjectMatch
+    own_domains: frozenset[str] = frozenset()
 
 
 def message_ids_from_header(value: str | None) -> tuple[str, ...]:
@@ -223,6 +237,27 @@ def _rule_subject(msg: ThreadInput, lookup: ThreadLookup, ctx: _Context) -> Thre
     return None
 
 
+def _rule_nearby(msg: ThreadInput, lookup: ThreadLookup, ctx: _Context) -> ThreadMatch | None:
+    """No headers to follow: the sender's (or a colleague's) recently active case with the
+    same or an extended subject (mailproc.thread.nearby)."""
+    sender = msg.from_addr.strip().lower()
+    if not sender or msg.from_agent or not isinstance(lookup, NearbyLookup):
+        return None
+    subject = normalize_subject(msg.subject)
+    if is_generic_subject(subject):
+        return None
+    reference_at = min(msg.date_at, ctx.now) if msg.date_at is not None else ctx.now
+    domain = colleague_domain(sender, ctx.own_domains) if is_reply_subject(msg.subject) else None
+    cases = lookup.recent_cases_near(sender, domain, reference_at - ctx.subject_window)
+    reply = is_reply_subject(msg.subject)
+    found = choose(cases, sender=sender, subject=subject, reply=reply,
+                   own_domains=ctx.own_domains)
+    if found is None:
+        return None
+    rule, case, reason = found
+    return ThreadMatch(rule, case.case_id, reason)
+
+
 RuleFn = Callable[[ThreadInput, ThreadLookup, _Context], ThreadMatch | None]
 
 # Order is the policy: the strongest evidence first. Names are stored in the database.
@@ -232,6 +267,7 @@ RULES: tuple[tuple[str, RuleFn], ...] = (
     ("references", _rule_references),
     ("subject_tag", _rule_subject_tag),
     ("subject", _rule_subject),
+    ("nearby", _rule_nearby),      # its matches name case_subject, colleague, evolving_subject
 )
 
 
@@ -242,13 +278,15 @@ def thread_message(
     now: datetime,
     subject_window: timedelta,
     subject_match: SubjectMatch = "sender",
+    own_domains: frozenset[str] = frozenset(),
 ) -> ThreadMatch:
     """Apply RULES in order to `msg`; the first match wins, else a new case (rule "new")."""
     if subject_match not in ("sender", "participant"):
         raise ValueError(f"subject_match must be 'sender' or 'participant', got {subject_match!r}")
     if subject_match == "participant" and not isinstance(lookup, SubjectLookup):
         raise TypeError("subject_match='participant' needs a lookup with recent_cases_for_subject()")
-    ctx = _Context(now=now, subject_window=subject_window, subject_match=subject_match)
+    ctx = _Context(now=now, subject_window=subject_window, subject_match=subject_match,
+                   own_domains=frozenset(d.lower() for d in own_domains))
     for _name, rule in RULES:
         match = rule(msg, lookup, ctx)
         if match is not None:

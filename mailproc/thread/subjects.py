@@ -78,6 +78,19 @@ def normalize_subject(subject: str | None) -> str:
     return _WS_RE.sub(" ", text).strip().casefold()
 
 
+def is_reply_subject(subject: str | None) -> bool:
+    """True when the subject starts (after list or case tags) with a reply marker: Re:, AW:..."""
+    text = _CASE_TAG_RE.sub(" ", _clean(subject or ""))
+    while True:
+        text = text.strip()
+        if _REPLY_PREFIX_RE.match(text):
+            return True
+        stripped = _LEADING_BRACKET_RE.sub("", text, count=1)
+        if stripped == text:
+            return False
+        text = stripped
+
+
 def is_generic_subject(normalized: str) -> bool:
     """True when a normalised subject is too empty or common to identify a conversation."""
     return normalized.strip(" !?.:-_*") == "" or normalized in GENERIC_SUBJECTS

@@ -1,0 +1,117 @@
+"""Threading without headers (issue 21): the same customer's `Re:` weeks later, an extended
+subject and a colleague at the customer's domain join the case; strangers, free-mail users,
+our own colleagues and the customer's second, different problem stay apart."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from email import message_from_bytes, policy
+
+from sqlalchemy import select
+
+from mailproc.models import Case, Message
+from mailproc.thread.nearby import RecentCase, choose, extends
+from mailproc.thread.subjects import is_reply_subject
+from tests.agent_helpers import MONDAY, agent_app, feed, mail, outbox
+
+T = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+OURS = frozenset({"example.com"})
+
+
+def case(case_id: int, subject: str, *people: str, domain: str = "kunde.example",
+         days_ago: int = 1) -> RecentCase:
+    return RecentCase(case_id, subject, T - timedelta(days=days_ago), domain, frozenset(people))
+
+
+def pick(cases, sender: str, subject: str, reply: bool = True):
+    found = choose(cases, sender=sender, subject=subject, reply=reply, own_domains=OURS)
+    return None if found is None else (found[0], found[1].case_id)
+
+
+def test_an_extended_subject_is_the_same_words_and_a_few_more():
+    assert extends("password reset (still broken)", "password reset")
+    assert extends("password reset", "urgent: password reset")
+    assert extends("still: password reset", "password reset")
+    assert not extends("second printer jams", "printer jams")             # another printer
+    assert not extends("password resetting tool", "password reset")      # not whole words
+    assert not extends("vpn down", "vpn")                                # too short to tell
+    assert not extends("password reset " + "x" * 60, "password reset")   # a new subject
+    assert not extends("password reset", "password reset")               # the same
+
+
+def test_who_may_join_which_case():
+    cases = [case(1, "vpn drops every hour", "maria@kunde.example"),
+             case(2, "printer on floor 3", "maria@kunde.example", days_ago=3),
+             case(3, "vpn drops every hour", "someone@gmail.com", domain="gmail.com")]
+    assert pick(cases, "maria@kunde.example", "vpn drops every hour") == ("case_subject", 1)
+    assert pick(cases, "jonas@kunde.example", "vpn drops every hour") == ("colleague", 1)
+    # a colleague's fresh mail on the same subject is their own request (an outage, often)
+    assert pick(cases, "jonas@kunde.example", "vpn drops every hour", reply=False) is None
+    assert pick(cases, "maria@kunde.example", "vpn drops every hour", reply=False) == (
+        "case_subject", 1)
+    assert pick(cases, "maria@kunde.example", "vpn drops every hour (still)") == (
+        "evolving_subject", 1)
+    assert pick(cases, "jonas@kunde.example", "printer on floor 3 again") == (
+        "evolving_subject", 2)
+    # strangers, free mail, a different problem, words that say nothing: apart
+    assert pick(cases, "eve@other.example", "vpn drops every hour") is None
+    assert pick(cases, "other@gmail.com", "vpn drops every hour") is None
+    assert pick(cases, "maria@kunde.example", "invoice 4711 is wrong") is None
+    assert pick(cases, "maria@kunde.example", "help") is None
+    ours = [case(4, "vpn drops every hour", "anna@example.com", domain="example.com")]
+    assert pick(ours, "ben@example.com", "vpn drops every hour") is None
+    # two colleagues' cases with the subject: a reader could not tell which, so a new case
+    both = cases + [case(7, "vpn drops every hour", "lena@kunde.example")]
+    assert pick(both, "jonas@kunde.example", "vpn drops every hour") is None
+    assert pick(both, "maria@kunde.example", "vpn drops every hour") == ("case_subject", 1)
+    # the most recently active of two matching cases
+    two = [case(5, "vpn drops every hour", "maria@kunde.example", days_ago=9),
+           case(6, "vpn drops every hour", "maria@kunde.example", days_ago=2)]
+    assert pick(two, "maria@kunde.example", "vpn drops every hour") == ("case_subject", 6)
+
+
+def test_headerless_mail_joins_the_case_a_reader_would_choose(db, tmp_path):
+    app = agent_app(db, tmp_path, now=MONDAY)
+    feed(app, mail(frm="Maria Keller <maria@kunde.example>", subject="VPN drops every hour",
+                   msgid="<h1@kunde.example>", body="The VPN drops every hour.", date=MONDAY))
+    (note,) = outbox(app, "agent_notify")
+    note = message_from_bytes(note.raw, policy=policy.default)
+    app.clock.advance(timedelta(days=12))            # the agent answers on day 12
+    feed(app, mail(frm="Alice Adams <alice@example.com>", to=note["Reply-To"],
+                   subject="Re: " + note["Subject"], in_reply_to=note["Message-ID"],
+                   body="Please try the new client.", date=app.clock.now()))
+    app.clock.advance(timedelta(days=8))             # day 20: no headers, six days' window
+    later = app.clock.now()
+
+    def headerless(frm, subject, body):
+        feed(app, mail(frm=frm, subject=subject, body=body, date=later))
+        with app.db.transaction() as s:
+            m = s.scalar(select(Message).order_by(Message.id.desc()).limit(1))
+            return m.thread_rule, s.scalar(select(Case.ref).where(Case.id == m.case_id))
+
+    first = headerless("Maria Keller <maria@kunde.example>", "AW: [EXT] RE: VPN drops every hour",
+                       "Still dropping with the new client.")
+    assert first[0] == "case_subject"
+    ref = first[1]
+    assert headerless("Jonas Weber <jonas@kunde.example>", "Re: VPN drops every hour",
+                      "Same here on floor 2.") == ("colleague", ref)
+    assert headerless("Maria Keller <maria@kunde.example>",
+                      "VPN drops every hour (still broken)", "Any news?") == (
+        "evolving_subject", ref)
+    stranger = headerless("Eve <eve@other.example>", "VPN drops every hour", "Ours too.")
+    assert stranger[0] == "new" and stranger[1] != ref
+    fresh = headerless("Lena Roth <lena@kunde.example>", "VPN drops every hour",
+                       "My VPN drops too.")
+    assert fresh[0] == "new" and fresh[1] != ref          # a colleague's own request
+    free = headerless("Sam <sam@gmail.com>", "VPN drops every hour", "Mine as well.")
+    assert free[0] == "new" and free[1] not in (ref, stranger[1])
+    other = headerless("Maria Keller <maria@kunde.example>", "Invoice 4711 is wrong",
+                       "The amount is wrong.")
+    assert other[0] == "new" and other[1] != ref
+
+
+def test_reply_markers_are_told_from_subjects_that_merely_start_alike():
+    assert is_reply_subject("Re: VPN") and is_reply_subject("[EXT] AW: VPN")
+    assert is_reply_subject("[#1042] RE: VPN") and is_reply_subject("SV: VPN")
+    assert not is_reply_subject("Regarding VPN") and not is_reply_subject("[EXT] VPN drops")
+    assert not is_reply_subject("")
