@@ -4,7 +4,7 @@ stripped: pairwise precision and recall of cases against the conversations they 
 Conversations are generated (seeded): customers at company domains and at free-mail
 providers open a problem; they write again days later with the subject as their client
 makes it (`Re:`, `AW:`, `RE: AW:`, `[EXT] Re:`) or extended ("(still broken)"), and
-colleagues at their domain chime in. The same subjects come from strangers at other domains
+colleagues at their domain chime in; most replies quote the first mail. The same subjects come from strangers at other domains
 and at gmail.com, and customers open a second, different problem: those must stay apart.
 Mode "kept" sends In-Reply-To and References as clients do; "stripped" removes them
 (webmail forwards, ticket gateways, some mobile clients).
@@ -42,6 +42,24 @@ PROBLEMS = ["VPN drops every hour", "Password reset link expired", "Printer on f
 PREFIXES = ["Re: ", "RE: ", "AW: ", "RE: AW: ", "[EXT] Re: ", "Antw: ", "SV: "]
 EXTENSIONS = [" (still broken)", " - still not working", " (again)", ": any news?"]
 COMPANIES = ["kunde.example", "acme-logistik.example", "stadtwerke.example", "praxis-kern.example"]
+PLACES = ["in the office on floor 2", "at home over the fibre line", "in the warehouse",
+          "in meeting room Elbe", "on the train with the hotspot", "at the branch in Kiel"]
+SINCE = ["since the update on Monday", "since yesterday afternoon", "after the new laptop came",
+         "for about a week now", "since the network change last night"]
+
+
+def opening(subject: str, rng: random.Random, i: int) -> str:
+    """A first mail as people write it: the problem, where, since when, what they tried."""
+    return (f"Hello, {subject.lower()} {rng.choice(PLACES)} {rng.choice(SINCE)}. "
+            f"I restarted the device {rng.randint(2, 5)} times and logged out and in again, "
+            f"but it did not help. My asset number is {rng.randint(10000, 99999)} and "
+            f"the error code on screen is {rng.randint(100, 999)}. Could you please have a "
+            f"look? Regards, user {i}")
+
+
+def quoted(text: str, who: str) -> str:
+    lines = [text[i:i + 70] for i in range(0, len(text), 70)]
+    return f"\n\nOn Monday, {who} wrote:\n" + "\n".join("> " + line for line in lines)
 
 
 def conversations(n: int, rng: random.Random) -> list[list[dict]]:
@@ -52,8 +70,8 @@ def conversations(n: int, rng: random.Random) -> list[list[dict]]:
         person = f"user{i}@{domain}"
         subject = rng.choice(PROBLEMS)
         day = rng.uniform(0, 40)
-        msgs = [{"frm": person, "subject": subject, "day": day,
-                 "body": f"{subject}. Since this morning. Ticket {i}."}]
+        first = opening(subject, rng, i)
+        msgs = [{"frm": person, "subject": subject, "day": day, "body": first}]
         for k in range(rng.randint(1, 4)):
             day += rng.uniform(0.5, 6)
             kind = rng.random()
@@ -64,8 +82,10 @@ def conversations(n: int, rng: random.Random) -> list[list[dict]]:
                 frm, subj = person, subject + rng.choice(EXTENSIONS)
             else:
                 frm, subj = person, rng.choice(PREFIXES) + subject
-            msgs.append({"frm": frm, "subject": subj, "day": day,
-                         "body": f"Follow-up {k} on ticket {i}: it still happens."})
+            body = f"Follow-up {k}: it still happens."
+            if rng.random() < 0.6:                    # most clients quote what they answer
+                body += quoted(first, person)
+            msgs.append({"frm": frm, "subject": subj, "day": day, "body": body})
         out.append(msgs)
     return out
 

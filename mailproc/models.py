@@ -220,6 +220,17 @@ class MessageRef(Base):
     case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"))
 
 
+class MessagePrint(Base):
+    """A fingerprint of a stored message's new text (mailproc.thread.prints): a reply that
+    quotes it, headers or not, is found by it."""
+
+    __tablename__ = "message_prints"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"),
+                                            index=True)
+    print: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
 class Blob(Base):
     """Attachment bytes, stored once per content hash."""
 

@@ -13,7 +13,7 @@ FOUNDATION = {"errors", "clock", "config", "config_schema", "credentials", "tls"
 LAYERS = [
     ("foundation", ["mailproc", *(f"mailproc.{m}" for m in FOUNDATION)]),
     ("pure", ["mailproc.parse", "mailproc.classify", "mailproc.thread.rules",
-              "mailproc.thread.nearby", "mailproc.thread.subjects", "mailproc.policy", "mailproc.sla", "mailproc.people",
+              "mailproc.thread.nearby", "mailproc.thread.prints", "mailproc.thread.subjects", "mailproc.policy", "mailproc.sla", "mailproc.people",
               "mailproc.kb", "mailproc.templating.render", "mailproc.escalation.plan",
               "mailproc.escalation.ladder", "mailproc.outbox.mime", "mailproc.outbox.wire",
               "mailproc.delivery.retry",

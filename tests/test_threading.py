@@ -95,7 +95,7 @@ class CopyFakeLookup(FakeLookup):
 
 def test_rule_order_and_names_are_stable():
     assert [name for name, _ in RULES] == ["copy", "signed_address", "references", "subject_tag",
-                                           "subject", "nearby"]
+                                           "quoted_history", "subject", "nearby"]
 
 
 def test_a_second_copy_of_a_stored_mail_joins_its_case_before_any_other_rule():

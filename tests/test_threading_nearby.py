@@ -4,13 +4,15 @@ our own colleagues and the customer's second, different problem stay apart."""
 
 from __future__ import annotations
 
+import textwrap
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
 
 from sqlalchemy import select
 
 from mailproc.models import Case, Message
-from mailproc.thread.nearby import RecentCase, choose, extends
+from mailproc.thread.nearby import RecentCase, choose, choose_quoted, extends
+from mailproc.thread.prints import MIN_MATCH, fingerprints
 from mailproc.thread.subjects import is_reply_subject
 from tests.agent_helpers import MONDAY, agent_app, feed, mail, outbox
 
@@ -115,3 +117,76 @@ def test_reply_markers_are_told_from_subjects_that_merely_start_alike():
     assert is_reply_subject("[#1042] RE: VPN") and is_reply_subject("SV: VPN")
     assert not is_reply_subject("Regarding VPN") and not is_reply_subject("[EXT] VPN drops")
     assert not is_reply_subject("")
+
+
+LONG_TEXT = ("Since the update on Monday the VPN client disconnects every hour with error 809, "
+             "and I have to reconnect by hand each time, which breaks my video calls.")
+
+
+def test_a_quote_is_recognised_rewrapped_with_markers_and_an_attribution():
+    stored = fingerprints(LONG_TEXT)
+    wrapped = textwrap.fill(LONG_TEXT, 38).replace("\n", "\n> ")
+    quoted = fingerprints(f"On Mon, 23 Nov 2026 at 09:00, Maria Keller wrote:\n> {wrapped}")
+    outlook = fingerprints(f"From: Maria Keller\nSent: Monday\nSubject: VPN\n\n{LONG_TEXT.upper()}")
+    assert len(stored) >= MIN_MATCH
+    assert set(stored) == set(quoted) == set(outlook)
+    assert not set(stored) & set(fingerprints("A different text about printers on floor 3 "
+                                              "that jam whenever someone prints on A3 paper."))
+
+
+def test_who_a_quote_may_bring_into_a_case():
+    found = [(case(1, "vpn drops", "maria@kunde.example"), 5),
+             (case(2, "vpn drops", "lena@kunde.example"), 3)]
+    pick_ = choose_quoted
+    assert pick_(found, sender="maria@kunde.example", own_domains=OURS)[0].case_id == 1
+    assert pick_(found, sender="jonas@kunde.example", own_domains=OURS)[0].case_id == 1
+    assert pick_(found, sender="lena@kunde.example", own_domains=OURS)[0].case_id == 2
+    assert pick_(found, sender="eve@other.example", own_domains=OURS) is None
+    assert pick_(found, sender="sam@gmail.com", own_domains=OURS) is None
+
+
+def test_a_colleague_quoting_the_history_joins_the_case_it_quotes(db, tmp_path):
+    app = agent_app(db, tmp_path, now=MONDAY)
+    feed(app, mail(frm="Maria Keller <maria@kunde.example>", subject="VPN drops every hour",
+                   msgid="<q1@kunde.example>", body=LONG_TEXT, date=MONDAY))
+    feed(app, mail(frm="Lena Roth <lena@kunde.example>", subject="VPN drops every hour",
+                   msgid="<q2@kunde.example>", body="My VPN drops every hour as well, since "
+                   "Tuesday, on the office network only, never at home.", date=MONDAY))
+    quote = "\n".join("> " + line for line in textwrap.wrap(LONG_TEXT, 60))
+    cases = {}
+    for frm, subject in (("Jonas Weber <jonas@kunde.example>", "Re: VPN drops every hour"),
+                         ("Jonas Weber <jonas@kunde.example>", "Fwd: for the network team"),
+                         ("Eve <eve@other.example>", "Re: VPN drops every hour"),
+                         ("Sam <sam@gmail.com>", "Re: VPN drops every hour")):
+        feed(app, mail(frm=frm, subject=subject, date=MONDAY,
+                       body=f"Same for me on floor 2.\n\nOn Monday, Maria Keller wrote:\n{quote}"))
+        with app.db.transaction() as s:
+            m = s.scalar(select(Message).order_by(Message.id.desc()).limit(1))
+            cases[(frm, subject)] = (m.thread_rule, m.case_id)
+    with app.db.transaction() as s:
+        maria = s.scalar(select(Message.case_id).where(Message.message_id == "q1@kunde.example"))
+    jonas = "Jonas Weber <jonas@kunde.example>"
+    assert cases[(jonas, "Re: VPN drops every hour")] == ("quoted_history", maria)
+    assert cases[(jonas, "Fwd: for the network team")] == ("quoted_history", maria)
+    assert cases[("Eve <eve@other.example>", "Re: VPN drops every hour")][0] == "new"
+    assert cases[("Sam <sam@gmail.com>", "Re: VPN drops every hour")][0] == "new"
+
+
+DISCLAIMER = ("This e-mail may contain confidential and privileged information. If you are "
+              "not the intended recipient please notify the sender immediately and destroy "
+              "this e-mail. Kunde GmbH, Registergericht Hamburg HRB 12345.")
+
+
+def test_a_shared_disclaimer_quoted_is_no_evidence(db, tmp_path):
+    """Boilerplate every mail of a company carries matches many cases: it is not counted."""
+    app = agent_app(db, tmp_path, now=MONDAY)
+    for n, problem in enumerate(["Printer jams on A3 paper", "Badge does not open the garage",
+                                 "Monitor flickers after docking"]):
+        feed(app, mail(frm=f"Person {n} <p{n}@kunde.example>", subject=problem, date=MONDAY,
+                       msgid=f"<b{n}@kunde.example>", body=f"{problem}.\n\n{DISCLAIMER}"))
+    quote = "\n".join("> " + line for line in textwrap.wrap(DISCLAIMER, 60))
+    feed(app, mail(frm="Jonas <jonas@kunde.example>", subject="Question about my account",
+                   date=MONDAY, body=f"Can you reset it?\n\nOn Monday, p0 wrote:\n{quote}"))
+    with app.db.transaction() as s:
+        rule = s.scalar(select(Message.thread_rule).order_by(Message.id.desc()).limit(1))
+    assert rule == "new"

@@ -31,6 +31,7 @@ from mailproc.signing import SignedRef, find_signed_ref
 from mailproc.store.messages import store_message
 from mailproc.store.raw import load_raw
 from mailproc.thread.lookup import DbThreadLookup
+from mailproc.thread.prints import fingerprints
 from mailproc.thread.rules import ThreadInput, thread_message
 
 log = logging.getLogger(__name__)
@@ -281,4 +282,5 @@ def _thread_input(app: App, msg: ParsedMessage, signed: SignedRef | None,
                        # An agent's signed ref is "<case ref>-<agent key>" (classify.authenticity).
                        # A lead's is "<case ref>--<key>": the same first part.
                        signed_ref=signed.ref.partition("-")[0] if signed else None,
-                       date_at=msg.date_at or now, from_agent=vouched)
+                       date_at=msg.date_at or now, from_agent=vouched,
+                       quoted_prints=fingerprints(msg.quoted_text))

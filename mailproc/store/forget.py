@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from mailproc.models import Attachment, Blob, Message, Quarantine, RawMessage
+from mailproc.models import Attachment, Blob, Message, MessagePrint, Quarantine, RawMessage
 
 ERASED = "[erased]"
 
@@ -23,6 +23,8 @@ def forget_messages(session: Session, messages, *, addresses: bool = True) -> in
         m.thread_reason = m.kind_reason = ""
         if addresses:
             m.from_addr, m.to_addrs, m.cc_addrs = ERASED, [], []
+    if ids:        # fingerprints of their words: an index entry of theirs too
+        session.execute(delete(MessagePrint).where(MessagePrint.message_pk.in_(ids)))
     attachments = list(session.scalars(select(Attachment).where(
         Attachment.message_id.in_(ids)))) if ids else []
     hashes = {a.sha256 for a in attachments}

@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from mailproc.classify.rules import NO_CASE_KINDS, Classification
 from mailproc.errors import MailprocError
-from mailproc.models import Attachment, Blob, Case, Direction, Message, MessageRef, RawMessage
+from mailproc.models import (
+    Attachment, Blob, Case, Direction, Message, MessagePrint, MessageRef, RawMessage,
+)
 from mailproc.parse.message import ParsedMessage
+from mailproc.thread.prints import fingerprints
 from mailproc.thread.rules import ThreadMatch
 
 
@@ -33,6 +36,10 @@ def store_message(session: Session, row: RawMessage, msg: ParsedMessage,
         thread_rule=match.rule, thread_reason=match.reason, created_at=now)
     session.add(message)
     session.flush()
+    prints = fingerprints(msg.new_text) if verdict.kind in ("human", "agent") else ()
+    if prints:
+        session.execute(insert(MessagePrint), [{"message_pk": message.id, "print": p}
+                                               for p in prints])
     for ref_id in dict.fromkeys([*msg.in_reply_to, *msg.references]):
         session.add(MessageRef(message_pk=message.id, ref_id=bare_id(ref_id)[:998],
                                case_id=message.case_id))

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm import Session
 
-from mailproc.models import Case, Contact, Direction, Message, MessageRef, OutboundMail, Participant
+from mailproc.models import (
+    Case, Contact, Direction, Message, MessagePrint, MessageRef, OutboundMail, Participant,
+)
 from mailproc.store.messages import bare_id
 from mailproc.thread.nearby import RecentCase, domain_of
 
@@ -106,12 +108,45 @@ class DbThreadLookup:
             Participant.contact_id.in_(contact_ids))))
         if not ids:
             return []
+        return self._describe(ids, since_at, limit)
+
+    def cases_quoting(self, prints, least: int, shared: int = 2) -> list[tuple[RecentCase, int]]:
+        """By the prints' index: per stored message the prints it shares, the best per case.
+        A print found in more than `shared` cases is boilerplate (a disclaimer, a template,
+        a newsletter) and says nothing about which case is quoted: it is not counted."""
+        if not prints:
+            return []
+        spread = self.session.execute(
+            select(MessagePrint.print, func.count(func.distinct(Message.case_id)))
+            .join(Message, Message.id == MessagePrint.message_pk)
+            .where(MessagePrint.print.in_(list(prints)), Message.case_id.is_not(None))
+            .group_by(MessagePrint.print)).all()
+        telling = [p for p, cases in spread if cases <= shared]
+        if len(telling) < least:
+            return []
+        rows = self.session.execute(
+            select(Message.case_id, func.count(MessagePrint.id))
+            .join(Message, Message.id == MessagePrint.message_pk)
+            .where(MessagePrint.print.in_(telling), Message.case_id.is_not(None))
+            .group_by(Message.id, Message.case_id)).all()
+        best: dict[int, int] = {}
+        for case_id, hits in rows:
+            case_id = self._live(case_id)
+            if hits >= least and case_id is not None:
+                best[case_id] = max(best.get(case_id, 0), hits)
+        if not best:
+            return []
+        return [(case, best[case.case_id]) for case in self._describe(set(best), None, 20)]
+
+    def _describe(self, ids, since_at: datetime | None, limit: int) -> list[RecentCase]:
         customer = aliased(Contact)
+        where = [Case.id.in_(ids), Case.merged_into_id.is_(None)]
+        if since_at is not None:
+            where.append(Case.updated_at >= since_at)
         rows = self.session.execute(
             select(Case.id, Case.normalized_subject, Case.updated_at, customer.email)
             .outerjoin(customer, customer.id == Case.customer_id)
-            .where(Case.id.in_(ids), Case.updated_at >= since_at, Case.merged_into_id.is_(None))
-            .order_by(Case.updated_at.desc()).limit(limit)).all()
+            .where(*where).order_by(Case.updated_at.desc()).limit(limit)).all()
         people: dict[int, set[str]] = {r[0]: {r[3]} if r[3] else set() for r in rows}
         for case_id, email in self.session.execute(
                 select(Participant.case_id, Contact.email)

@@ -1,8 +1,11 @@
-"""Threading without headers: which recently active case a person reading the mail would put
-it in, from who wrote it and what the subject says (pure; the rules in thread/rules.py ask).
+"""Threading without headers: which case a person reading the mail would put it in, from what
+it quotes, who wrote it and what the subject says (pure; the rules in thread/rules.py ask).
 
 Webmail forwards, ticket gateways, some mobile clients, and customers who start a fresh mail
-about the same problem leave no In-Reply-To or References. Then, in order:
+about the same problem leave no In-Reply-To or References. First, *quoted history*: the
+quoted part holds passages of a stored message's new text (`thread.prints`), and the
+sender is that case's customer, copied on it, or at its customer's domain. Then, among the
+recently active cases:
 
 - *case subject*: the sender takes part in a case (its customer, or copied) active within
   the window, with the same subject once reply markers and tags are gone;
@@ -124,3 +127,16 @@ def choose(cases: list[RecentCase], *, sender: str, subject: str, reply: bool,
         return ("evolving_subject", grown[0], f"{subject!r} extends case {grown[0].case_id}'s "
                                               f"{grown[0].subject!r}, at {domain}")
     return None
+
+
+def choose_quoted(found: list[tuple[RecentCase, int]], *, sender: str,
+                  own_domains: frozenset[str]) -> tuple[RecentCase, int] | None:
+    """The case whose mail the quote holds most of, if the sender belongs to it: its
+    customer, copied on it, or a colleague at its customer's (non-free-mail) domain. A
+    stranger quoting what was also sent to others (a newsletter) joins nothing."""
+    sender = sender.lower()
+    domain = colleague_domain(sender, own_domains)
+    ranked = sorted(found, key=lambda f: (-f[1], -f[0].last_at.timestamp()))
+    mine = [f for f in ranked if sender in f[0].people]        # their own cases first
+    theirs = [f for f in ranked if domain and f[0].customer_domain == domain]
+    return (mine or theirs or [None])[0]

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol, runtime_checkable
 
-from mailproc.thread.nearby import RecentCase, choose, colleague_domain
+from mailproc.thread.nearby import RecentCase, choose, choose_quoted, colleague_domain
+from mailproc.thread.prints import MIN_MATCH
 from mailproc.thread.subjects import (
     find_case_tags, is_generic_subject, is_reply_subject, normalize_subject,
 )
@@ -47,6 +48,8 @@ class ThreadInput:
     # From an agent whose mail our MTA vouches for (dkim/dmarc pass from a trusted
     # authserv-id): a case tag in its subject is that agent answering the case.
     from_agent: bool = False
+    # Fingerprints of the quoted part (mailproc.thread.prints), for replies without headers.
+    quoted_prints: tuple[int, ...] = ()
 
 
 class ThreadLookup(Protocol):
@@ -104,6 +107,15 @@ class NearbyLookup(Protocol):
                           since_at: datetime) -> list[RecentCase]:
         """Cases active since `since_at` that `sender` takes part in, or (with `domain`) whose
         customer is at `domain`; the most recently active first, a few dozen at most."""
+
+
+@runtime_checkable
+class QuotedLookup(Protocol):
+    """Needed for the quoted-history rule."""
+
+    def cases_quoting(self, prints: Sequence[int], least: int) -> list[tuple[RecentCase, int]]:
+        """Cases with a stored message that at least `least` of `prints` come from, each with
+        the most prints one of its messages shares."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +249,23 @@ def _rule_subject(msg: ThreadInput, lookup: ThreadLookup, ctx: _Context) -> Thre
     return None
 
 
+def _rule_quoted_history(msg: ThreadInput, lookup: ThreadLookup,
+                         ctx: _Context) -> ThreadMatch | None:
+    """The quoted part is a stored message's text, and the sender belongs to its case."""
+    sender = msg.from_addr.strip().lower()
+    if not msg.quoted_prints or not sender or msg.from_agent \
+            or not isinstance(lookup, QuotedLookup):
+        return None
+    found = choose_quoted(lookup.cases_quoting(msg.quoted_prints, MIN_MATCH), sender=sender,
+                          own_domains=ctx.own_domains)
+    if found is None:
+        return None
+    case, hits = found
+    return ThreadMatch("quoted_history", case.case_id,
+                       f"the quoted part holds {hits} passages of mail in case {case.case_id}, "
+                       f"which {sender} belongs to")
+
+
 def _rule_nearby(msg: ThreadInput, lookup: ThreadLookup, ctx: _Context) -> ThreadMatch | None:
     """No headers to follow: the sender's (or a colleague's) recently active case with the
     same or an extended subject (mailproc.thread.nearby)."""
@@ -266,6 +295,7 @@ RULES: tuple[tuple[str, RuleFn], ...] = (
     ("signed_address", _rule_signed_address),
     ("references", _rule_references),
     ("subject_tag", _rule_subject_tag),
+    ("quoted_history", _rule_quoted_history),
     ("subject", _rule_subject),
     ("nearby", _rule_nearby),      # its matches name case_subject, colleague, evolving_subject
 )

@@ -1,0 +1,43 @@
+"""Fingerprints of what people wrote, to recognise it when it comes back quoted.
+
+A reply whose headers are gone still quotes the conversation: the colleague who answers
+with the whole history below, the webmail forward. The words of each stored message's new
+text become overlapping runs of SHINGLE words, hashed; a deterministic quarter of them is
+kept (the same quarter on both sides, so nothing is lost by sampling). The quoted part of
+an incoming mail gives its own; where enough of them meet, the quote is that message.
+Quote markers, line breaks (re-wrapping), case, punctuation and the attribution lines
+clients put above a quote ("On ... wrote:", Outlook's From:/Sent: block) do not count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+SHINGLE = 6             # words per run: long enough to be this message, short enough to
+                        # survive a re-wrapped or partly trimmed quote
+SAMPLE = 4              # keep a print when its hash is a multiple of this
+MAX_PRINTS = 200
+MIN_MATCH = 3           # prints of one stored message a quote must hold to be it
+_WORD = re.compile(r"\w+", re.UNICODE)
+_ATTRIBUTION = re.compile(
+    r"^\s*(?:>\s*)*(?:(?:on|am|le|el|il|op|den|dne)\b.{0,200}(?:wrote|schrieb|écrit|escribió"
+    r"|scritto|geschreven|skrev|napsal)\s*:?\s*$"
+    r"|(?:from|von|de|sent|gesendet|envoyé|to|an|à|cc|subject|betreff|objet|date|datum)\s*:.*$)",
+    re.IGNORECASE | re.MULTILINE)
+
+
+def fingerprints(text: str | None) -> tuple[int, ...]:
+    """The sampled prints of `text` (signed 64-bit, as a database column holds them)."""
+    if not text:
+        return ()
+    words = _WORD.findall(_ATTRIBUTION.sub(" ", text).casefold())
+    prints: dict[int, None] = {}
+    for i in range(len(words) - SHINGLE + 1):
+        digest = hashlib.blake2b(" ".join(words[i:i + SHINGLE]).encode(), digest_size=8)
+        value = int.from_bytes(digest.digest(), "big", signed=True)
+        if value % SAMPLE == 0:
+            prints[value] = None
+            if len(prints) >= MAX_PRINTS:
+                break
+    return tuple(prints)
