@@ -35,6 +35,9 @@ def test_an_extended_subject_is_the_same_words_and_a_few_more():
     assert extends("password reset", "urgent: password reset")
     assert extends("still: password reset", "password reset")
     assert not extends("second printer jams", "printer jams")             # another printer
+    assert not extends("release vote 3.0.0 (take 2)", "release vote 3.0.0")   # a new round
+    assert not extends("grand-child message 2", "grand-child message")
+    assert not extends("vpn drops every hour part two", "vpn drops every hour")
     assert not extends("password resetting tool", "password reset")      # not whole words
     assert not extends("vpn down", "vpn")                                # too short to tell
     assert not extends("password reset " + "x" * 60, "password reset")   # a new subject

@@ -15,7 +15,8 @@ recently active cases:
   either). A colleague's fresh mail with the same subject is their own request: many people
   at one company report the same outage;
 - *evolving subject*: the sender, or a colleague replying, writes a subject that extends the
-  case's (or the case's extends theirs) by a few words: "Password reset (still broken)".
+  case's (or the case's extends theirs) by a few words: "Password reset (still broken)";
+  not by a number or words of a new round ("(take 2)", "part 2", "second request").
 
 Strangers at other domains stay apart, and so does the same customer's second, different
 problem: precision first.
@@ -53,6 +54,10 @@ CONTINUATION = frozenset({
     "news", "noch", "immer", "wieder", "erneut", "nochmal", "dringend", "wichtig",
     "erinnerung", "toujours", "encore", "urgente", "todavía", "ancora",
 })
+# Words (and any digit) in an addition that start something new: "(take 2)", "part 2",
+# "v2", "second request for another laptop" are a new round, not the same conversation.
+NEW_ROUND = frozenset({"take", "part", "round", "attempt", "version", "v", "rc", "new",
+                       "second", "another", "next", "other", "neue", "neuer", "zweite"})
 _WORD = re.compile(r"\w+")
 
 
@@ -93,6 +98,9 @@ def extends(a: str, b: str) -> bool:
     before, after = long_[at - 1:at] if at else "", long_[at + len(short):at + len(short) + 1]
     if (before and before.isalnum()) or (after and after.isalnum()):
         return False            # inside a word: "password resetting" is not "password reset"
+    added = long_[:at] + " " + long_[at + len(short):]
+    if any(ch.isdigit() for ch in added) or set(_WORD.findall(added)) & NEW_ROUND:
+        return False
     return all(w in CONTINUATION for w in _WORD.findall(long_[:at]))
 
 
