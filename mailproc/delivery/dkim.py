@@ -51,12 +51,16 @@ class Signer:
         return signature + raw
 
 
-def signer_from_pem(pem: bytes, *, domain: str, selector: str) -> Signer:
+def _private_key(pem: bytes):
     try:
-        key = serialization.load_pem_private_key(pem, password=None)
+        return serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"outgoing.dkim: the key is not an unencrypted PEM private key "
                           f"({type(exc).__name__})") from None
+
+
+def signer_from_pem(pem: bytes, *, domain: str, selector: str) -> Signer:
+    key = _private_key(pem)
     if isinstance(key, rsa.RSAPrivateKey):
         if key.key_size < MIN_RSA_BITS:
             raise ConfigError(f"outgoing.dkim: an RSA key of {key.key_size} bits is too short "
@@ -131,11 +135,7 @@ def generate_key(kind: str = "rsa") -> tuple[bytes, str]:
 
 def record_value(pem: bytes) -> str:
     """The DKIM record's value (v=DKIM1; k=...; p=...) for a private key's public half."""
-    try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"outgoing.dkim: the key is not an unencrypted PEM private key "
-                          f"({type(exc).__name__})") from None
+    key = _private_key(pem)
     if isinstance(key, rsa.RSAPrivateKey):
         kind, public = "rsa", key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
