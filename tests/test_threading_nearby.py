@@ -4,17 +4,20 @@ our own colleagues and the customer's second, different problem stay apart."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
-from mailproc.models import Case, Message
+from mailproc.models import Case, Message, MessagePrint
+from mailproc.runners.periodic import backfill_prints
 from mailproc.thread.nearby import RecentCase, choose, choose_quoted, extends
 from mailproc.thread.prints import MIN_MATCH, fingerprints
 from mailproc.thread.subjects import is_reply_subject
 from tests.agent_helpers import MONDAY, agent_app, feed, mail, outbox
+from tests.test_cli import embedded, invoke  # noqa: F401 - the fixture is used by name
 
 T = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 OURS = frozenset({"example.com"})
@@ -193,3 +196,25 @@ def test_a_shared_disclaimer_quoted_is_no_evidence(db, tmp_path):
     with app.db.transaction() as s:
         rule = s.scalar(select(Message.thread_rule).order_by(Message.id.desc()).limit(1))
     assert rule == "new"
+
+
+def test_mail_stored_before_fingerprints_is_fingerprinted_by_the_backfill(db, tmp_path):
+    app = agent_app(db, tmp_path, now=MONDAY)
+    feed(app, mail(frm="Maria Keller <maria@kunde.example>", subject="VPN drops every hour",
+                   msgid="<old@kunde.example>", body=LONG_TEXT, date=MONDAY))
+    with app.db.transaction() as s:
+        before = s.scalar(select(func.count()).select_from(MessagePrint))
+        s.execute(delete(MessagePrint))                 # as stored by 0.2
+    assert before >= MIN_MATCH
+    assert backfill_prints(app, batch=1) == 1
+    assert backfill_prints(app) == 0                    # again: nothing left to do
+    with app.db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(MessagePrint)) == before
+
+
+def test_backfill_on_the_command_line(embedded):  # noqa: F811
+    assert invoke(embedded, "run", "--once", "--now", "2026-11-23T14:30:00+01:00").exit_code == 0
+    result = invoke(embedded, "db", "backfill-prints", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output[result.output.index("{"):]) == {"messages": 0}
+    assert "quoting it" in invoke(embedded, "db", "backfill-prints", "--help").output

@@ -56,6 +56,19 @@ def store_message(session: Session, row: RawMessage, msg: ParsedMessage,
     return message
 
 
+def fingerprint_unprinted(session: Session, limit: int = 500) -> int:
+    """Give up to `limit` stored messages that have none their fingerprints (mail stored
+    before 0.3 had none; `mailproc db backfill-prints`); returns how many were done."""
+    printed = select(MessagePrint.id).where(MessagePrint.message_pk == Message.id).exists()
+    rows = session.execute(select(Message.id, Message.new_text).where(
+        Message.kind.in_(("human", "agent")), Message.direction == Direction.IN,
+        Message.new_text != "", ~printed).order_by(Message.id).limit(limit)).all()
+    values = [{"message_pk": pk, "print": p} for pk, text in rows for p in fingerprints(text)]
+    if values:
+        session.execute(insert(MessagePrint), values)
+    return len(rows)
+
+
 def forwardable(sizes: Sequence[int], budget: int | None) -> list[bool]:
     """Which attachments, in order, go along in a mail of at most `budget` bytes of them: each
     that still fits, so one huge file does not keep the small ones back. None: all of them."""
