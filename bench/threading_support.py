@@ -4,8 +4,9 @@ stripped: pairwise precision and recall of cases against the conversations they 
 Conversations are generated (seeded): customers at company domains and at free-mail
 providers open a problem; they write again days later with the subject as their client
 makes it (`Re:`, `AW:`, `RE: AW:`, `[EXT] Re:`) or extended ("(still broken)"), and
-colleagues at their domain chime in; most replies quote the first mail. The same subjects come from strangers at other domains
-and at gmail.com, and customers open a second, different problem: those must stay apart.
+colleagues at their domain chime in; most replies quote the first mail. With a dozen
+subjects among many conversations, the same subject comes from strangers at other domains,
+at gmail.com and from other people at the same company: those must stay apart.
 Mode "kept" sends In-Reply-To and References as clients do; "stripped" removes them
 (webmail forwards, ticket gateways, some mobile clients).
 

@@ -28,6 +28,7 @@ from mailproc.models import (
     Attachment, Case, Event, OutboundMail, OutboxStatus, Participant, RawMessage,
 )
 from mailproc.ops.privacy import Person, address_hash, find_person
+from mailproc.runners.jobs import redis_for
 from mailproc.store.forget import ERASED, delete_raw, forget_messages
 
 log = logging.getLogger(__name__)
@@ -172,11 +173,9 @@ def _outbox_file(app, row: OutboundMail) -> Path | None:
 
 def _forget_in_redis(app, person: Person) -> None:
     """Keys that name the person (nothing of ours does today; a plugin's cache might)."""
-    if not app.settings.redis_url:
+    conn = redis_for(app)
+    if conn is None:
         return
-    import redis  # optional: only deployments with Redis have it configured
-
-    conn = redis.Redis.from_url(app.settings.redis_url)
     try:
         for address in person.addresses:
             for key in conn.scan_iter(match=f"*{_glob(address)}*", count=1000):

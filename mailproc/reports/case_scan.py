@@ -139,7 +139,8 @@ def outcomes_query(scope: Scope):
     return select(
         c.period, c.mailbox_id, c.team, c.priority, c.assignee,
         outcome(first, c.fr_due).label("fr"), outcome(c.done, c.res_due).label("res"),
-        *(c[f"age{i}"] for i in range(len(scope.periods))), c.id, epoch_us(c.created_at, scope.dialect).label("created"),
+        *(c[f"age{i}"] for i in range(len(scope.periods))), c.id,
+        epoch_us(c.created_at, scope.dialect).label("created"),
         epoch_us(c.responded, scope.dialect).label("responded"),
         late(first, c.fr_due).label("fr_late"),
         late(c.done, c.res_due).label("res_late")).offset(0).subquery("outcomes")

@@ -2,8 +2,8 @@
 
 Rows are counted and grouped in SQL, every table read once for all the periods (`scope`);
 only the groups come back to Python (`case_scan`: the cases' groups with their times), where
-times move into the calendar's zone and business time is measured on the business calendar. Merged cases are left out: their mail lives on in the case they were
-merged into.
+times move into the calendar's zone and business time is measured on the business calendar.
+Merged cases are left out: their mail lives on in the case they were merged into.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def volume(scope: Scope, groups: list[CaseGroup], messages: list[list[tuple]],
     """Per period: new cases and customers' messages by day, week, mailbox, team and priority,
     and when people write (`messages`: `customer_messages`; `names`: mailboxes by id)."""
     out = []
-    for i, (period, messages) in enumerate(zip(scope.periods, messages)):
+    for i, (period, written) in enumerate(zip(scope.periods, messages)):
         mine = [g for g in groups if g.period == i]
         by_mailbox: Counter = Counter()
         by_team: Counter = Counter()
@@ -109,7 +109,7 @@ def volume(scope: Scope, groups: list[CaseGroup], messages: list[list[tuple]],
         created = np.concatenate([g.created for g in mine] or [np.zeros(0)])
         quarters, counts = tally(created // (BUCKET_SECONDS * US))
         days, weeks, _ = _by_local_time(zip(quarters.tolist(), counts.tolist()), period)
-        mdays, mweeks, heat = _by_local_time(messages, period)
+        mdays, mweeks, heat = _by_local_time(written, period)
         out.append({"new_cases": sum(days.values()), "cases_by_day": days,
                     "cases_by_week": weeks, "cases_by_mailbox": _ranked(by_mailbox),
                     "cases_by_team": _ranked(by_team), "cases_by_priority": _ranked(by_priority),

@@ -61,8 +61,10 @@ def _in_postgres(session, keys, arrays, where, source):
     # work_mem) to group them.
     session.execute(text("SET LOCAL work_mem = '256MB'"))
     session.execute(text("SET LOCAL enable_sort = off"))
-    rows = binary_rows(session, query)
-    session.execute(text("RESET enable_sort"))
+    try:
+        rows = binary_rows(session, query)
+    finally:
+        session.execute(text("RESET enable_sort"))
     out = []
     for row in rows:
         values = tuple((text_value if k.text else int_value)(v) for k, v in zip(keys, row))

@@ -276,9 +276,9 @@ def _rule_nearby(msg: ThreadInput, lookup: ThreadLookup, ctx: _Context) -> Threa
     if is_generic_subject(subject):
         return None
     reference_at = min(msg.date_at, ctx.now) if msg.date_at is not None else ctx.now
-    domain = colleague_domain(sender, ctx.own_domains) if is_reply_subject(msg.subject) else None
-    cases = lookup.recent_cases_near(sender, domain, reference_at - ctx.subject_window)
     reply = is_reply_subject(msg.subject)
+    domain = colleague_domain(sender, ctx.own_domains) if reply else None
+    cases = lookup.recent_cases_near(sender, domain, reference_at - ctx.subject_window)
     found = choose(cases, sender=sender, subject=subject, reply=reply,
                    own_domains=ctx.own_domains)
     if found is None:
