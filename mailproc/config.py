@@ -124,6 +124,15 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """`mailproc web`: where it listens and the address people reach it at (sign-in links)."""
+
+    url: str = "http://127.0.0.1:8025"   # the console's address as people open it
+    host: str = "127.0.0.1"
+    port: int = 8025
+
+
+@dataclass(frozen=True)
 class Settings:
     support: SupportSettings = field(default_factory=SupportSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -132,6 +141,7 @@ class Settings:
     threading: ThreadingSettings = field(default_factory=ThreadingSettings)
     ack: AckSettings = field(default_factory=AckSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     # Sections owned by later modules are kept as raw tables and validated there.
     calendar: Mapping[str, object] = field(default_factory=dict)
     sla: Mapping[str, object] = field(default_factory=dict)

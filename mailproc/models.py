@@ -355,3 +355,87 @@ class Outage(Base):
     alerted_at: Mapped[Optional[datetime]]
     recovery_alerted_at: Mapped[Optional[datetime]]
     last_error: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class User(Base):
+    """Someone who signs in to the web console: an admin, a lead or an agent."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    role: Mapped[str] = mapped_column(String(10))          # admin | lead | agent
+    password_hash: Mapped[Optional[str]] = mapped_column(Text)   # argon2id; None: links only
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[Optional[datetime]]
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[Optional[datetime]]
+
+
+class WebSession(Base):
+    """A signed-in browser; `id` is the SHA-256 of the cookie's token, never the token."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[Optional[datetime]]
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class SignInLink(Base):
+    """A one-time sign-in link mailed to a user; `id` is the SHA-256 of its token."""
+
+    __tablename__ = "sign_in_links"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[Optional[datetime]]
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt, kept for rate limits per account and per address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_email_at", "email", "at"),
+                      Index("ix_login_attempts_address_at", "address", "at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    email: Mapped[str] = mapped_column(String(320))
+    address: Mapped[str] = mapped_column(String(64))
+    ok: Mapped[bool] = mapped_column(Boolean)
+
+
+class TemplateVersion(Base):
+    """One saved version of a template file (e.g. "ack.de.txt.j2"); the newest wins over the
+    files, `removed` puts the file back in charge."""
+
+    __tablename__ = "template_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    source: Mapped[str] = mapped_column(Text, default="")
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    author: Mapped[str] = mapped_column(String(320))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+class KbVersion(Base):
+    """One saved version of a KB article (Markdown with front matter); the newest wins over
+    the file of the same id in kb/, `removed` hides the article."""
+
+    __tablename__ = "kb_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(200), index=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    author: Mapped[str] = mapped_column(String(320))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]

@@ -29,6 +29,8 @@ COMMANDS = [
     ("mailproc.cli.attachments", "attachments"),
     ("mailproc.cli.privacy", "privacy"),
     ("mailproc.cli.dkim", "dkim"),
+    ("mailproc.cli.web", "web"),
+    ("mailproc.cli.users", "users"),
 ]
 
 

@@ -1,0 +1,105 @@
+"""web console: users, sessions, sign-in links, login attempts; template and KB versions
+
+Revision ID: 0004
+Revises: 0003
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0004'
+down_revision = '0003'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'users',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('email', sa.String(length=320), nullable=False),
+        sa.Column('name', sa.String(length=300), nullable=False),
+        sa.Column('role', sa.String(length=10), nullable=False),
+        sa.Column('password_hash', sa.Text(), nullable=True),
+        sa.Column('disabled', sa.Boolean(), nullable=False),
+        sa.Column('failed_logins', sa.Integer(), nullable=False),
+        sa.Column('locked_until', sa.DateTime(), nullable=True),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.Column('last_login_at', sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('email'),
+    )
+    op.create_table(
+        'web_sessions',
+        sa.Column('id', sa.String(length=64), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('csrf', sa.String(length=64), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.Column('last_seen_at', sa.DateTime(), nullable=False),
+        sa.Column('expires_at', sa.DateTime(), nullable=False),
+        sa.Column('revoked_at', sa.DateTime(), nullable=True),
+        sa.Column('address', sa.String(length=64), nullable=False),
+        sa.Column('user_agent', sa.String(length=300), nullable=False),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_web_sessions_user_id', 'web_sessions', ['user_id'])
+    op.create_table(
+        'sign_in_links',
+        sa.Column('id', sa.String(length=64), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.Column('expires_at', sa.DateTime(), nullable=False),
+        sa.Column('used_at', sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_table(
+        'login_attempts',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('at', sa.DateTime(), nullable=False),
+        sa.Column('email', sa.String(length=320), nullable=False),
+        sa.Column('address', sa.String(length=64), nullable=False),
+        sa.Column('ok', sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_login_attempts_email_at', 'login_attempts', ['email', 'at'])
+    op.create_index('ix_login_attempts_address_at', 'login_attempts', ['address', 'at'])
+    op.create_table(
+        'template_versions',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('name', sa.String(length=100), nullable=False),
+        sa.Column('source', sa.Text(), nullable=False),
+        sa.Column('removed', sa.Boolean(), nullable=False),
+        sa.Column('author', sa.String(length=320), nullable=False),
+        sa.Column('note', sa.Text(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_template_versions_name', 'template_versions', ['name'])
+    op.create_table(
+        'kb_versions',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('article_id', sa.String(length=200), nullable=False),
+        sa.Column('text', sa.Text(), nullable=False),
+        sa.Column('removed', sa.Boolean(), nullable=False),
+        sa.Column('author', sa.String(length=320), nullable=False),
+        sa.Column('note', sa.Text(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_kb_versions_article_id', 'kb_versions', ['article_id'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_kb_versions_article_id', table_name='kb_versions')
+    op.drop_table('kb_versions')
+    op.drop_index('ix_template_versions_name', table_name='template_versions')
+    op.drop_table('template_versions')
+    op.drop_index('ix_login_attempts_address_at', table_name='login_attempts')
+    op.drop_index('ix_login_attempts_email_at', table_name='login_attempts')
+    op.drop_table('login_attempts')
+    op.drop_table('sign_in_links')
+    op.drop_index('ix_web_sessions_user_id', table_name='web_sessions')
+    op.drop_table('web_sessions')
+    op.drop_table('users')

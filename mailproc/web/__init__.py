@@ -1,0 +1,1 @@
+"""The web console: server-rendered pages for admins, leads and agents over the same database."""

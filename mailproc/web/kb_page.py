@@ -1,0 +1,2 @@
+"""The KB pages."""
+routes = []

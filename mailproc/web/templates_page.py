@@ -1,0 +1,2 @@
+"""The template editor (filled in below)."""
+routes = []
