@@ -79,17 +79,37 @@ def case_input(case: dict, root: Path) -> tuple[str, str]:
     return case["format"], case["input"]
 
 
-def mailproc_output(case: dict, root: Path) -> str:
-    """Our answer for a case: text, or text_with_signature when the source keeps the signature."""
+def mailproc_parts(case: dict, root: Path) -> ReplyParts:
+    """Our parts for a case; `subject` (our own cases) tells a reply from a forward."""
     fmt, data = case_input(case, root)
     sender = case.get("sender") or None
     if fmt == "eml":
-        parts = extract_from_message(data.encode("utf-8", errors="surrogateescape"))
-    elif fmt == "html":
-        parts = extract(html=data, sender=sender)
-    else:
-        parts = extract(data, sender=sender)
-    return pick(parts, case)
+        return extract_from_message(data.encode("utf-8", errors="surrogateescape"))
+    if fmt == "html":
+        return extract(html=data, sender=sender, subject=case.get("subject"))
+    return extract(data, sender=sender, subject=case.get("subject"))
+
+
+def mailproc_output(case: dict, root: Path) -> str:
+    """Our answer for a case: text, or text_with_signature when the source keeps the signature."""
+    return pick(mailproc_parts(case, root), case)
+
+
+def parts_pass(parts: ReplyParts, case: dict) -> bool | None:
+    """The checks our own cases make beyond the text (None when a case makes none): every
+    `quoted_contains` in the quoted part, `answers` and `inline` of an inline reply, the signature."""
+    keys = ("quoted_contains", "answers", "inline", "expected_signature")
+    if not any(case.get(k) is not None for k in keys):
+        return None
+    quoted = normalise(parts.quoted, "ws")
+    if any(normalise(s, "ws") not in quoted for s in case.get("quoted_contains", [])):
+        return False
+    if case.get("answers") is not None and normalise(parts.answers, "ws") != normalise(case["answers"], "ws"):
+        return False
+    if case.get("inline") is not None and parts.inline is not case["inline"]:
+        return False
+    want = case.get("expected_signature")
+    return want is None or normalise(parts.signature, "ws") == normalise(want, "ws")
 
 
 def pick(parts: ReplyParts, case: dict) -> str:
@@ -215,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
     ours = score(cases, lambda c: mailproc_output(c, root))
+    checked = [r for r in (parts_pass(mailproc_parts(c, root), c) for c in cases) if r is not None]
+    parts_rate = round(sum(checked) / len(checked), 4) if checked else None
     # Speed on text cases alone, repeated for a stable figure.
     text_cases = [c for c in cases if c["format"] == "text"] * 20
     t0 = time.perf_counter()
@@ -230,10 +252,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         summary = dict(totals(ours["rows"]), ms_per_case=round(ours["ms_per_case"], 3))
         summary["text_cases_per_second"] = round(text_per_sec)
+        if checked:
+            summary["parts"] = parts_rate
         summary["baselines"] = baselines
         print(json.dumps(summary))
         return 0
     print_table(ours["rows"], "mailproc (%s, %.2f ms/case, %d text cases/s)" % (path, ours["ms_per_case"], text_per_sec))
+    if checked:
+        print("  quoted part, answers, inline flag and signature as expected: %.1f%% of %d cases"
+              % (100 * parts_rate, len(checked)))
     for name, t in baselines.items():
         print("%-20s exact %s  f1 %s  checks %s  non-talon exact %s  (%.2f ms/case)" % (
             name, t["exact"], t["f1"], t["checks"], t["exact_non_talon"], t["ms_per_case"]))

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from mailproc.parse.html_text import html_to_text
-from mailproc.parse.reply import extract, extract_from_message
+from mailproc.parse.reply import ReplyParts, extract, extract_from_message
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "replies"
 OWN = Path(__file__).resolve().parent / "data" / "replies" / "cases.jsonl"
+# Issue 21 item 4: inline answers, contact signatures, forwards inside replies, wrapped and more headers.
+GAPS = Path(__file__).resolve().parent / "data" / "replies" / "gaps.jsonl"
 _WS = re.compile(r"\s+")
 _QUOTE_PREFIX = re.compile(r"(?m)^(?:> ?)+")
 
@@ -25,6 +27,7 @@ def _load(path: Path) -> list[dict]:
 
 CORPUS_CASES = _load(CORPUS / "replies.jsonl")
 OWN_CASES = _load(OWN)
+GAP_CASES = _load(GAPS)
 
 
 def _normalise(text: str, compare: str) -> str:
@@ -34,16 +37,20 @@ def _normalise(text: str, compare: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
-def _answer(case: dict) -> str:
+def _parts(case: dict) -> ReplyParts:
     sender = case.get("sender") or None
+    subject = case.get("subject")
     if case["format"] == "eml":
         raw_path = CORPUS / case["eml_file"] if case.get("eml_file") else None
         raw = raw_path.read_bytes() if raw_path and raw_path.exists() else case["input"].encode("utf-8")
-        parts = extract_from_message(raw)
-    elif case["format"] == "html":
-        parts = extract(html=case["input"], sender=sender)
-    else:
-        parts = extract(case["input"], sender=sender)
+        return extract_from_message(raw)
+    if case["format"] == "html":
+        return extract(html=case["input"], sender=sender, subject=subject)
+    return extract(case["input"], sender=sender, subject=subject)
+
+
+def _answer(case: dict) -> str:
+    parts = _parts(case)
     return parts.text_with_signature if case.get("signature") == "kept" else parts.text
 
 
@@ -63,11 +70,20 @@ def _check(case: dict) -> None:
         assert _normalise(needle, "ws") in norm, got
     for needle in checks.get("not_contains", []):
         assert _normalise(needle, "ws") not in norm, got
+    if any(key in case for key in ("quoted_contains", "answers", "inline")):
+        parts = _parts(case)
+        for needle in case.get("quoted_contains", []):
+            assert _normalise(needle, "ws") in _normalise(parts.quoted, "ws"), parts.quoted
+        if "answers" in case:
+            assert _normalise(parts.answers, "ws") == _normalise(case["answers"], "ws"), parts.answers
+        if "inline" in case:
+            assert parts.inline is case["inline"]
 
 
 def test_corpus_is_present():
     assert len(CORPUS_CASES) >= 80, "shared corpus replies.jsonl missing beside the repository"
     assert len(OWN_CASES) >= 100
+    assert len(GAP_CASES) >= 200
 
 
 @pytest.mark.parametrize("case", CORPUS_CASES, ids=[c["id"] for c in CORPUS_CASES])
@@ -80,11 +96,16 @@ def test_own_case(case):
     _check(case)
 
 
+@pytest.mark.parametrize("case", GAP_CASES, ids=[c["id"] for c in GAP_CASES])
+def test_gap_case(case):
+    _check(case)
+
+
 @pytest.mark.parametrize(
-    "case", [c for c in OWN_CASES if c.get("expected_signature")], ids=lambda c: c["id"]
+    "case", [c for c in OWN_CASES + GAP_CASES if c.get("expected_signature")], ids=lambda c: c["id"]
 )
 def test_own_case_signature(case):
-    parts = extract(case["input"], sender=case.get("sender"))
+    parts = _parts(case)
     assert _normalise(parts.signature, "ws") == _normalise(case["expected_signature"], "ws")
 
 

@@ -148,3 +148,31 @@ def test_unknown_charset_does_not_crash():
     raw = (b"From: a@example.org\nSubject: x\nContent-Type: text/plain; charset=x-unknown-8\n\n"
            b"Works now.\n\nOn Mon, Nov 24, 2025 at 10:02 AM b@example.com wrote:\n> old\n")
     assert extract_from_message(raw).text == "Works now."
+
+
+def test_inline_reply_keeps_each_answer_with_its_question_and_quotes_every_quote():
+    body = ("Hi,\n\n" + QUOTE.split("\n")[0] + "\n> Which version?\n3.2.1\n> Every time?\nOnly after a restart.\n"
+            "> Regards,\n> Support\n")
+    parts = extract(body)
+    assert parts.inline
+    assert parts.text.endswith("> Which version?\n3.2.1\n> Every time?\nOnly after a restart.")
+    assert parts.answers == "Hi,\n\n3.2.1\nOnly after a restart."
+    assert "> Which version?" in parts.quoted and "> Every time?" in parts.quoted and "> Support" in parts.quoted
+    # A reply above the quote is not inline, and its answers are its text.
+    plain = extract("It did, thanks.\n\n" + QUOTE)
+    assert not plain.inline and plain.answers == plain.text == "It did, thanks."
+
+
+def test_subject_tells_a_forward_from_a_reply_that_carries_one():
+    fwd = ("See the bank's answer.\n\n---------- Forwarded message ---------\nFrom: Bank <info@bank.example>\n"
+           "Date: Mon, 2 Mar 2026 at 09:00\nSubject: Transfer\n\nThe transfer was sent.\n")
+    assert "The transfer was sent." in extract(fwd).text  # no subject: the forward may be the content
+    assert "The transfer was sent." in extract(fwd, subject="Fwd: Transfer").text
+    reply = extract(fwd, subject="Re: [#4711] Refund")
+    assert reply.text == "See the bank's answer." and "The transfer was sent." in reply.quoted
+    assert extract(fwd, subject="AW: Erstattung").text == "See the bank's answer."
+    msg = EmailMessage()
+    msg["From"] = "Jane <jane@example.org>"
+    msg["Subject"] = "Re: [#4711] Refund"
+    msg.set_content(fwd)
+    assert extract_from_message(msg.as_bytes()).text == "See the bank's answer."

@@ -132,7 +132,8 @@ def parse_message(
     if not text and html:
         text = _safe(html_to_text, html, defects, "HTML to text") or ""
     parts = _safe(
-        lambda: extract(text=text if texts else None, html=None if texts else html, sender=from_addr),
+        lambda: extract(text=text if texts else None, html=None if texts else html,
+                        sender=from_addr, subject=_first(headers, "subject")),
         None, defects, "reply extraction",
     )
     new_text = parts.text if parts is not None else text

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from mailproc.errors import ParseError
 from mailproc.parse.html_text import html_to_text
 from mailproc.parse.reply.html_quotes import marked_text
+from mailproc.parse.reply.quotes import split_quote, strip_quotes
 from mailproc.parse.reply.signature import list_footer_start, signature_start
-from mailproc.parse.reply.text import mark_lines, split_inline_attribution, split_quote
+from mailproc.parse.reply.text import mark_lines, split_inline_attribution
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,13 @@ _RULE = re.compile(r"^\s*(?:[-_=*~—–]\s*){3,}$")
 _FORWARD_SUBJECT = re.compile(
     r"^\s*(?:\[[^\]]*\]\s*)?(?:fwd?|wg|tr|rv|i|doorst|vs|vb|pd|enc|fw|пересл|转发|轉寄|転送)\s*[:：]", re.IGNORECASE
 )
+# Re:, AW: (de), SV: (sv/da/no), Antw: (nl), Odp: (pl), Vá: (hu), Ynt: (tr), ΑΠ: (el), R:/RIF: (it), RES: (pt),
+# Отв: (ru), Відп: (uk), 回复/答复 (zh), 回覆 (zh-tw), 返信 (ja), 회신/답장 (ko), השב (he), رد (ar)
+_REPLY_SUBJECT = re.compile(
+    r"^\s*(?:\[[^\]]*\]\s*)?(?:re|aw|sv|antw|odp|vá|ynt|απ|r|rif|res|отв|відп|回复|答复|回覆|返信|회신|답장|השב|رد)"
+    r"\s*(?:\[\d+\])?\s*[:：]",
+    re.IGNORECASE,
+)
 _FORWARD_NOTE_LINES = 15
 
 
@@ -34,6 +42,14 @@ class ReplyParts:
     text: str  # new text, no quote, no signature
     quoted: str  # quoted history removed ("" if none), and mailing-list footers
     signature: str  # signature block removed ("" if none)
+    # The person answered between quoted lines: `text` keeps the quotes it answers, as written,
+    # and `quoted` holds every quoted line.
+    inline: bool = False
+
+    @property
+    def answers(self) -> str:
+        """The person's own words alone: `text` without the quoted lines an inline reply answers."""
+        return strip_quotes(self.text) if self.inline else self.text
 
     @property
     def text_with_signature(self) -> str:
@@ -73,7 +89,17 @@ def _forward_marks(marks: list[str]) -> list[str]:
     return marks
 
 
-def _extract_lines(lines: list[str], sender: str | None, html: bool = False, forward: bool = False) -> ReplyParts:
+def _reply_marks(marks: list[str]) -> list[str]:
+    """In a reply, a forwarded mail below the person's words is what they pass on, not what they wrote."""
+    first = next((i for i, k in enumerate(marks) if k in "tcM"), None)
+    if first is None or "f" not in marks[first:]:
+        return marks
+    return [("s" if k == "f" and i > first else k) for i, k in enumerate(marks)]
+
+
+def _extract_lines(
+    lines: list[str], sender: str | None, html: bool = False, forward: bool = False, reply: bool = False
+) -> ReplyParts:
     lines = split_inline_attribution(lines)
     # A mailing-list footer under everything is nobody's words; set it aside before reading the quote.
     footer_at = list_footer_start(lines)
@@ -83,6 +109,8 @@ def _extract_lines(lines: list[str], sender: str | None, html: bool = False, for
     marks = mark_lines(lines)
     if forward:
         marks = _forward_marks(marks)
+    elif reply:
+        marks = _reply_marks(marks)
     split = split_quote(lines, marks)
     new, quoted = split.new, list(split.quoted) + list_footer
     if split.forward:
@@ -102,20 +130,30 @@ def _extract_lines(lines: list[str], sender: str | None, html: bool = False, for
     signature: list[str] = []
     if start is not None:
         new, signature = new[:start], new[start:]
-    return ReplyParts(_clean(new), _clean(quoted), _clean(signature))
+    return ReplyParts(_clean(new), _clean(quoted), _clean(signature), inline=split.inline)
 
 
-def extract(text: str | None = None, html: str | None = None, *, sender: str | None = None) -> ReplyParts:
-    """Split a text body (preferred) or an HTML body into new text, quoted history and signature."""
-    return _extract(text, html, sender, forward=False)
+def extract(
+    text: str | None = None, html: str | None = None, *, sender: str | None = None, subject: str | None = None
+) -> ReplyParts:
+    """Split a text body (preferred) or an HTML body into new text, quoted history and signature.
+
+    `subject`, when known, tells a forward ("Fwd:": the forwarded mail is content) from a reply
+    ("Re:": a forwarded mail below the person's words is set aside with the quoted part).
+    """
+    forward = bool(subject and _FORWARD_SUBJECT.match(subject))
+    reply = bool(subject and not forward and _REPLY_SUBJECT.match(subject))
+    return _extract(text, html, sender, forward=forward, reply=reply)
 
 
-def _extract(text: str | None, html: str | None, sender: str | None, forward: bool) -> ReplyParts:
+def _extract(
+    text: str | None, html: str | None, sender: str | None, forward: bool, reply: bool = False
+) -> ReplyParts:
     if text is not None and text.strip():
         body = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
-        return _extract_lines(body.split("\n"), sender, forward=forward)
+        return _extract_lines(body.split("\n"), sender, forward=forward, reply=reply)
     if html is not None and html.strip():
-        return _extract_lines(marked_text(html).split("\n"), sender, html=True, forward=forward)
+        return _extract_lines(marked_text(html).split("\n"), sender, html=True, forward=forward, reply=reply)
     return ReplyParts("", "", "")
 
 
@@ -148,8 +186,7 @@ def extract_from_message(raw: bytes) -> ReplyParts:
     sender = str(msg.get("From", "")) or None
     if plain is None and html is None:
         log.debug("message has no text part")
-    forward = bool(_FORWARD_SUBJECT.match(str(msg.get("Subject", ""))))
-    return _extract(plain, html, sender, forward=forward)
+    return extract(plain, html, sender=sender, subject=str(msg.get("Subject", "")))
 
 
 __all__ = ["ReplyParts", "extract", "extract_from_message", "html_to_text"]

@@ -10,13 +10,20 @@ WROTE = (
     r"|schreef|het\s+volgende\s+geschreven|escreveu|napisał\(a\)|napisał|napisała|napisal|skrev|skriver"
     r"|kirjoitti|написал\(а\)|написала|написал|пишет|написав|写道|寫道|書きました|書き込みました|のメッセージ"
     r"|đã\s+viết|napsal\(a\)|napsal|napsala|yazdı|írta|έγραψε|a\s+scris|je\s+napisal|rašė|kirjutas"
+    # sk napísal(a) (Gmail, Thunderbird), uk пише/написав, bg написа, ru The Bat! "Вы писали",
+    # id menulis, hr/sr napisao je, lv rakstīja, ca va escriure, is skrifaði, he/ar Thunderbird
+    r"|napísal\(a\)|napísal|napísala|пише|написав|написала|написа|писал\(а\)|писали|писала|писал"
+    r"|menulis|je\s+napisao|je\s+napisala|napisao\s+je|napisala\s+je|написао|rakstīja|va\s+escriure"
+    r"|skrifaði|כתב|כתבה|كتب"
 )
-WROTE_CJK = r"写道|寫道|書きました|書き込みました|のメッセージ|작성"
+# ja Apple Mail "…のメール:", ko Thunderbird "… 쓴 글:", th Gmail "… เขียนว่า:"
+WROTE_CJK = r"写道|寫道|書きました|書き込みました|のメッセージ|のメール|작성|쓴\s?글|เขียนว่า"
 # The attribution verb, word-bounded for alphabetic scripts; CJK verbs need no boundary.
 VERB = re.compile(r"(?:\b(?:%s)(?![\w(])(?:\(a\))?|(?:%s))" % (WROTE, WROTE_CJK), re.IGNORECASE)
 # Words that open an attribution line in each language.
 ATTRIBUTION_START = re.compile(
-    r"^[\s*_-]*(?:On|Am|Le|El|Il|In\s+data|Op|Em|W\s+dniu|Dnia|Den|På|Vào|Dne|Dňa|La|Pe|В|Kun|Il\s+giorno)\b",
+    r"^[\s*_-]*(?:On|Am|Le|El|Il|In\s+data|Op|Em|W\s+dniu|Dnia|Den|På|Vào|Dne|Dňa|La|Pe|В|Kun|Il\s+giorno"
+    r"|În|Pada|Στις|На|Dana|في|בתאריך)\b",
     re.IGNORECASE,
 )
 DATE_HINT = re.compile(
@@ -57,7 +64,11 @@ ORIGINAL_MESSAGE = re.compile(
     r"|Mensaje\s+original|Messaggio\s+originale|Oorspronkelijk\s+bericht|Origineel\s+bericht"
     r"|Mensagem\s+original|Wiadomość\s+oryginalna|Oryginalna\s+wiadomość|Ursprungligt\s+meddelande"
     r"|Opprinnelig\s+melding|Alkuperäinen\s+viesti|Исходное\s+сообщение|Пересланное\s+сообщение"
-    r"|Původní\s+zpráva|Orijinal\s+Mesaj|Eredeti\s+üzenet|原始邮件|原始郵件|元のメッセージ)"
+    r"|Původní\s+zpráva|Orijinal\s+Mesaj|Eredeti\s+üzenet|原始邮件|原始郵件|元のメッセージ"
+    r"|Pôvodná\s+správa|Originalna\s+poruka|Оригинално\s+съобщение|Оригінальне\s+повідомлення"
+    r"|Вихідне\s+повідомлення|Αρχικό\s+μήνυμα|Mesaj\s+original|Mesajul\s+original|Pesan\s+Asli|Thư\s+gốc"
+    r"|원본\s+메시지|ההודעה\s+המקורית|الرسالة\s+الأصلية|Originalmeddelande|Originalni\s+poruka"
+    r"|Mail\s+original|Ursprüngliche\s+Mail|Original\s+Mail)"  # Zimbra
     r"\s*[-=_*~]{2,}\s*$",
     re.IGNORECASE,
 )
@@ -68,7 +79,17 @@ FORWARD_MARKER = re.compile(
     r"|Mensagem\s+encaminhada|Início\s+da\s+mensagem\s+reencaminhada|Wiadomość\s+przekazana"
     r"|Przekazana\s+wiadomość|Vidarebefordrat\s+meddelande|Videresendt\s+meddelelse"
     r"|Videresendt\s+melding|Välitetty\s+viesti|Edelleenlähetetty\s+viesti|Пересылаемое\s+сообщение"
-    r"|Переслано|転送されたメッセージ|転送メッセージ|转发的邮件|轉寄的郵件|已转发邮件|Přeposlaná\s+zpráva)"
+    r"|Переслано|転送されたメッセージ|転送メッセージ|转发的邮件|轉寄的郵件|已转发邮件|Přeposlaná\s+zpráva"
+    # Gmail, Thunderbird and Apple Mail in more languages
+    r"|Wiadomość\s+przekazana\s+dalej|Yönlendirilmiş\s+ileti|İletilen\s+ileti|Továbbított\s+üzenet"
+    r"|Továbbított\s+levél|Mesaj\s+redirecționat|Mesaj\s+redirectionat|Mesaj\s+transmis"
+    r"|Προωθημένο\s+μήνυμα|Пересланий\s+лист|Переслане\s+повідомлення|Перенаправленное\s+сообщение"
+    r"|Препратено\s+съобщение|Preposlaná\s+správa|Proslijeđena\s+poruka|Prosleđena\s+poruka"
+    r"|Posredovano\s+sporočilo|전달된\s+메시지|전달된\s+메일|הודעה\s+שהועברה|الرسالة\s+المُعاد\s+توجيهها"
+    r"|الرسالة\s+المعاد\s+توجيهها|Tin\s+nhắn\s+đã\s+chuyển\s+tiếp|Thư\s+đã\s+chuyển\s+tiếp|Pesan\s+terusan"
+    r"|Pesan\s+yang\s+diteruskan|Videresendt\s+besked|Videresendt\s+e-mail|Anfang\s+der\s+weitergeleiteten"
+    r"\s+(?:Nachricht|E-Mail)|Inicio\s+del\s+mensaje\s+reenviado|Inizio\s+messaggio\s+inoltrato"
+    r"|Början\s+av\s+vidarebefordrat\s+meddelande|Mensaxe\s+reenviada|Missatge\s+reenviat)"
     r"\s*:?\s*(?:[-=_*~]{2,})?\s*$",
     re.IGNORECASE,
 )
@@ -76,16 +97,19 @@ FORWARD_MARKER = re.compile(
 # Outlook-style header fields, by role, in many languages (lower-case; "*From:*" bold is allowed).
 HEADER_FIELDS = {
     "from": "from|von|de|od|van|fra|från|da|lähettäjä|от|kimden|feladó|remetente|desde|mittente|afzender"
-            "|nadawca|avsändare|frá|saatja|발신|보낸 사람|từ|发件人|寄件者|差出人|送信者|expéditeur",
+            "|nadawca|avsändare|frá|saatja|발신|보낸 사람|từ|发件人|寄件者|差出人|送信者|expéditeur"
+            "|de la|από|від|מאת|من|dari|šalje|nuo",
     "sent": "sent|date|gesendet|datum|envoyé|envoyé le|date d'envoi|enviado|enviado el|enviada em|data"
             "|inviato|verzonden|verstuurd|sendt|skickat|wysłano|wysłane|lähetetty|päivämäärä|отправлено"
             "|дата|发送时间|日期|時間|寄件日期|送信日時|日付|gönderildi|tarih|message du|odesláno|ngày gửi"
-            "|sent date",
+            "|sent date|elküldve|dátum|trimis|data trimiterii|στάλθηκε|ημερομηνία|надіслано|보낸 날짜|נשלח"
+            "|تم الإرسال|đã gửi|dikirim|tanggal|odoslané|poslano|poslato|изпратено|išsiųsta|enviat",
     "to": "to|an|à|a|para|do|aan|til|till|vastaanottaja|кому|收件人|宛先|受信者|kime|címzett|komu"
-          "|destinataire|per|đến",
-    "cc": "cc|kopie|copie à|copie|kopia|копия|抄送|副本|kopio|kópia|bcc",
+          "|destinataire|per|đến|către|pentru|προς|до|받는 사람|אל|إلى|kepada|prima|za|kam|per a",
+    "cc": "cc|kopie|copie à|copie|kopia|копия|抄送|副本|kopio|kópia|bcc|másolat|копія|참조|עותק|نسخة|tembusan",
     "subject": "subject|betreff|objet|sujet|asunto|assunto|oggetto|onderwerp|temat|emne|ämne|aihe|тема"
-               "|主题|主旨|件名|konu|tárgy|předmět|tiêu đề|titel",
+               "|主题|主旨|件名|konu|tárgy|předmět|tiêu đề|titel|subiect|θέμα|제목|נושא|الموضوع|chủ đề|subjek"
+               "|predmet|относно|zadeva|assumpte",
 }
 FIELD_LINE = re.compile(
     r"^\s*[*_]?\s*(%s)\s*[*_]?\s*[:：]" % "|".join(
@@ -128,16 +152,22 @@ SIGN_OFF = re.compile(
     r"(?:regards|wishes|greetings|thanks|thank\s+you|thx|cheers|rgds|br|brgds|yours(?:\s+\w+)?|sincerely"
     r"|best|cordially|respectfully|love|ciao|bye|later|take\s+care|talk\s+soon|tia|thanks\s+again"
     r"|thanks\s+in\s+advance|many\s+thanks|thank\s+you\s+very\s+much|thanks\s+a\s+lot|peace|xoxo)"
+    r"|have\s+a\s+(?:nice|great|good|lovely)\s+(?:day|weekend|week|evening)"
     r"|(?:mit\s+)?(?:freundlichen|besten|herzlichen|lieben|liebe|viele|schöne|sonnige)\s+grüßen?"
     r"|(?:mit\s+)?(?:freundlichen|besten|herzlichen|lieben|viele)\s+grüssen?|mfg|lg|vg|grüße|gruß|gruss"
     r"|viele\s+grüße|beste\s+grüße|danke(?:\s+schön)?|vielen\s+dank|herzliche\s+grüße|servus|tschüss"
+    r"|(?:mit\s+)?freundliche[mn]?\s+gr(?:uß|uss)|freundliche\s+grü(?:ß|ss)e|besten\s+dank"
     r"|cordialement|bien\s+(?:à\s+vous|cordialement)|salutations|meilleures\s+salutations|bonne\s+journée"
     r"|merci(?:\s+beaucoup)?|amicalement|bises|à\s+bientôt|sincères\s+salutations"
+    r"|(?:reciba\s+)?un\s+(?:cordial\s+)?saludo\s+cordial|(?:reciba\s+)?un\s+cordial\s+saludo|cordiales\s+saludos"
     r"|(?:un\s+)?saludos?(?:\s+cordiales)?|atentamente|un\s+abrazo|gracias|muchas\s+gracias|cordialmente"
+    r"|un\s+cordiale\s+saluto|saluti\s+cordiali|salutations\s+distinguées|bien\s+à\s+toi"
     r"|cordiali\s+saluti|distinti\s+saluti|saluti|grazie(?:\s+mille)?|un\s+saluto|buona\s+giornata"
     r"|met\s+vriendelijke\s+groet(?:en)?|vriendelijke\s+groet(?:en)?|groet(?:en|jes)?|mvg|bedankt|dank\s+je"
-    r"|atenciosamente|abraços?|obrigad[oa]|cumprimentos|att|grato"
-    r"|pozdrawiam(?:\s+serdecznie)?|z\s+powa[żz]aniem|pozdrowienia|dziękuję|dzięki|serdecznie"
+    r"|(?:met\s+)?hartelijke\s+groet(?:en)?"
+    r"|atenciosamente|abraços?|obrigad[oa]|(?:com\s+os\s+)?melhores\s+cumprimentos|cumprimentos|att|grato"
+    r"|pozdrawiam(?:\s+serdecznie)?|z\s+powa[żz]aniem|(?:serdeczne\s+)?pozdrowienia|łączę\s+pozdrowienia"
+    r"|dziękuję|dzięki|serdecznie"
     r"|(?:med\s+)?vänlig(?:a|en)?\s+hälsning(?:ar)?|(?:bästa|varma)\s+hälsningar|hälsningar|mvh|hälsning|tack"
     r"|(?:med\s+)?venn?lig(?:e|st)?\s+hilsen?|(?:de\s+)?bedste\s+hilsner|(?:mange\s+)?hilsen|vh|tak|takk"
     r"|ystävällisin\s+terveisin|terveisin|kiitos|parhain\s+terveisin"
@@ -145,13 +175,20 @@ SIGN_OFF = re.compile(
     r"|よろしくお願いします|よろしくお願いいたします|宜しくお願いします|以上、?よろしくお願いいたします"
     r"|此致|谢谢|謝謝|祝好|此致敬礼"
     r"|s\s+pozdravem|saygılarımla|üdvözlettel|trân\s+trọng"
+    r"|s\s+přátelským\s+pozdravem|s\s+pozdravom|s\s+úctou|děkuji|ďakujem|tisztelettel|köszönöm|üdv"
+    r"|cu\s+stimă|cu\s+respect|toate\s+cele\s+bune|mulțumesc|iyi\s+çalışmalar|saygılar|teşekkürler"
+    r"|με\s+εκτίμηση|ευχαριστώ|φιλικά|з\s+повагою|дякую|з\s+найкращими\s+побажаннями|ystävällisesti"
+    r"|hormat\s+saya|salam|terima\s+kasih|cảm\s+ơn|감사합니다|고맙습니다|בברכה|תודה|مع\s+تحياتي|شكرا"
     r")(?![\w])",
     re.IGNORECASE,
 )
 SIG_DELIMITER = re.compile(r"^(?:--|-- |---|—+|–+|__|___)\s*$")
 # After a sign-off phrase: nothing, punctuation or an emoji, or a short capitalised name.
 SIGN_OFF_REST = re.compile(
-    r"^[\s,.!:;。！、…\-–—]*(?:[A-ZÀ-ÝĀ-ſА-Я][\w.'’-]*(?:\s+[A-ZÀ-ÝĀ-ſА-Я][\w.'’-]*){0,2})?[\s,.!。！]*"
+    r"^[\s,.!:;。！、…\-–—]*"
+    # "Beste Grüße aus Hamburg", "Greetings from Berlin", "Saludos desde Madrid"
+    r"(?:(?:aus|from|de|desde|da|dal|uit|vanuit|från|fra|z|ze|из|з)\s+[A-ZÀ-ÝĀ-ſА-Я][\w.'’-]*\s*[,.!]?\s*)?"
+    r"(?:[A-ZÀ-ÝĀ-ſА-Я][\w.'’-]*(?:\s+[A-ZÀ-ÝĀ-ſА-Я][\w.'’-]*){0,2})?[\s,.!。！]*"
     r"(?:[^\w\s]{1,4})?\s*$"
 )
 DASH_NAME = re.compile(r"^\s*[-–—~]\s*[A-ZÀ-Ý][\w.'-]*(?:\s+[A-ZÀ-Ý][\w.'-]*){0,3}\s*$")

@@ -17,7 +17,15 @@ _DISCLAIMER = re.compile(
     r"|think before you print",
     re.IGNORECASE,
 )
-_NAME_WORD = re.compile(r"^[A-ZÀ-ÝĀ-ſА-Я][\w.'’-]*$")
+_NAME_WORD = re.compile(r"^[^\W\d_][\w.'’-]*$")
+_BLOCK_MAX = 7  # lines under a sign-off or a name
+_CONTACT_BLOCK_MAX = 11  # ... when phone numbers or addresses show it is a contact block
+_SEPARATORS = ("|", "·", "•")
+
+
+def _phone(line: str) -> bool:
+    """A phone number: seven digits or more ("10 / 100" in a log line is not one)."""
+    return any(sum(c.isdigit() for c in m.group()) >= 7 for m in P.PHONE.finditer(line))
 
 
 def _name_tokens(sender: str | None) -> set[str]:
@@ -48,16 +56,20 @@ def _sign_off_ok(line: str) -> bool:
 
 def _is_name_line(line: str) -> bool:
     words = line.strip().strip(",").split()
-    return 1 <= len(words) <= 4 and all(_NAME_WORD.match(w) for w in words)
+    return 1 <= len(words) <= 4 and all(_NAME_WORD.match(w) and w[0].isupper() for w in words)
 
 
 def _is_sig_block_line(line: str) -> bool:
     s = line.strip()
     if not s or _DISCLAIMER.search(s):
         return True
+    contact = _phone(s) or P.EMAIL.search(s) or P.URL.search(s) or P.CONTACT_LABEL.match(s)
+    # "Office: +44 20 7946 0958 | Mobile: +44 7700 900123 | Fax: +44 20 7946 0959" runs long.
+    if contact and len(s) <= 120 and any(sep in s for sep in _SEPARATORS):
+        return True
     if len(s) > 72 or s.endswith("?"):
         return False
-    if P.PHONE.search(s) or P.EMAIL.search(s) or P.URL.search(s) or P.CONTACT_LABEL.match(s):
+    if contact:
         return True
     words = s.split()
     if "|" in s or "·" in s:
@@ -69,7 +81,21 @@ def _is_sig_block_line(line: str) -> bool:
 
 
 def _has_contact(lines: list[str]) -> bool:
-    return any(P.PHONE.search(x) or P.EMAIL.search(x) or P.CONTACT_LABEL.match(x.strip()) for x in lines)
+    return any(_phone(x) or P.EMAIL.search(x) or P.CONTACT_LABEL.match(x.strip()) for x in lines)
+
+
+def _block_fits(below: list[str]) -> bool:
+    """A short block, or a longer one that carries contact lines (title, company, phones, links)."""
+    limit = _CONTACT_BLOCK_MAX if len(below) > _BLOCK_MAX and _has_contact(below) else _BLOCK_MAX
+    return len(below) <= limit and all(_is_sig_block_line(x) for x in below)
+
+
+def _introduced(lines: list[str], i: int) -> bool:
+    """The line above ends in a colon: what follows is what it announces ("send it to:"), not a signature."""
+    j = i - 1
+    while j >= 0 and not lines[j].strip():
+        j -= 1
+    return j >= 0 and lines[j].rstrip().endswith((":", "："))
 
 
 def list_footer_start(lines: list[str]) -> int | None:
@@ -120,7 +146,7 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             candidates.append(i)
         elif P.MOBILE_LINE.match(s) and not P.MOBILE_FALSE.search(s) and len(below) <= 2:
             candidates.append(i)
-        elif _sign_off_ok(s) and len(below) <= 7 and all(_is_sig_block_line(x) for x in below):
+        elif _sign_off_ok(s) and _block_fits(below):
             candidates.append(i)
         elif (
             P.DASH_NAME.match(s)
@@ -135,11 +161,12 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             candidates.append(i)
         elif (
             _is_name_line(s)
-            and 1 <= len(below) <= 6
+            and below
             and i > 0
             and not lines[i - 1].strip()
             and _has_contact(below)
-            and all(_is_sig_block_line(x) for x in below)
+            and _block_fits(below)
+            and not _introduced(lines, i)
         ):
             candidates.append(i)
     if not candidates:

@@ -1,0 +1,316 @@
+"""Writes gaps.jsonl: reply-extraction cases for issue #21 item 4, the kinds the corpus did not cover.
+
+Inline answers, signatures with titles and several phone numbers, forwarded mail inside a reply,
+quote headers wrapped over lines and in more languages, and the traps each of them sets (text that
+only mentions "wrote:", a phone number or a forward). Headers follow what the clients write:
+Gmail ("<weekday>, <date> <name> <address> wrote:" localised), Thunderbird ("On <date>, <name>
+wrote:" localised, no address), Apple Mail, Outlook's From/Sent/To/Subject block.
+
+Fields beyond cases.jsonl's: `subject` (passed to extract), `quoted_contains` (each must be in
+the quoted part), `answers` (the person's own words of an inline reply), `inline` (the flag).
+Run `python tests/data/replies/generate_gaps.py` after editing.
+"""
+from pathlib import Path
+import json
+
+R = "Could you check the invoice for March? The total looks wrong to me.\nWe were charged twice for the same licence."
+Q = "Hello,\n\nthank you for contacting support. Your case number is 4711.\n\nBest regards\nSupport"
+cases = []
+
+
+def qq(t):
+    return "\n".join("> " + line if line else ">" for line in t.split("\n"))
+
+
+def add(id, input, expected=None, fmt="text", lang="en", client=None, signature="removed", checks=None,
+        sender=None, expected_signature=None, note=None, subject=None, quoted_contains=None, answers=None,
+        inline=None):
+    c = {"id": id, "source": "mailproc: tests/data/replies/generate_gaps.py (hand-written, issue 21 item 4)",
+         "format": fmt, "task": "reply", "lang": lang, "client": client, "input": input, "expected": expected,
+         "compare": "ws", "signature": signature, "split": "own"}
+    for key, value in (("checks", checks), ("sender", sender), ("expected_signature", expected_signature),
+                       ("note", note), ("subject", subject), ("quoted_contains", quoted_contains),
+                       ("answers", answers), ("inline", inline)):
+        if value is not None:
+            c[key] = value
+    cases.append(c)
+
+
+# --- quote headers in more languages, as the clients write them (one line each)
+heads = {
+    "sk-gmail": ("sk", "ut 3. 3. 2026 o 10:15 Ján Novák <jan.novak@example.com> napísal(a):"),
+    "sk-thunderbird": ("sk", "Dňa 3. 3. 2026 o 10:15 Ján Novák napísal(a):"),
+    "fi-thunderbird": ("fi", "Matti Meikäläinen kirjoitti 3.3.2026 klo 10.15:"),
+    "uk-gmail": ("uk", "вт, 3 бер. 2026 р. о 10:15 Іван Петренко <ivan@example.com> пише:"),
+    "uk-thunderbird": ("uk", "03.03.2026 10:15, Іван Петренко пише:"),
+    "ja-apple": ("ja", "2026/03/03 10:15、山田太郎 <taro@example.com>のメール:"),
+    "id-gmail": ("id", "Pada tanggal Sel, 3 Mar 2026 pukul 10.15 Budi Santoso <budi@example.com> menulis:"),
+    "id-thunderbird": ("id", "Pada 03/03/26 10.15, Budi Santoso menulis:"),
+    "ru-thebat": ("ru", "Вы писали 3 марта 2026 г., 10:15:"),
+    "bg-thunderbird": ("bg", "На 3.03.2026 г. в 10:15 ч., Иван Петров написа:"),
+    "hr-thunderbird": ("hr", "Dana 3.3.2026. u 10:15, Ivan Horvat je napisao:"),
+    "ca-gmail": ("ca", "El dt., 3 de març 2026 a les 10:15, Jordi Puig (<jordi@example.com>) va escriure:"),
+    "ko-gmail": ("ko", "2026년 3월 3일 (화) 오전 10:15, 홍길동 <hong@example.com>님이 작성:"),
+    "ko-thunderbird": ("ko", "2026-03-03 오전 10:15에 홍길동 이(가) 쓴 글:"),
+    "he-thunderbird": ("he", "בתאריך 03/03/2026 10:15, ישראל ישראלי כתב:"),
+    "he-gmail-bidi": ("he", "\u202bבתאריך יום ג׳, 3 במרץ 2026 ב-10:15 מאת \u202aישראל ישראלי\u202c\u200f "
+                            "<\u202aisrael@example.com\u202c\u200f>:\u202c"),
+    "ar-thunderbird": ("ar", "في 03/03/2026 10:15 ص، كتب أحمد علي:"),
+    "ar-gmail-bidi": ("ar", "\u202bفي الثلاثاء، 3 مارس 2026 في 10:15 ص تمت كتابة ما يلي بواسطة \u202aأحمد علي"
+                            "\u202c\u200f <\u202aahmed@example.com\u202c\u200f>:\u202c"),
+    "el-gmail": ("el", "Στις Τρί 3 Μαρ 2026 στις 10:15, ο/η Γιάννης Παπαδόπουλος <giannis@example.com> έγραψε:"),
+    "el-thunderbird": ("el", "Στις 3/3/2026 10:15 π.μ., ο/η Γιάννης Παπαδόπουλος έγραψε:"),
+    "th-gmail": ("th", "เมื่อ อ. 3 มี.ค. 2026 เวลา 10:15 Somchai <somchai@example.com> เขียนว่า:"),
+    "hu-gmail": ("hu", "Nagy János <janos@example.com> ezt írta (időpont: 2026. márc. 3., K, 10:15):"),
+    "hu-thunderbird": ("hu", "2026. 03. 03. 10:15 keltezéssel, Nagy János írta:"),
+    "ro-gmail": ("ro", "În mar., 3 mar. 2026 la 10:15, Ion Popescu <ion@example.com> a scris:"),
+    "ro-thunderbird": ("ro", "Pe 03.03.2026 10:15, Ion Popescu a scris:"),
+    "vi-gmail": ("vi", "Vào Th 3, 3 thg 3, 2026 vào lúc 10:15 Nguyễn Văn An <an@example.com> đã viết:"),
+    "vi-thunderbird": ("vi", "Vào lúc 10:15 ngày 03/03/2026, Nguyễn Văn An đã viết:"),
+    "pl-thunderbird": ("pl", "W dniu 3.03.2026 o 10:15, Jan Kowalski pisze:"),
+    "cs-thunderbird": ("cs", "Dne 03. 03. 26 v 10:15 Jan Novák napsal(a):"),
+    "tr-thunderbird": ("tr", "03.03.2026 10:15 tarihinde Ali Yılmaz yazdı:"),
+    "ru-gmail": ("ru", "вт, 3 мар. 2026 г. в 10:15, Иван Петров <ivan@example.com>:"),
+    "zh-gmail": ("zh", "山田太郎 <taro@example.com> 于2026年3月3日周二 10:15写道："),
+    "sv-apple": ("sv", "3 mars 2026 kl. 10:15 skrev Sven Svensson <sven@example.com>:"),
+    "sv-gmail": ("sv", "tis 3 mars 2026 kl 10:15 skrev Sven Svensson <sven@example.com>:"),
+    "da-apple": ("da", "Den 3. mar. 2026 kl. 10.15 skrev Jens Jensen <jens@example.com>:"),
+    "no-gmail": ("no", "tir. 3. mar. 2026 kl. 10:15 skrev Ola Nordmann <ola@example.com>:"),
+}
+# --- the same, wrapped over two or three lines by the client
+wrapped = {
+    "en-2": ("en", "On Tue, 3 Mar 2026 at 10:15, Very Long Name of Somebody <\nvery.long.address@example.com> wrote:"),
+    "en-3": ("en", "On Tue, 3 Mar 2026 at 10:15,\nVery Long Name of Somebody Important\n<very.long.address@example.com> wrote:"),
+    "de-3": ("de", "Am Di., 3. März 2026 um 10:15 Uhr schrieb\nSehr Langer Name Der Firma\n<sehr.lang@example.com>:"),
+    "fr-2": ("fr", "Le mar. 3 mars 2026 à 10:15, Jean Dupont de la Maison <\njean.dupont@example.com> a écrit :"),
+    "pl-gmail-2": ("pl", "wt., 3 mar 2026 o 10:15 Jan Kowalski-Wiśniewski <\njan.kowalski@example.com> napisał(a):"),
+    "pl-gmail-user": ("pl", "wt., 3 mar 2026 o 10:15 użytkownik Jan Kowalski <jan.kowalski@example.com>\nnapisał:"),
+    "hu-gmail-2": ("hu", "Nagy János <nagy.janos@example.com> ezt írta (időpont: 2026.\nmárc. 3., K, 10:15):"),
+    "hu-gmail-month": ("hu", "Nagy János <nagy.janos@example.com> ezt írta (időpont: 2026. márc.\n3., K, 10:15):"),
+    "sk-gmail-user": ("sk", "V ut 3. 3. 2026 o 10:15 používateľ Ján Novák <jan.novak@example.com>\nnapísal(a):"),
+    "zh-gmail-2": ("zh", "山田太郎 <taro.yamada@example.com> 于2026年3月3日周二\n10:15写道："),
+    "fi-gmail-2": ("fi", "ti 3. maalisk. 2026 klo 10.15 Matti Meikäläinen (\nmatti.meikalainen@example.com) kirjoitti:"),
+    "ru-gmail-2": ("ru", "вт, 3 мар. 2026 г. в 10:15, Иван Петров-Водкин <\nivan.petrov@example.com>:"),
+    "sv-gmail-2": ("sv", "tis 3 mars 2026 kl 10:15 skrev Sven Svensson <\nsven.svensson@example.com>:"),
+    "tr-gmail-2": ("tr", "3 Mar 2026 Sal, 10:15 tarihinde Ali Yılmaz <\nali.yilmaz@example.com> şunu yazdı:"),
+}
+for key, (lang, h) in heads.items():
+    add("hdr2-%s" % key, R + "\n\n" + h + "\n\n" + qq(Q) + "\n", R, lang=lang, quoted_contains=["case number is 4711"])
+    add("hdr2-%s-unquoted" % key, R + "\n\n" + h + "\n\n" + Q + "\n", R, lang=lang,
+        note="quoted history without > markers")
+for key, (lang, h) in wrapped.items():
+    add("wrap-%s" % key, R + "\n\n" + h + "\n\n" + qq(Q) + "\n", R, lang=lang, quoted_contains=[h.split("\n")[-1]])
+    add("wrap-%s-unquoted" % key, R + "\n\n" + h + "\n\n" + Q + "\n", R, lang=lang)
+# A version number or a phone number opening the line above an attribution is not its first line.
+add("wrap-fp-version-line", "+1\n\n6.0.0 documentation has been staged as well.\n\nRobert\n\n"
+    "On Tue, 3 Mar 2026 11:20:31 +0100, Tamás Example <tamas@example.net>\nwrote:\n\n> [VOTE] Release 6.0.0\n",
+    "+1\n\n6.0.0 documentation has been staged as well.", sender="Robert Example <robert@example.org>",
+    expected_signature="Robert")
+add("wrap-fp-path-line", "The log ends with:\n\n/home/jane/.m2/repository/org/example/\n1.1.13.7/example-1.1.13.7.pom.part.lock "
+    "(No such file or\ndirectory)\n\n\nOn Mon, Mar 2, 2026 at 10:46 PM, Nick Example <nick@example.net>\nwrote:\n\n> Did you "
+    "configure the proxy?\n", "The log ends with:\n\n/home/jane/.m2/repository/org/example/\n1.1.13.7/example-1.1.13.7.pom."
+    "part.lock (No such file or\ndirectory)")
+
+# --- inline answers: every answer kept with the question it answers, every quote in the quoted part
+HDR = "On Tue, 3 Mar 2026 at 10:15, Support <support@example.com> wrote:"
+add("inline-greeting-header", "Hi,\n\nanswers inline.\n\n" + HDR + "\n> Which version do you use?\n\n3.2.1\n\n"
+    "> Does it happen every time?\n\nOnly after a restart.\n\n> Can you send a screenshot?\n\nAttached.\n",
+    "Hi,\n\nanswers inline.\n\n" + HDR + "\n> Which version do you use?\n\n3.2.1\n\n> Does it happen every time?\n\n"
+    "Only after a restart.\n\n> Can you send a screenshot?\n\nAttached.",
+    quoted_contains=[HDR, "> Which version do you use?", "> Does it happen every time?", "> Can you send a screenshot?"],
+    answers="Hi,\n\nanswers inline.\n\n3.2.1\n\nOnly after a restart.\n\nAttached.", inline=True)
+add("inline-quote-on-top", HDR + "\n> Which version do you use?\n\n3.2.1, installed last week.\n\n> Thanks,\n> Support\n",
+    HDR + "\n> Which version do you use?\n\n3.2.1, installed last week.",
+    quoted_contains=["> Which version do you use?", "> Support"], answers="3.2.1, installed last week.", inline=True,
+    note="quote, answer, rest of the quote: the answer keeps its question (before: the question was lost)")
+add("inline-no-header-long-questions", "> Could you please tell me which version of the application you are running?\n"
+    "version 3.2.1, the one from the store\n> And does the problem also happen after you restart the computer?\n"
+    "yes, every single time\n", "> Could you please tell me which version of the application you are running?\n"
+    "version 3.2.1, the one from the store\n> And does the problem also happen after you restart the computer?\n"
+    "yes, every single time", answers="version 3.2.1, the one from the store\n\nyes, every single time", inline=True,
+    note="a lower-case answer under a long quoted question is an answer, not the question's re-wrapped tail")
+add("inline-de-trailing-quote", "Hallo,\n\nAntworten im Text.\n\nAm Di., 3. März 2026 um 10:15 Uhr schrieb Support "
+    "<support@example.com>:\n> Welche Version?\nDie 3.2.1\n> Tritt es immer auf?\nNur nach einem Neustart.\n>\n"
+    "> Viele Grüße\n> Support\n",
+    "Hallo,\n\nAntworten im Text.\n\nAm Di., 3. März 2026 um 10:15 Uhr schrieb Support <support@example.com>:\n"
+    "> Welche Version?\nDie 3.2.1\n> Tritt es immer auf?\nNur nach einem Neustart.", lang="de",
+    quoted_contains=["> Welche Version?", "> Tritt es immer auf?", "> Viele Grüße"],
+    answers="Hallo,\n\nAntworten im Text.\n\nDie 3.2.1\nNur nach einem Neustart.", inline=True)
+add("inline-signature-then-quote", "Hi,\n\nsee below.\n\n" + HDR + "\n> Which version do you use?\n\n3.2.1\n\n"
+    "> Does it happen every time?\n\nOnly after a restart.\n\nBest regards,\nJane Doe\nSenior Buyer | ACME GmbH\n"
+    "T +49 30 1234567 | M +49 170 1234567\n\n> Kind regards\n> Support Team\n",
+    "Hi,\n\nsee below.\n\n" + HDR + "\n> Which version do you use?\n\n3.2.1\n\n> Does it happen every time?\n\n"
+    "Only after a restart.", quoted_contains=["> Does it happen every time?", "> Support Team"],
+    expected_signature="Best regards,\nJane Doe\nSenior Buyer | ACME GmbH\nT +49 30 1234567 | M +49 170 1234567",
+    inline=True)
+add("inline-nested", HDR + "\n> Which version?\n>> On Mon, 2 Mar 2026, Jane wrote:\n>> it crashes\n\n3.2.1\n\n> OS?\n\n"
+    "Linux\n", HDR + "\n> Which version?\n>> On Mon, 2 Mar 2026, Jane wrote:\n>> it crashes\n\n3.2.1\n\n> OS?\n\nLinux",
+    quoted_contains=[">> it crashes", "> OS?"], answers="3.2.1\n\nLinux", inline=True)
+add("inline-short-yes-no", "> 1. Is the printer on?\nyes\n> 2. Is it plugged in?\nyes\n> 3. Did you restart it?\nno\n",
+    "> 1. Is the printer on?\nyes\n> 2. Is it plugged in?\nyes\n> 3. Did you restart it?\nno",
+    quoted_contains=["> 1. Is the printer on?", "> 3. Did you restart it?"], answers="yes\nyes\nno", inline=True)
+add("inline-html-gmail", '<div dir="ltr">Hi, answers below.</div><br><div class="gmail_quote"><div dir="ltr" '
+    'class="gmail_attr">On Tue, 3 Mar 2026 at 10:15, Support &lt;support@example.com&gt; wrote:<br></div>'
+    '<blockquote class="gmail_quote" style="margin:0px">Which version do you use?</blockquote><div>3.2.1</div><br>'
+    '<blockquote class="gmail_quote" style="margin:0px">Does it happen every time?</blockquote><div>Only after a restart.'
+    '</div><br><blockquote class="gmail_quote" style="margin:0px">Kind regards<br>Support</blockquote></div>',
+    "Hi, answers below.\n\nOn Tue, 3 Mar 2026 at 10:15, Support <support@example.com> wrote:\n\n> Which version do you "
+    "use?\n\n3.2.1\n\n> Does it happen every time?\n\nOnly after a restart.", fmt="html", client="gmail",
+    quoted_contains=["> Which version do you use?", "> Kind regards"],
+    answers="Hi, answers below.\n\n3.2.1\n\nOnly after a restart.", inline=True)
+add("inline-html-thunderbird", '<html><body><p>Answers inline.</p><div class="moz-cite-prefix">On 03.03.26 10:15, '
+    'Support wrote:<br></div><blockquote type="cite">Which version?</blockquote><p>3.2.1</p><blockquote type="cite">'
+    'Every time?</blockquote><p>Only after a restart.</p></body></html>',
+    "Answers inline.\n\nOn 03.03.26 10:15, Support wrote:\n\n> Which version?\n\n3.2.1\n\n> Every time?\n\n"
+    "Only after a restart.", fmt="html", client="thunderbird", quoted_contains=["> Every time?"], inline=True)
+# Not inline: history under an Outlook header holds somebody else's inline answers.
+add("inline-fp-outlook-history", "Thanks, that works now.\n\nJoel\n\n________________________________\nFrom: Antony "
+    "<antony@example.net>\nSent: Sunday, March 1, 2026 7:53 AM\nTo: users@lists.example.org\nSubject: Re: .htaccess\n\n"
+    "On Sunday 1 March 2026 at 13:48:22, Joel wrote:\n\n> Does the file remain in the directory?\n\nIt does.\n\n"
+    "> Or does the server remove it?\n\nIt does not.\n", "Thanks, that works now.", sender="Joel <joel@example.org>",
+    quoted_contains=["It does not."], inline=False)
+add("inline-fp-outlook-history-quoted", "Thanks, the fix works.\n\nFrom: Support <support@example.com>\nSent: Monday, "
+    "March 2, 2026 10:02 AM\nTo: Jane\nSubject: RE: Export\n\nAnswers below.\n> q1?\na1\n> q2?\na2\n",
+    "Thanks, the fix works.", quoted_contains=["a2"], inline=False)
+# A quoted Outlook header whose Cc line the client wrapped: the tail is not an answer.
+add("inline-fp-wrapped-cc", "This happened after the change to the definitions.\nThere are patches for it.\n\n"
+    "> -----Original Message-----\n> From: Mike Example [mailto:mike@example.org]\n> Sent: Tuesday, March 3, 2026 "
+    "2:07 AM\n> To: Tim Example\n> Cc: Alex Example; dev@lists.example.org;\nkernel@lists.example.org;\n"
+    "> tom@example.com\n> Subject: Re: [PATCH] handler\n>\n> The build is broken.\n",
+    "This happened after the change to the definitions.\nThere are patches for it.", inline=False)
+add("inline-fp-wrapped-on-behalf", "Yes, these patches should go in.\n\n> -----Original Message-----\n> From: "
+    "tim@example.com [mailto:tim@example.com] On Behalf Of\nTim Example\n> Sent: Tuesday, March 3, 2026 9:02 AM\n> To: "
+    "Alex\n> Subject: Re: [PATCH] handler\n>\n> Someone dropped the ball.\n", "Yes, these patches should go in.", inline=False)
+
+# --- signatures: title, company, several phone numbers; with and without "-- ", after a sign-off
+BLOCK = "Jane Doe\nSenior Support Engineer | ACME GmbH\nT +49 30 1234567 | M +49 170 1234567\nwww.acme.example"
+add("sig-block-bare", R + "\n\n" + BLOCK + "\n", R, expected_signature=BLOCK)
+add("sig-block-dashdash", R + "\n\n-- \n" + BLOCK + "\n", R, expected_signature="--\n" + BLOCK)
+signoffs = {
+    "en": "Best regards,", "en-kind": "Kind regards", "en-thanks": "Thanks,", "de": "Mit freundlichen Grüßen",
+    "de-2": "Freundliche Grüße", "de-3": "Mit freundlichem Gruß", "de-aus": "Beste Grüße aus Hamburg",
+    "fr": "Cordialement,", "fr-2": "Bien à vous,", "es": "Saludos,", "es-2": "Un saludo cordial,",
+    "es-3": "Un cordial saludo,", "it": "Cordiali saluti", "it-2": "Un cordiale saluto", "pt": "Atenciosamente,",
+    "pt-2": "Com os melhores cumprimentos,", "nl": "Met vriendelijke groet,", "nl-2": "Hartelijke groeten,",
+    "pl": "Pozdrawiam", "pl-2": "Z poważaniem", "sv": "Med vänliga hälsningar", "da": "Med venlig hilsen",
+    "no": "Vennlig hilsen", "fi": "Ystävällisin terveisin", "cs": "S pozdravem", "cs-2": "S přátelským pozdravem",
+    "sk": "S pozdravom", "hu": "Üdvözlettel:", "hu-2": "Tisztelettel:", "ro": "Cu stimă,", "tr": "Saygılarımla,",
+    "tr-2": "İyi çalışmalar,", "el": "Με εκτίμηση,", "ru": "С уважением,", "uk": "З повагою,", "ja": "よろしくお願いいたします。",
+    "zh": "此致", "ko": "감사합니다.", "vi": "Trân trọng,", "id": "Hormat saya,", "he": "בברכה,", "ar": "مع تحياتي،",
+}
+for key, line in signoffs.items():
+    lang = key.split("-")[0]
+    add("sig-signoff-%s" % key, R + "\n\n" + line + "\n" + BLOCK + "\n", R, lang=lang,
+        expected_signature=line + "\n" + BLOCK)
+    add("sig-signoff-%s-blank" % key, R + "\n\n" + line + "\n\n" + BLOCK + "\n\n" + HDR + "\n" + qq(Q) + "\n", R, lang=lang,
+        expected_signature=line + "\n\n" + BLOCK)
+LONG = ("Kind regards\nJohn Smith\nHead of IT Operations\nACME Corporation Ltd.\nDirect: +44 20 7946 0958\n"
+        "Mobile: +44 7700 900123\nFax: +44 20 7946 0959\njohn.smith@acme.example\nhttps://www.acme.example")
+add("sig-long-contact-block", R + "\n\n" + LONG + "\n", R, expected_signature=LONG)
+LONG_DE = ("Mit freundlichen Grüßen\n\nMax Mustermann\nLeiter Kundenservice\nMuster GmbH | Musterstraße 1 | 10115 Berlin\n"
+           "Tel.: +49 30 123456-0\nMobil: +49 171 2345678\nFax: +49 30 123456-99\nE-Mail: max.mustermann@muster.example\n"
+           "www.muster.example")
+add("sig-long-contact-block-de", R + "\n\n" + LONG_DE + "\n", R, lang="de", expected_signature=LONG_DE)
+PIPES = ("Regards,\nDr. Jane Doe-Smith, PhD\nVice President, Customer Success EMEA\nACME Global Holdings Ltd.\n"
+         "Office: +44 20 7946 0958 | Mobile: +44 7700 900123 | Fax: +44 20 7946 0959")
+add("sig-long-pipe-line", R + "\n\n" + PIPES + "\n", R, expected_signature=PIPES)
+NAME_LINKS = ("Romain Example\n@rexample <https://social.example/rexample> |  Blog\n<https://blog.example/> | Old Blog\n"
+              "<https://old.blog.example> | Github <https://github.example/rexample> |\nLinkedIn <https://linkedin.example/in/rex>")
+add("sig-after-log-lines", "It is enough to log the module number:\n\n[INFO]\n" + "-" * 72 + "\n[INFO] Building Foo 1.0.0\n"
+    "[INFO]\n" + "-" * 72 + "\n[INFO] Module 10 / 100\n\n\n" + NAME_LINKS + "\n",
+    "It is enough to log the module number:\n\n[INFO]\n" + "-" * 72 + "\n[INFO] Building Foo 1.0.0\n[INFO]\n" + "-" * 72
+    + "\n[INFO] Module 10 / 100", expected_signature=NAME_LINKS, sender="Romain Example <romain@example.org>",
+    note="'10 / 100' in a log line is no phone number: the signature starts at the name")
+# Negative: phone numbers and addresses that belong to what the person wrote.
+for key, body in {
+    "phone-in-sentence": "Hello,\n\nmy new number is +49 170 1234567, please call me there after 5 pm.",
+    "phone-list": "Please call one of these numbers:\n\nOffice: +49 30 1234567\nMobile: +49 170 1234567\nHome: +49 30 7654321",
+    "address-announced": "Please send the replacement to this address:\n\nJane Doe\nACME GmbH\nHauptstr. 1\n10115 Berlin\n"
+                         "Tel. +49 30 1234567",
+    "wrote-colon-in-text": "I wrote: the printer is broken.\nMy boss wrote: please fix it by Monday.",
+    "colleague-wrote-date": "Mein Kollege schrieb mir am 3.3.2026:\nDas Update ist kaputt.\nKönnen Sie das prüfen?",
+    "forward-word": "Could you forward this message to billing?\nThe forwarded message I got last week was empty.",
+    "greetings-sentence": "Greetings from the whole team, we love the product.\nOne question: can we get an invoice per month?",
+    "sentence-with-address": "Please write to jane@example.com before 3 March 2026.\nThanks, I wrote:\nthe letter is "
+                             "attached.",
+    "bounce-transcript": "The following address failed:\n\n  jane@example.co.jp\n    host 192.0.2.22 [192.0.2.22]\n"
+                         "    SMTP error from remote mail server after MAIL FROM:<shop@example.org>:\n    550 Bad SPF records",
+}.items():
+    add("fp2-%s" % key, body, body, note="negative case: nothing should be removed")
+
+# --- forwarded mail inside a reply ("Re:" subject): the person's words above it are the new text
+N = "Here is the answer from our bank, as you asked."
+fwds = {
+    "gmail": ("en", "---------- Forwarded message ---------\nFrom: Bank <info@bank.example>\nDate: Mon, 2 Mar 2026 at 09:00\n"
+                    "Subject: Transfer\nTo: <jane@example.org>\n\nThe transfer was sent on 28 February.\n"),
+    "gmail-de": ("de", "---------- Weitergeleitete Nachricht ---------\nVon: Bank <info@bank.example>\nDate: Mo., 2. März "
+                       "2026 um 09:00 Uhr\nSubject: Überweisung\nTo: <jane@example.org>\n\nDie Überweisung ging am 28. Februar raus.\n"),
+    "gmail-pl": ("pl", "---------- Wiadomość przekazana dalej ---------\nOd: Bank <info@bank.example>\nDate: pon., 2 mar "
+                       "2026 o 09:00\nSubject: Przelew\nTo: <jane@example.org>\n\nPrzelew został wysłany.\n"),
+    "gmail-ru": ("ru", "---------- Пересылаемое сообщение ---------\nОт: Bank <info@bank.example>\nDate: пн, 2 мар. 2026 г. "
+                       "в 09:00\nSubject: Перевод\nTo: <jane@example.org>\n\nПеревод отправлен.\n"),
+    "apple": ("en", "Begin forwarded message:\n\nFrom: Bank <info@bank.example>\nSubject: Transfer\nDate: 2 March 2026 at "
+                    "09:00:00 CET\nTo: jane@example.org\n\nThe transfer was sent on 28 February.\n"),
+    "apple-de": ("de", "Anfang der weitergeleiteten Nachricht:\n\nVon: Bank <info@bank.example>\nBetreff: Überweisung\n"
+                       "Datum: 2. März 2026 um 09:00:00 MEZ\nAn: jane@example.org\n\nDie Überweisung ging am 28. Februar raus.\n"),
+    "apple-es": ("es", "Inicio del mensaje reenviado:\n\nDe: Banco <info@bank.example>\nAsunto: Transferencia\nFecha: 2 de "
+                       "marzo de 2026, 9:00:00 CET\nPara: jane@example.org\n\nLa transferencia se envió el 28 de febrero.\n"),
+    "thunderbird": ("en", "-------- Forwarded Message --------\nSubject: Transfer\nDate: Mon, 2 Mar 2026 09:00:00 +0100\n"
+                          "From: Bank <info@bank.example>\nTo: jane@example.org\n\nThe transfer was sent on 28 February.\n"),
+    "thunderbird-fr": ("fr", "-------- Message transféré --------\nSujet : Virement\nDate : Mon, 2 Mar 2026 09:00:00 +0100\n"
+                             "De : Banque <info@bank.example>\nPour : jane@example.org\n\nLe virement est parti le 28 février.\n"),
+    "thunderbird-original": ("en", "-------- Original Message --------\nSubject: Transfer\nDate: Mon, 2 Mar 2026 09:00:00 "
+                                   "+0100\nFrom: Bank <info@bank.example>\nTo: jane@example.org\n\nThe transfer was sent.\n"),
+    "outlook": ("en", "________________________________\nFrom: Bank <info@bank.example>\nSent: Monday, March 2, 2026 9:00 AM\n"
+                      "To: Jane <jane@example.org>\nSubject: Transfer\n\nThe transfer was sent on 28 February.\n"),
+    "outlook-ro": ("ro", "De la: Bank <info@bank.example>\nTrimis: luni, 2 martie 2026 09:00\nCătre: Jane <jane@example.org>\n"
+                         "Subiect: Transfer\n\nTransferul a fost trimis.\n"),
+    "outlook-el": ("el", "Από: Bank <info@bank.example>\nΣτάλθηκε: Δευτέρα, 2 Μαρτίου 2026 9:00 πμ\nΠρος: Jane "
+                         "<jane@example.org>\nΘέμα: Μεταφορά\n\nΗ μεταφορά στάλθηκε.\n"),
+    "outlook-uk": ("uk", "Від: Bank <info@bank.example>\nНадіслано: 2 березня 2026 р. 9:00\nКому: Jane <jane@example.org>\n"
+                         "Тема: Переказ\n\nПереказ надіслано.\n"),
+    "outlook-ko": ("ko", "보낸 사람: Bank <info@bank.example>\n보낸 날짜: 2026년 3월 2일 월요일 오전 9:00\n받는 사람: Jane "
+                         "<jane@example.org>\n제목: 송금\n\n송금이 완료되었습니다.\n"),
+    "outlook-he": ("he", "מאת: Bank <info@bank.example>\nנשלח: יום שני 02 מרץ 2026 09:00\nאל: Jane <jane@example.org>\n"
+                         "נושא: העברה\n\nההעברה בוצעה.\n"),
+    "outlook-ar": ("ar", "من: Bank <info@bank.example>\nتم الإرسال: الاثنين، 2 مارس، 2026 09:00 ص\nإلى: Jane "
+                         "<jane@example.org>\nالموضوع: تحويل\n\nتم التحويل.\n"),
+    "outlook-id": ("id", "Dari: Bank <info@bank.example>\nDikirim: Senin, 02 Maret 2026 09.00\nKepada: Jane "
+                         "<jane@example.org>\nSubjek: Transfer\n\nTransfer sudah dikirim.\n"),
+    "zimbra-fr": ("fr", "----- Mail original -----\nDe: \"Banque\" <info@bank.example>\nÀ: \"Jane\" <jane@example.org>\n"
+                        "Envoyé: Lundi 2 Mars 2026 09:00:00\nObjet: Virement\n\nLe virement est parti.\n"),
+}
+for key, (lang, fwd) in fwds.items():
+    last = fwd.strip().split("\n")[-1]
+    add("fwd-in-reply-%s" % key, N + "\n\n" + fwd, N, lang=lang, subject="Re: [#4711] Refund", quoted_contains=[last])
+add("fwd-subject-fwd-keeps", N + "\n\n" + fwds["gmail"][1], N + "\n\n" + fwds["gmail"][1].strip(), subject="Fwd: Transfer",
+    note="a forward's forwarded mail is its content")
+add("fwd-subject-unknown-keeps", N + "\n\n" + fwds["gmail"][1], N + "\n\n" + fwds["gmail"][1].strip(),
+    note="no subject: a forward marker does not cut (the forward may be the content)")
+add("fwd-in-reply-then-history", N + "\n\n" + fwds["gmail"][1] + "\n" + HDR + "\n> Please send us the bank's answer.\n",
+    N, subject="AW: [#4711] Refund", quoted_contains=["The transfer was sent on 28 February.", "> Please send us"])
+add("fwd-in-reply-eml", "From: Jane Doe <jane@example.org>\nTo: support@example.com\nSubject: Re: [#4711] Refund\n"
+    "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n" + N + "\n\n" + fwds["gmail"][1], N, fmt="eml")
+add("fwd-in-reply-html-gmail", '<div dir="ltr">' + N + '<br><br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">'
+    '---------- Forwarded message ---------<br>From: <b class="gmail_sendername">Bank</b> <span>&lt;info@bank.example&gt;'
+    '</span><br>Date: Mon, 2 Mar 2026 at 09:00<br>Subject: Transfer<br>To: &lt;jane@example.org&gt;<br></div><br>'
+    '<div dir="ltr">The transfer was sent on 28 February.</div></div></div>', N, fmt="html", client="gmail",
+    subject="Re: Refund", quoted_contains=["The transfer was sent on 28 February."])
+
+# --- quotes with their header inside the ">" block and no attribution above (Hotmail, Zimbra)
+add("headed-quote-then-ad", "Please remove me from the mailing list. Thank you.\n\n\n>From: J T <jt@example.net>\n"
+    ">Reply-To: users@lists.example.org\n>To: users@lists.example.org\n>Subject: Re: domain name question\n"
+    ">Date: Mon, 5 Jun 2006 16:20:58 -0700 (PDT)\n>\n>This is what I am trying to access.\n>\n\n"
+    "_________________________________________________________________\nDon't just search. Find! "
+    "https://search.example/ The new search!\n", None,
+    checks={"contains": ["Please remove me from the mailing list."], "not_contains": [">From: J T", "trying to access"]},
+    quoted_contains=[">This is what I am trying to access."])
+add("zimbra-mail-original", "Fixed in the new release.\n\nRegards,\n\nHervé\n\n----- Mail original -----\nDe: \"Karl\" "
+    "<karl@example.org>\nÀ: \"Dev List\" <dev@lists.example.org>\nEnvoyé: Dimanche 1 Mars 2026 10:47:43\nObjet: Re: "
+    "migration\n\nHi,\n\nhow about a hard reset?\n", "Fixed in the new release.", lang="fr",
+    expected_signature="Regards,\n\nHervé", quoted_contains=["how about a hard reset?"])
+
+with open(Path(__file__).with_name("gaps.jsonl"), "w") as f:
+    for c in cases:
+        f.write(json.dumps(c, ensure_ascii=False) + "\n")
+print(len(cases))
