@@ -14,11 +14,13 @@ from mailproc.config import Settings, parse_timedelta
 from mailproc.db import Database, is_postgres
 from mailproc.escalation.ladder import Ladder, load_ladder
 from mailproc.kb.search import KnowledgeBase
+from mailproc.models import KbVersion, TemplateVersion
 from mailproc.people.agents import AgentDirectory, load_agents
 from mailproc.people.directory import Directory, load_directory
 from mailproc.policy.kb import check_settings, kb_settings
 from mailproc.sla.levels import build_service_levels
 from mailproc.store.raw import RawStore
+from mailproc.store.versions import LiveVersions
 
 log = logging.getLogger(__name__)
 
@@ -119,15 +121,26 @@ class App:
         return cfg
 
     @cached_property
+    def edited_templates(self) -> LiveVersions:
+        """Templates edited in the web console, newest version per name, read live from the
+        database: they win over `[templates] override_dir` and the built-ins."""
+        return LiveVersions(self.db, TemplateVersion)
+
+    @cached_property
+    def edited_articles(self) -> LiveVersions:
+        """KB articles edited in the web console, read live: they win over kb/'s files."""
+        return LiveVersions(self.db, KbVersion)
+
+    @cached_property
     def knowledge_base(self):
-        """The KB index (reloads changed files itself); None when the KB is switched off."""
+        """The KB index (reloads changed files and edits itself); None when the KB is off."""
         cfg = self.kb_settings
         path = self.settings.resolve(cfg.dir)
         if not cfg.enabled or not path.is_dir():
             return None
         cache = self.settings.resolve(cfg.cache_dir) if cfg.cache_dir else self.var / "kb-cache"
-        return KnowledgeBase(path, cache_dir=cache,
-                             semantic=None if cfg.semantic else False)
+        return KnowledgeBase(path, cache_dir=cache, semantic=None if cfg.semantic else False,
+                             edited=self.edited_articles.snapshot)
 
     @property
     def message_id_domain(self) -> str:

@@ -35,3 +35,14 @@ class TransientDeliveryError(DeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     """Do not try again (5xx, too many attempts)."""
+
+
+class EditRefused(MailprocError):
+    """An edited template or KB article fails its check and is not saved; `problems` maps
+    each name the edit breaks (usually the edited one) to its (line, message) pairs, line 0
+    when no line is to blame."""
+
+    def __init__(self, problems: dict[str, list[tuple[int, str]]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{name}:{line}: {message}" for name, found in problems.items()
+                                   for line, message in found) or "refused")

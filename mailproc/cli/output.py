@@ -32,6 +32,19 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default))
 
 
+def echo_refused(problems: dict[str, list[tuple[int, str]]], as_json: bool) -> None:
+    """The problems of a refused import, `name:line: message` (or JSON), and that nothing was
+    saved."""
+    if as_json:
+        echo_json({"refused": {name: [{"line": line, "message": message} for line, message in found]
+                               for name, found in problems.items()}})
+        return
+    for name, found in problems.items():
+        for line, message in found:
+            click.echo(f"{name}:{line}: {message}")
+    click.echo("nothing imported: fix these first", err=True)
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()

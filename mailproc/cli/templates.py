@@ -1,19 +1,23 @@
-"""`mailproc templates`: check, list and preview the mail templates."""
+"""`mailproc templates`: check, list, preview, export and import the mail templates."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import click
 
 from mailproc.cli.context import load_app, user_errors
-from mailproc.cli.output import table
+from mailproc.cli.output import echo_json, echo_refused, table
+from mailproc.errors import EditRefused
 from mailproc.templating.check import check_templates
+from mailproc.templating.edits import export_templates, import_templates, preview as render_preview
 from mailproc.templating.render import KINDS, PARTS, renderer_for
-from mailproc.templating.samples import context_for_case, sample_context
 
 
 @click.group()
 def templates() -> None:
-    """Mail templates: the built-ins in templates/ and the admin overrides."""
+    """Mail templates: edited in the web console, the admin overrides, the built-ins."""
 
 
 @templates.command()
@@ -30,14 +34,15 @@ def check(ctx: click.Context) -> None:
         raise click.exceptions.Exit(1)
     renderer = renderer_for(app)
     count = sum(1 for d in renderer.dirs if d.is_dir() for _ in d.glob("*.j2"))
-    click.echo(f"{count} templates OK")
+    edited = len(renderer.edited_sources())
+    click.echo(f"{count} templates OK" + (f", {edited} edited in the database" if edited else ""))
 
 
 @templates.command(name="list")
 @click.pass_context
 @user_errors
 def list_(ctx: click.Context) -> None:
-    """Each kind and language, and where each part comes from (override or builtin)."""
+    """Each kind and language, and where each part comes from (edited, override, builtin)."""
     renderer = renderer_for(load_app(ctx))
     rows = []
     for kind, languages in renderer.variants().items():
@@ -64,17 +69,53 @@ def list_(ctx: click.Context) -> None:
 def preview(ctx: click.Context, kind: str, case_ref: str | None, fmt: str,
             language: str | None) -> None:
     """Print the mail KIND would send: subject, then the text and/or HTML body."""
-    app = load_app(ctx)
-    if case_ref:
-        with app.db.transaction() as session:
-            context = dict(context_for_case(app, session, case_ref, kind))
-        if language:
-            context["language"] = language
-    else:
-        context = sample_context(kind, language or app.settings.support.language)
-    mail = renderer_for(app).render(kind, context)
+    mail = render_preview(load_app(ctx), kind, language, case_ref=case_ref)
     click.echo(f"Subject: {mail.subject}")
     if fmt in ("text", "all"):
         click.echo("\n" + mail.text, nl=False)
     if fmt in ("html", "all"):
         click.echo("\n" + (mail.html or f"({kind} has no HTML part)\n"), nl=False)
+
+
+@templates.command(name="export")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--all", "everything", is_flag=True,
+              help="Every template in force, built-ins too (default: edited and override ones).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+@user_errors
+def export(ctx: click.Context, directory: Path, everything: bool, as_json: bool) -> None:
+    """Write the templates in force that differ from the built-ins into DIRECTORY as files."""
+    written = export_templates(load_app(ctx), directory, everything=everything)
+    if as_json:
+        echo_json([{"name": t.name, "origin": t.origin} for t in written])
+        return
+    click.echo(table([(t.name, t.origin) for t in written], ["name", "origin"]))
+    click.echo(f"\n{len(written)} template(s) written to {directory}")
+
+
+@templates.command(name="import")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--by", "author", metavar="NAME", default=lambda: f"cli:{os.environ.get('USER', '')}",
+              help="Who saves them (default: cli:$USER).")
+@click.option("--note", default="", help="Why, kept with each version.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+@user_errors
+def import_(ctx: click.Context, directory: Path, author: str, note: str, as_json: bool) -> None:
+    """Save each *.j2 file in DIRECTORY whose text differs from the template in force as a new
+    version in the database; every file is checked first and none is saved if any fails."""
+    app = load_app(ctx)
+    try:
+        with app.db.transaction() as session:
+            rows = import_templates(app, session, directory, author, app.clock.now(), note)
+    except EditRefused as exc:
+        echo_refused(exc.problems, as_json)
+        raise click.exceptions.Exit(1) from None
+    if as_json:
+        echo_json([{"name": n, "status": s, "version": v} for n, s, v in rows])
+        return
+    click.echo(table(rows, ["name", "status", "version"]))
+    saved = sum(1 for _, status, _ in rows if status == "saved")
+    click.echo(f"\n{saved} saved, {len(rows) - saved} unchanged")
+

@@ -1,4 +1,5 @@
-"""Public KB API: a KnowledgeBase over the kb/ directory that reloads on change, hits and suggestions."""
+"""Public KB API: a KnowledgeBase over the kb/ directory and the articles edited in the web
+console, reloaded on change; hits and suggestions."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Hashable, Mapping
 
 import numpy as np
 
 from mailproc.kb.index import DEFAULT_TUNING, SearchIndex, Tuning, _hash, index_articles
 from mailproc.kb.lexical import WeightedDoc
-from mailproc.kb.loader import Article, dir_signature, load_article
+from mailproc.kb.loader import (
+    Article, article_from_front_matter, dir_signature, load_article, parse_front_matter,
+)
 from mailproc.kb.text import analyze
 
 log = logging.getLogger(__name__)
@@ -22,6 +26,9 @@ log = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 0.45
 EXCERPT_CHARS = 200
 AUDIENCES = ("customer", "agent")
+# () -> (signature, {article id: Markdown with front matter, or None: hidden}): the edited
+# articles, asked on every query, so cheap; the signature changes whenever the texts do.
+EditedArticles = Callable[[], tuple[Hashable, Mapping[str, str | None]]]
 
 
 @dataclass(frozen=True)
@@ -48,13 +55,19 @@ class Suggestion:
 class KnowledgeBase:
     """Articles from `kb_dir`, re-indexed when files change (checked cheaply on every query).
 
-    `semantic`: None = use the MiniLM stage when its packages are installed,
-    False = BM25 only, True = require it. Passage embeddings are cached per
-    content hash in memory and, with `cache_dir`, in `kb-embeddings.npz` there.
+    `edited`: the articles edited in the web console; an edited article replaces the file of
+    the same id, None hides it (whether or not a file has it). `semantic`: None = use the
+    MiniLM stage when its packages are installed, False = BM25 only, True = require it.
+    Passage embeddings are cached per content hash in memory and, with `cache_dir`, in
+    `kb-embeddings.npz` there.
     """
 
-    def __init__(self, kb_dir: Path, cache_dir: Path | None = None, semantic: bool | None = None, tuning: Tuning = DEFAULT_TUNING) -> None:
+    def __init__(self, kb_dir: Path, cache_dir: Path | None = None, semantic: bool | None = None, tuning: Tuning = DEFAULT_TUNING,
+                 edited: EditedArticles | None = None) -> None:
         self.kb_dir = Path(kb_dir)
+        self.edited = edited
+        self._edited_articles: dict[str, tuple[str, Article | None]] = {}
+        self._files_by_id: dict[str, Article] = {}
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.semantic = semantic
         self.tuning = tuning
@@ -95,22 +108,22 @@ class KnowledgeBase:
         tmp.replace(path)
 
     def refresh(self) -> bool:
-        """Re-index when a file was added, removed or changed; True when it did."""
-        sig = dir_signature(self.kb_dir)
+        """Re-index when a file was added, removed or changed, or an edit saved; True when it did."""
+        edited_sig, edited = self.edited() if self.edited is not None else (None, {})
+        sig = (dir_signature(self.kb_dir), edited_sig)
         if sig == self._signature and self._index is not None:
             return False
         with self._lock:
             if sig == self._signature and self._index is not None:
                 return False
             seen = {}
-            for name, mtime, size in sig:
+            for name, mtime, size in sig[0]:
                 old = self._file_articles.get(name)
                 if old is not None and old[0] == (mtime, size):
                     seen[name] = old
                 else:
                     seen[name] = ((mtime, size), load_article(self.kb_dir / name))
             self._file_articles = seen
-            articles: list[Article] = []
             by_id: dict[str, Article] = {}
             for name in sorted(seen):
                 article = seen[name][1]
@@ -120,7 +133,14 @@ class KnowledgeBase:
                     log.warning("kb article id %r in %s already used by %s; skipped", article.id, name, by_id[article.id].path)
                     continue
                 by_id[article.id] = article
-                articles.append(article)
+            self._files_by_id = dict(by_id)
+            for article_id, text in sorted(edited.items()):
+                article = self._edited_article(article_id, text)
+                if text is None:
+                    by_id.pop(article_id, None)
+                elif article is not None:
+                    by_id[article_id] = article  # in the file's place when there is one
+            articles = list(by_id.values())
             before = len(self._embeddings)
             index = index_articles(
                 articles, semantic=self.semantic, tuning=self.tuning, analysis_cache=self._analysis, embedding_cache=self._embeddings
@@ -128,8 +148,27 @@ class KnowledgeBase:
             if len(self._embeddings) != before:
                 self._save_embeddings(index)
             self._index, self._by_id, self._signature = index, by_id, sig
-            log.info("kb indexed: %d articles from %s (semantic=%s)", len(articles), self.kb_dir, index.semantic)
+            log.info("kb indexed: %d articles from %s and %d edited (semantic=%s)", len(articles), self.kb_dir, len(edited), index.semantic)
             return True
+
+    def _edited_article(self, article_id: str, text: str | None) -> Article | None:
+        """The Article of an edited text (parsed once per text); None when it is unusable."""
+        if text is None:
+            return None
+        known = self._edited_articles.get(article_id)
+        if known is not None and known[0] == text:
+            return known[1]
+        article = article_from_front_matter(parse_front_matter(text))
+        if article is None or article.id != article_id:
+            log.warning("edited kb article %r skipped: its front matter is unusable", article_id)
+            article = None
+        self._edited_articles[article_id] = (text, article)
+        return article
+
+    def file_articles(self) -> dict[str, Article]:
+        """The articles of the files in `kb_dir` by id, edits aside."""
+        self._current()
+        return dict(self._files_by_id)
 
     def _current(self) -> SearchIndex:
         self.refresh()

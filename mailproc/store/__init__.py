@@ -1,1 +1,2 @@
-"""Step 2, store: keep every raw message once; write the parsed message, its refs and attachments."""
+"""Step 2, store: keep every raw message once; write the parsed message, its refs and attachments;
+keep the versions of templates and KB articles edited in the web console."""

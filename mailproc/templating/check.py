@@ -11,8 +11,8 @@ from jinja2 import TemplateSyntaxError, meta, nodes
 
 from mailproc.errors import TemplateError
 from mailproc.templating.render import (
-    CUSTOMER_KINDS, KINDS, NAME_PATTERN, PARTS, TemplateRenderer, display_path, renderer_for,
-    template_error,
+    CUSTOMER_KINDS, EDITED_PREFIX, KINDS, NAME_PATTERN, PARTIAL_PATTERN, PARTS, TemplateRenderer,
+    display_path, renderer_for, template_error,
 )
 from mailproc.templating.samples import SAMPLES
 
@@ -21,8 +21,6 @@ REQUIRED_PARTS = ("subject", "txt")
 VARIABLES = frozenset({"case", "customer", "support", "sla", "message", "kb_suggestions", "agent",
                        "reply_text", "error", "escalation", "history", "incident", "directory",
                        "language", "notification", "_mail"})
-# _<name>[.<lang>].<part>.j2 is a partial (layout, footer) that kinds include or extend.
-_PARTIAL = re.compile(r"^_[a-z][a-z0-9_]*(?:\.[a-z]{2})?\.(?:subject|txt|html)\.j2$")
 # Files an admin may keep beside the overrides without them being taken for templates.
 _IGNORED = re.compile(r"^(\..*|README(\.md|\.txt)?|.*\.md)$", re.IGNORECASE)
 
@@ -36,26 +34,79 @@ def check(renderer: TemplateRenderer, samples: Mapping[str, Mapping]) -> list[st
             continue
         for path in sorted(p for p in d.iterdir() if p.is_file()):
             problems.extend(_check_file(renderer, path))
+    for name, source in sorted(renderer.edited_sources().items()):
+        problems.extend(_check_source(renderer, name, source, EDITED_PREFIX + name))
     for kind, languages in renderer.variants().items():
         for language in sorted(languages):
             problems.extend(_check_kind(renderer, kind, language, samples.get(kind)))
     return list(dict.fromkeys(problems))
 
 
+def check_changes(renderer: TemplateRenderer, changes: Mapping[str, str | None],
+                  samples: Mapping[str, Mapping]) -> list[str]:
+    """The problems that saving `changes` (name -> source, None: back to the file) would put
+    in force: everything wrong in the changed templates, and what they break elsewhere
+    (kinds that include a changed partial, a language left without a part), as
+    `where:line: message`; a changed template's `where` is `edited:<name>`."""
+    after = renderer.with_sources(changes)
+    own: set[str] = set()
+    problems: list[str] = []
+    kinds: set[str] = set()
+    for name, source in changes.items():
+        m = NAME_PATTERN.match(name)
+        kinds.update([m["kind"]] if m and m["kind"] in KINDS else KINDS)
+        if source is not None:
+            own.add(EDITED_PREFIX + name)
+            problems.extend(_check_source(after, name, source, EDITED_PREFIX + name))
+        elif (found := after.source_of(name)) is not None:  # the file that comes back
+            own.add(display_path(found.path))
+            problems.extend(_check_file(after, found.path))
+    before: set[str] = set()
+    languages_before, languages_after = renderer.variants(), after.variants()
+    for kind in sorted(kinds):
+        for language in sorted(languages_after[kind]):
+            problems.extend(_check_kind(after, kind, language, samples.get(kind)))
+            if language in languages_before[kind]:
+                before.update(_check_kind(renderer, kind, language, samples.get(kind)))
+    # Problems elsewhere that were there before are not these changes' doing.
+    return [p for p in dict.fromkeys(problems) if p not in before or split_problem(p)[0] in own]
+
+
+def split_problem(problem: str) -> tuple[str, int, str]:
+    """`where:line: message` -> (where, line, message); where may hold colons (`edited:`)."""
+    m = re.match(r"^(.*?):(\d+): (.*)$", problem, re.DOTALL)
+    return (m[1], int(m[2]), m[3]) if m else ("", 0, problem)
+
+
 def _check_file(renderer: TemplateRenderer, path: Path) -> list[str]:
-    name, where = path.name, display_path(path)
-    if _IGNORED.match(name):
+    if _IGNORED.match(path.name):
         return []
-    m = NAME_PATTERN.match(name)
-    if not (m and m["kind"] in KINDS) and not _PARTIAL.match(name):
-        return [f"{where}:0: unknown template file name{_did_you_mean(name)}; expected "
-                "<kind>[.<lang>].<subject|txt|html>.j2 or a _partial (see templates/README.md)"]
+    if bad_name := _name_problem(path.name, display_path(path)):
+        return [bad_name]
     try:
-        ast = renderer.env.parse(path.read_text(encoding="utf-8"), name, str(path))
+        source = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        return [f"{where}:0: not UTF-8 text ({exc.reason} at byte {exc.start})"]
+        return [f"{display_path(path)}:0: not UTF-8 text ({exc.reason} at byte {exc.start})"]
+    return _check_source(renderer, path.name, source, str(path))
+
+
+def _name_problem(name: str, where: str) -> str | None:
+    m = NAME_PATTERN.match(name)
+    if (m and m["kind"] in KINDS) or PARTIAL_PATTERN.match(name):
+        return None
+    return (f"{where}:0: unknown template file name{_did_you_mean(name)}; expected "
+            "<kind>[.<lang>].<subject|txt|html>.j2 or a _partial (see templates/README.md)")
+
+
+def _check_source(renderer: TemplateRenderer, name: str, source: str, filename: str) -> list[str]:
+    """Name, syntax and variables of one template's source (`filename`: where it is shown)."""
+    where = display_path(filename)
+    if bad_name := _name_problem(name, where):
+        return [bad_name]
+    try:
+        ast = renderer.env.parse(source, name, filename)
     except TemplateSyntaxError as exc:
-        return [str(template_error(exc, str(path)))]
+        return [str(template_error(exc, filename))]
     problems = []
     # Static: a misspelt variable in a branch the samples never take still shows up here.
     for var in sorted(meta.find_undeclared_variables(ast) - VARIABLES - set(renderer.env.globals)):

@@ -1,4 +1,9 @@
-"""Outgoing mail from templates: sandboxed Jinja2, strict variables, admin overrides, live reload."""
+"""Outgoing mail from templates: sandboxed Jinja2, strict variables, admin overrides, live reload.
+
+Where a template comes from, first found wins: a version edited in the web console (kept in
+the database; this module only asks the `EditedSources` it is given), the `[templates]
+override_dir` file, the built-in file in templates/.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Protocol
 
 from jinja2 import (BaseLoader, ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateNotFound,
                     TemplatesNotFound, TemplateSyntaxError, select_autoescape)
@@ -33,8 +38,12 @@ KINDS = ("ack", "incident", "agent_notify", "relay", "agent_error", "escalation"
 CUSTOMER_KINDS = frozenset({"ack", "incident", "relay", "reminder", "auto_resolved",
                             "incident_update"})
 PARTS = ("subject", "txt", "html")
-# <kind>[.<lang>].<part>.j2 is a kind's template (partials: see templating.check).
+# <kind>[.<lang>].<part>.j2 is a kind's template (partials: PARTIAL_PATTERN).
 NAME_PATTERN = re.compile(r"^(?P<kind>[a-z][a-z_]*?)(?:\.(?P<lang>[a-z]{2}))?\.(?P<part>subject|txt|html)\.j2$")
+# _<name>[.<lang>].<part>.j2 is a partial (layout, footer) that kinds include or extend.
+PARTIAL_PATTERN = re.compile(r"^_[a-z][a-z0-9_]*(?:\.[a-z]{2})?\.(?:subject|txt|html)\.j2$")
+# Edited templates are named like files but live in the database; their "file name" says so.
+EDITED_PREFIX = "edited:"
 _MAX_REPEAT = 100_000
 _RACY_NS = 100_000_000  # 0.1 s, well above any filesystem's timestamp granularity
 
@@ -49,8 +58,23 @@ class RenderedMail:
 @dataclass(frozen=True)
 class TemplateSource:
     name: str
-    path: Path
-    origin: str  # "override" or "builtin"
+    path: Path   # for an edited template: Path("edited:<name>"), which is what errors show
+    origin: str  # "edited", "override" or "builtin"
+
+
+class EditedSources(Protocol):
+    """The templates edited in the web console, asked on every render: keep it cheap."""
+
+    def current(self) -> Mapping[str, str]:
+        """Source by template name of every edited template in force (not put back to its file)."""
+
+
+def valid_template_name(name: str) -> bool:
+    """A kind's template or a partial: the only names that may be stored (no paths)."""
+    if not isinstance(name, str) or len(name) > 100:
+        return False
+    m = NAME_PATTERN.fullmatch(name)
+    return bool(m and m["kind"] in KINDS) or bool(PARTIAL_PATTERN.fullmatch(name))
 
 
 # --- filters -------------------------------------------------------------------------------
@@ -186,41 +210,98 @@ class _OverrideLoader(ChoiceLoader):
         raise TemplateNotFound(template)
 
 
-class TemplateRenderer:
-    """Renders a kind of mail; admin overrides win over built-ins and edits are live."""
+class _EditedFirstLoader(BaseLoader):
+    """Edited templates first, then the files; a cached template is stale once the edited
+    version of its name changes (appears, changes, or is put back to the file)."""
 
-    def __init__(self, builtin_dir: Path, override_dir: Path | None = None) -> None:
+    def __init__(self, edited: EditedSources | None, files: _OverrideLoader) -> None:
+        self.edited = edited
+        self.files = files
+
+    def _edited(self, name: str) -> str | None:
+        return self.edited.current().get(name) if self.edited is not None else None
+
+    def get_source(self, environment, template):
+        source = self._edited(template)
+        if source is not None:
+            return source, EDITED_PREFIX + template, lambda: self._edited(template) == source
+        source, filename, fresh = self.files.get_source(environment, template)
+        return source, filename, lambda: fresh() and self._edited(template) is None
+
+
+class _Overlay:
+    """Edited sources with some names replaced (None: as if not edited), for checks and
+    previews of text not saved yet."""
+
+    def __init__(self, base: EditedSources | None, changes: Mapping[str, str | None]) -> None:
+        self.base = base
+        self.changes = dict(changes)
+        self._seen: tuple[object, dict[str, str]] | None = None
+
+    def current(self) -> Mapping[str, str]:
+        base = self.base.current() if self.base is not None else {}
+        if self._seen is None or self._seen[0] is not base:
+            merged = {**base, **self.changes}
+            self._seen = (base, {k: v for k, v in merged.items() if v is not None})
+        return self._seen[1]
+
+
+class TemplateRenderer:
+    """Renders a kind of mail; edits and admin overrides win over built-ins, all live."""
+
+    def __init__(self, builtin_dir: Path, override_dir: Path | None = None,
+                 edited: EditedSources | None = None) -> None:
         self.builtin_dir = Path(builtin_dir)
         self.override_dir = Path(override_dir) if override_dir else None
         self.dirs = [d for d in (self.override_dir, self.builtin_dir) if d is not None]
+        self.edited = edited
         self.env = _Sandbox(
-            loader=_OverrideLoader(self.dirs), undefined=StrictUndefined, auto_reload=True,
+            loader=_EditedFirstLoader(edited, _OverrideLoader(self.dirs)),
+            undefined=StrictUndefined, auto_reload=True,
             autoescape=select_autoescape(enabled_extensions=("html.j2",), disabled_extensions=(),
                                          default_for_string=False, default=False),
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
         self.env.filters.update(wrap=wrap, excerpt=excerpt, quote=quote, paragraphs=paragraphs)
+
+    def with_sources(self, changes: Mapping[str, str | None]) -> TemplateRenderer:
+        """A renderer over the same files and edits, with `changes` (name -> source, or None
+        for "back to the file") on top: what would render if they were saved."""
+        return TemplateRenderer(self.builtin_dir, self.override_dir, _Overlay(self.edited, changes))
+
+    def edited_sources(self) -> Mapping[str, str]:
+        """The edited templates in force, by name."""
+        return self.edited.current() if self.edited is not None else {}
+
+    def file_source(self, name: str) -> TemplateSource | None:
+        """The file (override, else built-in) for a name, whether or not an edit hides it."""
+        for d in self.dirs:
+            if (d / name).is_file():
+                return TemplateSource(name, d / name, "override" if d == self.override_dir
+                                      else "builtin")
+        return None
+
+    def source_of(self, name: str) -> TemplateSource | None:
+        """Where the template called `name` comes from, or None."""
+        if name in self.edited_sources():
+            return TemplateSource(name, Path(EDITED_PREFIX + name), "edited")
+        return self.file_source(name)
 
     def names(self, kind: str, part: str, language: str = "") -> list[str]:
         default = f"{kind}.{part}.j2"
         return [f"{kind}.{language}.{part}.j2", default] if language else [default]
 
     def locate(self, kind: str, part: str, language: str = "") -> TemplateSource | None:
-        """The file that would render this part, or None."""
-        for name in self.names(kind, part, language):
-            for d in self.dirs:
-                if (d / name).is_file():
-                    origin = "override" if d == self.override_dir else "builtin"
-                    return TemplateSource(name, d / name, origin)
-        return None
+        """The edited template or file that would render this part, or None."""
+        return next(filter(None, map(self.source_of, self.names(kind, part, language))), None)
 
     def variants(self) -> dict[str, set[str]]:
-        """Every kind with the languages it has files for ("" is the default language)."""
+        """Every kind with the languages it has templates for ("" is the default language)."""
         found: dict[str, set[str]] = {kind: {""} for kind in KINDS}
-        for d in self.dirs:
-            for path in d.glob("*.j2") if d.is_dir() else ():
-                m = NAME_PATTERN.match(path.name)
-                if m and m["kind"] in found and m["lang"]:
-                    found[m["kind"]].add(m["lang"])
+        names = [p.name for d in self.dirs if d.is_dir() for p in d.glob("*.j2")]
+        for name in [*names, *self.edited_sources()]:
+            m = NAME_PATTERN.match(name)
+            if m and m["kind"] in found and m["lang"]:
+                found[m["kind"]].add(m["lang"])
         return found
 
     def render(self, kind: str, context: Mapping) -> RenderedMail:
@@ -298,13 +379,15 @@ def template_dirs(app) -> tuple[Path, Path | None]:
 
 
 @lru_cache(maxsize=16)
-def _renderer(builtin: Path, override: Path | None) -> TemplateRenderer:
+def _renderer(builtin: Path, override: Path | None,
+              edited: EditedSources | None) -> TemplateRenderer:
     if override is not None and not override.is_dir():
         log.warning("templates.override_dir %s does not exist: using the built-in templates",
                     override)
-    return TemplateRenderer(builtin, override)
+    return TemplateRenderer(builtin, override, edited)
 
 
 def renderer_for(app) -> TemplateRenderer:
-    """One renderer per directory pair; it reloads edited files itself."""
-    return _renderer(*template_dirs(app))
+    """One renderer per directory pair and database of edits (`app.edited_templates`); it
+    picks up edited files and versions saved by any process itself."""
+    return _renderer(*template_dirs(app), getattr(app, "edited_templates", None))
