@@ -25,7 +25,8 @@ LAYERS = [
                 "mailproc.escalation", "mailproc.fallback"]),
     ("composition", ["mailproc.app"]),
     ("runners", ["mailproc.runners", "mailproc.jobs"]),
-    ("tools", ["mailproc.ops", "mailproc.reports", "mailproc.cli", "mailproc.migrations"]),
+    ("tools", ["mailproc.ops", "mailproc.reports", "mailproc.web", "mailproc.cli",
+               "mailproc.migrations"]),
 ]
 
 

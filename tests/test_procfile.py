@@ -29,9 +29,14 @@ def procfile() -> dict[str, str]:
     return entries
 
 
-def test_procfile_names_the_three_processes_and_each_has_help():
+def test_procfile_names_the_processes_and_each_has_help():
     entries = procfile()
-    assert set(entries) == {"poller", "worker", "scheduler"}
+    assert set(entries) == {"poller", "worker", "scheduler", "web"}
+    web = shlex.split(entries.pop("web"))
+    assert web[:2] == ["mailproc", "web"] and "--port" in web
+    out = subprocess.run([sys.executable, "-m", "mailproc.cli.main", "web", "--help"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "--forwarded-allow-ips" in out.stdout
     for name, command in entries.items():
         argv = shlex.split(command)
         assert argv[:3] == ["python", "-m", f"workers.{name}"]
@@ -86,6 +91,8 @@ def test_procfile_processes_the_mailbox_like_mailproc_run(tmp_path, redis_url):
     Database(env["MAILPROC_DATABASE_URL"]).upgrade()
     procs = {}
     for name, command in procfile().items():
+        if name == "web":
+            continue        # the console processes no mail (tests/test_web_*.py serve it)
         for i in range(2 if name in ("poller", "worker") else 1):
             log = open(fleet_dir / f"{name}.{i}.log", "wb")
             procs[f"{name}.{i}"] = subprocess.Popen(["sh", "-c", f"exec {command}"], cwd=ROOT,

@@ -8,12 +8,17 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from starlette.testclient import TestClient
+
+from mailproc.actions.notify import agent_reply_address
 from mailproc.clock import FixedClock
 from mailproc.models import (
     Case, Event, Message, OutboundMail, Quarantine, RawMessage, RawStatus, SignInLink, User,
 )
 from mailproc.runners.inbound import process_pending
-from tests.agent_helpers import store
+from mailproc.signing import sign_reply_address
+from mailproc.web.app import create_app
+from tests.agent_helpers import mail, store
 from tests.web_helpers import (
     PASSWORD, client, console_app, csrf_of, form_token, signed_in,
 )
@@ -42,10 +47,6 @@ def test_pages_need_a_session_and_carry_the_security_headers(db, tmp_path):
     assert "frame-ancestors 'none'" in csp
     assert r.headers["x-frame-options"] == "DENY"
     assert r.headers["x-content-type-options"] == "nosniff"
-    c = signed_in(app, "admin@example.com")
-    cookie = next(h for h in c.get("/login").headers.get_list("set-cookie") or [""]) \
-        if False else None  # noqa: E501 - the session cookie is checked below
-    assert cookie is None
     r = client(app).post("/login", data={"csrf": "x", "email": "admin@example.com",
                                          "password": PASSWORD})
     assert r.status_code == 403             # the sign-in form's own CSRF token is missing
@@ -201,7 +202,6 @@ def test_filters_search_and_keyset_pages(db, tmp_path):
 
 
 def _mail(i: int) -> bytes:
-    from tests.agent_helpers import mail
     return mail(frm=f"c{i}@many.example", subject=f"Question number {i}", body=f"Question {i}?")
 
 
@@ -307,3 +307,43 @@ def test_revoked_sessions_and_disabled_users_are_signed_out(db, tmp_path):
     t = csrf_of(c.get("/login").text)
     assert c.post("/login", data={"csrf": t, "email": "alice@example.com",
                                   "password": PASSWORD}).status_code == 403
+
+
+def test_no_page_shows_a_signed_reply_address(db, tmp_path):
+    """Each agent's signed address lets mail act as that agent: it never reaches a page."""
+    app = console_app(db, tmp_path)
+    ref = _ref(app, "VPN")
+    c = signed_in(app, "lead@example.com")
+    token = form_token(c, f"/cases/{ref}")
+    c.post(f"/cases/{ref}/act", data={"csrf": token, "nonce": "r", "action": "reply",
+                                      "text": "We are looking into it."})
+    with app.db.transaction() as s:
+        case = s.scalar(select(Case).where(Case.ref == ref))
+        signed = [agent_reply_address(app, case, agent) for agent in app.agents.agents]
+        signed.append(sign_reply_address(app.settings.support.address, ref, app.secret_key))
+    for path in (f"/cases/{ref}", "/cases", "/", "/phone-list"):
+        page = c.get(path).text
+        assert not any(address.split("@")[0] in page for address in signed), path
+
+
+def test_cookies_are_secure_behind_tls(db, tmp_path):
+    app = console_app(db, tmp_path)
+    c = TestClient(create_app(app), base_url="https://console.example", follow_redirects=False)
+    token = csrf_of(c.get("/login").text)
+    r = c.post("/login", data={"csrf": token, "email": "admin@example.com",
+                               "password": PASSWORD})
+    header = [h for h in r.headers.get_list("set-cookie") if h.startswith("mailproc_session=")][0]
+    assert "Secure" in header
+    assert "max-age=31536000" in c.get("/").headers["strict-transport-security"]
+
+
+def test_one_address_guessing_many_accounts_is_stopped(db, tmp_path):
+    app = console_app(db, tmp_path)
+    c = client(app)
+    token = csrf_of(c.get("/login").text)
+    for i in range(30):
+        c.post("/login", data={"csrf": token, "email": f"guess{i}@example.com",
+                               "password": "not it at all"})
+    r = c.post("/login", data={"csrf": token, "email": "admin@example.com",
+                               "password": PASSWORD})
+    assert r.status_code == 403 and "too many failed sign-ins from your address" in r.text

@@ -118,6 +118,12 @@ def viewer_only(request: Request, role: str) -> Viewer:
     return viewer
 
 
+def check_csrf(viewer: Viewer, form) -> None:
+    if not hmac.compare_digest(viewer.csrf, str(form.get("csrf", ""))):
+        raise HTTPException(403, "the form's security token is missing or wrong: reload the "
+                                 "page and try again")
+
+
 def after_commit(request: Request, action: Callable[[], None]) -> None:
     """Run `action` once the page's transaction has committed (e.g. queue a job)."""
     request.state.__dict__.setdefault("after_commit", []).append(action)
@@ -141,8 +147,6 @@ def _transaction(request: Request, endpoint: Callable, form, role: str) -> Respo
         if RANK[viewer.role] < RANK[role]:
             raise HTTPException(403, f"this page is for {role}s")
         if form is not None:
-            if not hmac.compare_digest(viewer.csrf, str(form.get("csrf", ""))):
-                raise HTTPException(403, "the form's security token is missing or wrong: "
-                                         "reload the page and try again")
+            check_csrf(viewer, form)
             request.state.form = form
         return endpoint(request, session, viewer)

@@ -51,12 +51,12 @@ _env.filters.update(when=when)
 _env.globals.update(ago=ago)
 
 
-def page(request: Request, name: str, viewer: Viewer | None, status: int = 200,
+def page(request: Request, template: str, viewer: Viewer | None, status: int = 200,
          **context) -> HTMLResponse:
     app = core(request)
     nav = [(href, label) for href, label, role in NAV
            if viewer is not None and _RANK[viewer.role] >= _RANK[role]]
-    html = _env.get_template(name).render(
+    html = _env.get_template(template).render(
         request=request, viewer=viewer, nav=nav, now=app.clock.now(), flash=take_flash(request),
         csrf=viewer.csrf if viewer is not None else pre_token(request),
         support=app.settings.support, path=request.url.path, **context)
