@@ -66,10 +66,29 @@ def test_jsonl_in_order_with_errors():
     out = [json.loads(line) for line in result.output.splitlines()]
     assert [o["id"] for o in out] == ["a", None, "c", "d", "e"]
     assert out[0] == {"id": "a", "text": "Fixed now.", "text_with_signature": "Fixed now.\n\nCheers,\nJane",
-                      "signature": "Cheers,\nJane"}
+                      "signature": "Cheers,\nJane", "quoted": out[0]["quoted"], "inline": False,
+                      "answers": "Fixed now."}
     assert "error" in out[1] and "error" in out[3]
     assert out[2]["text"] == "Hi"
     assert out[4]["text"] == "Fixed now."
+
+
+def test_jsonl_reports_inline_answers_and_takes_the_subject():
+    inline = ("On Mon, 2 Mar 2026 at 10:00, Bob <bob@example.com> wrote:\n> Which version?\n"
+              "2.4.1\n> Which OS?\nDebian 12\n")
+    forward = ("Please look at this.\n\n---------- Forwarded message ---------\n"
+               "From: Vendor <v@vendor.example>\nSubject: Outage\n\nThe service is down.\n")
+    stdin = "\n".join(json.dumps(x) for x in (
+        {"id": "i", "format": "text", "input": inline},
+        {"id": "re", "format": "text", "input": forward, "subject": "Re: outage"},
+        {"id": "fwd", "format": "text", "input": forward, "subject": "Fwd: Outage"})) + "\n"
+    result = CliRunner().invoke(parse_reply, ["--jsonl"], input=stdin)
+    out = {o["id"]: o for o in map(json.loads, result.output.splitlines())}
+    assert out["i"]["inline"] is True
+    assert "2.4.1" in out["i"]["answers"] and "Debian 12" in out["i"]["answers"]
+    assert "Which OS?" not in out["i"]["answers"]
+    assert "The service is down." not in out["re"]["text"]
+    assert "The service is down." in out["fwd"]["text"]
 
 
 def test_missing_file_argument_is_a_usage_error():

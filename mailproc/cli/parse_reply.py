@@ -48,16 +48,18 @@ def detect_format(data: bytes, name: str = "") -> str:
     return "text"
 
 
-def parse_input(fmt: str, data: str | bytes, sender: str | None = None) -> ReplyParts:
-    """Reply parts of one input given as text, HTML or a raw message."""
+def parse_input(fmt: str, data: str | bytes, sender: str | None = None,
+                subject: str | None = None) -> ReplyParts:
+    """Reply parts of one input given as text, HTML or a raw message (whose own Subject
+    header is used); `subject` tells a reply ("Re:") from a forward ("Fwd:")."""
     if fmt == "eml":
         raw = data if isinstance(data, bytes) else data.encode("utf-8", errors="surrogateescape")
         return extract_from_message(raw)
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     if fmt == "html":
-        return extract(html=text, sender=sender)
+        return extract(html=text, sender=sender, subject=subject)
     if fmt == "text":
-        return extract(text, sender=sender)
+        return extract(text, sender=sender, subject=subject)
     raise click.BadParameter("format must be text, html or eml, not %r" % fmt)
 
 
@@ -74,7 +76,9 @@ def _jsonl_line(line: str) -> dict[str, Any]:
             raise ValueError("input must be a string")
         if fmt not in ("text", "html", "eml"):
             raise ValueError("format must be text, html or eml")
-        parts = parse_input(fmt, data, item.get("sender"))
+        subject = item.get("subject")
+        parts = parse_input(fmt, data, item.get("sender"),
+                            subject if isinstance(subject, str) else None)
     except (ValueError, TypeError, MailprocError, click.BadParameter) as exc:
         return {"id": case_id, "error": str(exc)}
     return {
@@ -82,6 +86,9 @@ def _jsonl_line(line: str) -> dict[str, Any]:
         "text": parts.text,
         "text_with_signature": parts.text_with_signature,
         "signature": parts.signature,
+        "quoted": parts.quoted,
+        "inline": parts.inline,
+        "answers": parts.answers,
     }
 
 
@@ -89,7 +96,8 @@ def _jsonl_line(line: str) -> dict[str, Any]:
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--json", "as_json", is_flag=True, help="Print text, quoted part and signature as JSON.")
 @click.option("--jsonl", is_flag=True,
-              help='Read JSON lines {"id", "format", "input", "sender"?} on stdin; write one result per line.')
+              help='Read JSON lines {"id", "format", "input", "sender"?, "subject"?} on stdin; '
+                   'write one result per line.')
 @click.option("--format", "fmt", type=click.Choice(["auto", "text", "html", "eml"]), default="auto",
               show_default=True, help="Input format of FILE.")
 def parse_reply(file: str | None, as_json: bool, jsonl: bool, fmt: str) -> None:
@@ -116,7 +124,8 @@ def parse_reply(file: str | None, as_json: bool, jsonl: bool, fmt: str) -> None:
     if as_json:
         click.echo(json.dumps(
             {"format": kind, "text": parts.text, "quoted": parts.quoted, "signature": parts.signature,
-             "text_with_signature": parts.text_with_signature},
+             "text_with_signature": parts.text_with_signature, "inline": parts.inline,
+             "answers": parts.answers},
             ensure_ascii=False, indent=2))
     else:
         click.echo(parts.text)
