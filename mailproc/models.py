@@ -8,8 +8,9 @@ from typing import Any, Optional
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, DateTime, Enum, ForeignKey, Index, Integer, LargeBinary, String,
-    Text, TypeDecorator, UniqueConstraint,
+    Text, TypeDecorator, UniqueConstraint, func, text,
 )
+from sqlalchemy.dialects import postgresql  # noqa: F401 - makes func.to_tsvector compile
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -137,7 +138,9 @@ class Incident(Base):
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (Index("ix_cases_status_updated", "status", "updated_at"),
-                      Index("ix_cases_created_at", "created_at"))
+                      Index("ix_cases_created_at", "created_at"),
+                      # The case list's order (newest activity first) and its keyset pages.
+                      Index("ix_cases_updated", "updated_at", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[Optional[str]] = mapped_column(String(32), unique=True)
     status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), default=CaseStatus.NEW)
@@ -206,6 +209,13 @@ class Message(Base):
     created_at: Mapped[datetime]
     case: Mapped[Optional[Case]] = relationship(back_populates="messages", foreign_keys=[case_id])
     attachments: Mapped[list["Attachment"]] = relationship(order_by="Attachment.id")
+
+
+# The words of each message's new text, for the case list's search; the index over it exists
+# on PostgreSQL only (GIN, kept current by PostgreSQL itself; SQLite searches with LIKE).
+SIMPLE = text("'simple'")           # the text search configuration: lower case, no stemming
+MESSAGE_WORDS = func.to_tsvector(SIMPLE, Message.new_text)
+Index("ix_messages_words", MESSAGE_WORDS, postgresql_using="gin").ddl_if(dialect="postgresql")
 
 
 class MessageRef(Base):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.orm import defer, selectinload
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -42,11 +43,15 @@ def _case(session, viewer: Viewer, ref: str) -> Case:
 def show(request: Request, session, viewer):
     app = core(request)
     case = _case(session, viewer, request.path_params["ref"])
+    # The attachments in one more query, not one per message; the outgoing mail without its
+    # raw MIME (attachments and all), which the page does not show.
     messages = session.scalars(select(Message).where(Message.case_id == case.id)
+                               .options(selectinload(Message.attachments))
                                .order_by(Message.date_at, Message.id)).all()
     events = session.scalars(select(Event).where(Event.case_id == case.id)
                              .order_by(Event.id.desc()).limit(200)).all()
     outbox = session.scalars(select(OutboundMail).where(OutboundMail.case_id == case.id)
+                             .options(defer(OutboundMail.raw))
                              .order_by(OutboundMail.id)).all()
     kb = app.knowledge_base
     articles = [a for a in kb.articles() if a.audience == "customer"] if kb is not None else []

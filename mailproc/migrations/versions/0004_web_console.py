@@ -1,4 +1,5 @@
-"""web console: users, sessions, sign-in links, login attempts; template and KB versions
+"""web console: users, sessions, sign-in links, login attempts; template and KB versions;
+the case list's indexes (newest activity first; the messages' words on PostgreSQL)
 
 Revision ID: 0004
 Revises: 0003
@@ -89,9 +90,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_kb_versions_article_id', 'kb_versions', ['article_id'])
+    op.create_index('ix_cases_updated', 'cases', ['updated_at', 'id'])
+    if op.get_bind().dialect.name == 'postgresql':
+        op.create_index('ix_messages_words', 'messages',
+                        [sa.text("to_tsvector('simple', new_text)")], postgresql_using='gin')
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        op.drop_index('ix_messages_words', table_name='messages')
+    op.drop_index('ix_cases_updated', table_name='cases')
     op.drop_index('ix_kb_versions_article_id', table_name='kb_versions')
     op.drop_table('kb_versions')
     op.drop_index('ix_template_versions_name', table_name='template_versions')
