@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
 
 from mailproc.cli.context import load_app, user_errors
-from mailproc.cli.output import echo_json, echo_refused, table
-from mailproc.errors import EditRefused
+from mailproc.cli.versions import (
+    AUTHOR, DIRECTORY_IN, DIRECTORY_OUT, JSON, NOTE, run_import, show_export,
+)
 from mailproc.kb.lint import check_kb
 from mailproc.kb.search import KnowledgeBase
 from mailproc.store.kb_edits import export_articles, import_articles
@@ -77,43 +77,26 @@ def search(query: str, as_json: bool, limit: int, audience: str, lexical_only: b
 
 
 @kb.command(name="export")
-@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@DIRECTORY_OUT
 @click.option("--all", "everything", is_flag=True,
               help="Every article in force, from kb/'s files too (default: edited ones).")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@JSON
 @click.pass_context
 @user_errors
 def export(ctx: click.Context, directory: Path, everything: bool, as_json: bool) -> None:
     """Write the articles edited in the database into DIRECTORY as ID.md files."""
-    written = export_articles(load_app(ctx), directory, everything=everything)
-    if as_json:
-        echo_json([{"id": a.id, "origin": a.origin} for a in written])
-        return
-    click.echo(table([(a.id, a.origin) for a in written], ["id", "origin"]))
-    click.echo(f"\n{len(written)} article(s) written to {directory}")
+    show_export(export_articles(load_app(ctx), directory, everything=everything), "id", "article",
+                directory, as_json)
 
 
 @kb.command(name="import")
-@click.argument("directory", type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option("--by", "author", metavar="NAME", default=lambda: f"cli:{os.environ.get('USER', '')}",
-              help="Who saves them (default: cli:$USER).")
-@click.option("--note", default="", help="Why, kept with each version.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@DIRECTORY_IN
+@AUTHOR
+@NOTE
+@JSON
 @click.pass_context
 @user_errors
 def import_(ctx: click.Context, directory: Path, author: str, note: str, as_json: bool) -> None:
     """Save each *.md article in DIRECTORY whose text differs from the one in force as a new
     version in the database; every one is checked first and none is saved if any fails."""
-    app = load_app(ctx)
-    try:
-        with app.db.transaction() as session:
-            rows = import_articles(app, session, directory, author, app.clock.now(), note)
-    except EditRefused as exc:
-        echo_refused(exc.problems, as_json)
-        raise click.exceptions.Exit(1) from None
-    if as_json:
-        echo_json([{"id": i, "status": s, "version": v} for i, s, v in rows])
-        return
-    click.echo(table(rows, ["id", "status", "version"]))
-    saved = sum(1 for _, status, _ in rows if status == "saved")
-    click.echo(f"\n{saved} saved, {len(rows) - saved} unchanged")
+    run_import(ctx, import_articles, directory, author, note, as_json, "id")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
 from mailproc.cli.context import load_app, user_errors
-from mailproc.cli.output import echo_json, echo_refused, table
-from mailproc.errors import EditRefused
+from mailproc.cli.output import table
+from mailproc.cli.versions import (
+    AUTHOR, DIRECTORY_IN, DIRECTORY_OUT, JSON, NOTE, run_import, show_export,
+)
 from mailproc.templating.check import check_templates
 from mailproc.templating.edits import export_templates, import_templates, preview as render_preview
 from mailproc.templating.render import KINDS, PARTS, renderer_for
@@ -78,44 +79,27 @@ def preview(ctx: click.Context, kind: str, case_ref: str | None, fmt: str,
 
 
 @templates.command(name="export")
-@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@DIRECTORY_OUT
 @click.option("--all", "everything", is_flag=True,
               help="Every template in force, built-ins too (default: edited and override ones).")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@JSON
 @click.pass_context
 @user_errors
 def export(ctx: click.Context, directory: Path, everything: bool, as_json: bool) -> None:
     """Write the templates in force that differ from the built-ins into DIRECTORY as files."""
-    written = export_templates(load_app(ctx), directory, everything=everything)
-    if as_json:
-        echo_json([{"name": t.name, "origin": t.origin} for t in written])
-        return
-    click.echo(table([(t.name, t.origin) for t in written], ["name", "origin"]))
-    click.echo(f"\n{len(written)} template(s) written to {directory}")
+    show_export(export_templates(load_app(ctx), directory, everything=everything), "name", "template",
+                directory, as_json)
 
 
 @templates.command(name="import")
-@click.argument("directory", type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option("--by", "author", metavar="NAME", default=lambda: f"cli:{os.environ.get('USER', '')}",
-              help="Who saves them (default: cli:$USER).")
-@click.option("--note", default="", help="Why, kept with each version.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@DIRECTORY_IN
+@AUTHOR
+@NOTE
+@JSON
 @click.pass_context
 @user_errors
 def import_(ctx: click.Context, directory: Path, author: str, note: str, as_json: bool) -> None:
     """Save each *.j2 file in DIRECTORY whose text differs from the template in force as a new
     version in the database; every file is checked first and none is saved if any fails."""
-    app = load_app(ctx)
-    try:
-        with app.db.transaction() as session:
-            rows = import_templates(app, session, directory, author, app.clock.now(), note)
-    except EditRefused as exc:
-        echo_refused(exc.problems, as_json)
-        raise click.exceptions.Exit(1) from None
-    if as_json:
-        echo_json([{"name": n, "status": s, "version": v} for n, s, v in rows])
-        return
-    click.echo(table(rows, ["name", "status", "version"]))
-    saved = sum(1 for _, status, _ in rows if status == "saved")
-    click.echo(f"\n{saved} saved, {len(rows) - saved} unchanged")
+    run_import(ctx, import_templates, directory, author, note, as_json, "name")
 

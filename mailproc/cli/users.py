@@ -95,37 +95,17 @@ def _change(ctx: click.Context, email: str, what: str) -> None:
     click.echo(f"{email}: {what} done")
 
 
-@users.command()
-@click.argument("email")
-@click.pass_context
-@user_errors
-def disable(ctx: click.Context, email: str) -> None:
-    """Stop a user from signing in and end their sessions."""
-    _change(ctx, email, "disable")
+def _change_command(name: str, doc: str) -> None:
+    @users.command(name=name, help=doc)
+    @click.argument("email")
+    @click.pass_context
+    @user_errors
+    def command(ctx: click.Context, email: str) -> None:
+        _change(ctx, email, name)
 
 
-@users.command()
-@click.argument("email")
-@click.pass_context
-@user_errors
-def enable(ctx: click.Context, email: str) -> None:
-    """Let a disabled user sign in again."""
-    _change(ctx, email, "enable")
-
-
-@users.command(name="unlock")
-@click.argument("email")
-@click.pass_context
-@user_errors
-def unlock_(ctx: click.Context, email: str) -> None:
-    """Lift the lock after too many wrong passwords."""
-    _change(ctx, email, "unlock")
-
-
-@users.command()
-@click.argument("email")
-@click.pass_context
-@user_errors
-def revoke(ctx: click.Context, email: str) -> None:
-    """Sign a user out everywhere (revoke every session)."""
-    _change(ctx, email, "revoke")
+for _name, _doc in (("disable", "Stop a user from signing in and end their sessions."),
+                    ("enable", "Let a disabled user sign in again."),
+                    ("unlock", "Lift the lock after too many wrong passwords."),
+                    ("revoke", "Sign a user out everywhere (revoke every session).")):
+    _change_command(_name, _doc)
