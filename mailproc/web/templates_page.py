@@ -92,17 +92,21 @@ async def edit(request: Request) -> Response:
     return await run_in_threadpool(run)
 
 
+def _posted(request: Request, form):
+    """The admin who posted, the app, and the editor's parts with their posted sources."""
+    viewer = viewer_only(request, "admin")
+    check_csrf(viewer, form)
+    names = _names(*_params(form))
+    return viewer, core(request), names, {n: str(form.get(f"source:{n}", "")) for n in names}
+
+
 async def submit(request: Request) -> Response:
     """Save (all parts or none) or preview; a refused save shows every problem by line."""
     form = await request.form()
     request.state.form = form
 
     def run():
-        viewer = viewer_only(request, "admin")
-        check_csrf(viewer, form)
-        app = core(request)
-        names = _names(*_params(form))
-        sources = {n: str(form.get(f"source:{n}", "")) for n in names}
+        viewer, app, names, sources = _posted(request, form)
         case_ref = str(form.get("case", ""))
         if form.get("do") != "save":
             problems = check_template_sources(app, sources)
@@ -127,11 +131,7 @@ async def check(request: Request) -> Response:
     form = await request.form()
 
     def run():
-        viewer = viewer_only(request, "admin")
-        check_csrf(viewer, form)
-        app = core(request)
-        names = _names(*_params(form))
-        sources = {n: str(form.get(f"source:{n}", "")) for n in names}
+        _, app, names, sources = _posted(request, form)
         problems = check_template_sources(app, sources)
         shown = _preview(app, str(form.get("kind", "")) or None, str(form.get("lang", "")),
                          sources, str(form.get("case", "")))
