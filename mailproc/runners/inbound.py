@@ -26,6 +26,7 @@ from mailproc.db import advisory_xact_lock, is_postgres
 from mailproc.errors import ParseError
 from mailproc.models import Quarantine, RawMessage, RawStatus
 from mailproc.parse.message import ParsedMessage, parse_message, recipient_addresses
+from mailproc.parse.reply import is_forward
 from mailproc.runners.isolation import run_alone
 from mailproc.signing import SignedRef, find_signed_ref
 from mailproc.store.messages import store_message
@@ -283,4 +284,11 @@ def _thread_input(app: App, msg: ParsedMessage, signed: SignedRef | None,
                        # A lead's is "<case ref>--<key>": the same first part.
                        signed_ref=signed.ref.partition("-")[0] if signed else None,
                        date_at=msg.date_at or now, from_agent=vouched,
-                       quoted_prints=fingerprints(msg.quoted_text))
+                       quoted_prints=fingerprints(_history(msg)))
+
+
+def _history(msg: ParsedMessage) -> str:
+    """What the message quotes of earlier mail: its quoted part, and for a forward also its
+    content (a forwarded history is the content of a "Fwd:" mail, not its quoted part)."""
+    return f"{msg.new_text}\n\n{msg.quoted_text}" if is_forward(msg.subject) \
+        else msg.quoted_text

@@ -59,6 +59,11 @@ class ReplyParts:
         return self.text or self.signature
 
 
+def is_forward(subject: str | None) -> bool:
+    """Does the subject say the mail forwards another ("Fwd:", "WG:", "TR:", ...)?"""
+    return bool(subject and _FORWARD_SUBJECT.match(subject))
+
+
 def _clean(lines: list[str]) -> str:
     text = "\n".join(_MARKER.sub("", line).rstrip() for line in lines)
     return _BLANKS.sub("\n\n", text).strip().strip("\u200b\ufeff").strip()
@@ -141,7 +146,7 @@ def extract(
     `subject`, when known, tells a forward ("Fwd:": the forwarded mail is content) from a reply
     ("Re:": a forwarded mail below the person's words is set aside with the quoted part).
     """
-    forward = bool(subject and _FORWARD_SUBJECT.match(subject))
+    forward = is_forward(subject)
     reply = bool(subject and not forward and _REPLY_SUBJECT.match(subject))
     return _extract(text, html, sender, forward=forward, reply=reply)
 
@@ -189,4 +194,4 @@ def extract_from_message(raw: bytes) -> ReplyParts:
     return extract(plain, html, sender=sender, subject=str(msg.get("Subject", "")))
 
 
-__all__ = ["ReplyParts", "extract", "extract_from_message", "html_to_text"]
+__all__ = ["ReplyParts", "extract", "extract_from_message", "html_to_text", "is_forward"]
