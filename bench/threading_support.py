@@ -10,7 +10,8 @@ at gmail.com and from other people at the same company: those must stay apart.
 Mode "kept" sends In-Reply-To and References as clients do; "stripped" removes them
 (webmail forwards, ticket gateways, some mobile clients).
 
-    python bench/threading_support.py [--conversations 60] [--seed 7] [--json]
+    python bench/threading_support.py [--conversations 60] [--seed 7 11 23] [--misses]
+                                      [--wrap words|chars] [--json]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import json
 import random
 import sys
 import tempfile
+import textwrap
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -42,6 +44,7 @@ PROBLEMS = ["VPN drops every hour", "Password reset link expired", "Printer on f
             "Scanner sends empty PDFs"]
 PREFIXES = ["Re: ", "RE: ", "AW: ", "RE: AW: ", "[EXT] Re: ", "Antw: ", "SV: "]
 EXTENSIONS = [" (still broken)", " - still not working", " (again)", ": any news?"]
+WINDOW_DAYS = 14.0           # threading.subject_window in the bench's settings
 COMPANIES = ["kunde.example", "acme-logistik.example", "stadtwerke.example", "praxis-kern.example"]
 PLACES = ["in the office on floor 2", "at home over the fibre line", "in the warehouse",
           "in meeting room Elbe", "on the train with the hotspot", "at the branch in Kiel"]
@@ -58,12 +61,15 @@ def opening(subject: str, rng: random.Random, i: int) -> str:
             f"look? Regards, user {i}")
 
 
-def quoted(text: str, who: str) -> str:
-    lines = [text[i:i + 70] for i in range(0, len(text), 70)]
+def quoted(text: str, who: str, wrap: str = "words") -> str:
+    """The quote below a reply. Clients wrap it between words (or not at all); "chars" cuts
+    every 70 characters, through words, as this bench did before (its figures to compare)."""
+    lines = (textwrap.wrap(text, 70) if wrap == "words"
+             else [text[i:i + 70] for i in range(0, len(text), 70)])
     return f"\n\nOn Monday, {who} wrote:\n" + "\n".join("> " + line for line in lines)
 
 
-def conversations(n: int, rng: random.Random) -> list[list[dict]]:
+def conversations(n: int, rng: random.Random, wrap: str = "words") -> list[list[dict]]:
     """Each conversation: its messages as (sender, subject, body, day) in order."""
     out = []
     for i in range(n):
@@ -85,7 +91,7 @@ def conversations(n: int, rng: random.Random) -> list[list[dict]]:
                 frm, subj = person, rng.choice(PREFIXES) + subject
             body = f"Follow-up {k}: it still happens."
             if rng.random() < 0.6:                    # most clients quote what they answer
-                body += quoted(first, person)
+                body += quoted(first, person, wrap)
             msgs.append({"frm": frm, "subject": subj, "day": day, "body": body})
         out.append(msgs)
     return out
@@ -110,11 +116,65 @@ def run(convs: list[list[dict]], keep_headers: bool) -> dict:
                        references=" ".join(parents), date=app.clock.at))
     elapsed = time.perf_counter() - t0
     with db.transaction() as s:
-        placed = dict(s.execute(select(Message.message_id, Message.case_id)).all())
+        rows = s.execute(select(Message.message_id, Message.case_id, Message.thread_rule)).all()
     db.dispose()
+    placed = {mid: case_id for mid, case_id, _ in rows}
     truth = {msgid.strip("<>"): c for (c, _), msgid in ids.items()}
+    by_id = {mid: (case_id, rule) for mid, case_id, rule in rows}
+    found = {key: by_id.get(msgid.strip("<>"), (None, "")) for key, msgid in ids.items()}
     return {**pairwise(truth, placed), "messages": len(truth),
-            "ms_per_message": round(elapsed / len(truth) * 1000, 1)}
+            "ms_per_message": round(elapsed / len(truth) * 1000, 1),
+            "misses": misses(convs, found)}
+
+
+def rivals(convs: list[list[dict]], c: int, n: int, window: float = WINDOW_DAYS) -> int:
+    """Other conversations at the domain of message n of conversation c, with its problem,
+    active in the window before it: the cases its subject and domain fit as well."""
+    m, subject = convs[c][n], convs[c][0]["subject"]
+    domain = "@" + m["frm"].split("@")[1]
+    return sum(1 for o, other in enumerate(convs) if o != c and other[0]["subject"] == subject
+               and other[0]["frm"].endswith(domain)
+               and any(m["day"] - window <= x["day"] < m["day"] for x in other))
+
+
+def unplaceable(convs: list[list[dict]]) -> set[tuple[int, int]]:
+    """Messages no reader could place without headers: a colleague's reply that neither
+    quotes nor is copied to anyone (the generator writes no Cc), whose subject other cases
+    at the domain share. Real colleagues reply to mail they were sent: Cc'd, they take part
+    in the case; forwarded, they quote it."""
+    return {(c, n) for c, msgs in enumerate(convs) for n, m in enumerate(msgs)
+            if n and m["frm"] != msgs[0]["frm"] and "wrote:" not in m["body"]
+            and rivals(convs, c, n)}
+
+
+def ceiling(convs: list[list[dict]]) -> dict:
+    """Precision and recall of a reader who places every other message rightly and the
+    unplaceable ones in cases of their own."""
+    alone = unplaceable(convs)
+    truth = {f"c{c}-m{n}": c for c, msgs in enumerate(convs) for n in range(len(msgs))}
+    placed = {f"c{c}-m{n}": (-1 - len(truth) * c - n if (c, n) in alone else c)
+              for c, msgs in enumerate(convs) for n in range(len(msgs))}
+    return {**pairwise(truth, placed), "unplaceable": len(alone)}
+
+
+def misses(convs: list[list[dict]],
+           found: dict[tuple[int, int], tuple[int | None, str]]) -> list[dict]:
+    """Each message not in the case of its conversation's first, with the evidence a reader
+    had: who wrote it, whether it quotes, its rivals, and the cases earlier misses of its
+    own conversation opened (strays, which a later colleague's reply fits as well)."""
+    out = []
+    for c, msgs in enumerate(convs):
+        home, strays = found[(c, 0)][0], 0
+        for n, m in enumerate(msgs):
+            case_id, rule = found[(c, n)]
+            if n == 0 or case_id == home:
+                continue
+            out.append({"conversation": c, "message": n, "from": m["frm"],
+                        "customer": m["frm"] == msgs[0]["frm"], "quotes": "wrote:" in m["body"],
+                        "subject": m["subject"], "rule": rule, "rivals": rivals(convs, c, n),
+                        "stray_cases": strays})
+            strays += rule == "new"
+    return out
 
 
 def pairwise(truth: dict[str, int], placed: dict[str, int | None]) -> dict:
@@ -133,19 +193,36 @@ def pairwise(truth: dict[str, int], placed: dict[str, int | None]) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--conversations", type=int, default=60)
-    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--seed", type=int, nargs="+", default=[7])
+    ap.add_argument("--wrap", choices=("words", "chars"), default="words",
+                    help="how replies wrap their quote: between words, as clients do, or "
+                         "every 70 characters through words (the figures before 2026-12)")
+    ap.add_argument("--misses", action="store_true", help="list the messages not placed "
+                    "with their conversation, headers stripped, with the evidence they had")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    convs = conversations(args.conversations, random.Random(args.seed))
-    results = {mode: run(convs, keep) for mode, keep in (("kept", True), ("stripped", False))}
-    if args.json:
-        print(json.dumps(results))
-        return 0
-    total = sum(len(c) for c in convs)
-    print(f"{len(convs)} support conversations, {total} messages (seed {args.seed})")
-    for mode, r in results.items():
-        print(f"  headers {mode:8s}  precision {r['precision']:.3f}  recall {r['recall']:.3f}"
-              f"  ({r['ms_per_message']} ms per message through the pipeline)")
+    for seed in args.seed:
+        convs = conversations(args.conversations, random.Random(seed), args.wrap)
+        results = {mode: run(convs, keep) for mode, keep in (("kept", True), ("stripped", False))}
+        results["reader"] = ceiling(convs)
+        if args.json:
+            print(json.dumps({"seed": seed, **results}))
+            continue
+        total = sum(len(c) for c in convs)
+        print(f"{len(convs)} support conversations, {total} messages (seed {seed})")
+        for mode in ("kept", "stripped"):
+            r = results[mode]
+            print(f"  headers {mode:8s}  precision {r['precision']:.3f}  recall {r['recall']:.3f}"
+                  f"  ({r['ms_per_message']} ms per message through the pipeline)")
+        r = results["reader"]
+        print(f"  a reader, stripped  precision {r['precision']:.3f}  recall {r['recall']:.3f}"
+              f"  ({r['unplaceable']} colleagues' replies without quote or Cc fit other "
+              f"cases at their domain as well)")
+        for miss in results["stripped"]["misses"] if args.misses else ():
+            print("    missed c{conversation}-m{message} {from:36s} {who:9s} quote {q:3s} "
+                  "rivals {rivals} strays {stray_cases}  {rule:14s} {subject}".format(
+                      **miss, who="customer" if miss["customer"] else "colleague",
+                      q="yes" if miss["quotes"] else "no"))
     return 0
 
 

@@ -9,12 +9,14 @@ import textwrap
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
-from mailproc.models import Case, Message, MessagePrint
+from mailproc.models import Case, Contact, Message, MessagePrint
+from mailproc.thread.lookup import email_domain
 from mailproc.runners.periodic import backfill_prints
-from mailproc.thread.nearby import RecentCase, choose, choose_quoted, extends
+from mailproc.thread.nearby import RecentCase, choose, choose_quoted, extends, told_apart
 from mailproc.thread.prints import MIN_MATCH, fingerprints
+from mailproc.thread.rules import ThreadInput, thread_message
 from mailproc.thread.subjects import is_reply_subject
 from tests.agent_helpers import MONDAY, agent_app, feed, mail, outbox
 from tests.test_cli import embedded, invoke  # noqa: F401 - the fixture is used by name
@@ -28,8 +30,9 @@ def case(case_id: int, subject: str, *people: str, domain: str = "kunde.example"
     return RecentCase(case_id, subject, T - timedelta(days=days_ago), domain, frozenset(people))
 
 
-def pick(cases, sender: str, subject: str, reply: bool = True):
-    found = choose(cases, sender=sender, subject=subject, reply=reply, own_domains=OURS)
+def pick(cases, sender: str, subject: str, reply: bool = True, quoted=None):
+    found = choose(cases, sender=sender, subject=subject, reply=reply, own_domains=OURS,
+                   quoted=quoted)
     return None if found is None else (found[0], found[1].case_id)
 
 
@@ -218,3 +221,172 @@ def test_backfill_on_the_command_line(embedded):  # noqa: F811
     assert result.exit_code == 0, result.output
     assert json.loads(result.output[result.output.index("{"):]) == {"messages": 0}
     assert "quoting it" in invoke(embedded, "db", "backfill-prints", "--help").output
+
+
+def test_a_quote_tells_apart_the_cases_a_colleagues_reply_fits_equally():
+    both = [case(1, "vpn drops every hour", "maria@kunde.example"),
+            case(7, "vpn drops every hour", "lena@kunde.example", days_ago=2),
+            case(3, "vpn drops every hour", "someone@gmail.com", domain="gmail.com")]
+    usual = frozenset({11, 12, 13})             # the company's usual words: in both cases
+    maria = usual | {21}                        # and one passage only Maria's mail holds
+    held = {1: maria, 7: usual, 3: maria | {31}}
+    assert pick(both, "jonas@kunde.example", "vpn drops every hour", quoted=held) == (
+        "quote_tells", 1)
+    assert told_apart(both[:2], held)[0].case_id == 1
+    grown = [case(1, "vpn drops every hour (still broken)", "maria@kunde.example"),
+             case(7, "vpn drops every hour (again)", "lena@kunde.example")]
+    assert pick(grown, "jonas@kunde.example", "vpn drops every hour") is None
+    assert pick(grown, "jonas@kunde.example", "vpn drops every hour", quoted=held) == (
+        "quote_tells", 1)
+
+
+def test_a_quote_that_does_not_tell_leaves_the_colleague_apart():
+    both = [case(1, "vpn drops every hour", "maria@kunde.example"),
+            case(7, "vpn drops every hour", "lena@kunde.example", days_ago=2)]
+    jonas = "jonas@kunde.example"
+
+    def held(maria, lena):
+        return pick(both, jonas, "vpn drops every hour", quoted={1: frozenset(maria),
+                                                                   7: frozenset(lena)})
+
+    assert held({11, 12, 13}, {11, 12, 13}) is None      # a disclaimer both cases hold
+    assert held({11, 12, 13, 21}, {11, 12, 13, 22}) is None   # a passage of each: both quoted
+    assert held({11, 21}, {11}) is None                  # too little of Maria's mail
+    assert held({11, 12, 21}, set()) == ("quote_tells", 1)    # enough, and only hers
+    assert pick(both, jonas, "vpn drops every hour") is None  # no quote: no reader can tell
+    assert pick(both, jonas, "vpn drops every hour", quoted={}) is None
+    everything = {1: frozenset({11, 12, 13, 21})}
+    # who else may not use a quote to choose: strangers, free mail, our own, fresh mail
+    assert pick(both, "eve@other.example", "vpn drops every hour", quoted=everything) is None
+    free = [case(4, "vpn drops every hour", "a@gmail.com", domain="gmail.com"),
+            case(5, "vpn drops every hour", "b@gmail.com", domain="gmail.com")]
+    assert pick(free, "c@gmail.com", "vpn drops every hour",
+                quoted={4: frozenset({11, 12, 13, 21})}) is None
+    assert pick(both, jonas, "vpn drops every hour", reply=False, quoted=everything) is None
+    assert pick(both, jonas, "invoice 4711 is wrong", quoted=everything) is None
+
+
+def usual_words(problem: str, detail: str) -> str:
+    """A first mail in a company's usual words, with a detail of its own."""
+    return (f"Hello, {problem} since the update on Monday. I restarted the device and logged "
+            f"out and in again, but it did not help. {detail} Could you please have a look? "
+            f"Kind regards from the Kunde service desk")
+
+
+def test_a_colleague_quoting_mail_in_the_usual_words_joins_the_case_it_quotes(db, tmp_path):
+    """Too little of the quote is Maria's own to find it among all the mail (quoted history
+    asks that), but enough to tell her case from Lena's with the same subject."""
+    app = agent_app(db, tmp_path, now=MONDAY)
+    problem = "VPN drops every hour"
+    for n, frm in enumerate(["a@acme.example", "b@stadt.example", "c@praxis.example"]):
+        feed(app, mail(frm=frm, subject=f"Other problem {n}", date=MONDAY,
+                       body=usual_words(problem.lower(), "The asset is on floor 1.")))
+    maria = usual_words(problem.lower(), "My asset is number 4711.")
+    feed(app, mail(frm="Maria Keller <maria@kunde.example>", subject=problem, body=maria,
+                   msgid="<u1@kunde.example>", date=MONDAY))
+    feed(app, mail(frm="Lena Roth <lena@kunde.example>", subject=problem, date=MONDAY,
+                   msgid="<u2@kunde.example>",
+                   body=usual_words(problem.lower(), "The asset is on floor 1.")))
+    quote = "\n".join("> " + line for line in textwrap.wrap(maria, 60))
+    placed = {}
+    for frm, subject in (("Jonas <jonas@kunde.example>", "Re: VPN drops every hour"),
+                         ("Eve <eve@other.example>", "Re: VPN drops every hour"),
+                         ("Sam <sam@gmail.com>", "Re: VPN drops every hour")):
+        feed(app, mail(frm=frm, subject=subject, date=MONDAY,
+                       body=f"Same here.\n\nOn Monday, Maria Keller wrote:\n{quote}"))
+        with app.db.transaction() as s:
+            m = s.scalar(select(Message).order_by(Message.id.desc()).limit(1))
+            placed[frm] = (m.thread_rule, m.case_id)
+    with app.db.transaction() as s:
+        home = s.scalar(select(Message.case_id).where(Message.message_id == "u1@kunde.example"))
+    assert placed["Jonas <jonas@kunde.example>"] == ("quote_tells", home)
+    assert placed["Eve <eve@other.example>"][0] == "new"
+    assert placed["Sam <sam@gmail.com>"][0] == "new"
+    # Quoting Lena's mail, Ben joins hers; quoting only the words both mails share, a
+    # colleague could be answering either, and stays apart.
+    lena = usual_words(problem.lower(), "The asset is on floor 1.")
+    shared = lena[:lena.index(" The asset")]
+    for frm, text in (("Ben <ben@kunde.example>", lena), ("Ute <ute@kunde.example>", shared)):
+        quote = "\n".join("> " + line for line in textwrap.wrap(text, 60))
+        feed(app, mail(frm=frm, subject="AW: VPN drops every hour", date=MONDAY,
+                       body=f"And here.\n\nOn Monday, Lena Roth wrote:\n{quote}"))
+        with app.db.transaction() as s:
+            m = s.scalar(select(Message).order_by(Message.id.desc()).limit(1))
+            placed[frm] = (m.thread_rule, m.case_id)
+    with app.db.transaction() as s:
+        hers = s.scalar(select(Message.case_id).where(Message.message_id == "u2@kunde.example"))
+    assert placed["Ben <ben@kunde.example>"] == ("quote_tells", hers)
+    assert placed["Ute <ute@kunde.example>"][0] == "new"
+    assert len(fingerprints(shared)) >= MIN_MATCH       # there was a quote to go by
+
+
+class NearbyFake:
+    """Recent cases and what quotes hold, in memory; counts the questions about quotes."""
+
+    def __init__(self, cases, held):
+        self.cases, self.held, self.asked = cases, held, 0
+
+    def case_for_signed_ref(self, ref):
+        return None
+
+    case_for_ref = case_for_signed_ref
+
+    def case_for_message_ids(self, ids):
+        return None
+
+    def is_participant(self, case_id, address):
+        return False
+
+    def recent_case_for_subject(self, sender, normalized_subject, since_at):
+        return None
+
+    def recent_cases_near(self, sender, domain, since_at):
+        return [c for c in self.cases if sender in c.people or c.customer_domain == domain]
+
+    def prints_held(self, prints, case_ids):
+        self.asked += 1
+        return {i: self.held[i] & frozenset(prints) for i in case_ids if i in self.held}
+
+
+def test_the_quote_is_asked_about_only_when_nothing_else_placed_the_mail():
+    both = [case(1, "vpn drops every hour", "maria@kunde.example"),
+            case(7, "vpn drops every hour", "lena@kunde.example", days_ago=2)]
+    lookup = NearbyFake(both, {1: frozenset({11, 12, 13, 21}), 7: frozenset({11, 12, 13})})
+
+    def place(sender, prints=(11, 12, 13, 21)):
+        msg = ThreadInput(message_id="<n@x>", in_reply_to=(), references=(), from_addr=sender,
+                          subject="Re: VPN drops every hour", signed_ref=None, date_at=T,
+                          quoted_prints=prints)
+        match = thread_message(msg, lookup, now=T, subject_window=timedelta(days=14),
+                               own_domains=OURS)
+        return match.rule, match.case_id
+
+    assert place("maria@kunde.example") == ("case_subject", 1) and lookup.asked == 0
+    assert place("jonas@kunde.example", ()) == ("new", None) and lookup.asked == 0
+    assert place("jonas@kunde.example") == ("quote_tells", 1) and lookup.asked == 1
+    assert place("jonas@kunde.example", (11, 12, 13)) == ("new", None)
+    assert place("eve@other.example") == ("new", None)
+
+
+def test_the_domain_question_is_the_expression_its_index_holds(db):
+    """The colleague question reads contacts by email_domain; an index on DOMAIN_OF_EMAIL
+    (ix_contacts_domain_<dialect>, made by migration 0004) serves it on both databases,
+    where a LIKE '%@domain' scans."""
+    dialect = db.engine.dialect.name
+    question = select(Contact.id).where(email_domain(Contact.email) == "kunde.example")
+    with db.transaction() as s:
+        s.add_all([Contact(email=f"p{n}@{d}", name="", phones=[], created_at=MONDAY)
+                   for n in range(40) for d in ("kunde.example", "other.example")])
+        s.flush()
+        assert len(s.scalars(question).all()) == 40
+        # Migration 0004 made it: ix_contacts_domain_postgresql / ix_contacts_domain_sqlite.
+        if dialect == "postgresql":
+            s.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = s.execute(text("EXPLAIN " + str(question.compile(
+                s.get_bind(), compile_kwargs={"literal_binds": True})))).scalars().all()
+        else:
+            plan = [row[-1] for row in s.execute(text("EXPLAIN QUERY PLAN " + str(
+                question.compile(s.get_bind(), compile_kwargs={"literal_binds": True}))))]
+        assert any("ix_contacts_domain" in line for line in plan), plan
+        assert sorted(s.scalars(question)) == sorted(s.scalars(select(Contact.id).where(
+            Contact.email.like("%@kunde.example"))))

@@ -1,19 +1,150 @@
-"""The ThreadLookup the threading rules ask, answered from the database."""
+"""The ThreadLookup the threading rules ask, answered from the database.
+
+Each question is one read by index (a quote's two), whatever the history holds
+(bench/threading_lookup.py times them at a million messages): by Message-ID, by reference,
+by sender and subject, by the sender's contact, by the domain of the customers' addresses
+(`email_domain`, which the index ix_contacts_domain holds), by fingerprint. The statements
+are built once: building one costs more than PostgreSQL takes to answer it.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from functools import cache
 from typing import Sequence
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
-from sqlalchemy.orm import Session
+from sqlalchemy import BigInteger, String, bindparam, func, literal, select, text, union, union_all
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.functions import FunctionElement
 
 from mailproc.models import (
-    Case, Contact, Direction, Message, MessagePrint, MessageRef, OutboundMail, Participant,
+    DOMAIN_OF_EMAIL, Case, Contact, Direction, Message, MessagePrint, MessageRef, OutboundMail,
+    Participant,
 )
 from mailproc.store.messages import bare_id
 from mailproc.thread.nearby import RecentCase, domain_of
+
+# Messages looked at per print to tell boilerplate (in more than a few cases) from a passage
+# of one conversation: a print that thousands of messages hold (a disclaimer) costs no more.
+SPREAD_PROBE = 32
+QUOTED_CASES = 20       # cases described for a quote, the best first
+RECENT_CASES = 40       # cases described for the nearby rules, the most recently active first
+
+
+# The domain of an address, as the index ix_contacts_domain holds it: the one place its
+# expression is written (a migration creating the index formats it with "email").
+
+
+class email_domain(FunctionElement):  # noqa: N801 - reads as the SQL function it stands for
+    """DOMAIN_OF_EMAIL of an address column. Its constants are written inline: a bound '@'
+    would not match the indexed expression."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(email_domain, "postgresql")
+def _email_domain_pg(element, compiler, **kw):
+    return DOMAIN_OF_EMAIL["postgresql"].format(compiler.process(element.clauses, **kw))
+
+
+@compiles(email_domain)
+def _email_domain_sqlite(element, compiler, **kw):
+    return DOMAIN_OF_EMAIL["sqlite"].format(compiler.process(element.clauses, **kw))
+
+
+def _in(name: str):
+    return bindparam(name, expanding=True)
+
+
+_ids = _in("ids")
+_MESSAGE_CASES = union_all(
+    select(literal(0).label("rank"), Message.message_id, Message.case_id, Case.merged_into_id)
+    .join(Case, Case.id == Message.case_id).where(Message.message_id.in_(_ids)),
+    select(literal(1), OutboundMail.message_id, OutboundMail.case_id, Case.merged_into_id)
+    .join(Case, Case.id == OutboundMail.case_id).where(OutboundMail.message_id.in_(_in("both"))))
+_REFERENCED_CASES = (select(MessageRef.ref_id, MessageRef.case_id, Case.merged_into_id)
+                     .join(Case, Case.id == MessageRef.case_id)
+                     .where(MessageRef.ref_id.in_(_ids)).order_by(MessageRef.id))
+_COPY = (select(Message.case_id, Case.merged_into_id).join(Case, Case.id == Message.case_id)
+         .where(Message.message_id == bindparam("message_id"),
+                Message.from_addr == bindparam("sender"),
+                Message.subject == bindparam("subject"), Message.direction == Direction.IN)
+         .order_by(Message.id).limit(1))
+_REF = select(Case.id, Case.merged_into_id).where(Case.ref == bindparam("ref"))
+_MERGED_INTO = select(Case.merged_into_id).where(Case.id == bindparam("case_id"))
+_PARTICIPANT = (select(Participant.id).join(Contact, Contact.id == Participant.contact_id)
+                .where(Participant.case_id == bindparam("case_id"),
+                       Contact.email == bindparam("address")).limit(1))
+_SENDER_SUBJECT = (select(Message.case_id).join(Case, Case.id == Message.case_id)
+                   .where(Message.from_addr == bindparam("sender"),
+                          Case.normalized_subject == bindparam("subject"),
+                          Message.date_at >= bindparam("since"))
+                   .order_by(Message.date_at.desc()).limit(1))
+_HELD = (select(MessagePrint.print, Message.case_id).distinct()
+         .join(Message, Message.id == MessagePrint.message_pk)
+         .where(MessagePrint.print.in_(_in("prints")), Message.case_id.in_(_in("cases"))))
+
+
+def _near(colleagues: bool):
+    """Ids of the cases the sender takes part in (as customer or participant) and, with
+    `colleagues`, of those active since `since` whose customer is at `domain`."""
+    contact = select(Contact.id).where(Contact.email == bindparam("sender")).scalar_subquery()
+    parts = [select(Case.id).where(Case.customer_id == contact),
+             select(Participant.case_id).where(Participant.contact_id == contact)]
+    if colleagues:
+        parts.append(select(Case.id).where(
+            Case.customer_id.in_(select(Contact.id).where(
+                email_domain(Contact.email) == bindparam("domain"))),
+            Case.updated_at >= bindparam("since")))
+    return union(*parts)
+
+
+def _described(ids, windowed: bool):
+    """(case, subject, last active, customer's address, a participant's address) rows of the
+    `limit` most recently active live cases among `ids`, one per participant."""
+    where = [Case.id.in_(ids), Case.merged_into_id.is_(None)]
+    if windowed:
+        where.append(Case.updated_at >= bindparam("since"))
+    chosen = (select(Case.id, Case.normalized_subject, Case.updated_at, Case.customer_id)
+              .where(*where).order_by(Case.updated_at.desc()).limit(bindparam("limit"))
+              .subquery("chosen"))
+    customer, person = aliased(Contact), aliased(Contact)
+    return (select(chosen.c.id, chosen.c.normalized_subject, chosen.c.updated_at,
+                   customer.email, person.email)
+            .outerjoin(customer, customer.id == chosen.c.customer_id)
+            .outerjoin(Participant, Participant.case_id == chosen.c.id)
+            .outerjoin(person, person.id == Participant.contact_id)
+            .order_by(chosen.c.updated_at.desc(), chosen.c.id))
+
+
+_NEAR = {colleagues: _described(_near(colleagues), True) for colleagues in (False, True)}
+_QUOTED = _described(_in("ids"), False)
+
+
+@cache
+def _quoting(dialect: str):
+    """Per stored message holding at least `least` of the telling prints: its case, where
+    that case was merged, and how many it holds. A print is telling when the first
+    SPREAD_PROBE messages holding it are in 1 to `shared` cases."""
+    given = (text("SELECT unnest(CAST(:prints AS bigint[])) AS v") if dialect == "postgresql"
+             else text("SELECT CAST(value AS INTEGER) AS v FROM json_each(:prints)"))
+    given = given.columns(v=BigInteger).subquery("given")
+    holder, holding = aliased(MessagePrint), aliased(Message)   # apart from the outer read
+    first = (select(holder.message_pk).where(holder.print == given.c.v)
+             .limit(SPREAD_PROBE).correlate(given))
+    spread = (select(func.count(func.distinct(holding.case_id)))
+              .where(holding.id.in_(first), holding.case_id.is_not(None))
+              .correlate(given).scalar_subquery())
+    telling = select(given.c.v).where(spread.between(1, bindparam("shared")))
+    return (select(Message.case_id, Case.merged_into_id, func.count(MessagePrint.id))
+            .join(Message, Message.id == MessagePrint.message_pk)
+            .join(Case, Case.id == Message.case_id)
+            .where(MessagePrint.print.in_(telling))
+            .group_by(Message.id, Message.case_id, Case.merged_into_id)
+            .having(func.count(MessagePrint.id) >= bindparam("least")))
 
 
 def _nearest(ids: Sequence[str], found: dict[str, int]) -> int | None:
@@ -33,130 +164,103 @@ class DbThreadLookup:
         return self.case_for_ref(ref)
 
     def case_for_ref(self, ref: str) -> int | None:
-        return self._live(self.session.scalar(select(Case.id).where(Case.ref == ref)))
+        row = self.session.execute(_REF, {"ref": ref}).first()
+        return self._live(*row) if row else None
 
-    def _live(self, case_id: int | None) -> int | None:
-        """The case that mail for `case_id` belongs in now: a merged case's target."""
+    def _live(self, case_id: int | None, merged_into: int | None) -> int | None:
+        """The case that mail for `case_id` belongs in now: a merged case's target. Callers
+        that read the case's merged_into_id with it pass it: most cases were never merged."""
         seen: set[int] = set()
-        while case_id and case_id not in seen:   # merges chain: A into B, B into C
+        while case_id and merged_into and case_id not in seen:  # merges chain: A into B into C
             seen.add(case_id)
-            merged_into = self.session.scalar(
-                select(Case.merged_into_id).where(Case.id == case_id))
-            if not merged_into:
-                break
             case_id = merged_into
+            merged_into = self.session.scalar(_MERGED_INTO, {"case_id": case_id})
         return case_id
 
     def case_for_message_ids(self, ids: Sequence[str]) -> int | None:
         ids = [bare_id(i) for i in ids]
         if not ids:
             return None
-        found: dict[str, int] = {}
-        rows = self.session.execute(select(Message.message_id, Message.case_id).where(
-            Message.message_id.in_(ids), Message.case_id.is_not(None))).all()
-        found.update({mid: cid for mid, cid in rows})
-        rows = self.session.execute(select(OutboundMail.message_id, OutboundMail.case_id).where(
-            OutboundMail.message_id.in_(ids + [f"<{i}>" for i in ids]),
-            OutboundMail.case_id.is_not(None))).all()
-        for mid, cid in rows:
-            found.setdefault(bare_id(mid), cid)
-        return self._live(_nearest(ids, found))
+        found: dict[str, tuple[int, int | None]] = {}
+        rows = self.session.execute(_MESSAGE_CASES, {
+            "ids": ids, "both": ids + [f"<{i}>" for i in ids]}).all()
+        for _, mid, case_id, merged_into in sorted(rows, key=lambda r: r[0]):
+            found.setdefault(bare_id(mid), (case_id, merged_into))   # ours after stored mail
+        nearest = _nearest(ids, found)
+        return self._live(*nearest) if nearest else None
 
     def case_for_copy(self, message_id: str, sender: str, subject: str) -> int | None:
-        return self._live(self.session.scalar(
-            select(Message.case_id).where(
-                Message.message_id == bare_id(message_id), Message.from_addr == sender,
-                Message.subject == subject, Message.direction == Direction.IN,
-                Message.case_id.is_not(None)).order_by(Message.id).limit(1)))
+        row = self.session.execute(_COPY, {"message_id": bare_id(message_id), "sender": sender,
+                                           "subject": subject}).first()
+        return self._live(*row) if row else None
 
     def case_for_referenced_ids(self, ids: Sequence[str]) -> int | None:
         ids = [bare_id(i) for i in ids]
         if not ids:
             return None
-        rows = self.session.execute(select(MessageRef.ref_id, MessageRef.case_id).where(
-            MessageRef.ref_id.in_(ids), MessageRef.case_id.is_not(None))
-            .order_by(MessageRef.id)).all()
-        return self._live(_nearest(ids, {rid: cid for rid, cid in rows}))
+        rows = self.session.execute(_REFERENCED_CASES, {"ids": ids}).all()
+        nearest = _nearest(ids, {rid: (case_id, merged) for rid, case_id, merged in rows})
+        return self._live(*nearest) if nearest else None
 
     def is_participant(self, case_id: int, address: str) -> bool:
-        return self.session.scalar(
-            select(Participant.id).join(Contact, Contact.id == Participant.contact_id)
-            .where(Participant.case_id == case_id, Contact.email == address.lower())) is not None
+        return self.session.scalar(_PARTICIPANT, {"case_id": case_id,
+                                                  "address": address.lower()}) is not None
 
     def recent_case_for_subject(self, sender: str, normalized_subject: str,
                                 since_at: datetime) -> int | None:
-        return self.session.scalar(
-            select(Message.case_id).join(Case, Case.id == Message.case_id)
-            .where(Message.from_addr == sender.lower(), Case.normalized_subject == normalized_subject,
-                   Message.date_at >= since_at)
-            .order_by(Message.date_at.desc()).limit(1))
+        return self.session.scalar(_SENDER_SUBJECT, {"sender": sender.lower(),
+                                                     "subject": normalized_subject,
+                                                     "since": since_at})
 
     def recent_cases_near(self, sender: str, domain: str | None,
-                          since_at: datetime, limit: int = 40) -> list[RecentCase]:
-        """By index: the sender's contact, its cases as customer or participant; with
-        `domain`, the cases of the contacts at that domain (a scan of contacts, asked only
-        for a colleague's reply that no header placed)."""
-        contacts = select(Contact.id).where(Contact.email == sender.lower())
+                          since_at: datetime, limit: int = RECENT_CASES) -> list[RecentCase]:
+        """The cases of the sender's contact, as customer or participant, and with `domain`
+        those active since `since_at` whose customer is at that domain (the colleague rules
+        look at no other): one read."""
+        params = {"sender": sender.lower(), "since": since_at, "limit": limit}
         if domain:
-            contacts = contacts.union(select(Contact.id).where(
-                Contact.email.like(f"%@{_like(domain)}", escape="\\")))
-        contact_ids = list(self.session.scalars(contacts))
-        if not contact_ids:
-            return []
-        ids = set(self.session.scalars(select(Case.id).where(Case.customer_id.in_(contact_ids))))
-        ids |= set(self.session.scalars(select(Participant.case_id).where(
-            Participant.contact_id.in_(contact_ids))))
-        if not ids:
-            return []
-        return self._describe(ids, since_at, limit)
+            params["domain"] = domain.lower()
+        return self._describe(_NEAR[bool(domain)], params)
 
     def cases_quoting(self, prints, least: int, shared: int = 2) -> list[tuple[RecentCase, int]]:
         """By the prints' index: per stored message the prints it shares, the best per case.
         A print found in more than `shared` cases is boilerplate (a disclaimer, a template,
-        a newsletter) and says nothing about which case is quoted: it is not counted."""
-        if not prints:
+        a newsletter) and says nothing about which case is quoted: it is not counted. Its
+        cases are counted among the first SPREAD_PROBE messages holding it."""
+        prints = list(dict.fromkeys(int(p) for p in prints))
+        if len(prints) < least:
             return []
-        spread = self.session.execute(
-            select(MessagePrint.print, func.count(func.distinct(Message.case_id)))
-            .join(Message, Message.id == MessagePrint.message_pk)
-            .where(MessagePrint.print.in_(list(prints)), Message.case_id.is_not(None))
-            .group_by(MessagePrint.print)).all()
-        telling = [p for p, cases in spread if cases <= shared]
-        if len(telling) < least:
-            return []
-        rows = self.session.execute(
-            select(Message.case_id, func.count(MessagePrint.id))
-            .join(Message, Message.id == MessagePrint.message_pk)
-            .where(MessagePrint.print.in_(telling), Message.case_id.is_not(None))
-            .group_by(Message.id, Message.case_id)).all()
+        dialect = self.session.get_bind().dialect.name
+        given = prints if dialect == "postgresql" else json.dumps(prints)
         best: dict[int, int] = {}
-        for case_id, hits in rows:
-            case_id = self._live(case_id)
-            if hits >= least and case_id is not None:
+        for case_id, merged_into, hits in self.session.execute(
+                _quoting(dialect), {"prints": given, "shared": shared, "least": least}):
+            case_id = self._live(case_id, merged_into)
+            if case_id is not None:
                 best[case_id] = max(best.get(case_id, 0), hits)
         if not best:
             return []
-        return [(case, best[case.case_id]) for case in self._describe(set(best), None, 20)]
+        ids = sorted(best, key=best.__getitem__, reverse=True)[:QUOTED_CASES]
+        cases = self._describe(_QUOTED, {"ids": ids, "limit": QUOTED_CASES})
+        return [(case, best[case.case_id]) for case in cases]
 
-    def _describe(self, ids, since_at: datetime | None, limit: int) -> list[RecentCase]:
-        customer = aliased(Contact)
-        where = [Case.id.in_(ids), Case.merged_into_id.is_(None)]
-        if since_at is not None:
-            where.append(Case.updated_at >= since_at)
-        rows = self.session.execute(
-            select(Case.id, Case.normalized_subject, Case.updated_at, customer.email)
-            .outerjoin(customer, customer.id == Case.customer_id)
-            .where(*where).order_by(Case.updated_at.desc()).limit(limit)).all()
-        people: dict[int, set[str]] = {r[0]: {r[3]} if r[3] else set() for r in rows}
-        for case_id, email in self.session.execute(
-                select(Participant.case_id, Contact.email)
-                .join(Contact, Contact.id == Participant.contact_id)
-                .where(Participant.case_id.in_(people))):
-            people[case_id].add(email)
-        return [RecentCase(case_id, subject or "", at, domain_of(email or ""),
-                           frozenset(people[case_id]))
-                for case_id, subject, at, email in rows]
+    def prints_held(self, prints, case_ids) -> dict[int, frozenset[int]]:
+        """By the prints' index, kept to the few candidate cases."""
+        if not prints or not case_ids:
+            return {}
+        held: dict[int, set[int]] = {}
+        for value, case_id in self.session.execute(_HELD, {"prints": list(prints),
+                                                           "cases": list(case_ids)}):
+            held.setdefault(case_id, set()).add(value)
+        return {case_id: frozenset(values) for case_id, values in held.items()}
 
-
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    def _describe(self, statement, params: dict) -> list[RecentCase]:
+        cases: dict[int, tuple[str, datetime, str, set[str]]] = {}
+        for case_id, subject, at, customer, person in self.session.execute(statement, params):
+            if case_id not in cases:
+                cases[case_id] = (subject or "", at, customer or "",
+                                  {customer} if customer else set())
+            if person:
+                cases[case_id][3].add(person)
+        return [RecentCase(case_id, subject, at, domain_of(customer), frozenset(people))
+                for case_id, (subject, at, customer, people) in cases.items()]

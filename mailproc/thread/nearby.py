@@ -16,7 +16,12 @@ recently active cases:
   at one company report the same outage;
 - *evolving subject*: the sender, or a colleague replying, writes a subject that extends the
   case's (or the case's extends theirs) by a few words: "Password reset (still broken)";
-  not by a number or words of a new round ("(take 2)", "part 2", "second request").
+  not by a number or words of a new round ("(take 2)", "part 2", "second request");
+- *the quote tells*: where a colleague's reply fits several cases at their domain, the one
+  whose mail the quoted part holds: at least MIN_MATCH of its passages, every passage a
+  rival holds as well, and one more. Too little of the quote to be found among all stored
+  mail (a short mail, or one in a company's usual words) is still enough to tell two
+  candidates apart; a quote that holds only what both have (a disclaimer) tells nothing.
 
 Strangers at other domains stay apart, and so does the same customer's second, different
 problem: precision first.
@@ -25,9 +30,11 @@ problem: precision first.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from mailproc.thread.prints import MIN_MATCH
 from mailproc.thread.subjects import is_generic_subject
 
 # Where one domain holds millions of unrelated people.
@@ -104,10 +111,26 @@ def extends(a: str, b: str) -> bool:
     return all(w in CONTINUATION for w in _WORD.findall(long_[:at]))
 
 
+def told_apart(candidates: list[RecentCase],
+               held: Mapping[int, frozenset[int]]) -> tuple[RecentCase, int, int] | None:
+    """(case, passages, rivals) for the one candidate whose stored mail holds at least
+    MIN_MATCH of the quote's prints, every print another candidate holds, and more: the
+    quote is its mail. `held`: per case id, the quote's prints its messages hold."""
+    for case in candidates:
+        mine = held.get(case.case_id, frozenset())
+        others = [held.get(c.case_id, frozenset()) for c in candidates if c is not case]
+        if len(mine) >= MIN_MATCH and all(o < mine for o in others):
+            return case, len(mine), len(others)
+    return None
+
+
 def choose(cases: list[RecentCase], *, sender: str, subject: str, reply: bool,
-           own_domains: frozenset[str]) -> tuple[str, RecentCase, str] | None:
+           own_domains: frozenset[str], quoted: Mapping[int, frozenset[int]] | None = None,
+           ) -> tuple[str, RecentCase, str] | None:
     """(rule, case, reason) for the most recent case a reader would put the mail in.
-    `subject` is normalised; `reply`: the subject as written carried a reply marker."""
+    `subject` is normalised; `reply`: the subject as written carried a reply marker;
+    `quoted`: per case id, the prints of the quoted part its mail holds (None: not asked),
+    which tell apart the cases a colleague's reply fits equally."""
     if is_generic_subject(subject):
         return None
     sender = sender.lower()
@@ -124,7 +147,7 @@ def choose(cases: list[RecentCase], *, sender: str, subject: str, reply: bool,
         return ("colleague", same[0], f"{sender} is at {domain}, the domain of case "
                                       f"{same[0].case_id}'s customer, and replies to {subject!r}")
     if same:
-        return None
+        return _by_quote(same, quoted, f"{sender} at {domain} replies to {subject!r}")
     for case in ordered:
         if sender in case.people and extends(subject, case.subject):
             return ("evolving_subject", case, f"{subject!r} extends case {case.case_id}'s "
@@ -134,7 +157,22 @@ def choose(cases: list[RecentCase], *, sender: str, subject: str, reply: bool,
     if len(grown) == 1:
         return ("evolving_subject", grown[0], f"{subject!r} extends case {grown[0].case_id}'s "
                                               f"{grown[0].subject!r}, at {domain}")
+    if grown:
+        return _by_quote(grown, quoted, f"{sender} at {domain} replies to {subject!r}, "
+                                        f"which extends theirs")
     return None
+
+
+def _by_quote(candidates: list[RecentCase], quoted: Mapping[int, frozenset[int]] | None,
+              why: str) -> tuple[str, RecentCase, str] | None:
+    found = told_apart(candidates, quoted) if quoted else None
+    if found is None:
+        return None
+    case, passages, rivals = found
+    others = "the others hold" if rivals > 1 else "the other holds"
+    return ("quote_tells", case, f"{why}; {rivals + 1} cases there fit, and the quoted part "
+                                 f"holds {passages} passages of case {case.case_id}'s mail: "
+                                 f"all that {others}, and more")
 
 
 def choose_quoted(found: list[tuple[RecentCase, int]], *, sender: str,

@@ -110,6 +110,15 @@ class NearbyLookup(Protocol):
 
 
 @runtime_checkable
+class HeldLookup(Protocol):
+    """Optional: lets the quote tell apart the cases a colleague's reply fits equally."""
+
+    def prints_held(self, prints: Sequence[int],
+                    case_ids: Sequence[int]) -> dict[int, frozenset[int]]:
+        """Per case of `case_ids`, those of `prints` that its stored messages hold."""
+
+
+@runtime_checkable
 class QuotedLookup(Protocol):
     """Needed for the quoted-history rule."""
 
@@ -169,8 +178,9 @@ def _find_by_ids(
     case_id = find(ids)
     if case_id is None:
         return None
+    # One id (an In-Reply-To, mostly) names itself; of several, probe for the one that did.
     for msgid in list(reversed(ids))[:_MAX_REASON_PROBES]:
-        if find([msgid]) == case_id:
+        if len(ids) == 1 or find([msgid]) == case_id:
             shown = msgid if msgid.startswith("<") else f"<{msgid}>"
             return ThreadMatch("references", case_id, f"{header} {shown} {what} case {case_id}")
     return ThreadMatch("references", case_id, f"{header} ({len(ids)} ids) {what} case {case_id}")
@@ -281,6 +291,11 @@ def _rule_nearby(msg: ThreadInput, lookup: ThreadLookup, ctx: _Context) -> Threa
     cases = lookup.recent_cases_near(sender, domain, reference_at - ctx.subject_window)
     found = choose(cases, sender=sender, subject=subject, reply=reply,
                    own_domains=ctx.own_domains)
+    if found is None and cases and msg.quoted_prints and isinstance(lookup, HeldLookup):
+        # Asked only when nothing else placed the mail: what the quote holds of each case.
+        held = lookup.prints_held(msg.quoted_prints, [c.case_id for c in cases])
+        found = choose(cases, sender=sender, subject=subject, reply=reply,
+                       own_domains=ctx.own_domains, quoted=held)
     if found is None:
         return None
     rule, case, reason = found
@@ -297,7 +312,8 @@ RULES: tuple[tuple[str, RuleFn], ...] = (
     ("subject_tag", _rule_subject_tag),
     ("quoted_history", _rule_quoted_history),
     ("subject", _rule_subject),
-    ("nearby", _rule_nearby),      # its matches name case_subject, colleague, evolving_subject
+    ("nearby", _rule_nearby),      # its matches name case_subject, colleague,
+                                   # evolving_subject, quote_tells
 )
 
 
