@@ -251,7 +251,7 @@ def test_workers_and_pollers_survive_sigkill(tmp_path, dovecot, imap_account, sm
     total_took = time.monotonic() - started
     print(f"\ncrash test: {N_MESSAGES} messages, {len(new_cases)} new cases, "
           f"kills {dict(fleet.kills)}, killing {killing_took:.0f}s, total {total_took:.0f}s, "
-          f"final {_counts(db)}")
+          f"final {_counts(db)}, exit codes {codes}")
     assert feeder.is_alive() is False
 
     # SIGTERM is a warm shutdown for every process.
