@@ -159,3 +159,14 @@ def test_kb_article_saved_checked_tried_and_reverted(db, tmp_path):
     r = c.post(f"/kb/{article_id}/change", data={"csrf": token, "version": ""})
     assert r.status_code == 303
     assert "zebra-unicorn" not in c.get(f"/kb/{article_id}").text
+
+
+def test_article_ids_cannot_leave_the_store(db, tmp_path):
+    app = console_app(db, tmp_path, kb={"enabled": True, "semantic": False})
+    c = signed_in(app, "admin@example.com")
+    for bad in ("..%2F..%2Fetc%2Fpasswd", "a%00b", "%2Fetc%2Fpasswd"):
+        assert c.get(f"/kb/{bad}").status_code == 404, bad
+    token = form_token(c, "/kb")
+    r = c.post("/kb/new", data={"csrf": token, "id": "../../etc/passwd"})
+    assert r.status_code == 303 and r.headers["location"] == "/kb"
+    assert c.post("/kb/..%2Fsecret", data={"csrf": token, "text": "x"}).status_code == 404
