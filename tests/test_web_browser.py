@@ -67,12 +67,15 @@ def test_hostile_mail_renders_inert(db, tmp_path):
 
 
 def test_every_page_is_usable_at_laptop_and_phone_width(db, tmp_path):
-    app = console_app(db, tmp_path)
+    app = console_app(db, tmp_path, kb={"enabled": True, "semantic": False})
     with app.db.transaction() as s:
         ref = s.scalar(select(Case.ref).where(Case.subject.contains("VPN")))
+    article = app.knowledge_base.articles()[0].id
     pages = {"overview": "/", "cases": "/cases", "case": f"/cases/{ref}",
              "phone-list": "/phone-list", "quarantine": "/quarantine", "settings": "/settings",
-             "users": "/users", "templates": "/templates", "kb": "/kb"}
+             "users": "/users", "templates": "/templates",
+             "template-editor": "/templates/edit?kind=ack&lang=",
+             "kb": "/kb?try=my+password+reset+link+expired", "kb-article": f"/kb/{article}"}
     with ServerThread(app) as server, browser() as b:
         for width in ("laptop", "phone"):
             page = sign_in(b, server.url, "admin@example.com", width=width)
