@@ -1,4 +1,4 @@
-"""Throughput of RQ workers (1 and 2) against inline `mailproc run --once` on the same mailbox.
+"""Throughput of RQ workers (1 and 2, or --workers N...) against inline `mailproc run --once` on the same mailbox.
 
 Each mode gets a fresh database (PostgreSQL schema, or SQLite with --sqlite), a fresh Redis DB
 and a Maildir holding the same generated mail (new cases and replies). Timed end to end from
@@ -6,6 +6,7 @@ process start until every message is processed and every acknowledgement deliver
 transport), so process start-up is included in every figure.
 
     .venv/bin/python bench/workers.py [--messages 600] [--kb off|lexical|semantic] [--sqlite]
+        [--workers 1 2 4] [--no-inline]
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ def finished(db: Database, n: int) -> bool:
     return done >= n and unsent == 0
 
 
-def run_mode(mode: str, workers: int, mails, backend: Backend, kb: str, tmp: Path) -> float:
+def run_mode(mode: str, workers: int, mails, backend: Backend, kb: str, tmp: Path,
+             prepare_processes: int | None = None) -> float:
     import redis
 
     home = tmp / mode
@@ -101,6 +103,8 @@ def run_mode(mode: str, workers: int, mails, backend: Backend, kb: str, tmp: Pat
                 "MAILPROC_LOG_LEVEL": "warning", "PYTHONPATH": str(ROOT),
                 "MAILPROC_POLLER_IDLE": "1", "MAILPROC_SCHEDULER_TICK": "0.5",
                 "MAILPROC_DELIVER_EVERY": "1"})
+    if prepare_processes is not None:
+        env["MAILPROC_PREPARE_PROCESSES"] = str(prepare_processes)
     db = Database(env["MAILPROC_DATABASE_URL"])
     started = time.perf_counter()
     if mode == "inline":
@@ -136,21 +140,31 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=600)
     parser.add_argument("--kb", choices=["off", "lexical", "semantic"], default="lexical")
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
+    parser.add_argument("--workers", type=int, nargs="*", default=[1, 2],
+                        help="worker counts to time (default: 1 2); with 2 cores, 4 workers "
+                             "only share the same two")
+    parser.add_argument("--no-inline", action="store_true", help="skip `mailproc run --once`")
+    parser.add_argument("--prepare-processes", type=int, default=None,
+                        help="MAILPROC_PREPARE_PROCESSES for `mailproc run` (default: its own)")
     args = parser.parse_args()
     mails = generate_mail(args.messages, seed=5)
     tmp = Path(tempfile.mkdtemp(prefix="mailproc-bench-"))
     backend = Backend(args.sqlite, tmp)
     try:
         results = {}
-        for label, mode, workers in [("inline (mailproc run --once)", "inline", 0),
-                                     ("1 worker", "w1", 1), ("2 workers", "w2", 2)]:
-            took = run_mode(mode, workers, mails, backend, args.kb, tmp)
+        modes = [] if args.no_inline else [("inline (mailproc run --once)", "inline", 0)]
+        modes += [(f"{n} worker{'s' if n > 1 else ''}", f"w{n}", n) for n in args.workers]
+        for label, mode, workers in modes:
+            took = run_mode(mode, workers, mails, backend, args.kb, tmp, args.prepare_processes)
             results[mode] = args.messages / took
             print(f"{label:30s} {args.messages} messages in {took:6.1f}s = "
                   f"{results[mode]:6.1f} msg/s", flush=True)
-        print(f"ratio 1 worker / inline  = {results['w1'] / results['inline']:.2f}")
-        print(f"ratio 2 workers / inline = {results['w2'] / results['inline']:.2f}")
-        print(f"ratio 2 workers / 1 worker = {results['w2'] / results['w1']:.2f}")
+        base = results.get("w1")
+        for mode, rate in results.items():
+            if mode != "inline" and "inline" in results:
+                print(f"ratio {mode} / inline = {rate / results['inline']:.2f}")
+            if mode not in ("inline", "w1") and base:
+                print(f"ratio {mode} / w1 = {rate / base:.2f}")
         print(f"(database: {'SQLite' if args.sqlite else 'PostgreSQL'}, KB: {args.kb}, "
               f"cores: {os.cpu_count()})")
     finally:

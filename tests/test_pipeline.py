@@ -204,11 +204,11 @@ def test_a_message_to_retry_holds_back_the_rest_of_its_mailbox(db, tmp_path, mon
     app = agent_app(db, tmp_path)
     real, failed = pipeline._process, []
 
-    def flaky(app_, session, raw_id):
+    def flaky(app_, session, raw_id, *prepared):
         if raw_id == 1 and not failed:
             failed.append(raw_id)
             raise ConnectionError("database hiccup")
-        return real(app_, session, raw_id)
+        return real(app_, session, raw_id, *prepared)
 
     monkeypatch.setattr(pipeline, "_process", flaky)
     first = feed(app, mail(frm="ann@kunde.example", subject="VPN down", msgid="<o1@kunde.example>",
@@ -236,7 +236,7 @@ def test_a_message_that_kills_its_process_is_convicted_alone_in_a_child(db, tmp_
 
     parent = os.getpid()
 
-    def dies(app_, session, raw_id):
+    def dies(app_, session, raw_id, *prepared):
         if os.getpid() != parent:      # alone in the child: a real SIGKILL (say, the OOM killer)
             os.kill(os.getpid(), signal.SIGKILL)
         raise Killed()

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 from typing import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from mailproc.models import RawMessage, RawStatus
 from mailproc.runners import jobs
@@ -48,13 +48,16 @@ class EnqueueingSink:
         self.store.record_attempt(mailbox, transport, ok, error)
 
     def enqueue_new(self) -> int:
-        """One job per batch: the mailbox's drainer takes all pending rows in order anyway."""
+        """One drain job per batch: the mailbox's drainer takes all pending rows in order
+        anyway; before it, `prepare` jobs that parse and embed the new rows on any worker."""
         with self.app.db.transaction() as session:
-            newest = session.scalar(select(func.max(RawMessage.id)).where(
+            new = list(session.scalars(select(RawMessage.id).where(
                 RawMessage.mailbox_id == self.mailbox_id, RawMessage.status == RawStatus.PENDING,
-                RawMessage.id > self.last_enqueued))
-        if newest is None:
+                RawMessage.id > self.last_enqueued).order_by(RawMessage.id)))
+        if not new:
             return 0
+        newest = new[-1]
+        jobs.enqueue_prepare(self.app, new, connection=self.connection)
         jobs.enqueue_raw(self.app, newest, connection=self.connection)
         self.last_enqueued = newest
         log.info("queued processing of mailbox %s up to raw message %d", self.mailbox_id, newest)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 
@@ -179,11 +181,25 @@ class SearchIndex:
     def semantic(self) -> bool:
         return self.encoder is not None
 
-    def query_vector(self, query: str) -> np.ndarray | None:
-        """The query's embedding (None without the semantic stage); long mail is cut first."""
+    def query_key(self, query: str) -> str | None:
+        """The text the model reads for a query (long mail is cut first); None without the
+        semantic stage. Its vector is `encoder.encode([key])[0]`, whoever computes it."""
         if self.encoder is None or not len(self.passages):
             return None
-        return self.encoder.encode([_truncate_words(query, self.tuning.query_tokens)])[0]
+        return query_text(query, self.tuning.query_tokens)
+
+    def query_vector(self, query: str, known: QueryVectors | None = None) -> np.ndarray | None:
+        """The query's embedding (None without the semantic stage); `known`: vectors computed
+        already (ahead of time, or for an earlier query with the same text), by model text."""
+        key = self.query_key(query)
+        if key is None:
+            return None
+        vector = known.get(key) if known is not None else None
+        if vector is None:
+            vector = self.encoder.encode([key])[0]
+            if known is not None:
+                known.put(key, vector)
+        return vector
 
     def components(self, query: str, qv: np.ndarray | None = None) -> Components:
         """Per-article normalised BM25 and raw semantic similarity for a query (`qv`: its cached embedding)."""
@@ -230,11 +246,13 @@ class SearchIndex:
                         total[i] = max(total[i], t.trigger_score)
         return total
 
-    def score(self, query: str, allowed: np.ndarray | None = None) -> list[Scored]:
-        """Every article with a non-zero score, best first; `allowed` masks articles out."""
+    def score(self, query: str, allowed: np.ndarray | None = None,
+              known: QueryVectors | None = None) -> list[Scored]:
+        """Every article with a non-zero score, best first; `allowed` masks articles out;
+        `known`: query vectors computed already (see query_vector)."""
         if not self.articles or not query.strip():
             return []
-        c = self.components(query)
+        c = self.components(query, self.query_vector(query, known))
         total = self.fuse(c)
         lex, sem, cos = c.lexical, c.semantic, c.cos
         if allowed is not None:
@@ -258,6 +276,36 @@ class SearchIndex:
                 )
             )
         return out
+
+
+class QueryVectors:
+    """Query embeddings by the text the model read (SearchIndex.query_key), the newest `size`:
+    a vector computed ahead of time (runners/prepare.py) or for the same mail a moment ago
+    (a new case's customer and agent suggestions ask the same query). Thread-safe."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> np.ndarray | None:
+        with self._lock:
+            return self._vectors.get(key)
+
+    def put(self, key: str, vector: np.ndarray) -> None:
+        with self._lock:
+            self._vectors[key] = vector
+            self._vectors.move_to_end(key)
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+
+def query_text(query: str, max_tokens: int = DEFAULT_TUNING.query_tokens) -> str:
+    """What the model reads of a query: long mail is cut to about `max_tokens` word pieces."""
+    return _truncate_words(query, max_tokens)
 
 
 def _truncate_words(text: str, max_tokens: int) -> str:

@@ -11,7 +11,9 @@ from typing import Callable, Hashable, Mapping
 
 import numpy as np
 
-from mailproc.kb.index import DEFAULT_TUNING, SearchIndex, Tuning, _hash, index_articles
+from mailproc.kb.index import (
+    DEFAULT_TUNING, QueryVectors, SearchIndex, Tuning, _hash, index_articles,
+)
 from mailproc.kb.lexical import WeightedDoc
 from mailproc.kb.loader import (
     Article, article_from_front_matter, dir_signature, load_article, parse_front_matter,
@@ -78,6 +80,8 @@ class KnowledgeBase:
         self._embeddings: dict[str, np.ndarray] = self._load_embeddings()
         self._index: SearchIndex | None = None
         self._by_id: dict[str, Article] = {}
+        # Query embeddings by model text: computed ahead (remember_query_vector) or a moment ago.
+        self.query_vectors = QueryVectors()
 
     # -- loading -------------------------------------------------------------
 
@@ -188,10 +192,18 @@ class KnowledgeBase:
     def uses_semantic(self) -> bool:
         return self._current().semantic
 
+    def query_key(self, query: str) -> str | None:
+        """The text the model reads for `query`; None when no query is embedded."""
+        return self._current().query_key(query)
+
+    def remember_query_vector(self, key: str, vector: np.ndarray) -> None:
+        """A query vector computed ahead (runners/prepare.py): `encoder.encode([key])[0]`."""
+        self.query_vectors.put(key, vector)
+
     def search(self, query: str, limit: int = 10, audience: str = "agent") -> list[Hit]:
         """Ranked articles for a free-text query; `audience='customer'` hides internal articles."""
         index = self._current()
-        scored = index.score(query, _allowed(index, audience))
+        scored = index.score(query, _allowed(index, audience), self.query_vectors)
         return [Hit(index.articles[s.index], round(s.score, 4), round(s.lexical, 4), s.semantic) for s in scored[:limit]]
 
     def suggest(self, subject: str, text: str, audience: str, limit: int = 3, threshold: float = DEFAULT_THRESHOLD) -> list[Suggestion]:
@@ -199,14 +211,19 @@ class KnowledgeBase:
         if audience not in AUDIENCES:
             raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
         index = self._current()
-        query = f"{subject}\n{text}".strip()
+        query = suggestion_query(subject, text)
         out = []
-        for s in index.score(query, _allowed(index, audience))[:limit]:
+        for s in index.score(query, _allowed(index, audience), self.query_vectors)[:limit]:
             if s.score < threshold:
                 break
             a = index.articles[s.index]
             out.append(Suggestion(a.id, a.title, round(s.score, 4), excerpt(a, query, s.passage), str(a.path) if a.path else a.id))
         return out
+
+
+def suggestion_query(subject: str, text: str) -> str:
+    """The query `suggest` searches for a message's subject and text."""
+    return f"{subject}\n{text}".strip()
 
 
 def _allowed(index: SearchIndex, audience: str) -> np.ndarray | None:

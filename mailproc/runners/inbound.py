@@ -28,6 +28,7 @@ from mailproc.models import Quarantine, RawMessage, RawStatus
 from mailproc.parse.message import ParsedMessage, parse_message, recipient_addresses
 from mailproc.parse.reply import is_forward
 from mailproc.runners.isolation import run_alone
+from mailproc.runners.prepare import Ahead, Prepared, use
 from mailproc.signing import SignedRef, find_signed_ref
 from mailproc.store.messages import store_message
 from mailproc.store.raw import load_raw
@@ -81,34 +82,45 @@ def process_pending(app: App, *, limit: int = 100_000, progress=None) -> list[Ou
 
     A message to retry stops its mailbox until the next call (the next round), as the
     workers' drain does: a reply processed before the message that opens its case would
-    open a second case.
+    open a second case. A process pool prepares the next messages meanwhile
+    (runners/prepare.py; MAILPROC_PREPARE_PROCESSES, 0 = off).
     """
     outcomes: list[Outcome] = []
     stopped: set = set()
     after = 0
-    while len(outcomes) < limit:
-        rows = pending_raw_ids(app, min(1000, limit - len(outcomes)), after=after)
-        if not rows:
-            break
-        for raw_id, box in rows:
-            after = raw_id
-            if box in stopped:
-                continue
-            outcomes.append(process_raw(app, raw_id))
-            if outcomes[-1].result == "retry":
-                stopped.add(box)
-            if progress:
-                progress(outcomes[-1])
+    ahead = Ahead.start(app)
+    try:
+        while len(outcomes) < limit:
+            rows = pending_raw_ids(app, min(1000, limit - len(outcomes)), after=after)
+            if not rows:
+                break
+            for index, (raw_id, box) in enumerate(rows):
+                after = raw_id
+                if box in stopped:
+                    continue
+                if ahead is not None:
+                    ahead.feed([r for r, b in rows[index + 1:index + 1 + ahead.window]
+                                if b not in stopped])
+                prepared = ahead.take(raw_id) if ahead is not None else None
+                outcomes.append(process_raw(app, raw_id, prepared=prepared))
+                if outcomes[-1].result == "retry":
+                    stopped.add(box)
+                if progress:
+                    progress(outcomes[-1])
+    finally:
+        if ahead is not None:
+            ahead.close()
     return outcomes
 
 
-def process_raw(app: App, raw_id: int) -> Outcome:
+def process_raw(app: App, raw_id: int, *, prepared: Prepared | None = None) -> Outcome:
     """The runner boundary: any unexpected error is retried or quarantined, never dropped.
 
     Start-up work is done before the attempt is counted, so a process killed while it starts
     dies on no message. The attempt is counted in its own commit before the work starts; a
     message that was in hand twice when its process died is processed alone in a child
-    process, and quarantined only if that child dies on it.
+    process, and quarantined only if that child dies on it. `prepared`: its parse and KB
+    vector computed ahead, used only when it matches (runners/prepare.py).
     """
     app.prepare()
     settled, suspect = _start_attempt(app, raw_id)
@@ -133,13 +145,13 @@ def process_raw(app: App, raw_id: int) -> Outcome:
                 return Outcome(raw_id, "skipped")
             _quarantine(session, row, reason, app.clock.now())
         return Outcome(raw_id, "quarantined", reason=reason)
-    return _attempt(app, raw_id)
+    return _attempt(app, raw_id, prepared)
 
 
-def _attempt(app: App, raw_id: int) -> Outcome:
+def _attempt(app: App, raw_id: int, prepared: Prepared | None = None) -> Outcome:
     try:
         with app.db.transaction() as session:
-            return _process(app, session, raw_id)
+            return _process(app, session, raw_id, prepared)
     except Exception as exc:  # noqa: BLE001 - the one broad catch, at the runner boundary
         log.exception("processing raw message %s failed", raw_id)
         return _record_failure(app, raw_id, exc)
@@ -198,7 +210,8 @@ def _quarantine(session: Session, row: RawMessage, reason: str, now: datetime) -
     log.warning("quarantined raw message %s: %s", row.id, reason)
 
 
-def _process(app: App, session: Session, raw_id: int) -> Outcome:
+def _process(app: App, session: Session, raw_id: int,
+             prepared: Prepared | None = None) -> Outcome:
     """The stages of one message, in order: one line (or two) per stage."""
     row = session.get(RawMessage, raw_id)
     if row is None or row.status != RawStatus.PENDING:
@@ -206,8 +219,9 @@ def _process(app: App, session: Session, raw_id: int) -> Outcome:
     now = app.clock.now()
     try:
         raw = load_raw(row)                                                   # store
-        msg = parse_message(raw, max_bytes=app.settings.storage.max_message_bytes,
-                            received_fallback_at=row.received_at, now=now)    # parse
+        msg = use(app, prepared, raw, row.received_at, now) or parse_message(
+            raw, max_bytes=app.settings.storage.max_message_bytes,
+            received_fallback_at=row.received_at, now=now)                    # parse
     except ParseError as exc:
         _quarantine(session, row, str(exc), now)
         return Outcome(raw_id, "quarantined", reason=str(exc))

@@ -22,7 +22,7 @@ from mailproc.app import App
 from mailproc.fallback.probe import probe_all
 from mailproc.models import OutboundMail, OutboxStatus, RawMessage, RawStatus
 from mailproc.outbox.compose import render_held
-from mailproc.runners import inbound
+from mailproc.runners import inbound, prepare as ahead
 from mailproc.runners.drain import MailboxLock, drain_mailbox
 from mailproc.runners.outbound import deliver_due
 from mailproc.runners.periodic import sweep as periodic_sweep
@@ -88,13 +88,24 @@ def process_raw(raw_id: int) -> dict:
         if row is None:
             return {"raw_id": raw_id, "result": "gone"}
         mailbox_id = row.mailbox_id
-    report = drain_mailbox(app.db, mailbox_id, lambda rid: inbound.process_raw(app, rid))
+    conn = redis_for(app)    # prepared results (prepare jobs) wait there; optional
+    report = drain_mailbox(app.db, mailbox_id, lambda rid: inbound.process_raw(
+        app, rid, prepared=ahead.fetch(app, conn, rid)))
     counts = Counter(o.result for o in report.outcomes)
     if counts.get("processed"):
         # New outbox rows are likely (acknowledgements); do not wait for the scheduler's tick.
         enqueue_delivery(app)
     return {"raw_id": raw_id, "result": "drained" if report.drained else "covered",
             "mailbox_id": mailbox_id, **counts}
+
+
+def prepare(raw_ids: list[int]) -> dict:
+    """Parse and embed these raw messages ahead of their mailbox's drain, without its lock;
+    the results wait in Redis (runners/prepare.py). Never fails: the drain computes inline
+    whatever is missing."""
+    app = get_app()
+    app.prepare()
+    return ahead.prepare_rows(app, raw_ids, redis_for(app))
 
 
 def deliver(limit: int = 100) -> dict:
@@ -134,6 +145,21 @@ def enqueue_raw(app, raw_id: int, *, connection=None) -> None:
     queue(INBOUND, conn).enqueue(process_raw, raw_id,
                                  job_id=f"raw-{raw_id}-{uuid.uuid4().hex[:8]}", retry=_retry(),
                                  result_ttl=300, failure_ttl=7 * 86400)
+
+
+def enqueue_prepare(app, raw_ids: list[int], *, connection=None) -> int:
+    """Queue `prepare` jobs on the default queue for new raw rows, a few ids each; nothing
+    without Redis (the embedded loop has its own pool). Returns the number of jobs."""
+    conn = connection or redis_for(app)
+    if conn is None or not raw_ids:
+        return 0
+    q = queue(DEFAULT, conn)
+    chunks = [raw_ids[i:i + ahead.CHUNK] for i in range(0, len(raw_ids), ahead.CHUNK)]
+    for chunk in chunks:
+        # No retry: a lost or failed prepare only costs the drain its own computation.
+        q.enqueue(prepare, chunk, job_id=f"prepare-{chunk[0]}-{uuid.uuid4().hex[:8]}",
+                  result_ttl=60, failure_ttl=3600, job_timeout=300)
+    return len(chunks)
 
 
 def enqueue_delivery(app, *, connection=None) -> bool:

@@ -1,0 +1,370 @@
+"""Work on a message that depends only on its bytes, done ahead and in parallel (issue #18).
+
+The parse and the KB query vector of a message need neither the database nor the order of
+its mailbox, so they can run before the message's turn: in production as `prepare` jobs on
+any worker, the result kept in Redis for an hour; in the embedded `mailproc run` in a small
+process pool while the main process runs the ordered step. The ordered step
+(runners/inbound.py) uses a result only when it is provably what it would compute itself:
+the same bytes (sha256), the same parse settings and fallback date, and a `now` that chooses
+the same date; the vector is offered to the KB under the exact text the model reads. A result
+that is missing, stale, corrupt or late is ignored and the step computes inline: correctness
+never depends on this module, only speed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import hashlib
+import importlib.metadata
+import logging
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime
+from types import MappingProxyType
+
+import numpy as np
+from sqlalchemy import select
+
+from mailproc.app import App
+from mailproc.classify.rules import classify
+from mailproc.errors import ParseError
+from mailproc.kb.index import query_text
+from mailproc.kb.search import suggestion_query
+from mailproc.kb.semantic import DIM, MODEL_PACKAGE, get_encoder
+from mailproc.models import RawMessage, RawStatus
+from mailproc.parse.dates import choose_date
+from mailproc.parse.message import ParsedMessage, parse_message
+from mailproc.store.raw import load_raw
+
+log = logging.getLogger(__name__)
+
+VERSION = 1
+MAGIC = b"mailproc-prepared-%d\n" % VERSION
+MAX_BYTES = 2_000_000     # larger mail is parsed in the ordered step only: payloads stay small
+TTL = 3600                # seconds a prepared result waits in Redis for its ordered step
+CHUNK = 8                 # raw ids per prepare job
+WAIT = 30.0               # seconds the ordered step waits for a pool result already started
+ENV = "MAILPROC_PREPARE_PROCESSES"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What preparing needs besides the bytes, from the App: small and picklable."""
+
+    max_bytes: int
+    query_tokens: int | None       # None: no query vector (KB off or without the model)
+    model: str                     # the encoder's identity: a vector is used under the same only
+    own_addresses: frozenset[str]
+    own_message_id_domain: str
+    agent_addresses: frozenset[str]
+    loop_token: str
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The parse of one raw message and, when it may open a customer case, the KB query vector
+    (`vector` = the encoder's output for `query_key`, the text the model reads)."""
+
+    sha256: str
+    max_bytes: int
+    received_fallback_at: datetime | None
+    now: datetime
+    parsed: ParsedMessage
+    query_key: str | None = None
+    vector: np.ndarray | None = None
+    model: str = ""
+    version: int = VERSION
+
+
+@functools.cache
+def model_id() -> str:
+    try:
+        return f"{MODEL_PACKAGE}=={importlib.metadata.version(MODEL_PACKAGE.replace('_', '-'))}"
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def recipe(app: App) -> Recipe:
+    kb = app.knowledge_base
+    semantic = kb is not None and kb.uses_semantic
+    return Recipe(max_bytes=app.settings.storage.max_message_bytes,
+                  query_tokens=kb.tuning.query_tokens if semantic else None,
+                  model=model_id() if semantic else "",
+                  own_addresses=app.own_addresses, own_message_id_domain=app.message_id_domain,
+                  agent_addresses=frozenset(app.agents.addresses),
+                  loop_token=app.settings.support.address)
+
+
+def prepare_bytes(raw: bytes, received_fallback_at: datetime | None, now: datetime,
+                  how: Recipe) -> Prepared | None:
+    """The parse (None when the bytes do not parse: the ordered step quarantines them) and,
+    for mail that may open a customer case, the KB query vector its triage will ask for."""
+    try:
+        parsed = parse_message(raw, max_bytes=how.max_bytes,
+                               received_fallback_at=received_fallback_at, now=now)
+    except ParseError:
+        return None
+    key = vector = None
+    if how.query_tokens is not None and _may_open_case(parsed, how):
+        key = query_text(suggestion_query(parsed.subject, parsed.new_text or parsed.text),
+                         how.query_tokens)
+        vector = get_encoder().encode([key])[0]
+    return Prepared(hashlib.sha256(raw).hexdigest(), how.max_bytes, received_fallback_at, now,
+                    parsed, key, vector, how.model)
+
+
+def _may_open_case(parsed: ParsedMessage, how: Recipe) -> bool:
+    """Only a new customer case asks the KB; a guess is enough (a wrong one costs a vector
+    here or one inline): human mail that names no earlier message."""
+    if parsed.in_reply_to or parsed.references:
+        return False
+    return classify(parsed, own_addresses=how.own_addresses,
+                    own_message_id_domain=how.own_message_id_domain,
+                    agent_addresses=how.agent_addresses, loop_token=how.loop_token
+                    ).kind == "human"
+
+
+# -- the ordered step's side ------------------------------------------------------------------
+
+def use(app: App, prepared: Prepared | None, raw: bytes, received_fallback_at: datetime | None,
+        now: datetime) -> ParsedMessage | None:
+    """The prepared parse when it is exactly what parse_message would return now (its vector
+    then goes to the KB); None otherwise: the caller parses inline."""
+    if not isinstance(prepared, Prepared) or prepared.version != VERSION \
+            or not isinstance(prepared.parsed, ParsedMessage):
+        return None
+    if (prepared.sha256 != hashlib.sha256(raw).hexdigest()
+            or prepared.max_bytes != app.settings.storage.max_message_bytes
+            or prepared.received_fallback_at != received_fallback_at
+            or not _same_date(prepared.parsed, received_fallback_at, prepared.now, now)):
+        return None
+    _offer_vector(app, prepared)
+    return prepared.parsed
+
+
+def _same_date(parsed: ParsedMessage, fallback: datetime | None, then: datetime,
+               now: datetime) -> bool:
+    """`now` reaches parse_message only through choose_date: the same choice and defects at
+    both times means the same parse."""
+    dates = list(parsed.headers.get("date", ()))
+    received = list(parsed.headers.get("received", ()))
+
+    def at(moment: datetime):
+        defects: list[str] = []
+        chosen = choose_date(dates, received, fallback_at=fallback if fallback is not None
+                             else moment, now=moment, defects=defects)
+        return chosen, defects
+
+    return then == now or at(then) == at(now)
+
+
+def _offer_vector(app: App, prepared: Prepared) -> None:
+    kb = app.knowledge_base
+    v = prepared.vector
+    if kb is None or v is None or not prepared.query_key or prepared.model != model_id():
+        return
+    if isinstance(v, np.ndarray) and v.shape == (DIM,) and v.dtype == np.float32 \
+            and np.isfinite(v).all():
+        kb.remember_query_vector(prepared.query_key, v)
+
+
+# -- serialised form (Redis, the pool's pipe) -------------------------------------------------
+
+def dumps(prepared: Prepared) -> bytes:
+    parsed = replace(prepared.parsed, headers=dict(prepared.parsed.headers))
+    return MAGIC + pickle.dumps(replace(prepared, parsed=parsed), protocol=5)
+
+
+def loads(blob: bytes | None) -> Prepared | None:
+    """The Prepared in `blob`; None when it is missing, of another version, or corrupt."""
+    if not blob or not blob.startswith(MAGIC):
+        return None
+    try:
+        prepared = pickle.loads(blob[len(MAGIC):])
+        if not isinstance(prepared, Prepared) or not isinstance(prepared.parsed, ParsedMessage):
+            return None
+        headers = MappingProxyType(dict(prepared.parsed.headers))
+        return replace(prepared, parsed=replace(prepared.parsed, headers=headers))
+    except Exception:  # noqa: BLE001 - anything unreadable is ignored: computed inline
+        log.warning("ignoring an unreadable prepared result", exc_info=True)
+        return None
+
+
+# -- production: prepare jobs, results in Redis -----------------------------------------------
+
+def redis_key(app: App, raw_id: int) -> str:
+    database = hashlib.sha256(app.db.url.encode()).hexdigest()[:12]
+    return f"mailproc:prepared:{database}:{raw_id}"
+
+
+def prepare_rows(app: App, raw_ids: list[int], conn) -> dict:
+    """Prepare the pending ones of `raw_ids` and keep each result in Redis for TTL seconds.
+    Never raises: a result that is not there is computed by the ordered step."""
+    counts = {"prepared": 0, "skipped": 0, "failed": 0}
+    try:
+        with app.db.transaction() as session:
+            rows = list(session.scalars(select(RawMessage).where(
+                RawMessage.id.in_(raw_ids), RawMessage.status == RawStatus.PENDING,
+                RawMessage.size <= MAX_BYTES)))
+        how = recipe(app)
+    except Exception:  # noqa: BLE001 - a runner boundary: the ordered step does the work
+        log.warning("prepare %s: failed; the ordered step computes inline", raw_ids,
+                    exc_info=True)
+        return {**counts, "failed": len(raw_ids)}
+    counts["skipped"] = len(raw_ids) - len(rows)
+    for row in rows:
+        try:
+            prepared = prepare_bytes(load_raw(row), row.received_at, app.clock.now(), how)
+            if prepared is not None:
+                conn.set(redis_key(app, row.id), dumps(prepared), ex=TTL)
+                counts["prepared"] += 1
+        except Exception:  # noqa: BLE001 - as above, for one message
+            log.warning("prepare raw message %s failed", row.id, exc_info=True)
+            counts["failed"] += 1
+    return counts
+
+
+def fetch(app: App, conn, raw_id: int) -> Prepared | None:
+    """Take the prepared result of `raw_id` out of Redis; None when there is none or Redis
+    does not answer."""
+    if conn is None:
+        return None
+    try:
+        pipe = conn.pipeline(transaction=False)
+        key = redis_key(app, raw_id)
+        pipe.get(key)
+        pipe.delete(key)
+        blob, _ = pipe.execute()
+    except Exception:  # noqa: BLE001 - Redis trouble only costs the inline computation
+        log.warning("prepared result of raw message %s unavailable", raw_id, exc_info=True)
+        return None
+    return loads(blob)
+
+
+# -- embedded: a process pool -----------------------------------------------------------------
+
+def pool_size() -> int:
+    """MAILPROC_PREPARE_PROCESSES, default one per core but one (at least 1); 0 = off."""
+    value = os.environ.get(ENV, "").strip()
+    if value.isdigit():
+        return int(value)
+    if value:
+        log.warning("%s=%r is not a number of processes; using the default", ENV, value)
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+_POOL: tuple[int, ProcessPoolExecutor] | None = None
+
+
+def _executor(size: int) -> ProcessPoolExecutor:
+    """One pool per process, kept across rounds. Forked: the children share the loaded model
+    and re-import nothing (`mailproc run` has no threads to fork); they only parse and
+    encode, never touch the database, and leave when their parent dies."""
+    global _POOL
+    if _POOL is None or _POOL[0] != os.getpid():
+        # The tokenizer's thread pool does not survive a fork: the children tokenize alone.
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        pool = ProcessPoolExecutor(size, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_child_start, initargs=(os.getpid(),))
+        _POOL = (os.getpid(), pool)
+        atexit.register(pool.shutdown, wait=False, cancel_futures=True)
+    return _POOL[1]
+
+
+def _child_start(parent: int) -> None:
+    """The parent's signal handlers are not the child's: SIGTERM ends it, Ctrl-C is the
+    parent's to handle; and a parent killed outright takes its children with it."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _discard_pool() -> None:
+    global _POOL
+    if _POOL is not None:
+        _POOL[1].shutdown(wait=False, cancel_futures=True)
+        _POOL = None
+
+
+def _child(raw: bytes, received_fallback_at, now, how: Recipe) -> bytes | None:
+    try:
+        prepared = prepare_bytes(raw, received_fallback_at, now, how)
+        return dumps(prepared) if prepared is not None else None
+    except Exception:  # noqa: BLE001 - the ordered step meets the same error and handles it
+        log.warning("prepare failed in the pool", exc_info=True)
+        return None
+
+
+class Ahead:
+    """Keeps the pool busy on the next pending messages of `process_pending`'s list."""
+
+    def __init__(self, app: App, size: int) -> None:
+        self.app, self.size = app, size
+        self.window = max(8, 4 * size)
+        self._futures: dict[int, Future] = {}
+        self._seen: set[int] = set()        # submitted, or too large to submit
+        self._how: Recipe | None = None
+        self._pool: ProcessPoolExecutor | None = None
+        self._off = False
+
+    @classmethod
+    def start(cls, app: App) -> Ahead | None:
+        size = pool_size()
+        return cls(app, size) if size else None
+
+    def feed(self, upcoming: list[int]) -> None:
+        """Submit the next of `upcoming` (in order) when fewer than half a window are out."""
+        if self._off or len(self._futures) > self.window // 2:
+            return
+        todo = [i for i in upcoming if i not in self._seen][:self.window - len(self._futures)]
+        if not todo:
+            return
+        self._seen.update(todo)
+        try:
+            if self._pool is None:
+                self._how, self._pool = recipe(self.app), _executor(self.size)
+            with self.app.db.transaction() as session:
+                rows = list(session.scalars(select(RawMessage).where(
+                    RawMessage.id.in_(todo), RawMessage.size <= MAX_BYTES)
+                    .order_by(RawMessage.id)))
+            now = self.app.clock.now()
+            for row in rows:
+                self._futures[row.id] = self._pool.submit(_child, load_raw(row),
+                                                          row.received_at, now, self._how)
+        except Exception:  # noqa: BLE001 - the pool is an optimisation: inline from here on
+            log.warning("prepare pool unavailable; processing inline", exc_info=True)
+            self._broken()
+
+    def take(self, raw_id: int) -> Prepared | None:
+        future = self._futures.pop(raw_id, None)
+        if future is None or future.cancel():
+            return None      # never submitted, or not started: the ordered step is faster
+        try:
+            return loads(future.result(timeout=WAIT))
+        except Exception:  # noqa: BLE001 - a crashed or hung child: inline from here on
+            log.warning("prepare of raw message %s failed in the pool", raw_id, exc_info=True)
+            self._broken()
+            return None
+
+    def _broken(self) -> None:
+        self.close()
+        _discard_pool()
+        self._off = True
+
+    def close(self) -> None:
+        for future in self._futures.values():
+            future.cancel()
+        self._futures.clear()

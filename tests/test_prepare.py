@@ -1,0 +1,235 @@
+"""Prepare ahead (issue #18): the parse and KB query vector computed off the ordered step are
+exactly the inline ones, and a missing, stale or corrupt result is ignored."""
+
+from __future__ import annotations
+
+import hashlib
+import mailbox
+from dataclasses import replace
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from mailproc.db import Database
+from mailproc.kb import semantic as semantic_mod
+from mailproc.kb.search import suggestion_query
+from mailproc.models import Case, Message, RawMessage
+from mailproc.parse.message import parse_message
+from mailproc.runners import prepare
+from mailproc.runners.inbound import process_pending, process_raw
+from mailproc.store.raw import load_raw
+from tests.helpers import CORPORA, MONDAY, demo_raws, ingest, make_app
+
+SEMANTIC = semantic_mod.semantic_available()
+
+
+def corpus(limit: int = 150) -> list[bytes]:
+    """The demo mailbox, then messages of the real corpus (mboxes split) and malformed mail."""
+    raws = list(demo_raws().values())
+    for folder in ("threads", "malformed"):
+        for path in sorted((CORPORA / folder).rglob("*")):
+            if path.suffix == ".mbox":
+                box = mailbox.mbox(str(path))
+                raws += [box.get_bytes(k) for k in list(box.keys())[:15]]
+            elif path.is_file() and path.suffix not in (".jsonl", ".md"):
+                raws.append(path.read_bytes())
+    return raws[:limit]
+
+
+@pytest.fixture
+def app(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'prep.sqlite3'}")
+    db.upgrade()
+    return make_app(db, tmp_path)
+
+
+def test_prepared_parse_and_vector_equal_the_inline_ones(app):
+    how = prepare.recipe(app)
+    kb = app.knowledge_base
+    vectors = 0
+    for raw in corpus():
+        try:
+            inline = parse_message(raw, max_bytes=how.max_bytes, received_fallback_at=MONDAY,
+                                   now=MONDAY)
+        except Exception:
+            assert prepare.prepare_bytes(raw, MONDAY, MONDAY, how) is None
+            continue
+        # Through the serialised form, as Redis and the pool pass it.
+        prepared = prepare.loads(prepare.dumps(prepare.prepare_bytes(raw, MONDAY, MONDAY, how)))
+        assert prepare.use(app, prepared, raw, MONDAY, MONDAY) == inline
+        if prepared.vector is not None:
+            vectors += 1
+            query = suggestion_query(inline.subject, inline.new_text or inline.text)
+            assert prepared.query_key == kb.query_key(query)
+            expected = kb._current().query_vector(query)        # no cache: the model itself
+            assert np.array_equal(prepared.vector, expected)
+            assert np.array_equal(kb.query_vectors.get(prepared.query_key), expected)
+    assert vectors or not SEMANTIC
+
+
+def test_the_pool_prepares_what_the_ordered_step_would(app, monkeypatch):
+    monkeypatch.setenv(prepare.ENV, "1")
+    ids = ingest(app, corpus(12))
+    ahead = prepare.Ahead.start(app)
+    try:
+        with app.db.transaction() as session:
+            rows = {r.id: r for r in session.scalars(select(RawMessage))}
+        got = 0
+        for index, raw_id in enumerate(ids):
+            ahead.feed(ids[index:])
+            future = ahead._futures.get(raw_id)
+            if future is not None:
+                future.result(timeout=120)       # wait, so take() cannot fall back inline
+            prepared = ahead.take(raw_id)
+            if prepared is None:
+                continue
+            got += 1
+            row = rows[raw_id]
+            inline = parse_message(load_raw(row), max_bytes=prepared.max_bytes,
+                                   received_fallback_at=row.received_at, now=prepared.now)
+            assert prepare.use(app, prepared, load_raw(row), row.received_at,
+                               prepared.now) == inline
+            if prepared.vector is not None:
+                query = suggestion_query(inline.subject, inline.new_text or inline.text)
+                assert np.array_equal(prepared.vector, app.knowledge_base._current()
+                                      .query_vector(query))
+        assert got == len(ids)
+    finally:
+        ahead.close()
+
+
+def test_stale_or_corrupt_results_are_ignored(app):
+    raws = corpus(3)
+    how = prepare.recipe(app)
+    good = prepare.prepare_bytes(raws[0], MONDAY, MONDAY, how)
+    assert prepare.use(app, good, raws[0], MONDAY, MONDAY) is not None
+    # Other bytes (the row was replaced, or another database's raw id).
+    assert prepare.use(app, good, raws[1], MONDAY, MONDAY) is None
+    # Other parse settings, another fallback date.
+    assert prepare.use(app, replace(good, max_bytes=good.max_bytes - 1), raws[0], MONDAY,
+                       MONDAY) is None
+    assert prepare.use(app, good, raws[0], MONDAY - timedelta(hours=1), MONDAY) is None
+    assert prepare.use(app, replace(good, version=0), raws[0], MONDAY, MONDAY) is None
+    assert prepare.use(app, None, raws[0], MONDAY, MONDAY) is None
+    # Corrupt, truncated or foreign payloads.
+    blob = prepare.dumps(good)
+    for bad in (b"", b"garbage", blob[:-20], prepare.MAGIC + b"\x80\x05garbage",
+                blob.replace(prepare.MAGIC, b"mailproc-prepared-0\n")):
+        assert prepare.loads(bad) is None
+
+
+def test_a_date_that_now_reads_differently_is_parsed_again(app):
+    # Dated 30 hours after the moment it was prepared: implausible then, plausible a day on.
+    then = MONDAY
+    later = then + timedelta(days=1)
+    raw = (b"From: a@example.org\r\nTo: support@example.com\r\nSubject: clocks\r\n"
+           b"Message-ID: <clock@example.org>\r\nDate: "
+           + (then + timedelta(hours=30)).strftime("%a, %d %b %Y %H:%M:%S +0000").encode()
+           + b"\r\n\r\nbody\r\n")
+    prepared = prepare.prepare_bytes(raw, None, then, prepare.recipe(app))
+    assert prepared.parsed.date_source == "fallback"
+    assert prepare.use(app, prepared, raw, None, then + timedelta(seconds=5)) is None
+    assert prepare.use(app, prepared, raw, None, then) is not None
+    inline = parse_message(raw, received_fallback_at=None, now=later)
+    assert inline.date_source == "date" and prepare.use(app, prepared, raw, None, later) is None
+
+
+@pytest.mark.skipif(not SEMANTIC, reason="semantic KB stage not installed")
+def test_a_foreign_vector_is_not_offered_to_the_kb(app):
+    raw = demo_raws()[sorted(demo_raws())[0]]
+    prepared = prepare.prepare_bytes(raw, MONDAY, MONDAY, prepare.recipe(app))
+    assert prepared.vector is not None
+    kb = app.knowledge_base
+    wrong = np.ones(semantic_mod.DIM, dtype=np.float32)
+    for stale in (replace(prepared, model="another-model==9"),
+                  replace(prepared, vector=wrong[:10]),
+                  replace(prepared, vector=wrong * np.nan)):
+        kb.query_vectors = type(kb.query_vectors)()
+        assert prepare.use(app, stale, raw, MONDAY, MONDAY) is not None   # the parse is fine
+        assert kb.query_vectors.get(prepared.query_key) is None
+
+
+def test_processing_with_prepared_results_decides_the_same(tmp_path, monkeypatch):
+    """The demo mailbox processed with every message prepared ahead (some corrupted, some for
+    other bytes) ends in the same cases, rules and KB suggestions as without."""
+    def run(name: str, prepared_for) -> list:
+        db = Database(f"sqlite:///{tmp_path / name}.sqlite3")
+        db.upgrade()
+        app = make_app(db, tmp_path / name)
+        ids = ingest(app, list(demo_raws().values()))
+        with db.transaction() as session:
+            rows = {r.id: r for r in session.scalars(select(RawMessage))}
+        out = [process_raw(app, i, prepared=prepared_for(app, rows[i], index))
+               for index, i in enumerate(ids)]
+        with db.transaction() as session:
+            cases = [(c.ref, c.subject, c.kb_suggestions) for c in
+                     session.scalars(select(Case).order_by(Case.id))]
+            messages = [(m.case_id, m.thread_rule, m.kind, m.date_at, m.new_text) for m in
+                        session.scalars(select(Message).order_by(Message.id))]
+        return [(o.result, o.case_ref, o.rule, o.kind) for o in out], cases, messages
+
+    def ahead(app, row, index):
+        raw = load_raw(row)
+        p = prepare.prepare_bytes(raw, row.received_at, app.clock.now(), prepare.recipe(app))
+        if index % 4 == 1:
+            return prepare.loads(prepare.dumps(p)[:-7])                # corrupt
+        if index % 4 == 2:
+            return replace(p, sha256=hashlib.sha256(b"other").hexdigest())   # stale
+        return prepare.loads(prepare.dumps(p))
+
+    monkeypatch.setenv(prepare.ENV, "0")
+    assert run("inline", lambda app, row, index: None) == run("ahead", ahead)
+
+
+def test_process_pending_with_the_pool_matches_inline(tmp_path, monkeypatch):
+    def run(name: str, processes: str):
+        monkeypatch.setenv(prepare.ENV, processes)
+        db = Database(f"sqlite:///{tmp_path / name}.sqlite3")
+        db.upgrade()
+        app = make_app(db, tmp_path / name)
+        ingest(app, list(demo_raws().values()))
+        outcomes = [(o.result, o.case_ref, o.rule, o.kind) for o in process_pending(app)]
+        with db.transaction() as session:
+            cases = [(c.ref, c.subject, c.kb_suggestions, c.priority, c.team) for c in
+                     session.scalars(select(Case).order_by(Case.id))]
+        return outcomes, cases
+
+    assert run("inline", "0") == run("pool", "1")
+
+
+def test_prepare_jobs_leave_results_in_redis_that_the_drain_uses(tmp_path, redis_url,
+                                                                   monkeypatch):
+    import redis
+
+    from mailproc.runners import inbound, jobs
+
+    conn = redis.Redis.from_url(redis_url)
+    db = Database(f"sqlite:///{tmp_path / 'jobs.sqlite3'}")
+    db.upgrade()
+    app = make_app(db, tmp_path, redis_url=redis_url)
+    ids = ingest(app, list(demo_raws().values()))
+    jobs.set_app(app)
+    try:
+        assert jobs.prepare(ids)["prepared"] == len(ids)
+        conn.set(prepare.redis_key(app, ids[1]), b"corrupt")              # ignored
+        conn.set(prepare.redis_key(app, ids[2]), conn.get(prepare.redis_key(app, ids[3])))
+        used = []
+
+        def spy(app_, prepared, raw, *rest):
+            parsed = prepare.use(app_, prepared, raw, *rest)
+            used.append(parsed is not None)
+            return parsed
+
+        monkeypatch.setattr(inbound, "use", spy)
+        jobs.process_raw(ids[0])
+    finally:
+        jobs.set_app(None)
+    # Every message processed; each used its own prepared result but the corrupt one and
+    # the one holding another message's result (stale: other bytes).
+    assert used == [i not in (1, 2) for i in range(len(ids))]
+    with db.transaction() as session:
+        assert all(r.status.value == "processed" for r in session.scalars(select(RawMessage)))
+    assert not conn.keys("mailproc:prepared:*")                           # taken, not left
+    conn.close()
