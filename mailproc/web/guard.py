@@ -42,6 +42,8 @@ def set_cookie(request: Request, response: Response, name: str, value: str, *,
 
 
 def flash(request: Request, response: Response, text: str, kind: str = "ok") -> Response:
+    """A message for the next page, in a signed cookie (cut to stay far below 4 kB)."""
+    text = text if len(text) <= 700 else text[:699] + "…"
     set_cookie(request, response, FLASH_COOKIE,
                sign(core(request).secret_key, f"{kind}:{text}".encode().hex()), max_age=60)
     return response
