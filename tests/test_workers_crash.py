@@ -162,7 +162,7 @@ class Fleet:
         self.kills[name] += 1
         self.start(name, proc.module)
 
-    def stop_all(self, timeout: float = 30.0) -> dict[str, int | None]:
+    def stop_all(self, timeout: float = 60.0) -> dict[str, int | None]:
         # A process SIGTERMed while still importing has no handler yet; give the last one
         # restarted time to come up, so the exit codes below test the warm shutdown.
         time.sleep(max(0.0, 3.0 - (time.monotonic() - max(self.started_at.values()))))
@@ -302,9 +302,12 @@ def test_workers_and_pollers_survive_sigkill(tmp_path, dovecot, imap_account, sm
     # No row sent twice. The one documented exception is a deliverer SIGKILLed between the
     # server's 250 and its commit: the row is reclaimed after its lease (which counts as an
     # attempt) and the second copy carries the same Message-ID, so mail clients drop it.
-    # Only such reclaimed rows may show a second copy, and never a third.
-    reclaimed = {mid for mid, _, _, _, attempts in outbox if attempts >= 2}
+    # Only such reclaimed rows may show more than one copy, one per time a deliverer was
+    # killed with it in hand after the 250 (each reclaim counts as an attempt).
+    attempts_of = {mid: attempts for mid, _, _, _, attempts in outbox}
+    reclaimed = {mid for mid, n in attempts_of.items() if n >= 2}
     doubled = {mid: n for mid, n in copies.items() if n > 1}
-    assert all(n == 2 and mid in reclaimed for mid, n in doubled.items()), (doubled, reclaimed)
+    assert all(mid in reclaimed and n <= attempts_of[mid] for mid, n in doubled.items()), \
+        (doubled, {mid: attempts_of[mid] for mid in doubled})
     print(f"crash test: {len(reclaimed)} outbox row(s) reclaimed from a killed deliverer, "
           f"{len(doubled)} of them had reached the sink before the kill (same Message-ID)")
