@@ -43,7 +43,6 @@ import shutil
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -55,10 +54,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mailparser  # noqa: E402
-from sqlalchemy import create_engine, event, func, select, text  # noqa: E402
+from sqlalchemy import event, func, select  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
 from _corpus import load_corpus, repeated  # noqa: E402
+from ingest import drop_schema, make_database  # noqa: E402
 from mailproc import config  # noqa: E402
 from mailproc.app import App  # noqa: E402
 from mailproc.config import MailboxSettings  # noqa: E402
@@ -318,22 +318,7 @@ def baselines(raws: Sequence[bytes]) -> dict[str, float]:
 
 # -- one database ------------------------------------------------------------------------------
 
-def make_database(db: str, workdir: Path, pg_url: str) -> tuple[Database, str | None]:
-    if db == "sqlite":
-        return Database(f"sqlite:///{workdir / 'bench.sqlite3'}"), None
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    return Database(pg_url, connect_args={"options": f"-csearch_path={schema}"}), schema
-
-
-def drop_schema(pg_url: str, schema: str) -> None:
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    admin.dispose()
+# make_database and drop_schema: bench/ingest.py's, imported above.
 
 
 def make_app(db: Database, workdir: Path) -> App:
