@@ -43,6 +43,25 @@ class StorageSettings:
 
 
 @dataclass(frozen=True)
+class OAuth2Settings:
+    # `auth = "oauth2"`: a grant made once by `mailproc oauth login`, kept encrypted in the
+    # database and refreshed before it expires (mailproc.oauth). Empty values take the
+    # provider's: endpoints and scopes for microsoft and google, a device flow for microsoft,
+    # a loopback redirect with PKCE for google (and for generic without a device endpoint).
+    provider: Literal["microsoft", "google", "generic"] = "generic"
+    client_id: str = ""
+    client_secret_env: str = ""
+    client_secret_command: str = ""
+    tenant: str = "organizations"  # microsoft: a tenant id or domain, organizations or common
+    flow: Literal["", "device", "loopback"] = ""
+    scopes: tuple[str, ...] = ()
+    authorization_url: str = ""
+    token_url: str = ""
+    device_authorization_url: str = ""
+    revocation_url: str = ""
+
+
+@dataclass(frozen=True)
 class MailboxSettings:
     name: str
     type: Literal["maildir", "imap"] = "maildir"
@@ -55,11 +74,14 @@ class MailboxSettings:
     user: str = ""
     security: Literal["tls", "starttls", "plain"] = "tls"
     ca_file: str = ""  # a PEM file of CAs to trust besides the system's (a private CA)
-    auth: Literal["password", "xoauth2"] = "password"
+    # password; xoauth2: an access token from oauth2_token_env/_command that someone else
+    # keeps fresh; oauth2: mailproc's own grant ([mailboxes.oauth2], `mailproc oauth login`)
+    auth: Literal["password", "xoauth2", "oauth2"] = "password"
     password_env: str = ""
     password_command: str = ""
     oauth2_token_env: str = ""
     oauth2_token_command: str = ""
+    oauth2: OAuth2Settings = field(default_factory=OAuth2Settings)
     folder: str = "INBOX"
     processed_action: Literal["flag", "move"] = "flag"
     processed_flag: str = "$MailprocProcessed"
@@ -88,6 +110,8 @@ class OutgoingSettings:
     host: str = "localhost"
     port: int = 587
     user: str = ""
+    auth: Literal["password", "oauth2"] = "password"
+    oauth2: OAuth2Settings = field(default_factory=OAuth2Settings)
     password_env: str = ""
     password_command: str = ""
     tls: Literal["starttls", "tls", "none"] = "starttls"
@@ -308,6 +332,12 @@ def _check(s: Settings) -> None:
             raise ConfigError(f"{s.config_path}: mailboxes[{i}].host: required for an imap mailbox")
         if m.type == "maildir" and not m.path:
             raise ConfigError(f"{s.config_path}: mailboxes[{i}].path: required for a maildir mailbox")
+    places = [(f"mailboxes[{i}]", m.auth, m.oauth2, m.user) for i, m in enumerate(s.mailboxes)]
+    for where, auth, oauth2, user in [*places, ("outgoing", s.outgoing.auth, s.outgoing.oauth2,
+                                                 s.outgoing.user)]:
+        if auth == "oauth2" and not (oauth2.client_id and user):
+            raise ConfigError(f"{s.config_path}: {where}: auth = \"oauth2\" needs user and "
+                              f"{where}.oauth2.client_id (the app registered at the provider)")
     for key in ("subject_window", "reopen_closed_within"):
         parse_timedelta(getattr(s.threading, key), key=f"{s.config_path}: threading.{key}")
     parse_timedelta(s.ack.undeliverable_for, key=f"{s.config_path}: ack.undeliverable_for")

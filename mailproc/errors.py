@@ -46,3 +46,13 @@ class EditRefused(MailprocError):
         self.problems = problems
         super().__init__("; ".join(f"{name}:{line}: {message}" for name, found in problems.items()
                                    for line, message in found) or "refused")
+
+
+class GrantError(MailprocError):
+    """An OAuth2 grant gives no token now (provider unreachable, another process stuck
+    refreshing): the login fails this time and is tried again."""
+
+
+class GrantRevoked(GrantError):
+    """The OAuth2 grant no longer works (revoked, expired, never made, undecryptable): a
+    person must run `mailproc oauth login` again; a loud health event and an alert."""

@@ -464,3 +464,27 @@ class KbVersion(Base):
     author: Mapped[str] = mapped_column(String(320))
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
+
+
+class OAuthGrant(Base):
+    """One OAuth2 grant (`mailproc oauth login`) per mailbox or for the outgoing server: its
+    tokens encrypted (mailproc.oauth.vault), and a lease so one process at a time refreshes."""
+
+    __tablename__ = "oauth_grants"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)  # mailbox:<name> | outgoing
+    provider: Mapped[str] = mapped_column(String(20))
+    account: Mapped[str] = mapped_column(String(320))
+    client_id: Mapped[str] = mapped_column(String(300))
+    token_url: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[str] = mapped_column(Text, default="")
+    refresh_token: Mapped[Optional[str]] = mapped_column(Text)      # encrypted
+    access_token: Mapped[Optional[str]] = mapped_column(Text)       # encrypted
+    expires_at: Mapped[Optional[datetime]]
+    state: Mapped[str] = mapped_column(String(20), default="active")  # active | revoked
+    problem: Mapped[Optional[str]] = mapped_column(Text)
+    lease_holder: Mapped[Optional[str]] = mapped_column(String(100))
+    lease_until: Mapped[Optional[datetime]]
+    refreshed_at: Mapped[Optional[datetime]]
+    refreshes: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

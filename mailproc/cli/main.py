@@ -29,6 +29,7 @@ COMMANDS = [
     ("mailproc.cli.attachments", "attachments"),
     ("mailproc.cli.privacy", "privacy"),
     ("mailproc.cli.dkim", "dkim"),
+    ("mailproc.cli.oauth", "oauth"),
     ("mailproc.cli.web", "web"),
     ("mailproc.cli.users", "users"),
 ]

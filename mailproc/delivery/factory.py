@@ -12,6 +12,7 @@ from mailproc.delivery.dkim import SigningTransport, load_signer
 from mailproc.delivery.files import FileTransport, Transport
 from mailproc.delivery.smtp import SmtpTransport
 from mailproc.errors import ConfigError
+from mailproc.oauth.configured import grant_tokens
 
 if TYPE_CHECKING:
     from mailproc.app import App
@@ -30,11 +31,13 @@ def _transport(app: App) -> Transport:
         # A relative file_dir lives under var/, next to the database of the embedded setup.
         return FileTransport(Path(out.file_dir) if os.path.isabs(out.file_dir)
                              else app.var / out.file_dir)
+    if out.ca_file:
+        out = replace(out, ca_file=str(app.settings.resolve(out.ca_file)))
+    if out.auth == "oauth2":
+        return SmtpTransport(out, None, tokens=grant_tokens(app, None))
     password = resolve_secret(out.password_env, out.password_command,
                               setting="outgoing.password")
     if out.user and password is None:
         raise ConfigError(f"outgoing.user is set but there is no password: set "
                           f"{out.password_env or 'outgoing.password_env'} or password_command")
-    if out.ca_file:
-        out = replace(out, ca_file=str(app.settings.resolve(out.ca_file)))
     return SmtpTransport(out, password)

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import re
 import ssl
+from collections.abc import Callable
 from typing import Iterable, Iterator
 
 import aiosmtplib
 
 from mailproc.config import OutgoingSettings
 from mailproc.delivery.files import After, Before, Outgoing, SendOutcome
-from mailproc.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from mailproc.errors import (
+    DeliveryError, GrantError, PermanentDeliveryError, TransientDeliveryError,
+)
+from mailproc.oauth import sasl
 from mailproc.outbox.mime import needs_smtputf8
 from mailproc.tls import tls_context
 
@@ -52,6 +57,8 @@ def from_code(code: int, message: str, *, during: str, content: bool = False) ->
 
 def translate(exc: BaseException, target: str) -> DeliveryError:
     """aiosmtplib's exceptions -> ours, with the server's reply text (never credentials)."""
+    if isinstance(exc, DeliveryError):
+        return exc
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
         # Wrong credentials are a configuration problem for every row: retry after the fix.
         return TransientDeliveryError(f"{target}: authentication refused: "
@@ -100,9 +107,11 @@ class SmtpTransport:
 
     name = "smtp"
 
-    def __init__(self, settings: OutgoingSettings, password: str | None) -> None:
+    def __init__(self, settings: OutgoingSettings, password: str | None, *,
+                 tokens: Callable[..., str] | None = None) -> None:
         self.settings = settings
         self._password = password
+        self._tokens = tokens  # an OAuth2 grant's access tokens (auth = "oauth2")
         self.target = f"{settings.host}:{settings.port}"
         # Built here, before any row is claimed: a bad ca_file is a ConfigError up front.
         self._tls = tls_context(settings.ca_file or None) if settings.tls != "none" else None
@@ -116,18 +125,52 @@ class SmtpTransport:
             hostname=s.host, port=s.port, timeout=s.timeout_seconds,
             use_tls=s.tls == "tls", start_tls=True if s.tls == "starttls" else False,
             tls_context=self._tls,
-            username=s.user or None, password=(self._password if s.user else None))
+            username=s.user if s.user and self._tokens is None else None,
+            password=self._password if s.user and self._tokens is None else None)
 
     async def _connect(self) -> aiosmtplib.SMTP:
         client = self._client()
         try:
             await client.connect()
+            if self._tokens is not None:
+                await self._token_login(client)
         except BaseException as exc:
             client.close()
             if isinstance(exc, asyncio.CancelledError):
                 raise
             raise translate(exc, self.target) from None
         return client
+
+    async def _token_login(self, client: aiosmtplib.SMTP) -> None:
+        """OAUTHBEARER or XOAUTH2, whichever the server offers; a refused token is replaced
+        once by a newer one. The grant is asked in a thread: it may call the provider."""
+        if client.is_ehlo_or_helo_needed:
+            await client.ehlo()
+        mechanism = sasl.mechanism(client.server_auth_methods)
+        token = await self._token()
+        try:
+            await self._authenticate(client, mechanism, token)
+        except aiosmtplib.SMTPAuthenticationError:
+            log.info("SMTP %s refused the OAuth2 token; asking for a newer one", self.target)
+            await self._authenticate(client, mechanism, await self._token(rejected=token))
+
+    async def _token(self, rejected: str | None = None) -> str:
+        try:
+            return await asyncio.to_thread(self._tokens, rejected=rejected)
+        except GrantError as exc:  # revoked or not: every row waits for a person or the provider
+            raise TransientDeliveryError(f"{self.target}: {exc}") from None
+
+    async def _authenticate(self, client: aiosmtplib.SMTP, mechanism: str, token: str) -> None:
+        s = self.settings
+        if mechanism == "XOAUTH2":
+            await client.auth_xoauth2(s.user, token)
+            return
+        initial = base64.b64encode(sasl.oauthbearer(s.user, token, s.host, s.port).encode())
+        response = await client.execute_command(b"AUTH", b"OAUTHBEARER", initial)
+        if response.code == 334:  # the error as a challenge; ^A ends the exchange (RFC 7628)
+            response = await client.execute_command(base64.b64encode(b"\x01"))
+        if response.code != 235:
+            raise aiosmtplib.SMTPAuthenticationError(response.code, response.message)
 
     async def _send_one(self, client: aiosmtplib.SMTP, item: Outgoing) -> SendOutcome:
         options: list[str] = []

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from mailproc.errors import ConfigError
 from mailproc.fallback.phone_list import build_phone_list
 from mailproc.models import Event, Health, Outage
+from mailproc.oauth.grants import TRANSPORT as GRANT_TRANSPORT, login_command
 from mailproc.people.directory import phone_directory
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,8 @@ def _payload(app, session, row: Outage, event: str, now: datetime) -> dict:
         payload["customers_to_call"] = len(entries)
         payload["phone_list_command"] = "mailproc phone-list --format html"
         payload["on_call"] = [d for d in phone_directory(app, now) if d["group"] == "on-call"]
+    if row.key.startswith(f"{GRANT_TRANSPORT}:"):
+        payload["command"] = login_command(row.key.split(":", 1)[1])  # what mends it
     return payload
 
 

@@ -22,14 +22,17 @@ def state_after(failures: int) -> str:
 
 
 def record_attempt(session: Session, target: str, transport: str, *, ok: bool,
-                   error: str | None, now: datetime) -> Health:
+                   error: str | None, now: datetime, fatal: bool = False) -> Health:
+    """Count one attempt; a `fatal` failure (one that trying again cannot mend, such as a
+    revoked sign-in) is down at once."""
     row = session.scalar(select(Health).where(Health.target == target,
                                               Health.transport == transport))
     if row is None:
         row = Health(target=target, transport=transport, state="up", since_at=now,
                      last_attempt_at=now, consecutive_failures=0)
         session.add(row)
-    row.consecutive_failures = 0 if ok else row.consecutive_failures + 1
+    row.consecutive_failures = 0 if ok else max(row.consecutive_failures + 1,
+                                                DOWN_AFTER if fatal else 0)
     state = state_after(row.consecutive_failures)
     if state != row.state:
         log.warning("mail health %s/%s: %s -> %s (%s)", target, transport, row.state, state,

@@ -10,6 +10,8 @@ from mailproc.app import App
 from mailproc.db import current_revision, head_revision
 from mailproc.delivery.dkim import configured_key, load_signer, record_value
 from mailproc.errors import ConfigError, MailprocError
+from mailproc.oauth.configured import configured
+from mailproc.oauth.grants import grant_name, list_grants, login_command
 from mailproc.ops.domain import check_domain
 from mailproc.runners.jobs import queue_status
 from mailproc.source.factory import build_source
@@ -35,6 +37,7 @@ def run_checks(app: App) -> list[Check]:
                 "unless a team's route matches (set team in [[mailboxes]], or "
                 "MAILPROC_IMAP_TEAM)")))
     checks.append(_outgoing(app))
+    checks.extend(_oauth(app))
     if app.settings.redis_url:
         checks.append(_redis(app))
     checks.extend(_templates(app))
@@ -125,6 +128,32 @@ def _outgoing(app: App) -> Check:
         return Check("outgoing", code == 250, f"smtp {out.host}:{out.port} EHLO {code}")
     except (OSError, smtplib.SMTPException) as exc:
         return Check("outgoing", False, f"smtp {out.host}:{out.port}: {exc}")
+
+
+def _oauth(app: App) -> list[Check]:
+    """Every place that signs in with OAuth2: its settings make sense and its grant works."""
+    s, found = app.settings, []
+    places = [m.name for m in s.mailboxes if m.type == "imap" and m.auth == "oauth2"]
+    if s.outgoing.transport == "smtp" and s.outgoing.auth == "oauth2":
+        places.append(None)
+    grants = {g.name: g for g in list_grants(app.db)} if places else {}
+    for mailbox in places:
+        name = grant_name(mailbox)
+        try:
+            configured(app, mailbox)
+        except ConfigError as exc:
+            found.append(Check(f"oauth2 {name}", False, str(exc)))
+            continue
+        grant = grants.get(name)
+        if grant is None or grant.state != "active":
+            found.append(Check(f"oauth2 {name}", False, (grant.problem if grant else
+                                                         "never signed in") +
+                               f": run `{login_command(name)}`"))
+        else:
+            found.append(Check(f"oauth2 {name}", True, f"{grant.account} ({grant.provider}), "
+                               f"access until {grant.expires_at:%Y-%m-%d %H:%M} UTC, "
+                               f"{grant.refreshes} renewals"))
+    return found
 
 
 def _redis(app: App) -> Check:

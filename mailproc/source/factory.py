@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from mailproc.config import MailboxSettings
 from mailproc.credentials import resolve_secret
 from mailproc.errors import ConfigError
+from mailproc.oauth.configured import grant_tokens
 from mailproc.source.imap import ImapSettings, ImapSource
 from mailproc.source.maildir import MaildirSource
 
@@ -32,12 +33,16 @@ def build_source(app: App, box: MailboxSettings):
                           "or password_command")
     if box.auth == "xoauth2" and token is None:
         raise ConfigError(f"{where}: no OAuth2 token: set oauth2_token_env or oauth2_token_command")
+    # Both OAuth2 kinds log in with a bearer token; with "oauth2" it comes from our own grant.
+    tokens = grant_tokens(app, box.name) if box.auth == "oauth2" else None
     return ImapSource(ImapSettings(
         name=box.name, host=box.host, port=box.port, user=box.user, security=box.security,
-        auth=box.auth, password=password, oauth2_token=token, folder=box.folder,
+        auth="password" if box.auth == "password" else "xoauth2", password=password,
+        oauth2_token=token, folder=box.folder,
         processed_action=box.processed_action, processed_flag=box.processed_flag,
         move_to=box.move_to, batch_size=box.batch_size, use_idle=box.use_idle,
-        ca_file=str(app.settings.resolve(box.ca_file)) if box.ca_file else None))
+        ca_file=str(app.settings.resolve(box.ca_file)) if box.ca_file else None),
+        token_provider=tokens)
 
 
 def seed_maildir(path: Path, seed: Path) -> int:

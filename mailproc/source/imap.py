@@ -13,7 +13,8 @@ from datetime import UTC
 from imapclient import DELETED, IMAPClient
 from imapclient.exceptions import LoginError
 
-from mailproc.errors import ConfigError, SourceAuthError, SourceError
+from mailproc.errors import ConfigError, GrantError, GrantRevoked, SourceAuthError, SourceError
+from mailproc.oauth import sasl
 from mailproc.source.base import Checkpoint, FetchedMessage, IngestSink, imap_source_key
 from mailproc.tls import tls_context
 
@@ -34,7 +35,7 @@ class ImapSettings:
     port: int
     user: str
     security: str = "tls"  # "tls" | "starttls" | "plain"
-    auth: str = "password"  # "password" | "xoauth2"
+    auth: str = "password"  # "password" | "xoauth2" (a bearer token: OAUTHBEARER or XOAUTH2)
     password: str | None = field(default=None, repr=False)
     oauth2_token: str | None = field(default=None, repr=False)
     folder: str = "INBOX"
@@ -72,7 +73,8 @@ def _chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
 class ImapSource:
     """One IMAP folder of one mailbox; keeps its connection between polls and reconnects on demand."""
 
-    def __init__(self, settings: ImapSettings, *, token_provider: Callable[[], str] | None = None) -> None:
+    def __init__(self, settings: ImapSettings, *,
+                 token_provider: Callable[..., str] | None = None) -> None:
         self.settings = settings
         self.name = settings.name
         self._token_provider = token_provider  # fresh OAuth2 token per login, if tokens expire
@@ -208,15 +210,12 @@ class ImapSource:
         try:
             with self._io("login"):
                 try:
-                    if s.auth == "xoauth2":
-                        token = self._token_provider() if self._token_provider else s.oauth2_token
-                        if not token:
-                            raise SourceAuthError(f"no OAuth2 token for {self._where()}")
-                        client.oauth2_login(s.user, token)
-                    else:
+                    if s.auth == "password":
                         if s.password is None:
                             raise SourceAuthError(f"no password configured for {self._where()}")
                         client.login(s.user, s.password)
+                    else:
+                        self._token_login(client)
                 except LoginError as exc:
                     # the server's text ("[AUTHENTICATIONFAILED] ...") never echoes our secret
                     raise SourceAuthError(f"IMAP login refused for {self._where()}: {exc}") from None
@@ -224,6 +223,35 @@ class ImapSource:
             log.error("%s", exc)
             sink.record_attempt(self.name, TRANSPORT, False, str(exc))
             raise
+
+    def _token_login(self, client: IMAPClient) -> None:
+        """OAUTHBEARER or XOAUTH2, whichever the server offers; a refused token is replaced
+        once by a newer one (expired early, or revoked and signed in again meanwhile)."""
+        s = self.settings
+        offered = [c.decode().removeprefix("AUTH=") for c in client.capabilities()
+                   if c.startswith(b"AUTH=")]
+        login = client.oauthbearer_login if sasl.mechanism(offered) == "OAUTHBEARER" \
+            else client.oauth2_login
+        token = self._token()
+        try:
+            login(s.user, token)
+        except LoginError:
+            if self._token_provider is None:
+                raise
+            log.info("IMAP %s refused the OAuth2 token; asking for a newer one", self.name)
+            login(s.user, self._token(rejected=token))
+
+    def _token(self, rejected: str | None = None) -> str:
+        if self._token_provider is None:
+            if not self.settings.oauth2_token:
+                raise SourceAuthError(f"no OAuth2 token for {self._where()}")
+            return self.settings.oauth2_token
+        try:
+            return self._token_provider(rejected=rejected) if rejected else self._token_provider()
+        except GrantRevoked as exc:
+            raise SourceAuthError(f"{self._where()}: {exc}") from None
+        except GrantError as exc:
+            raise SourceError(f"{self._where()}: {exc}") from None
 
     # -- one round -------------------------------------------------------------------------
     def _select(self) -> int:
