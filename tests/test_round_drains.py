@@ -3,6 +3,9 @@ the sweep itself queued, in one round (issue 15, item 3 and item 10's "deliver a
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -11,8 +14,10 @@ from mailproc.models import OutboundMail, OutboxStatus
 from mailproc.runners.embedded import run_forever, run_round
 from mailproc.runners.outbound import deliver_due
 from mailproc.source.base import FetchedMessage
+from mailproc.source.imap import ImapSource
 from tests.agent_helpers import mail
 from tests.test_escalation import ESCALATION, esc_app
+from tests.test_imap_source import settings_for
 
 NO_INCIDENTS = {**ESCALATION, "incidents": {"enabled": False}}   # 130 look-alike requests
 
@@ -82,3 +87,32 @@ def test_the_long_running_loop_looks_again_at_once_after_a_round_that_found_mail
                 should_stop=lambda: len(rounds) >= 3)
     # no wait between rounds that found mail; the first empty round waits for new mail
     assert source.calls == [("poll", 1), ("poll", 1), ("poll", 0), ("wait", 0)]
+
+
+def test_the_long_running_loop_survives_a_dropped_idle(db, tmp_path, imap_account):
+    """A server that drops the waiting IDLE connection (a restart, an idle limit) is a
+    health note and a reconnect, not the end of `mailproc run`."""
+    app = esc_app(db, tmp_path)
+    source = ImapSource(replace(settings_for(imap_account), name="demo"))
+    imap_account.append(mail(frm="a@kunde.example", subject="Before the drop", body="x"))
+    rounds, kicked = [], threading.Event()
+
+    def stop() -> bool:
+        return sum(o.result == "processed" for r in rounds for o in r.outcomes) >= 2 or \
+            len(rounds) > 50
+
+    def drop_then_mail():
+        while not any(r.outcomes for r in rounds):
+            time.sleep(0.05)
+        time.sleep(0.3)                     # the loop is in IDLE now
+        imap_account.kick()
+        kicked.set()
+        imap_account.append(mail(frm="b@kunde.example", subject="After the drop", body="y"))
+    helper = threading.Thread(target=drop_then_mail, daemon=True)
+    helper.start()
+    try:
+        run_forever(app, [source], idle_timeout=1.0, on_round=rounds.append, should_stop=stop)
+    finally:
+        source.close()
+    assert kicked.is_set()
+    assert sum(o.result == "processed" for r in rounds for o in r.outcomes) == 2

@@ -90,7 +90,12 @@ def run_forever(app: App, sources: list, *, idle_timeout: float = 60.0, on_round
         for source in sources:
             if report.source_errors.get(source.name) is None and hasattr(source, "wait_for_mail"):
                 # One IDLE at a time is enough to wake the loop on new mail.
-                source.wait_for_mail(idle_timeout / max(1, len(sources)), should_stop)
+                try:
+                    source.wait_for_mail(idle_timeout / max(1, len(sources)), should_stop)
+                except SourceError as exc:
+                    # The server dropped the waiting connection (a restart, an idle limit):
+                    # recorded on the mailbox's health; the next round connects again.
+                    log.warning("mailbox %s: %s; polling again", source.name, exc)
                 waited = True
                 break
         if not waited:
