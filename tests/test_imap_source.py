@@ -429,3 +429,16 @@ def test_resolve_secret_errors_name_the_setting_not_the_value(env, command, mess
     with pytest.raises(ConfigError, match=message) as info:
         resolve_secret(env, command, setting="imap_password", environ={})
     assert "imap_password" in str(info.value) and "hunter2" not in str(info.value)
+
+
+def test_check_logs_in_and_counts_the_folder_without_touching_health(imap_account,
+                                                                      source_factory):
+    """What `mailproc doctor` asks of an IMAP mailbox (it called a check() that did not exist)."""
+    imap_account.append(mail(1))
+    imap_account.append(mail(2))
+    assert source_factory(imap_account).check() == 2
+    wrong = source_factory(imap_account, password="wrong")
+    with pytest.raises(SourceAuthError, match="IMAP login refused"):
+        wrong.check()
+    with pytest.raises(SourceError, match="SELECT Nowhere"):
+        source_factory(imap_account, folder="Nowhere").check()

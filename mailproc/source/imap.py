@@ -117,6 +117,17 @@ class ImapSource:
         log.error("IMAP %s: %s", self.name, note)
         return note
 
+    def check(self) -> int:
+        """Log in and select the folder, as `mailproc doctor` asks: the number of messages in
+        it. Raises SourceAuthError or SourceError with the reason; records no health."""
+        try:
+            self._connected(None)
+            with self._io(f"SELECT {self.settings.folder}"):
+                return int(self._client.select_folder(self.settings.folder,
+                                                      readonly=True)[b"EXISTS"])
+        finally:
+            self._drop()
+
     def wait_for_mail(self, timeout: float, should_stop: Callable[[], bool] = lambda: False,
                       ) -> None:
         """Return when new mail may be there (IDLE saw EXISTS), after `timeout` seconds, or
@@ -178,7 +189,7 @@ class ImapSource:
             with contextlib.suppress(OSError, imaplib.IMAP4.error):
                 client.shutdown()
 
-    def _connected(self, sink: IngestSink) -> IMAPClient:
+    def _connected(self, sink: IngestSink | None) -> IMAPClient:
         if self._client is not None:
             try:
                 self._client.noop()  # a kept connection may have been closed by the server meanwhile
@@ -205,7 +216,7 @@ class ImapSource:
         log.info("IMAP connected to %s", self._where())
         return client
 
-    def _login(self, client: IMAPClient, sink: IngestSink) -> None:
+    def _login(self, client: IMAPClient, sink: IngestSink | None) -> None:
         s = self.settings
         try:
             with self._io("login"):
@@ -221,7 +232,8 @@ class ImapSource:
                     raise SourceAuthError(f"IMAP login refused for {self._where()}: {exc}") from None
         except SourceAuthError as exc:
             log.error("%s", exc)
-            sink.record_attempt(self.name, TRANSPORT, False, str(exc))
+            if sink is not None:
+                sink.record_attempt(self.name, TRANSPORT, False, str(exc))
             raise
 
     def _token_login(self, client: IMAPClient) -> None:
