@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email
 import json
 import email.message
@@ -19,11 +21,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 from pathlib import Path
 
+import httpx
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, Session
 from imapclient import IMAPClient
 
 log = logging.getLogger(__name__)
@@ -129,9 +132,15 @@ class DovecotServer:
 
     host = "127.0.0.1"
 
-    def __init__(self, tmpdir: Path | str, port: int) -> None:
+    def __init__(self, tmpdir: Path | str, port: int, *, introspection_url: str | None = None,
+                 introspection_client: tuple[str, str] | None = None) -> None:
+        """With `introspection_url` (and the resource server's `introspection_client` id and secret)
+        the oauth2 passdb asks that RFC 7662 endpoint about every token (tests.oauth_server);
+        without it, a harness tokeninfo server knows the tokens given to add_oauth2_token()."""
         self.dir = Path(tmpdir)
         self.port = port
+        self.introspection_url = introspection_url
+        self.introspection_client = introspection_client
         self.conf = self.dir / "dovecot.conf"
         self.log_path = self.dir / "dovecot.log"
         self.users_dir = self.dir / "users.d"
@@ -160,14 +169,12 @@ class DovecotServer:
         mail.mkdir(exist_ok=True)
         shutil.chown(mail, "dovecot", "dovecot")
         self.users_dir.mkdir(exist_ok=True)
-        self._tokeninfo = ThreadingHTTPServer(("127.0.0.1", 0), _TokenInfo)
-        self._tokeninfo.tokens = {}
-        self._tokeninfo.daemon_threads = True
-        threading.Thread(target=self._tokeninfo.serve_forever, name="tokeninfo", daemon=True).start()
-        (self.dir / "dovecot-oauth2.conf.ext").write_text(
-            f"tokeninfo_url = http://127.0.0.1:{self._tokeninfo.server_address[1]}/tokeninfo?access_token=\n"
-            "username_attribute = username\n"
-        )
+        if self.introspection_url is None:
+            self._tokeninfo = ThreadingHTTPServer(("127.0.0.1", 0), _TokenInfo)
+            self._tokeninfo.tokens = {}
+            self._tokeninfo.daemon_threads = True
+            threading.Thread(target=self._tokeninfo.serve_forever, name="tokeninfo", daemon=True).start()
+        (self.dir / "dovecot-oauth2.conf.ext").write_text(self._oauth2_config())
         self.conf.write_text(self.config_text())
         # Not capture_output: the daemonized master inherits the pipes and run() would never return.
         errors = self.dir / "start.err"
@@ -190,6 +197,20 @@ class DovecotServer:
             f"dovecot did not answer on {self.host}:{self.port} within {timeout:.0f}s; "
             f"is the port taken or the config invalid? Last log lines:\n{self.log_tail()}"
         )
+
+    def _oauth2_config(self) -> str:
+        """dovecot-oauth2.conf.ext: ask the harness tokeninfo server, or the introspection endpoint."""
+        if self.introspection_url is None:
+            return (f"tokeninfo_url = http://127.0.0.1:{self._tokeninfo.server_address[1]}/tokeninfo?access_token=\n"
+                    "username_attribute = username\n")
+        # Dovecot sends the URL's userinfo as HTTP Basic auth and the token as a form field
+        # (token=...), as RFC 7662 asks; no auth_cache_size is set, so every login asks afresh.
+        url = urlparse(self.introspection_url)
+        if self.introspection_client is not None:
+            client_id, secret = (quote(part, safe="") for part in self.introspection_client)
+            url = url._replace(netloc=f"{client_id}:{secret}@{url.netloc}")
+        return (f"introspection_mode = post\nintrospection_url = {url.geturl()}\n"
+                "username_attribute = username\nactive_attribute = active\nactive_value = true\n")
 
     def config_text(self) -> str:
         """The dovecot.conf of this instance (a TLS variant adds its certificate)."""
@@ -231,6 +252,8 @@ class DovecotServer:
 
     def add_oauth2_token(self, user: str, token: str) -> None:
         """Make `token` a valid OAuth2 access token for `user` (XOAUTH2 / OAUTHBEARER logins)."""
+        if self._tokeninfo is None:
+            raise RuntimeError("add_oauth2_token needs a started DovecotServer without introspection_url")
         self._tokeninfo.tokens[token] = user
 
     def client(self, user: str, timeout: float = 10.0) -> IMAPClient:
@@ -370,20 +393,99 @@ class _SinkHandler:
         return reply or "250 2.0.0 OK"
 
 
+# What providers answer a bad bearer token with, base64 in a 334 challenge; the client then sends
+# an empty line (XOAUTH2, as Gmail expects) or %x01 (OAUTHBEARER, RFC 7628 §3.2.3) and gets a 535.
+_BEARER_ERRORS = {
+    "XOAUTH2": {"status": "401", "schemes": "bearer", "scope": "imap smtp"},
+    "OAUTHBEARER": {"status": "invalid_token", "scope": "imap smtp"},
+}
+
+
+def _parse_bearer(mechanism: str, blob: bytes) -> tuple[str | None, str] | None:
+    """(user, token) from an XOAUTH2 or OAUTHBEARER client response, None when malformed.
+
+    XOAUTH2: "user=U^Aauth=Bearer T^A^A"; OAUTHBEARER (RFC 7628): "n,a=U,^Aauth=Bearer T^A^A",
+    where the authzid a= may be left out.
+    """
+    head, *pairs = blob.decode("utf-8", "replace").split("\x01")
+    fields = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+    scheme, _, token = fields.get("auth", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    if mechanism == "XOAUTH2":
+        return (head[5:], token) if head.startswith("user=") and len(head) > 5 else None
+    gs2 = head.split(",")
+    if len(gs2) < 3 or gs2[0] not in ("n", "y"):
+        return None
+    authzid = gs2[1][2:].replace("=2C", ",").replace("=3D", "=") if gs2[1].startswith("a=") else None
+    return authzid, token
+
+
+class _OAuthSinkHandler(_SinkHandler):
+    """The sink plus AUTH XOAUTH2 and OAUTHBEARER, every token asked about by RFC 7662 introspection."""
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:  # noqa: N802 (aiosmtpd's naming)
+        return await self._bearer_login(server, args, "XOAUTH2")
+
+    async def auth_OAUTHBEARER(self, server: SMTP, args: list[str]) -> AuthResult:  # noqa: N802
+        return await self._bearer_login(server, args, "OAUTHBEARER")
+
+    async def _bearer_login(self, server: SMTP, args: list[str], mechanism: str) -> AuthResult:
+        if len(args) == 1:  # no initial response: ask for it
+            blob = await server.challenge_auth("")
+            if blob is MISSING:
+                return AuthResult(success=False)  # challenge_auth answered already
+        else:
+            try:
+                blob = base64.b64decode(args[1], validate=True)
+            except binascii.Error:
+                await server.push("501 5.5.2 Can't decode base64")
+                return AuthResult(success=False)
+        parsed = _parse_bearer(mechanism, blob)
+        user = await self._token_user(*parsed) if parsed else None
+        if user is not None:
+            self.sink._login(mechanism, user)
+            return AuthResult(success=True, auth_data=user)
+        if await server.challenge_auth(json.dumps(_BEARER_ERRORS[mechanism])) is MISSING:
+            return AuthResult(success=False)
+        return AuthResult(success=False, handled=False)  # aiosmtpd answers 535 5.7.8
+
+    async def _token_user(self, user: str | None, token: str) -> str | None:
+        """The token's user when the authorization server says it is active and it is `user`'s."""
+        url, client_id, secret = self.sink.oauth_introspection
+        async with httpx.AsyncClient(timeout=5.0, trust_env=False) as client:
+            response = await client.post(url, data={"token": token, "token_type_hint": "access_token"},
+                                         auth=(client_id, secret))
+        claims = response.json() if response.status_code == 200 else {}
+        if claims.get("active") is not True or (user is not None and claims.get("username") != user):
+            return None
+        return claims.get("username")
+
+
 class SmtpSink:
     """aiosmtpd on a fixed loopback port that keeps every message; replies can be scripted.
 
     `script("rcpt"|"data", *replies)` queues replies used one per RCPT / DATA command, e.g.
     "451 4.3.0 try later", "550 5.1.1 no such user" or DROP; once the queue is empty the sink
     accepts normally. stop() and start() reuse the same port to simulate an outage.
+
+    `oauth_introspection=(introspection_url, client_id, client_secret)` makes it a submission
+    server that wants AUTH XOAUTH2 or OAUTHBEARER (no TLS) before MAIL and checks each token at
+    that RFC 7662 endpoint (tests.oauth_server); `logins` lists the (mechanism, user) accepted.
+    `oauth_mechanisms` narrows what it offers (Microsoft's servers offer only XOAUTH2).
     """
 
     host = "127.0.0.1"
 
-    def __init__(self, port: int | None = None, *, smtputf8: bool = True) -> None:
+    def __init__(self, port: int | None = None, *, smtputf8: bool = True,
+                 oauth_introspection: tuple[str, str, str] | None = None,
+                 oauth_mechanisms: tuple[str, ...] = ("OAUTHBEARER", "XOAUTH2")) -> None:
         self.port = port or free_port()
+        self.oauth_mechanisms = oauth_mechanisms
         self.smtputf8 = smtputf8  # False: a relay without RFC 6531 support
+        self.oauth_introspection = oauth_introspection
         self.messages: list[CapturedMessage] = []
+        self.logins: list[tuple[str, str]] = []
         self._replies: dict[str, deque[str]] = {"rcpt": deque(), "data": deque()}
         self._cond = threading.Condition()
         self._controller: Controller | None = None
@@ -391,8 +493,9 @@ class SmtpSink:
     def start(self) -> None:
         if self._controller is not None:
             return
+        handler = (_SinkHandler if self.oauth_introspection is None else _OAuthSinkHandler)(self)
         controller = Controller(
-            _SinkHandler(self), hostname=self.host, port=self.port, enable_SMTPUTF8=self.smtputf8, ready_timeout=10.0,
+            handler, hostname=self.host, port=self.port, enable_SMTPUTF8=self.smtputf8, ready_timeout=10.0,
             **self.controller_options(),
         )
         try:
@@ -403,7 +506,11 @@ class SmtpSink:
 
     def controller_options(self) -> dict:
         """Extra aiosmtpd Controller/SMTP arguments (TLS, AUTH) of a variant sink."""
-        return {}
+        if self.oauth_introspection is None:
+            return {}
+        hidden = [m for m in ("OAUTHBEARER", "XOAUTH2") if m not in self.oauth_mechanisms]
+        return {"auth_required": True, "auth_require_tls": False,
+                "auth_exclude_mechanism": ["PLAIN", "LOGIN", *hidden]}
 
     def stop(self) -> None:
         if self._controller is not None:
@@ -427,6 +534,10 @@ class SmtpSink:
         with self._cond:
             self.messages.append(message)
             self._cond.notify_all()
+
+    def _login(self, mechanism: str, user: str) -> None:
+        with self._cond:
+            self.logins.append((mechanism, user))
 
     def wait_for(self, n: int, timeout: float = 5.0) -> list[CapturedMessage]:
         """Block until at least `n` messages arrived; raise TimeoutError with what did arrive."""

@@ -53,7 +53,8 @@ def _device(client: OAuth2Client, c: Configured, say: Say, timeout: float) -> di
     form = {"client_id": c.endpoints.client_id, "scope": c.endpoints.scope}
     if c.client_secret:
         form["client_secret"] = c.client_secret
-    answer = client.post(c.endpoints.device_authorization_url, data=form, withhold_token=True)
+    answer = client.request("POST", c.endpoints.device_authorization_url, data=form,
+                            withhold_token=True)
     grant = answer.json() if answer.headers.get("content-type", "").startswith(
         "application/json") else {}
     if answer.status_code != 200 or "device_code" not in grant:
@@ -65,7 +66,8 @@ def _device(client: OAuth2Client, c: Configured, say: Say, timeout: float) -> di
         f"and enter the code {grant['user_code']} (valid for "
         f"{int(grant.get('expires_in', 900)) // 60} minutes).")
     interval = float(grant.get("interval") or 5)
-    deadline = time.monotonic() + min(timeout, float(grant.get("expires_in") or timeout))
+    limit = min(timeout, float(grant.get("expires_in") or timeout))
+    deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         time.sleep(interval)
         try:
@@ -78,7 +80,7 @@ def _device(client: OAuth2Client, c: Configured, say: Say, timeout: float) -> di
                 interval += 5
                 continue
             raise _refused(c, exc) from None
-    raise GrantError(f"{c.where}: nobody signed in before the code expired; run the command again")
+    raise GrantError(f"{c.where}: nobody signed in within {limit:.0f}s; run the command again")
 
 
 class _Redirect(http.server.BaseHTTPRequestHandler):

@@ -6,6 +6,8 @@ import smtplib
 import socket
 from dataclasses import dataclass
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from mailproc.app import App
 from mailproc.db import current_revision, head_revision
 from mailproc.delivery.dkim import configured_key, load_signer, record_value
@@ -136,7 +138,13 @@ def _oauth(app: App) -> list[Check]:
     places = [m.name for m in s.mailboxes if m.type == "imap" and m.auth == "oauth2"]
     if s.outgoing.transport == "smtp" and s.outgoing.auth == "oauth2":
         places.append(None)
-    grants = {g.name: g for g in list_grants(app.db)} if places else {}
+    if not places:
+        return found
+    try:
+        grants = {g.name: g for g in list_grants(app.db)}
+    except SQLAlchemyError:
+        return [Check("oauth2", False, "the grants cannot be read: bring the database up to "
+                                       "date first (`mailproc db upgrade`)")]
     for mailbox in places:
         name = grant_name(mailbox)
         try:
