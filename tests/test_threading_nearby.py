@@ -11,8 +11,8 @@ from email import message_from_bytes, policy
 
 from sqlalchemy import delete, func, select, text
 
+from mailproc.cases.records import open_case
 from mailproc.models import Case, Contact, Message, MessagePrint
-from mailproc.thread.lookup import email_domain
 from mailproc.runners.periodic import backfill_prints
 from mailproc.thread.nearby import RecentCase, choose, choose_quoted, extends, told_apart
 from mailproc.thread.prints import MIN_MATCH, fingerprints
@@ -368,25 +368,52 @@ def test_the_quote_is_asked_about_only_when_nothing_else_placed_the_mail():
     assert place("eve@other.example") == ("new", None)
 
 
-def test_the_domain_question_is_the_expression_its_index_holds(db):
-    """The colleague question reads contacts by email_domain; an index on DOMAIN_OF_EMAIL
-    (ix_contacts_domain_<dialect>, made by migration 0004) serves it on both databases,
-    where a LIKE '%@domain' scans."""
+def test_a_domains_recent_cases_are_one_index_range(db):
+    """The colleague question asks for the cases of a customer domain active since a time:
+    cases carry their customer's domain (set when the case opens; migration 0006 filled it
+    in for older cases), and ix_cases_domain_updated answers it without visiting each person
+    of a large customer."""
     dialect = db.engine.dialect.name
-    question = select(Contact.id).where(email_domain(Contact.email) == "kunde.example")
     with db.transaction() as s:
-        s.add_all([Contact(email=f"p{n}@{d}", name="", phones=[], created_at=MONDAY)
-                   for n in range(40) for d in ("kunde.example", "other.example")])
-        s.flush()
-        assert len(s.scalars(question).all()) == 40
-        # Migration 0004 made it: ix_contacts_domain_postgresql / ix_contacts_domain_sqlite.
+        for n in range(40):
+            for domain in ("Kunde.example", "other.example"):
+                contact = Contact(email=f"p{n}@{domain}", name="", phones=[], created_at=MONDAY)
+                s.add(contact)
+                s.flush()
+                open_case(s, subject=f"Topic {n}", normalized_subject=f"topic {n}",
+                          customer=contact, mailbox_id=None, priority="normal", team="",
+                          ref_base=1000, now=MONDAY + timedelta(hours=n))
+    question = select(Case.id).where(Case.customer_domain == "kunde.example",
+                                     Case.updated_at >= MONDAY + timedelta(hours=30))
+    with db.transaction() as s:
+        assert len(s.scalars(question).all()) == 10
+        compiled = str(question.compile(s.get_bind(), compile_kwargs={"literal_binds": True}))
         if dialect == "postgresql":
             s.execute(text("SET LOCAL enable_seqscan = off"))
-            plan = s.execute(text("EXPLAIN " + str(question.compile(
-                s.get_bind(), compile_kwargs={"literal_binds": True})))).scalars().all()
+            plan = s.execute(text("EXPLAIN " + compiled)).scalars().all()
         else:
-            plan = [row[-1] for row in s.execute(text("EXPLAIN QUERY PLAN " + str(
-                question.compile(s.get_bind(), compile_kwargs={"literal_binds": True}))))]
-        assert any("ix_contacts_domain" in line for line in plan), plan
-        assert sorted(s.scalars(question)) == sorted(s.scalars(select(Contact.id).where(
-            Contact.email.like("%@kunde.example"))))
+            plan = [row[-1] for row in s.execute(text("EXPLAIN QUERY PLAN " + compiled))]
+        assert any("ix_cases_domain_updated" in line for line in plan), plan
+
+
+def test_upgrade_fills_in_the_domain_of_older_cases(db):
+    """Migration 0006 gives every case made before it its customer's domain."""
+    from alembic import command
+
+    from mailproc.db import alembic_config
+
+    command.downgrade(alembic_config(db.engine), "0005")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO contacts (email, name, phones, created_at) VALUES "
+                          "('Ann@Kunde.Example', '', '[]', :t)"), {"t": MONDAY})
+        contact = conn.execute(text("SELECT id FROM contacts")).scalar()
+        conn.execute(text(
+            "INSERT INTO cases (ref, status, priority, subject, normalized_subject, team, "
+            "assignee, created_at, updated_at, kb_suggestions, resolved_by_kb, customer_id) "
+            "VALUES ('1001', 'open', 'normal', 'Printer', 'printer', '', '', :t, :t, '[]', "
+            ":f, :c), ('1002', 'open', 'normal', 'x', 'x', '', '', :t, :t, '[]', :f, NULL)"),
+            {"t": MONDAY.replace(tzinfo=None), "f": False, "c": contact})
+    db.upgrade()
+    with db.transaction() as s:
+        assert dict(s.execute(select(Case.ref, Case.customer_domain)).tuples().all()) == {
+            "1001": "kunde.example", "1002": None}

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailproc.models import Case, CaseStatus, Contact, Event, Participant
+from mailproc.thread.nearby import domain_of
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,8 @@ def open_case(session: Session, *, subject: str, normalized_subject: str, custom
               mailbox_id: int | None, priority: str, team: str, ref_base: int, now: datetime,
               linked_case_id: int | None = None) -> Case:
     case = Case(subject=subject, normalized_subject=normalized_subject[:300],
-                customer_id=customer.id, mailbox_id=mailbox_id, priority=priority, team=team,
+                customer_id=customer.id, customer_domain=domain_of(customer.email) or None,
+                mailbox_id=mailbox_id, priority=priority, team=team,
                 status=CaseStatus.NEW, created_at=now, updated_at=now,
                 last_customer_message_at=now, linked_case_id=linked_case_id, kb_suggestions=[])
     session.add(case)

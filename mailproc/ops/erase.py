@@ -144,7 +144,7 @@ def erase_person(app, session: Session, addresses, *, actor: str, dry_run: bool 
         event.data = redact.json(event.data)
     if owner_ids:
         session.execute(update(Case).where(Case.customer_id.in_(owner_ids))
-                        .values(customer_id=None))
+                        .values(customer_id=None, customer_domain=None))
         session.execute(delete(Participant).where(Participant.contact_id.in_(owner_ids)))
         for contact in person.contacts:
             session.delete(contact)

@@ -2,8 +2,8 @@
 
 Each question is one read by index (a quote's two), whatever the history holds
 (bench/threading_lookup.py times them at a million messages): by Message-ID, by reference,
-by sender and subject, by the sender's contact, by the domain of the customers' addresses
-(`email_domain`, which the index ix_contacts_domain holds), by fingerprint. The statements
+by sender and subject, by the sender's contact, by the customer's domain (cases'
+ix_cases_domain_updated), by fingerprint. The statements
 are built once: building one costs more than PostgreSQL takes to answer it.
 """
 
@@ -14,13 +14,11 @@ from datetime import datetime
 from functools import cache
 from typing import Sequence
 
-from sqlalchemy import BigInteger, String, bindparam, func, literal, select, text, union, union_all
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import BigInteger, bindparam, func, literal, select, text, union, union_all
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.functions import FunctionElement
 
 from mailproc.models import (
-    DOMAIN_OF_EMAIL, Case, Contact, Direction, Message, MessagePrint, MessageRef, OutboundMail,
+    Case, Contact, Direction, Message, MessagePrint, MessageRef, OutboundMail,
     Participant,
 )
 from mailproc.store.messages import bare_id
@@ -31,28 +29,6 @@ from mailproc.thread.nearby import RecentCase, domain_of
 SPREAD_PROBE = 32
 QUOTED_CASES = 20       # cases described for a quote, the best first
 RECENT_CASES = 40       # cases described for the nearby rules, the most recently active first
-
-
-# The domain of an address, as the index ix_contacts_domain holds it: the one place its
-# expression is written (a migration creating the index formats it with "email").
-
-
-class email_domain(FunctionElement):  # noqa: N801 - reads as the SQL function it stands for
-    """DOMAIN_OF_EMAIL of an address column. Its constants are written inline: a bound '@'
-    would not match the indexed expression."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(email_domain, "postgresql")
-def _email_domain_pg(element, compiler, **kw):
-    return DOMAIN_OF_EMAIL["postgresql"].format(compiler.process(element.clauses, **kw))
-
-
-@compiles(email_domain)
-def _email_domain_sqlite(element, compiler, **kw):
-    return DOMAIN_OF_EMAIL["sqlite"].format(compiler.process(element.clauses, **kw))
 
 
 def _in(name: str):
@@ -95,10 +71,8 @@ def _near(colleagues: bool):
     parts = [select(Case.id).where(Case.customer_id == contact),
              select(Participant.case_id).where(Participant.contact_id == contact)]
     if colleagues:
-        parts.append(select(Case.id).where(
-            Case.customer_id.in_(select(Contact.id).where(
-                email_domain(Contact.email) == bindparam("domain"))),
-            Case.updated_at >= bindparam("since")))
+        parts.append(select(Case.id).where(Case.customer_domain == bindparam("domain"),
+                                           Case.updated_at >= bindparam("since")))
     return union(*parts)
 
 
