@@ -46,8 +46,12 @@ def login_command(name: str) -> str:
             else f"mailproc oauth login {name.removeprefix('mailbox:')}")
 
 
-def _remaining(row: OAuthGrant, now: datetime) -> timedelta:
-    return (row.expires_at - now) if row.expires_at else timedelta(0)
+def oauth_client(endpoints: Endpoints, client_secret: str | None) -> OAuth2Client:
+    """Authlib's client for `endpoints`: a public client sends its id alone, a confidential
+    one its secret in the form (both Microsoft and Google take it there)."""
+    return OAuth2Client(endpoints.client_id, client_secret, scope=endpoints.scope,
+                        token_endpoint_auth_method="client_secret_post" if client_secret
+                        else "none", timeout=HTTP_TIMEOUT)
 
 
 def _margin(row: OAuthGrant) -> timedelta:
@@ -190,9 +194,8 @@ class GrantTokens:
             refresh = self.vault.open(row.refresh_token, what=f"grant {self.name}")
         started = self.clock.now()
         try:
-            with OAuth2Client(self.endpoints.client_id, self._secret,
-                              token_endpoint_auth_method="client_secret_post" if self._secret
-                              else "none", timeout=HTTP_TIMEOUT) as client:
+            # The scopes again: Microsoft's v2.0 endpoint gives a token for what is asked.
+            with oauth_client(self.endpoints, self._secret) as client:
                 token = client.refresh_token(self.endpoints.token_url, refresh_token=refresh)
         except OAuthError as exc:
             if exc.error in _REFUSALS:

@@ -19,9 +19,9 @@ from authlib.integrations.httpx_client import OAuth2Client
 
 from mailproc.errors import GrantError
 from mailproc.oauth.configured import Configured
+from mailproc.oauth.grants import oauth_client
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-HTTP_TIMEOUT = 30.0
 Say = Callable[[str], None]
 
 
@@ -29,19 +29,13 @@ def login(c: Configured, *, say: Say, open_browser: bool = True, port: int = 0,
           timeout: float = 900.0) -> dict:
     """Run the configured flow until the person has signed in; the token response."""
     try:
-        with _client(c) as client:
+        with oauth_client(c.endpoints, c.client_secret) as client:
             if c.endpoints.flow == "device":
                 return _device(client, c, say, timeout)
             return _loopback(client, c, say, open_browser, port, timeout)
     except httpx2.HTTPError as exc:
         raise GrantError(f"{c.where}: the provider could not be reached: "
                          f"{type(exc).__name__}: {exc}") from None
-
-
-def _client(c: Configured) -> OAuth2Client:
-    return OAuth2Client(c.endpoints.client_id, c.client_secret, scope=c.endpoints.scope,
-                        token_endpoint_auth_method="client_secret_post" if c.client_secret
-                        else "none", timeout=HTTP_TIMEOUT)
 
 
 def _refused(c: Configured, exc: OAuthError) -> GrantError:
