@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,3 +44,14 @@ def ingest(app: App, raws: list[bytes], mailbox: str = "demo") -> list[int]:
 
 def demo_raws() -> dict[str, bytes]:
     return {p.stem: p.read_bytes() for p in sorted(DEMO.glob("*.eml"))}
+
+
+def wait(predicate, what: str, timeout: float = 45.0):
+    """Poll `predicate` until it gives something true (returned), or fail naming `what`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")

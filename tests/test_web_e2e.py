@@ -14,6 +14,7 @@ from mailproc.app import App
 from mailproc.store.versions import POLL_SECONDS
 from mailproc.web.accounts import add_user
 from tests.browser_console import browser, shoot, sign_in
+from tests.helpers import wait
 from tests.test_procfile import env_for
 from tests.web_helpers import PASSWORD, ServerThread
 
@@ -25,16 +26,6 @@ def customer_mail(n: int) -> bytes:
             f"Subject: Scanner number {n} is offline\r\nMessage-ID: <scan-{n}@kunde.example>\r\n"
             f"Date: Mon, 23 Nov 2026 09:0{n}:00 +0100\r\n\r\nScanner {n} does not answer.\r\n"
             ).encode()
-
-
-def wait(predicate, what: str, timeout: float = 45.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def ack_text(sink, n: int) -> str:
