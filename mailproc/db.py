@@ -23,6 +23,9 @@ def normalize_url(url: str) -> str:
     return url
 
 
+READ_ONLY = "mailproc_read_only"
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine with our per-backend settings: WAL and foreign keys on SQLite."""
     url = normalize_url(url)
@@ -50,7 +53,10 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A reader (Database.reading) takes no write lock: under WAL it neither waits
+            # for a writer nor holds one up.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY)
+                                 else "BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -85,6 +91,14 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         with self.sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads: on SQLite it takes no write lock, so it can run
+        while this process's own write transaction is open (the prepare pool's feed)."""
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn, \
+                Session(conn, expire_on_commit=False) as session, session.begin():
             yield session
 
     def upgrade(self, revision: str = "head") -> None:

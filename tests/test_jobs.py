@@ -134,11 +134,14 @@ def test_a_message_to_retry_stops_the_drain_and_frees_the_mailbox(db, tmp_path):
         box = session.get(RawMessage, ids[0]).mailbox_id
     seen = []
 
-    def process(raw_id):
-        seen.append(raw_id)
-        if raw_id == ids[1]:
-            return pipeline.Outcome(raw_id, "retry", reason="database hiccup")
-        return pipeline.process_raw(app, raw_id)
+    def process(raw_ids):
+        done = []
+        for raw_id in raw_ids:
+            seen.append(raw_id)
+            if raw_id == ids[1]:
+                return done + [pipeline.Outcome(raw_id, "retry", reason="database hiccup")]
+            done.append(pipeline.process_raw(app, raw_id))
+        return done
 
     with pytest.raises(MailprocError, match="retried"):
         drain_mailbox(db, box, process)

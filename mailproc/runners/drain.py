@@ -111,11 +111,13 @@ def pending_ids(db, mailbox_id: int | None, limit: int = BATCH) -> list[int]:
                                     .order_by(RawMessage.id).limit(limit)))
 
 
-def drain_mailbox(db, mailbox_id: int | None, process: Callable[[int], object]) -> DrainReport:
+def drain_mailbox(db, mailbox_id: int | None,
+                  process: Callable[[list[int]], list]) -> DrainReport:
     """Process every pending row of one mailbox in id order, unless a live drainer already is.
 
-    `process(raw_id)` returns an Outcome (runners.inbound). A row whose outcome is "retry" stops the
-    drain, because later rows may thread to it; the caller raises so the job is retried later.
+    `process(raw_ids)` returns the Outcomes (runners.inbound) of the rows it took, in order,
+    stopping after one whose outcome is "retry": that stops the drain, because later rows may
+    thread to it; the caller raises so the job is retried later.
     """
     report = DrainReport(mailbox_id)
     if not pending_ids(db, mailbox_id, limit=1):
@@ -128,13 +130,13 @@ def drain_mailbox(db, mailbox_id: int | None, process: Callable[[int], object]) 
         report.drained = True
         try:
             while ids := pending_ids(db, mailbox_id):
-                for raw_id in ids:
-                    outcome = process(raw_id)
-                    report.outcomes.append(outcome)
-                    if getattr(outcome, "result", "") == "retry":
-                        raise MailprocError(
-                            f"raw message {raw_id} failed and will be retried before the rest of "
-                            f"mailbox {mailbox_id}: {getattr(outcome, 'reason', '')}")
+                outcomes = process(ids)
+                report.outcomes += outcomes
+                last = outcomes[-1]
+                if getattr(last, "result", "") == "retry":
+                    raise MailprocError(
+                        f"raw message {last.raw_id} failed and will be retried before the rest "
+                        f"of mailbox {mailbox_id}: {getattr(last, 'reason', '')}")
         finally:
             lock.release()
         # A row committed while we held the lock but after our last query would otherwise wait

@@ -89,8 +89,8 @@ def process_raw(raw_id: int) -> dict:
             return {"raw_id": raw_id, "result": "gone"}
         mailbox_id = row.mailbox_id
     conn = redis_for(app)    # prepared results (prepare jobs) wait there; optional
-    report = drain_mailbox(app.db, mailbox_id, lambda rid: inbound.process_raw(
-        app, rid, prepared=ahead.fetch(app, conn, rid)))
+    report = drain_mailbox(app.db, mailbox_id, lambda ids: inbound.process_many(
+        app, ids, lambda rid: ahead.fetch(app, conn, rid)))
     counts = Counter(o.result for o in report.outcomes)
     if counts.get("processed"):
         # New outbox rows are likely (acknowledgements); do not wait for the scheduler's tick.

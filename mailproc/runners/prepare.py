@@ -336,7 +336,7 @@ class Ahead:
         try:
             if self._pool is None:
                 self._how, self._pool = recipe(self.app), _executor(self.size)
-            with self.app.db.transaction() as session:
+            with self.app.db.reading() as session:   # inside the batch's transaction
                 rows = list(session.scalars(select(RawMessage).where(
                     RawMessage.id.in_(todo), RawMessage.size <= MAX_BYTES)
                     .order_by(RawMessage.id)))
@@ -347,6 +347,17 @@ class Ahead:
         except Exception:  # noqa: BLE001 - the pool is an optimisation: inline from here on
             log.warning("prepare pool unavailable; processing inline", exc_info=True)
             self._broken()
+
+    def taker(self, upcoming: list[int]):
+        """`take` for rows in the order of `upcoming`, keeping the pool fed with the rows
+        after each one taken."""
+        position = {raw_id: i for i, raw_id in enumerate(upcoming)}
+
+        def take(raw_id: int) -> Prepared | None:
+            start = position.get(raw_id, len(upcoming)) + 1
+            self.feed(upcoming[start:start + self.window])
+            return self.take(raw_id)
+        return take
 
     def take(self, raw_id: int) -> Prepared | None:
         future = self._futures.pop(raw_id, None)

@@ -1,0 +1,175 @@
+"""The ordered step in batches (issue 18): many messages to a transaction, each in a
+savepoint; one bad message rolls back alone; a row a process died with goes alone; the
+result is the same as one message at a time."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
+
+from mailproc.models import Quarantine, RawMessage, RawStatus
+from mailproc.ops.export import export_cases
+from mailproc.runners import inbound
+from mailproc.runners.inbound import BATCH_SIZE, process_many, process_raw
+from tests.agent_helpers import agent_app, mail
+from tests.helpers import demo_raws, ingest
+
+
+def conversation(n: int) -> list[bytes]:
+    """n customers, each a request and a reply to it (References), and a bad one's marker."""
+    raws = []
+    for i in range(n):
+        first = f"<req-{i}@kunde{i}.example>"
+        raws.append(mail(frm=f"c{i}@kunde{i}.example", subject=f"Scanner {i} offline",
+                         body=f"Scanner {i} is offline.", msgid=first))
+        raws.append(mail(frm=f"c{i}@kunde{i}.example", subject=f"Re: Scanner {i} offline",
+                         body="Still offline.", msgid=f"<re-{i}@kunde{i}.example>",
+                         in_reply_to=first, references=first))
+    return raws
+
+
+def commits(db) -> list[int]:
+    seen = [0]
+    event.listen(db.engine, "commit", lambda conn: seen.__setitem__(0, seen[0] + 1))
+    return seen
+
+
+def summary(app) -> list[tuple]:
+    with app.db.transaction() as s:
+        return sorted((c["subject"], c["ref"], tuple(m["rule"] for m in c["messages"]
+                                                       if m["direction"] == "in"))
+                      for c in export_cases(s)["cases"])
+
+
+def test_a_batch_is_a_few_commits_and_the_same_as_one_at_a_time(db, db_url_factory, tmp_path):
+    raws = conversation(20) + list(demo_raws().values())
+    one = agent_app(db, tmp_path / "one")
+    ids = ingest(one, raws)
+    assert [process_raw(one, i).result for i in ids].count("processed") == len(ids)
+    many = agent_app(db_url_factory(), tmp_path / "many")
+    ids = ingest(many, raws)
+    seen = commits(many.db)
+    outcomes = process_many(many, ids)
+    assert [o.result for o in outcomes] == ["processed"] * len(ids)
+    batches = -(-len(ids) // BATCH_SIZE)
+    assert seen[0] <= 2 * batches + 2          # a claim and a batch per BATCH_SIZE messages
+    assert summary(many) == summary(one)
+    with many.db.transaction() as s:
+        assert set(s.scalars(select(RawMessage.attempts))) == {1}
+
+
+def test_one_bad_message_rolls_back_alone(db, tmp_path, monkeypatch):
+    """The middle message breaks in placement: it is quarantined with the reason, the others
+    before and after it are processed, in order."""
+    app = agent_app(db, tmp_path)
+    raws = conversation(3)
+    raws[2] = mail(frm="bad@kunde.example", subject="BREAKS placement", body="x")
+    ids = ingest(app, raws)
+    place = inbound.place
+
+    def breaks(app, session, row, msg, *args):
+        if msg.subject == "BREAKS placement":
+            raise ValueError("placement broke on this one")
+        return place(app, session, row, msg, *args)
+    monkeypatch.setattr(inbound, "place", breaks)
+    outcomes = process_many(app, ids)
+    assert [o.result for o in outcomes] == ["processed", "processed", "quarantined",
+                                            "processed", "processed", "processed"]
+    assert [o.raw_id for o in outcomes] == ids
+    # (the reply to the request the bad one replaced has nothing to join: a case of its own)
+    assert [o.rule for o in outcomes if o.result == "processed"] == [
+        "new", "references", "new", "new", "references"]
+    with app.db.transaction() as s:
+        (q,) = s.scalars(select(Quarantine)).all()
+        assert q.raw_id == ids[2] and "placement broke on this one" in q.reason
+        # nothing of the bad one stayed: no case, no contact, no message row
+        assert s.scalar(select(func.count()).select_from(RawMessage).where(
+            RawMessage.status == RawStatus.PROCESSED)) == 5
+
+
+def test_a_row_a_process_died_with_goes_alone(db, tmp_path, monkeypatch):
+    app = agent_app(db, tmp_path)
+    ids = ingest(app, conversation(3))
+    with app.db.transaction() as s:
+        s.get(RawMessage, ids[2]).attempts = 1      # in hand when a process died
+    alone = []
+    careful = inbound.process_raw
+    monkeypatch.setattr(inbound, "process_raw",
+                        lambda app, raw_id, **kw: alone.append(raw_id) or careful(app, raw_id,
+                                                                                    **kw))
+    outcomes = process_many(app, ids)
+    assert [o.result for o in outcomes] == ["processed"] * 6
+    assert alone == [ids[2]]
+    with app.db.transaction() as s:
+        assert [s.get(RawMessage, i).attempts for i in ids] == [1, 1, 2, 1, 1, 1]
+
+
+def test_the_database_failing_mid_batch_holds_the_rest(db, tmp_path, monkeypatch):
+    """An infrastructure error is not the message's fault: "retry", the mailbox waits, and
+    the rows after it were never started (their attempts are not counted)."""
+    app = agent_app(db, tmp_path)
+    ids = ingest(app, conversation(3))
+    place = inbound.place
+
+    def db_gone(app, session, row, msg, *args):
+        if row.id == ids[3]:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        return place(app, session, row, msg, *args)
+    monkeypatch.setattr(inbound, "place", db_gone)
+    outcomes = process_many(app, ids)
+    assert [o.result for o in outcomes] == ["processed"] * 3 + ["retry"]
+    with app.db.transaction() as s:
+        rows = [s.get(RawMessage, i) for i in ids]
+        assert [r.status for r in rows] == [RawStatus.PROCESSED] * 3 + [RawStatus.PENDING] * 3
+        assert [r.attempts for r in rows] == [1, 1, 1, 0, 0, 0]
+    monkeypatch.undo()
+    assert [o.result for o in process_many(app, ids[3:])] == ["processed"] * 3
+
+
+def test_a_batch_that_cannot_commit_is_done_one_at_a_time(db, tmp_path):
+    app = agent_app(db, tmp_path)
+    ids = ingest(app, conversation(2))
+    state = {"batch": False, "failed": 0}
+
+    def flaky_commit(conn):
+        # The second commit of process_many is its batch: make it fail once.
+        if state["batch"] and not state["failed"]:
+            state["failed"] += 1
+            raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+        state["batch"] = True
+    event.listen(app.db.engine, "commit", flaky_commit)
+    try:
+        outcomes = process_many(app, ids)
+    finally:
+        event.remove(app.db.engine, "commit", flaky_commit)
+    assert state["failed"] == 1
+    assert [o.result for o in outcomes] == ["processed"] * 4
+    with app.db.transaction() as s:
+        assert [s.get(RawMessage, i).attempts for i in ids] == [2, 2, 2, 2]
+        assert s.scalar(select(func.count()).select_from(Quarantine)) == 0
+
+
+@pytest.mark.parametrize("size", [1, 2])
+def test_batches_of_any_size_agree(db, tmp_path, monkeypatch, size):
+    monkeypatch.setattr(inbound, "BATCH_SIZE", size)
+    app = agent_app(db, tmp_path)
+    ids = ingest(app, conversation(3))
+    assert [o.rule for o in process_many(app, ids)] == ["new", "references"] * 3
+
+
+def test_a_reader_is_not_held_up_by_the_batch_s_write_transaction(db, tmp_path):
+    """The prepare pool's feed reads the next rows while the batch's transaction is open in
+    the same process: on SQLite a write transaction there would wait for the lock."""
+    app = agent_app(db, tmp_path)
+    ids = ingest(app, conversation(1))
+    with db.transaction() as writing:
+        writing.get(RawMessage, ids[0]).attempts = 5
+        writing.flush()
+        started = time.monotonic()
+        with db.reading() as session:
+            row = session.get(RawMessage, ids[1])
+        assert time.monotonic() - started < 1.0
+    assert row.attempts == 0 and row.data      # readable after its transaction ended
