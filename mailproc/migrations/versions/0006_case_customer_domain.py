@@ -20,8 +20,9 @@ depends_on = None
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
-    with op.batch_alter_table('cases') as batch:
-        batch.add_column(sa.Column('customer_domain', sa.String(length=255), nullable=True))
+    # In place on SQLite too (ADD COLUMN): a batch rebuild of `cases` is forbidden by the
+    # foreign keys that point at it while they hold rows (see 0002).
+    op.add_column('cases', sa.Column('customer_domain', sa.String(length=255), nullable=True))
     domain = DOMAIN_OF_EMAIL.get(dialect, DOMAIN_OF_EMAIL['sqlite']).format('contacts.email')
     op.execute(f"UPDATE cases SET customer_domain = (SELECT lower({domain}) FROM contacts "
                f"WHERE contacts.id = cases.customer_id) WHERE customer_id IS NOT NULL")
@@ -36,5 +37,4 @@ def downgrade() -> None:
         op.create_index(f'ix_contacts_domain_{dialect}', 'contacts',
                         [sa.text(DOMAIN_OF_EMAIL[dialect].format('email'))])
     op.drop_index('ix_cases_domain_updated', table_name='cases')
-    with op.batch_alter_table('cases') as batch:
-        batch.drop_column('customer_domain')
+    op.drop_column('cases', 'customer_domain')     # SQLite >= 3.35 drops it in place
