@@ -41,7 +41,8 @@ def endpoints_for(s: OAuth2Settings, use: Use, *, where: str) -> Endpoints:
     """The endpoints of `s` for an IMAP or SMTP grant; what is set in `s` wins over a preset.
     Raises ConfigError naming `where` when something needed is missing."""
     if not s.client_id:
-        raise ConfigError(f"{where}.oauth2.client_id: required (the app registered at the provider)")
+        raise ConfigError(f"{where}.oauth2.client_id: required (the app registered at the "
+                          "provider)")
     if s.provider == "microsoft":
         if not s.tenant:
             raise ConfigError(f"{where}.oauth2.tenant: required for microsoft")

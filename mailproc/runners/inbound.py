@@ -159,8 +159,10 @@ def _batch(app: App, raw_ids: list[int], prepared) -> list[Outcome]:
     failed: tuple[int, Exception] | None = None
     try:
         with app.db.transaction() as session:
-            # One read for the batch's rows: each message's session.get finds its own.
-            session.scalars(select(RawMessage).where(RawMessage.id.in_(fresh))).all()
+            # One read for the batch's rows: each message's session.get finds its own (held
+            # in session.info: a session keeps unchanged objects only while they are referred to).
+            session.info["batch_rows"] = session.scalars(select(RawMessage).where(
+                RawMessage.id.in_(fresh))).all()
             for raw_id in fresh:
                 try:
                     with session.begin_nested():
