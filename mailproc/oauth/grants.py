@@ -140,23 +140,30 @@ class GrantTokens:
         deadline = time.monotonic() + LEASE.total_seconds() + 5
         while True:
             now = self.clock.now()
-            with self.db.transaction() as session:
-                row = self._row(session)
-                access = self.vault.open(row.access_token, what=f"grant {self.name}") \
-                    if row.access_token else None
-                fresh_until = row.expires_at - _margin(row) if row.expires_at else now
-                if access and access != rejected and fresh_until > now:
-                    self._cached = (access, fresh_until)
-                    return access
+            if access := self._stored(rejected, now):
+                return access
             if self._take_lease(now):
                 try:
-                    return self._refresh()
+                    # Another holder may have renewed it between our look and our lease.
+                    return self._stored(rejected, now) or self._refresh()
                 finally:
                     self._release_lease()
             if time.monotonic() > deadline:
                 raise GrantError(f"grant {self.name}: another process has been refreshing its "
                                  f"token for over {LEASE.total_seconds():.0f}s")
             time.sleep(0.2)
+
+    def _stored(self, rejected: str | None, now: datetime) -> str | None:
+        """The stored access token if it is not the rejected one and not about to expire."""
+        with self.db.transaction() as session:
+            row = self._row(session)
+            access = self.vault.open(row.access_token, what=f"grant {self.name}") \
+                if row.access_token else None
+            fresh_until = row.expires_at - _margin(row) if row.expires_at else now
+        if access and access != rejected and fresh_until > now:
+            self._cached = (access, fresh_until)
+            return access
+        return None
 
     def _row(self, session) -> OAuthGrant:
         row = session.get(OAuthGrant, self.name)
