@@ -415,5 +415,5 @@ def test_upgrade_fills_in_the_domain_of_older_cases(db):
             {"t": MONDAY.replace(tzinfo=None), "f": False, "c": contact})
     db.upgrade()
     with db.transaction() as s:
-        assert dict(s.execute(select(Case.ref, Case.customer_domain)).tuples().all()) == {
+        assert {ref: domain for ref, domain in s.execute(select(Case.ref, Case.customer_domain))} == {
             "1001": "kunde.example", "1002": None}
