@@ -13,12 +13,17 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
+from mailproc import config
+from mailproc.app import App
+from mailproc.oauth.configured import configured, vault
+from mailproc.oauth.grants import save_grant
 from tests.fixtures_servers import running_dovecot
 from tests.helpers import wait
 from tests.oauth_server import (
@@ -245,3 +250,26 @@ def test_a_declined_sign_in_and_a_forged_redirect_are_refused(tmp_path):
         assert status == 1 and "state does not match" in output
         assert server.grants["authorization_code"] == 0
         assert status_json(env)["outgoing"]["state"] == "missing"
+
+
+def test_refresh_now_and_logout(tmp_path):
+    env = env_for(tmp_path, None)
+    with OAuthServer() as server:
+        write_config(env, server, 1, SmtpSink(), tmp_path / "alerts.jsonl")
+        assert status_json(env)["mailbox:support"]["state"] == "missing"   # makes the schema
+        settings = config.load(env["MAILPROC_CONFIG"], env=env)
+        app = App.create(settings)
+        c = configured(app, "support")
+        save_grant(app.db, vault(app), c.name, c.endpoints, c.account,
+                   server.issue_token(MAILBOX_USER, "imap"), datetime.now(timezone.utc))
+        done = Cli(env, "oauth", "refresh", "support").finish()
+        assert done == (0, "renewed mailbox:support")
+        assert server.grants["refresh_token"] == 1
+        assert status_json(env)["mailbox:support"]["refreshes"] == 1
+        status, output = Cli(env, "oauth", "logout", "support").finish()
+        assert status == 0 and "forgot mailbox:support" in output
+        assert status_json(env)["mailbox:support"]["state"] == "missing"
+        status, output = Cli(env, "oauth", "logout", "support").finish()
+        assert status == 1 and "no grant mailbox:support is stored" in output
+        status, output = Cli(env, "oauth", "login", "support", "--outgoing").finish()
+        assert status == 2 and "name a MAILBOX or give --outgoing" in output

@@ -15,6 +15,13 @@ from mailproc.oauth.grants import delete_grant, grant_name, list_grants, save_gr
 from mailproc.oauth.login import login as run_login
 
 
+def _grant(func):
+    """MAILBOX or --outgoing: which grant a subcommand is about."""
+    func = click.option("--outgoing", is_flag=True,
+                        help="The [outgoing] SMTP server's grant instead.")(func)
+    return click.argument("mailbox", required=False)(func)
+
+
 def _target(mailbox: str | None, outgoing: bool) -> str | None:
     if bool(mailbox) == outgoing:
         raise click.UsageError("name a MAILBOX or give --outgoing (one of them)")
@@ -27,8 +34,7 @@ def oauth() -> None:
 
 
 @oauth.command("login")
-@click.argument("mailbox", required=False)
-@click.option("--outgoing", is_flag=True, help="Sign in the [outgoing] SMTP server instead.")
+@_grant
 @click.option("--no-browser", is_flag=True, help="Print the address only; open no browser.")
 @click.option("--port", type=int, default=0, show_default=True,
               help="Loopback port for the browser's redirect (0: any free port).")
@@ -87,8 +93,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
 
 @oauth.command()
-@click.argument("mailbox", required=False)
-@click.option("--outgoing", is_flag=True, help="The [outgoing] SMTP server's grant.")
+@_grant
 @click.pass_context
 @user_errors
 def refresh(ctx: click.Context, mailbox: str | None, outgoing: bool) -> None:
@@ -103,8 +108,7 @@ def refresh(ctx: click.Context, mailbox: str | None, outgoing: bool) -> None:
 
 
 @oauth.command()
-@click.argument("mailbox", required=False)
-@click.option("--outgoing", is_flag=True, help="The [outgoing] SMTP server's grant.")
+@_grant
 @click.pass_context
 @user_errors
 def logout(ctx: click.Context, mailbox: str | None, outgoing: bool) -> None:
