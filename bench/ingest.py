@@ -97,6 +97,19 @@ def make_database(backend: str, workdir: Path, pg_url: str) -> tuple[Database, s
     return Database(pg_url, connect_args={"options": f"-csearch_path={schema}"}), schema
 
 
+def open_schema(pg_url: str, schema: str) -> tuple[Database, bool]:
+    """A database in PostgreSQL schema `schema`, made when missing, and whether it was there
+    already (a bench's --keep reuses its generated history)."""
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM information_schema.schemata WHERE "
+                                   "schema_name = :s"), {"s": schema}).first() is not None
+        if not exists:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    return Database(pg_url, connect_args={"options": f"-csearch_path={schema}"}), exists
+
+
 def drop_schema(pg_url: str, schema: str) -> None:
     admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

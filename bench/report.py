@@ -26,13 +26,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
+from ingest import drop_schema, open_schema  # noqa: E402
 from mailproc import config  # noqa: E402
 from mailproc.app import App  # noqa: E402
 from mailproc.clock import FixedClock  # noqa: E402
-from mailproc.db import Database  # noqa: E402
 from mailproc.models import Case  # noqa: E402
 from mailproc.reports.case_scan import case_groups  # noqa: E402
 from mailproc.reports.figures import customer_messages, relayed  # noqa: E402
@@ -141,13 +142,7 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     schema = args.keep or f"bench_report_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM information_schema.schemata WHERE "
-                                   "schema_name = :s"), {"s": schema}).first() is not None
-        if not exists:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(URL, connect_args={"options": f"-csearch_path={schema}"})
+    db, exists = open_schema(URL, schema)
     generated = None
     try:
         if not exists:
@@ -224,9 +219,7 @@ def main() -> int:
     finally:
         db.dispose()
         if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+            drop_schema(URL, schema)
     return 0
 
 

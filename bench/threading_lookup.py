@@ -36,9 +36,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sqlalchemy import bindparam, create_engine, select, text  # noqa: E402
+from sqlalchemy import bindparam, select, text  # noqa: E402
 
+from ingest import drop_schema, open_schema  # noqa: E402
 from mailproc.db import Database  # noqa: E402
 from mailproc.models import Case  # noqa: E402
 from mailproc.thread.lookup import DbThreadLookup  # noqa: E402
@@ -279,16 +281,10 @@ def summary(runs: dict[str, list[float]]) -> dict[str, dict]:
 
 def run_backend(backend: str, messages: int, n: int, keep: str | None) -> dict:
     params = sizes(messages)
-    admin = None
+    schema = None
     if backend == "postgresql":
         schema = keep or f"bench_thread_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            exists = conn.execute(text("SELECT 1 FROM information_schema.schemata WHERE "
-                                       "schema_name = :s"), {"s": schema}).first() is not None
-            if not exists:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        db = Database(URL, connect_args={"options": f"-csearch_path={schema}"})
+        db, exists = open_schema(URL, schema)
     else:
         path = Path(keep) if keep else Path(tempfile.mkdtemp()) / "lookup.sqlite3"
         exists = path.exists()
@@ -305,11 +301,9 @@ def run_backend(backend: str, messages: int, n: int, keep: str | None) -> dict:
         proposed_indexes(db, False)
     finally:
         db.dispose()
-        if admin is not None:
+        if schema is not None:
             if not keep:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
+                drop_schema(URL, schema)
         elif not keep:
             path.unlink(missing_ok=True)
     return {"backend": backend, "messages": params["messages"], "cases": params["cases"],
