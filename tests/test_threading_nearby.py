@@ -25,6 +25,14 @@ T = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 OURS = frozenset({"example.com"})
 
 
+def placed(app, raw: bytes) -> tuple[str, int]:
+    """Feed one mail: the thread rule that placed it and its case's id."""
+    feed(app, raw)
+    with app.db.transaction() as s:
+        m = s.scalar(select(Message).order_by(Message.id.desc()).limit(1))
+        return m.thread_rule, m.case_id
+
+
 def case(case_id: int, subject: str, *people: str, domain: str = "kunde.example",
          days_ago: int = 1) -> RecentCase:
     return RecentCase(case_id, subject, T - timedelta(days=days_ago), domain, frozenset(people))
@@ -95,10 +103,9 @@ def test_headerless_mail_joins_the_case_a_reader_would_choose(db, tmp_path):
     later = app.clock.now()
 
     def headerless(frm, subject, body):
-        feed(app, mail(frm=frm, subject=subject, body=body, date=later))
+        rule, case_id = placed(app, mail(frm=frm, subject=subject, body=body, date=later))
         with app.db.transaction() as s:
-            m = s.scalar(select(Message).order_by(Message.id.desc()).limit(1))
-            return m.thread_rule, s.scalar(select(Case.ref).where(Case.id == m.case_id))
+            return rule, s.scalar(select(Case.ref).where(Case.id == case_id))
 
     first = headerless("Maria Keller <maria@kunde.example>", "AW: [EXT] RE: VPN drops every hour",
                        "Still dropping with the new client.")
@@ -167,11 +174,9 @@ def test_a_colleague_quoting_the_history_joins_the_case_it_quotes(db, tmp_path):
                          ("Jonas Weber <jonas@kunde.example>", "Fwd: for the network team"),
                          ("Eve <eve@other.example>", "Re: VPN drops every hour"),
                          ("Sam <sam@gmail.com>", "Re: VPN drops every hour")):
-        feed(app, mail(frm=frm, subject=subject, date=MONDAY,
-                       body=f"Same for me on floor 2.\n\nOn Monday, Maria Keller wrote:\n{quote}"))
-        with app.db.transaction() as s:
-            m = s.scalar(select(Message).order_by(Message.id.desc()).limit(1))
-            cases[(frm, subject)] = (m.thread_rule, m.case_id)
+        cases[(frm, subject)] = placed(app, mail(
+            frm=frm, subject=subject, date=MONDAY,
+            body=f"Same for me on floor 2.\n\nOn Monday, Maria Keller wrote:\n{quote}"))
     with app.db.transaction() as s:
         maria = s.scalar(select(Message.case_id).where(Message.message_id == "q1@kunde.example"))
     jonas = "Jonas Weber <jonas@kunde.example>"
@@ -194,10 +199,9 @@ def test_a_shared_disclaimer_quoted_is_no_evidence(db, tmp_path):
         feed(app, mail(frm=f"Person {n} <p{n}@kunde.example>", subject=problem, date=MONDAY,
                        msgid=f"<b{n}@kunde.example>", body=f"{problem}.\n\n{DISCLAIMER}"))
     quote = "\n".join("> " + line for line in textwrap.wrap(DISCLAIMER, 60))
-    feed(app, mail(frm="Jonas <jonas@kunde.example>", subject="Question about my account",
-                   date=MONDAY, body=f"Can you reset it?\n\nOn Monday, p0 wrote:\n{quote}"))
-    with app.db.transaction() as s:
-        rule = s.scalar(select(Message.thread_rule).order_by(Message.id.desc()).limit(1))
+    rule, _ = placed(app, mail(frm="Jonas <jonas@kunde.example>",
+                               subject="Question about my account", date=MONDAY,
+                               body=f"Can you reset it?\n\nOn Monday, p0 wrote:\n{quote}"))
     assert rule == "new"
 
 
@@ -288,35 +292,30 @@ def test_a_colleague_quoting_mail_in_the_usual_words_joins_the_case_it_quotes(db
                    msgid="<u2@kunde.example>",
                    body=usual_words(problem.lower(), "The asset is on floor 1.")))
     quote = "\n".join("> " + line for line in textwrap.wrap(maria, 60))
-    placed = {}
+    found = {}
     for frm, subject in (("Jonas <jonas@kunde.example>", "Re: VPN drops every hour"),
                          ("Eve <eve@other.example>", "Re: VPN drops every hour"),
                          ("Sam <sam@gmail.com>", "Re: VPN drops every hour")):
-        feed(app, mail(frm=frm, subject=subject, date=MONDAY,
-                       body=f"Same here.\n\nOn Monday, Maria Keller wrote:\n{quote}"))
-        with app.db.transaction() as s:
-            m = s.scalar(select(Message).order_by(Message.id.desc()).limit(1))
-            placed[frm] = (m.thread_rule, m.case_id)
+        found[frm] = placed(app, mail(
+            frm=frm, subject=subject, date=MONDAY,
+            body=f"Same here.\n\nOn Monday, Maria Keller wrote:\n{quote}"))
     with app.db.transaction() as s:
         home = s.scalar(select(Message.case_id).where(Message.message_id == "u1@kunde.example"))
-    assert placed["Jonas <jonas@kunde.example>"] == ("quote_tells", home)
-    assert placed["Eve <eve@other.example>"][0] == "new"
-    assert placed["Sam <sam@gmail.com>"][0] == "new"
+    assert found["Jonas <jonas@kunde.example>"] == ("quote_tells", home)
+    assert found["Eve <eve@other.example>"][0] == "new"
+    assert found["Sam <sam@gmail.com>"][0] == "new"
     # Quoting Lena's mail, Ben joins hers; quoting only the words both mails share, a
     # colleague could be answering either, and stays apart.
     lena = usual_words(problem.lower(), "The asset is on floor 1.")
     shared = lena[:lena.index(" The asset")]
     for frm, text in (("Ben <ben@kunde.example>", lena), ("Ute <ute@kunde.example>", shared)):
         quote = "\n".join("> " + line for line in textwrap.wrap(text, 60))
-        feed(app, mail(frm=frm, subject="AW: VPN drops every hour", date=MONDAY,
-                       body=f"And here.\n\nOn Monday, Lena Roth wrote:\n{quote}"))
-        with app.db.transaction() as s:
-            m = s.scalar(select(Message).order_by(Message.id.desc()).limit(1))
-            placed[frm] = (m.thread_rule, m.case_id)
+        found[frm] = placed(app, mail(frm=frm, subject="AW: VPN drops every hour", date=MONDAY,
+                                      body=f"And here.\n\nOn Monday, Lena Roth wrote:\n{quote}"))
     with app.db.transaction() as s:
         hers = s.scalar(select(Message.case_id).where(Message.message_id == "u2@kunde.example"))
-    assert placed["Ben <ben@kunde.example>"] == ("quote_tells", hers)
-    assert placed["Ute <ute@kunde.example>"][0] == "new"
+    assert found["Ben <ben@kunde.example>"] == ("quote_tells", hers)
+    assert found["Ute <ute@kunde.example>"][0] == "new"
     assert len(fingerprints(shared)) >= MIN_MATCH       # there was a quote to go by
 
 
@@ -415,5 +414,6 @@ def test_upgrade_fills_in_the_domain_of_older_cases(db):
             {"t": MONDAY.replace(tzinfo=None), "f": False, "c": contact})
     db.upgrade()
     with db.transaction() as s:
-        assert {ref: domain for ref, domain in s.execute(select(Case.ref, Case.customer_domain))} == {
+        domains = s.execute(select(Case.ref, Case.customer_domain))
+        assert {ref: domain for ref, domain in domains} == {
             "1001": "kunde.example", "1002": None}
