@@ -10,7 +10,7 @@ import click
 from mailproc.cli.context import load_app, user_errors
 from mailproc.cli.output import echo_json, table
 from mailproc.errors import GrantError
-from mailproc.oauth.configured import configured, grant_tokens, vault
+from mailproc.oauth.configured import configured, grant_tokens, oauth_places, vault
 from mailproc.oauth.grants import delete_grant, grant_name, list_grants, save_grant
 from mailproc.oauth.login import login as run_login
 
@@ -68,10 +68,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     app = load_app(ctx)
     app.db.upgrade()
     grants = {g.name: g for g in list_grants(app.db)}
-    s = app.settings
-    wanted = [grant_name(m.name) for m in s.mailboxes if m.type == "imap" and m.auth == "oauth2"]
-    if s.outgoing.transport == "smtp" and s.outgoing.auth == "oauth2":
-        wanted.append(grant_name(None))
+    wanted = [grant_name(place) for place in oauth_places(app.settings)]
     rows = [{"name": g.name, "provider": g.provider, "account": g.account, "scopes": g.scopes,
              "state": g.state, "access_until": g.expires_at, "refreshed_at": g.refreshed_at,
              "refreshes": g.refreshes, "problem": g.problem} for g in grants.values()]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mailproc.config import OAuth2Settings
+from mailproc.config import OAuth2Settings, Settings
 from mailproc.credentials import resolve_secret
 from mailproc.errors import ConfigError
 from mailproc.oauth.grants import GrantTokens, grant_name
@@ -24,6 +24,15 @@ class Configured:
     where: str          # the configuration's key, for messages
     endpoints: Endpoints
     client_secret: str | None = field(repr=False)
+
+
+def oauth_places(settings: Settings) -> list[str | None]:
+    """The mailboxes that sign in with OAuth2, and None for [outgoing] when it does."""
+    places: list[str | None] = [m.name for m in settings.mailboxes
+                                if m.type == "imap" and m.auth == "oauth2"]
+    if settings.outgoing.transport == "smtp" and settings.outgoing.auth == "oauth2":
+        places.append(None)
+    return places
 
 
 def configured(app: App, mailbox: str | None) -> Configured:

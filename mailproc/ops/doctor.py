@@ -12,7 +12,7 @@ from mailproc.app import App
 from mailproc.db import current_revision, head_revision
 from mailproc.delivery.dkim import configured_key, load_signer, record_value
 from mailproc.errors import ConfigError, MailprocError
-from mailproc.oauth.configured import configured
+from mailproc.oauth.configured import configured, oauth_places
 from mailproc.oauth.grants import grant_name, list_grants, login_command
 from mailproc.ops.domain import check_domain
 from mailproc.runners.jobs import queue_status
@@ -134,10 +134,8 @@ def _outgoing(app: App) -> Check:
 
 def _oauth(app: App) -> list[Check]:
     """Every place that signs in with OAuth2: its settings make sense and its grant works."""
-    s, found = app.settings, []
-    places = [m.name for m in s.mailboxes if m.type == "imap" and m.auth == "oauth2"]
-    if s.outgoing.transport == "smtp" and s.outgoing.auth == "oauth2":
-        places.append(None)
+    found: list[Check] = []
+    places = oauth_places(app.settings)
     if not places:
         return found
     try:
