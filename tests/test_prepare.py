@@ -20,6 +20,7 @@ from mailproc.parse.message import parse_message
 from mailproc.runners import prepare
 from mailproc.runners.inbound import process_pending, process_raw
 from mailproc.store.raw import load_raw
+from mailproc.thread.prints import fingerprints, history
 from tests.helpers import CORPORA, MONDAY, demo_raws, ingest, make_app
 
 SEMANTIC = semantic_mod.semantic_available()
@@ -58,7 +59,7 @@ def test_prepared_parse_and_vector_equal_the_inline_ones(app):
             continue
         # Through the serialised form, as Redis and the pool pass it.
         prepared = prepare.loads(prepare.dumps(prepare.prepare_bytes(raw, MONDAY, MONDAY, how)))
-        assert prepare.use(app, prepared, raw, MONDAY, MONDAY) == inline
+        assert prepare.use(app, prepared, raw, MONDAY, MONDAY).parsed == inline
         if prepared.vector is not None:
             vectors += 1
             query = suggestion_query(inline.subject, inline.new_text or inline.text)
@@ -90,7 +91,9 @@ def test_the_pool_prepares_what_the_ordered_step_would(app, monkeypatch):
             inline = parse_message(load_raw(row), max_bytes=prepared.max_bytes,
                                    received_fallback_at=row.received_at, now=prepared.now)
             assert prepare.use(app, prepared, load_raw(row), row.received_at,
-                               prepared.now) == inline
+                               prepared.now).parsed == inline
+            assert prepared.quoted_prints == fingerprints(history(inline))
+            assert prepared.own_prints == fingerprints(inline.new_text)
             if prepared.vector is not None:
                 query = suggestion_query(inline.subject, inline.new_text or inline.text)
                 assert np.array_equal(prepared.vector, app.knowledge_base._current()

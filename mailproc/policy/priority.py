@@ -41,7 +41,10 @@ def higher_priority(a: str, b: str) -> str:
 
 def fold_text(text: str) -> str:
     """Case- and accent-insensitive form: "Störung – Ärger" -> "storung - arger"."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_PUNCTUATION))
+    text = text.translate(_PUNCTUATION)
+    if text.isascii():     # most mail: nothing to decompose (NFKD leaves ASCII as it is)
+        return text.casefold()
+    decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return stripped.casefold()
 

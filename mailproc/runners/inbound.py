@@ -28,14 +28,13 @@ from mailproc.db import advisory_xact_lock, is_postgres
 from mailproc.errors import ParseError
 from mailproc.models import Quarantine, RawMessage, RawStatus
 from mailproc.parse.message import ParsedMessage, parse_message, recipient_addresses
-from mailproc.parse.reply import is_forward
 from mailproc.runners.isolation import run_alone
 from mailproc.runners.prepare import Ahead, Prepared, use
 from mailproc.signing import SignedRef, find_signed_ref
 from mailproc.store.messages import store_message
 from mailproc.store.raw import load_raw
 from mailproc.thread.lookup import DbThreadLookup
-from mailproc.thread.prints import fingerprints
+from mailproc.thread.prints import fingerprints, history
 from mailproc.thread.rules import ThreadInput, thread_message
 
 log = logging.getLogger(__name__)
@@ -290,7 +289,8 @@ def _process(app: App, session: Session, raw_id: int,
     now = app.clock.now()
     try:
         raw = load_raw(row)                                                   # store
-        msg = use(app, prepared, raw, row.received_at, now) or parse_message(
+        ready = use(app, prepared, raw, row.received_at, now)
+        msg = ready.parsed if ready else parse_message(
             raw, max_bytes=app.settings.storage.max_message_bytes,
             received_fallback_at=row.received_at, now=now)                    # parse
     except ParseError as exc:
@@ -301,12 +301,14 @@ def _process(app: App, session: Session, raw_id: int,
                              app.secret_key)
     verdict = _classify(app, msg, signed)                                     # classify
     bounce = link_bounce(app, session, msg, raw, now) if verdict.kind == "bounce" else None
-    match = bounce or thread_message(_thread_input(app, msg, signed, verdict, now),
+    quoted = ready.quoted_prints if ready else fingerprints(history(msg))
+    match = bounce or thread_message(_thread_input(app, msg, signed, verdict, quoted, now),
                                      DbThreadLookup(session), now=now,
                                      subject_window=app.subject_window,
                                      own_domains=app.own_domains)              # thread
     case = place(app, session, row, msg, verdict, match, now)                 # cases
-    message = store_message(session, row, msg, verdict, match, case, now)
+    message = store_message(session, row, msg, verdict, match, case, now,
+                            prints=ready.own_prints if ready else None)
     if verdict.kind == "human" and msg.signature and msg.from_addr:
         learn_phones(app, session, msg, now)
     row.status, row.processed_at = RawStatus.PROCESSED, now
@@ -358,7 +360,8 @@ def _internal_sender(app: App, msg: ParsedMessage, signed: SignedRef | None):
 
 
 def _thread_input(app: App, msg: ParsedMessage, signed: SignedRef | None,
-                  verdict: Classification, now: datetime) -> ThreadInput:
+                  verdict: Classification, quoted_prints: tuple[int, ...],
+                  now: datetime) -> ThreadInput:
     agent = app.agents.by_address(msg.from_addr) if verdict.kind == "agent" else None
     vouched = agent is not None and check_auth_results(
         list(msg.headers.get("authentication-results", ())), msg.from_addr,
@@ -369,11 +372,4 @@ def _thread_input(app: App, msg: ParsedMessage, signed: SignedRef | None,
                        # A lead's is "<case ref>--<key>": the same first part.
                        signed_ref=signed.ref.partition("-")[0] if signed else None,
                        date_at=msg.date_at or now, from_agent=vouched,
-                       quoted_prints=fingerprints(_history(msg)))
-
-
-def _history(msg: ParsedMessage) -> str:
-    """What the message quotes of earlier mail: its quoted part, and for a forward also its
-    content (a forwarded history is the content of a "Fwd:" mail, not its quoted part)."""
-    return f"{msg.new_text}\n\n{msg.quoted_text}" if is_forward(msg.subject) \
-        else msg.quoted_text
+                       quoted_prints=quoted_prints)

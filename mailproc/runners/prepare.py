@@ -42,10 +42,11 @@ from mailproc.models import RawMessage, RawStatus
 from mailproc.parse.dates import choose_date
 from mailproc.parse.message import ParsedMessage, parse_message
 from mailproc.store.raw import load_raw
+from mailproc.thread.prints import fingerprints, history
 
 log = logging.getLogger(__name__)
 
-VERSION = 1
+VERSION = 2
 MAGIC = b"mailproc-prepared-%d\n" % VERSION
 MAX_BYTES = 2_000_000     # larger mail is parsed in the ordered step only: payloads stay small
 TTL = 3600                # seconds a prepared result waits in Redis for its ordered step
@@ -69,8 +70,9 @@ class Recipe:
 
 @dataclass(frozen=True)
 class Prepared:
-    """The parse of one raw message and, when it may open a customer case, the KB query vector
-    (`vector` = the encoder's output for `query_key`, the text the model reads)."""
+    """The parse of one raw message, the fingerprints of what it quotes and of its new text
+    (thread.prints), and, when it may open a customer case, the KB query vector (`vector` =
+    the encoder's output for `query_key`, the text the model reads)."""
 
     sha256: str
     max_bytes: int
@@ -80,6 +82,8 @@ class Prepared:
     query_key: str | None = None
     vector: np.ndarray | None = None
     model: str = ""
+    quoted_prints: tuple[int, ...] = ()
+    own_prints: tuple[int, ...] = ()
     version: int = VERSION
 
 
@@ -117,7 +121,8 @@ def prepare_bytes(raw: bytes, received_fallback_at: datetime | None, now: dateti
                          how.query_tokens)
         vector = get_encoder().encode([key])[0]
     return Prepared(hashlib.sha256(raw).hexdigest(), how.max_bytes, received_fallback_at, now,
-                    parsed, key, vector, how.model)
+                    parsed, key, vector, how.model, fingerprints(history(parsed)),
+                    fingerprints(parsed.new_text))
 
 
 def _may_open_case(parsed: ParsedMessage, how: Recipe) -> bool:
@@ -134,8 +139,8 @@ def _may_open_case(parsed: ParsedMessage, how: Recipe) -> bool:
 # -- the ordered step's side ------------------------------------------------------------------
 
 def use(app: App, prepared: Prepared | None, raw: bytes, received_fallback_at: datetime | None,
-        now: datetime) -> ParsedMessage | None:
-    """The prepared parse when it is exactly what parse_message would return now (its vector
+        now: datetime) -> Prepared | None:
+    """`prepared` when its parse is exactly what parse_message would return now (its vector
     then goes to the KB); None otherwise: the caller parses inline."""
     if not isinstance(prepared, Prepared) or prepared.version != VERSION \
             or not isinstance(prepared.parsed, ParsedMessage):
@@ -146,7 +151,7 @@ def use(app: App, prepared: Prepared | None, raw: bytes, received_fallback_at: d
             or not _same_date(prepared.parsed, received_fallback_at, prepared.now, now)):
         return None
     _offer_vector(app, prepared)
-    return prepared.parsed
+    return prepared
 
 
 def _same_date(parsed: ParsedMessage, fallback: datetime | None, then: datetime,
@@ -313,7 +318,7 @@ class Ahead:
 
     def __init__(self, app: App, size: int) -> None:
         self.app, self.size = app, size
-        self.window = max(8, 4 * size)
+        self.window = max(32, 8 * size)   # a read of the next rows every half window
         self._futures: dict[int, Future] = {}
         self._seen: set[int] = set()        # submitted, or too large to submit
         self._how: Recipe | None = None

@@ -25,7 +25,8 @@ def bare_id(message_id: str) -> str:
 
 def store_message(session: Session, row: RawMessage, msg: ParsedMessage,
                   verdict: Classification, match: ThreadMatch, case: Case | None,
-                  now: datetime) -> Message:
+                  now: datetime, *, prints: tuple[int, ...] | None = None) -> Message:
+    """`prints`: the fingerprints of msg.new_text when they were computed ahead."""
     message = Message(
         raw_id=row.id, case_id=case.id if case else None, direction=Direction.IN,
         kind=verdict.kind, kind_reason=verdict.reason, message_id=msg.message_id,
@@ -34,25 +35,31 @@ def store_message(session: Session, row: RawMessage, msg: ParsedMessage,
         to_addrs=[a for _, a in msg.to], cc_addrs=[a for _, a in msg.cc], date_at=msg.date_at or now,
         body_text=msg.text, new_text=msg.new_text, signature=msg.signature,
         thread_rule=match.rule, thread_reason=match.reason, created_at=now)
+    if (case is not None and verdict.kind not in NO_CASE_KINDS and verdict.kind != "agent"
+            and match.rule != "copy"):
+        # Reopening and the other customer-side status changes: mailproc.cases.customer_turn.
+        # Set before the flush below: one UPDATE of the case with its placement's changes.
+        case.last_customer_message_at = now
     session.add(message)
     session.flush()
-    prints = fingerprints(msg.new_text) if verdict.kind in ("human", "agent") else ()
+    if verdict.kind not in ("human", "agent"):
+        prints = ()
+    elif prints is None:
+        prints = fingerprints(msg.new_text)
     if prints:
         session.execute(insert(MessagePrint), [{"message_pk": message.id, "print": p}
                                                for p in prints])
-    for ref_id in dict.fromkeys([*msg.in_reply_to, *msg.references]):
-        session.add(MessageRef(message_pk=message.id, ref_id=bare_id(ref_id)[:998],
-                               case_id=message.case_id))
+    refs = [{"message_pk": message.id, "ref_id": bare_id(ref_id)[:998],
+             "case_id": message.case_id}
+            for ref_id in dict.fromkeys([*msg.in_reply_to, *msg.references])]
+    if refs:     # Core: one executemany, no unit of work for rows nothing reads back here
+        session.execute(insert(MessageRef.__table__), refs)
     for att in msg.attachments:
         if session.get(Blob, att.sha256) is None:
             session.add(Blob(sha256=att.sha256, size=att.size, data=att.payload))
             session.flush()
         session.add(Attachment(message_id=message.id, filename=att.filename,
                                content_type=att.content_type, size=att.size, sha256=att.sha256))
-    if (case is not None and verdict.kind not in NO_CASE_KINDS and verdict.kind != "agent"
-            and match.rule != "copy"):
-        # Reopening and the other customer-side status changes: mailproc.cases.customer_turn.
-        case.last_customer_message_at = now
     return message
 
 

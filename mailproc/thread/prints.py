@@ -14,6 +14,9 @@ from __future__ import annotations
 import hashlib
 import re
 
+from mailproc.parse.message import ParsedMessage
+from mailproc.parse.reply import is_forward
+
 SHINGLE = 6             # words per run: long enough to be this message, short enough to
                         # survive a re-wrapped or partly trimmed quote
 SAMPLE = 4              # keep a print when its hash is a multiple of this
@@ -41,3 +44,10 @@ def fingerprints(text: str | None) -> tuple[int, ...]:
             if len(prints) >= MAX_PRINTS:
                 break
     return tuple(prints)
+
+
+def history(msg: ParsedMessage) -> str:
+    """What a message quotes of earlier mail: its quoted part, and for a forward also its
+    content (a forwarded history is the content of a "Fwd:" mail, not its quoted part)."""
+    return f"{msg.new_text}\n\n{msg.quoted_text}" if is_forward(msg.subject) \
+        else msg.quoted_text
