@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 
 from mailproc.cases.lifecycle import change_status
 from mailproc.cases.records import record_event
-from mailproc.models import Case, CaseStatus, Mailbox, Message
+from mailproc.models import Case, CaseStatus, Message
 from mailproc.policy.assign import choose_assignee, route_team
 from mailproc.policy.kb import suggest_for_case
 from mailproc.policy.priority import decide_priority
 from mailproc.sla.deadlines import compute_deadlines
+from mailproc.store.raw import mailbox_name
 
 
 def assign(app, session: Session, case: Case, parsed, now: datetime) -> None:
@@ -57,7 +58,7 @@ def resolve_by_kb(app, session: Session, case: Case, message: Message, now: date
 def set_priority_and_deadlines(app, session: Session, case: Case, parsed, now: datetime) -> None:
     levels = app.service_levels
     decision = decide_priority(parsed.from_addr, parsed.subject, parsed.new_text or parsed.text,
-                               _mailbox_name(session, case), levels.rules, default=case.priority)
+                               mailbox_name(session, case.mailbox_id), levels.rules, default=case.priority)
     case.priority = decision.priority
     deadlines = compute_deadlines(now, levels.policy(case.priority), levels.calendar)
     case.first_response_due_at = deadlines.first_response_due_at
@@ -70,7 +71,3 @@ def set_priority_and_deadlines(app, session: Session, case: Case, parsed, now: d
                         f"resolution by {deadlines.resolution_due_at:%Y-%m-%d %H:%M} UTC", now=now)
 
 
-def _mailbox_name(session: Session, case: Case) -> str:
-    if case.mailbox_id is None:
-        return ""
-    return session.scalar(select(Mailbox.name).where(Mailbox.id == case.mailbox_id)) or ""

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailproc.cases.records import add_participants, get_contact, open_case, record_event
 from mailproc.classify.rules import NO_CASE_KINDS, Classification
-from mailproc.models import Case, Mailbox, RawMessage
+from mailproc.models import Case, RawMessage
 from mailproc.parse.message import ParsedMessage
 from mailproc.people.phones import extract_phones, merge_phones
+from mailproc.store.raw import mailbox_name
 from mailproc.thread.rules import ThreadMatch
 from mailproc.thread.subjects import normalize_subject
 
@@ -44,8 +44,8 @@ def place(app: App, session: Session, row: RawMessage, msg: ParsedMessage,
                      now=now, data={"raw_id": row.id})
         return None
     customer = get_contact(session, msg.from_addr or "unknown@invalid", msg.from_name, now)
-    mailbox = next((m for m in app.settings.mailboxes if m.name == _mailbox_name(session, row)),
-                   None)
+    name = mailbox_name(session, row.mailbox_id)
+    mailbox = next((m for m in app.settings.mailboxes if m.name == name), None)
     case = open_case(session, subject=msg.subject, normalized_subject=normalize_subject(msg.subject),
                      customer=customer, mailbox_id=row.mailbox_id,
                      priority=mailbox.default_priority if mailbox else "normal",
@@ -56,10 +56,6 @@ def place(app: App, session: Session, row: RawMessage, msg: ParsedMessage,
                  data={"rule": match.rule, "linked_case_id": match.linked_case_id})
     _add_people(app, session, case, msg, now)
     return case
-
-
-def _mailbox_name(session: Session, row: RawMessage) -> str | None:
-    return session.scalar(select(Mailbox.name).where(Mailbox.id == row.mailbox_id))
 
 
 def _add_people(app: App, session: Session, case: Case, msg: ParsedMessage, now: datetime) -> None:

@@ -6,27 +6,35 @@ import logging
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import and_, insert, select
+from sqlalchemy import and_, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from mailproc.models import Case, CaseStatus, Contact, Event, Participant
 from mailproc.thread.nearby import domain_of
 
 log = logging.getLogger(__name__)
+# Built once: building a statement costs more than SQLite takes to run it.
 _INSERT_EVENT = insert(Event.__table__)
+_INSERT_PARTICIPANTS = insert(Participant.__table__)
+_CONTACT = select(Contact).where(Contact.email == bindparam("email"))
+_PEOPLE = (select(Contact, Participant.id)
+           .outerjoin(Participant, and_(Participant.contact_id == Contact.id,
+                                        Participant.case_id == bindparam("case_id")))
+           .where(Contact.email.in_(bindparam("emails", expanding=True))))
 
 
 def record_event(session: Session, case_id: int | None, *, actor: str, kind: str, detail: str,
                  now: datetime, data: dict | None = None) -> None:
-    """Append to the trail. Written at once by a Core insert (no ORM object: the trail is only
-    appended to, and the unit of work cost four times the statement on the inbound path)."""
-    session.execute(_INSERT_EVENT, {"case_id": case_id, "at": now, "actor": actor, "kind": kind,
+    """Append to the trail. Written at once by a Core insert on the session's connection (no
+    ORM object, no autoflush: the trail is only appended to, and the unit of work cost four
+    times the statement on the inbound path)."""
+    session.connection().execute(_INSERT_EVENT, {"case_id": case_id, "at": now, "actor": actor, "kind": kind,
                                     "detail": detail, "data": data or {}})
 
 
 def get_contact(session: Session, email: str, name: str, now: datetime) -> Contact:
     email = email.strip().lower()
-    contact = session.scalar(select(Contact).where(Contact.email == email))
+    contact = session.scalar(_CONTACT, {"email": email})
     if contact is None:
         contact = Contact(email=email, name=name or "", phones=[], created_at=now)
         session.add(contact)
@@ -49,10 +57,7 @@ def add_participants(session: Session, case: Case, people: Iterable[tuple[str, s
     if not wanted:
         return []
     with session.no_autoflush:
-        rows = session.execute(
-            select(Contact, Participant.id).outerjoin(Participant, and_(
-                Participant.contact_id == Contact.id, Participant.case_id == case.id))
-            .where(Contact.email.in_(list(wanted)))).all()
+        rows = session.execute(_PEOPLE, {"case_id": case.id, "emails": list(wanted)}).all()
         known = {contact.email: contact for contact, _ in rows}
         present = {contact.email for contact, participant in rows if participant is not None}
         for address, name in wanted.items():
@@ -65,8 +70,8 @@ def add_participants(session: Session, case: Case, people: Iterable[tuple[str, s
     if len(known) > len(rows):
         session.flush()       # the new contacts' ids
     added = [known[a] for a in wanted if a not in present]
-    if added:    # Core: the rows are only read back by later queries
-        session.execute(insert(Participant.__table__), [
+    if added:    # Core, no autoflush: the rows are only read back by later queries
+        session.connection().execute(_INSERT_PARTICIPANTS, [
             {"case_id": case.id, "contact_id": c.id, "role": role} for c in added])
     return added
 
@@ -94,7 +99,7 @@ def open_case(session: Session, *, subject: str, normalized_subject: str, custom
                 last_customer_message_at=now, linked_case_id=linked_case_id, kb_suggestions=[])
     session.add(case)
     session.flush()
-    # The public reference follows the row id: unique without a sequence of its own.
+    # The public reference follows the row id: unique without a sequence of its own (written
+    # by the next flush, with the message's other changes to the case).
     case.ref = str(ref_base + case.id)
-    session.flush()
     return case

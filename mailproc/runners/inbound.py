@@ -307,11 +307,11 @@ def _process(app: App, session: Session, raw_id: int,
                                      subject_window=app.subject_window,
                                      own_domains=app.own_domains)              # thread
     case = place(app, session, row, msg, verdict, match, now)                 # cases
+    row.status, row.processed_at = RawStatus.PROCESSED, now    # flushed with the message
     message = store_message(session, row, msg, verdict, match, case, now,
                             prints=ready.own_prints if ready else None)
     if verdict.kind == "human" and msg.signature and msg.from_addr:
         learn_phones(app, session, msg, now)
-    row.status, row.processed_at = RawStatus.PROCESSED, now
     log.info("message %s kind=%s rule=%s case=%s", msg.message_id, verdict.kind, match.rule,
              case.ref if case else "-")
     after_message(app, session, case=case, message=message, parsed=msg,      # actions, outbox

@@ -18,6 +18,9 @@ from mailproc.thread.prints import fingerprints
 from mailproc.thread.rules import ThreadMatch
 
 
+_INSERT_REFS = insert(MessageRef.__table__)
+
+
 def bare_id(message_id: str) -> str:
     """Message-IDs are stored without angle brackets."""
     return message_id.strip().strip("<>")
@@ -52,8 +55,8 @@ def store_message(session: Session, row: RawMessage, msg: ParsedMessage,
     refs = [{"message_pk": message.id, "ref_id": bare_id(ref_id)[:998],
              "case_id": message.case_id}
             for ref_id in dict.fromkeys([*msg.in_reply_to, *msg.references])]
-    if refs:     # Core: one executemany, no unit of work for rows nothing reads back here
-        session.execute(insert(MessageRef.__table__), refs)
+    if refs:     # Core, one executemany, no autoflush: nothing reads them back here
+        session.connection().execute(_INSERT_REFS, refs)
     for att in msg.attachments:
         if session.get(Blob, att.sha256) is None:
             session.add(Blob(sha256=att.sha256, size=att.size, data=att.payload))

@@ -37,6 +37,18 @@ def header_message_id(raw: bytes) -> str | None:
     return value.encode("utf-8")[:400].decode("utf-8", "ignore") or None
 
 
+def mailbox_name(session: Session, mailbox_id: int | None) -> str:
+    """The name of mailbox row `mailbox_id` ('' for none), read once per transaction: a
+    mailbox row is never renamed, and a batch of the ordered step asks for each message."""
+    if mailbox_id is None:
+        return ""
+    names = session.info.setdefault("mailbox_names", {})
+    if mailbox_id not in names:
+        names[mailbox_id] = session.scalar(
+            select(Mailbox.name).where(Mailbox.id == mailbox_id)) or ""
+    return names[mailbox_id]
+
+
 @dataclass
 class RawStore:
     """The IngestSink of the sources: raw bytes + checkpoint in one transaction."""
