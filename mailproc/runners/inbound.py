@@ -10,12 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import (
     DisconnectionError, IntegrityError, InterfaceError, OperationalError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mailproc.actions.after_message import after_message
 from mailproc.app import App
@@ -59,6 +60,9 @@ SUSPECT_AFTER = 2
 # Messages of the ordered step to a transaction (process_many): a commit per message was a
 # fifth of its time on PostgreSQL; a batch holds SQLite's write lock for well under a second.
 BATCH_SIZE = 32
+_RAW = RawMessage.__table__
+_PROCESSED = (update(_RAW).where(_RAW.c.id == bindparam("raw_id"))
+              .values(status=RawStatus.PROCESSED, processed_at=bindparam("at")))
 
 
 @dataclass(frozen=True)
@@ -307,7 +311,7 @@ def _process(app: App, session: Session, raw_id: int,
                                      subject_window=app.subject_window,
                                      own_domains=app.own_domains)              # thread
     case = place(app, session, row, msg, verdict, match, now)                 # cases
-    row.status, row.processed_at = RawStatus.PROCESSED, now    # flushed with the message
+    _mark_processed(session, row, now)
     message = store_message(session, row, msg, verdict, match, case, now,
                             prints=ready.own_prints if ready else None)
     if verdict.kind == "human" and msg.signature and msg.from_addr:
@@ -318,6 +322,16 @@ def _process(app: App, session: Session, raw_id: int,
                   verdict=verdict, match=match, now=now)
     rule = match.rule if case else "unthreaded"
     return Outcome(raw_id, "processed", case.ref if case else None, rule, verdict.kind)
+
+
+def _mark_processed(session: Session, row: RawMessage, now: datetime) -> None:
+    """Written by a Core update (in this message's savepoint), the ORM state set to match
+    without a flush: the row costs no unit of work. A rolled-back savepoint leaves the object
+    stale, but a failed row is never read again from this session (its failure is recorded
+    in a transaction of its own)."""
+    session.connection().execute(_PROCESSED, {"raw_id": row.id, "at": now})
+    set_committed_value(row, "status", RawStatus.PROCESSED)
+    set_committed_value(row, "processed_at", now)
 
 
 def _serialise_copies(session: Session, msg: ParsedMessage) -> None:

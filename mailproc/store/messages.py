@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Sequence
 
 from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from mailproc.classify.rules import NO_CASE_KINDS, Classification
 from mailproc.errors import MailprocError
@@ -18,6 +18,8 @@ from mailproc.thread.prints import fingerprints
 from mailproc.thread.rules import ThreadMatch
 
 
+_INSERT_MESSAGE = insert(Message.__table__)
+_INSERT_PRINTS = insert(MessagePrint.__table__)
 _INSERT_REFS = insert(MessageRef.__table__)
 
 
@@ -29,29 +31,35 @@ def bare_id(message_id: str) -> str:
 def store_message(session: Session, row: RawMessage, msg: ParsedMessage,
                   verdict: Classification, match: ThreadMatch, case: Case | None,
                   now: datetime, *, prints: tuple[int, ...] | None = None) -> Message:
-    """`prints`: the fingerprints of msg.new_text when they were computed ahead."""
-    message = Message(
+    """The message's row and its references, fingerprints and files. `prints`: the
+    fingerprints of msg.new_text when they were computed ahead.
+
+    The row is written by a Core insert and the Message returned is made persistent from
+    the same values (every column given: nothing left to load), so the message costs no
+    unit of work of its own; the case's and the raw row's changes go with the next flush."""
+    if (case is not None and verdict.kind not in NO_CASE_KINDS and verdict.kind != "agent"
+            and match.rule != "copy"):
+        # Reopening and the other customer-side status changes: mailproc.cases.customer_turn.
+        case.last_customer_message_at = now
+    values = dict(
         raw_id=row.id, case_id=case.id if case else None, direction=Direction.IN,
         kind=verdict.kind, kind_reason=verdict.reason, message_id=msg.message_id,
         in_reply_to=list(msg.in_reply_to), references=list(msg.references),
         subject=msg.subject, from_addr=msg.from_addr, from_name=msg.from_name,
         to_addrs=[a for _, a in msg.to], cc_addrs=[a for _, a in msg.cc], date_at=msg.date_at or now,
         body_text=msg.text, new_text=msg.new_text, signature=msg.signature,
-        thread_rule=match.rule, thread_reason=match.reason, created_at=now)
-    if (case is not None and verdict.kind not in NO_CASE_KINDS and verdict.kind != "agent"
-            and match.rule != "copy"):
-        # Reopening and the other customer-side status changes: mailproc.cases.customer_turn.
-        # Set before the flush below: one UPDATE of the case with its placement's changes.
-        case.last_customer_message_at = now
+        thread_rule=match.rule, thread_reason=match.reason, internal=False, created_at=now)
+    inserted = session.connection().execute(_INSERT_MESSAGE, values)
+    message = Message(id=inserted.inserted_primary_key[0], **values)
+    make_transient_to_detached(message)     # as if loaded: persistent once added, no INSERT
     session.add(message)
-    session.flush()
     if verdict.kind not in ("human", "agent"):
         prints = ()
     elif prints is None:
         prints = fingerprints(msg.new_text)
     if prints:
-        session.execute(insert(MessagePrint), [{"message_pk": message.id, "print": p}
-                                               for p in prints])
+        session.connection().execute(_INSERT_PRINTS, [{"message_pk": message.id, "print": p}
+                                                      for p in prints])
     refs = [{"message_pk": message.id, "ref_id": bare_id(ref_id)[:998],
              "case_id": message.case_id}
             for ref_id in dict.fromkeys([*msg.in_reply_to, *msg.references])]
