@@ -306,9 +306,9 @@ def _process(app: App, session: Session, raw_id: int,
     verdict = _classify(app, msg, signed)                                     # classify
     bounce = link_bounce(app, session, msg, raw, now) if verdict.kind == "bounce" else None
     quoted = ready.quoted_prints if ready else fingerprints(history(msg))
+    lookup = DbThreadLookup(session, msg.message_id, [*msg.references, *msg.in_reply_to])
     match = bounce or thread_message(_thread_input(app, msg, signed, verdict, quoted, now),
-                                     DbThreadLookup(session), now=now,
-                                     subject_window=app.subject_window,
+                                     lookup, now=now, subject_window=app.subject_window,
                                      own_domains=app.own_domains)              # thread
     case = place(app, session, row, msg, verdict, match, now)                 # cases
     _mark_processed(session, row, now)

@@ -318,7 +318,7 @@ class Ahead:
 
     def __init__(self, app: App, size: int) -> None:
         self.app, self.size = app, size
-        self.window = max(32, 8 * size)   # a read of the next rows every half window
+        self.window = max(64, 16 * size)  # room to run ahead through a run of KB vectors
         self._futures: dict[int, Future] = {}
         self._seen: set[int] = set()        # submitted, or too large to submit
         self._how: Recipe | None = None

@@ -14,7 +14,9 @@ from datetime import datetime
 from functools import cache
 from typing import Sequence
 
-from sqlalchemy import BigInteger, bindparam, func, literal, select, text, union, union_all
+from sqlalchemy import (
+    BigInteger, bindparam, func, literal, null, select, text, union, union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from mailproc.models import (
@@ -29,6 +31,7 @@ from mailproc.thread.nearby import RecentCase, domain_of
 SPREAD_PROBE = 32
 QUOTED_CASES = 20       # cases described for a quote, the best first
 RECENT_CASES = 40       # cases described for the nearby rules, the most recently active first
+PREFETCH_IDS = 4        # ids a message names read ahead with its own: the nearest (parents)
 
 
 def _in(name: str):
@@ -36,19 +39,18 @@ def _in(name: str):
 
 
 _ids = _in("ids")
+# Stored mail (rank 0) and our own outgoing mail (rank 1) by Message-ID, with what the copy
+# rule compares (sender, subject, direction; NULL for ours).
 _MESSAGE_CASES = union_all(
-    select(literal(0).label("rank"), Message.message_id, Message.case_id, Case.merged_into_id)
+    select(literal(0).label("rank"), Message.message_id, Message.case_id, Case.merged_into_id,
+           Message.id, Message.from_addr, Message.subject, Message.direction)
     .join(Case, Case.id == Message.case_id).where(Message.message_id.in_(_ids)),
-    select(literal(1), OutboundMail.message_id, OutboundMail.case_id, Case.merged_into_id)
+    select(literal(1), OutboundMail.message_id, OutboundMail.case_id, Case.merged_into_id,
+           null(), null(), null(), null())
     .join(Case, Case.id == OutboundMail.case_id).where(OutboundMail.message_id.in_(_in("both"))))
 _REFERENCED_CASES = (select(MessageRef.ref_id, MessageRef.case_id, Case.merged_into_id)
                      .join(Case, Case.id == MessageRef.case_id)
                      .where(MessageRef.ref_id.in_(_ids)).order_by(MessageRef.id))
-_COPY = (select(Message.case_id, Case.merged_into_id).join(Case, Case.id == Message.case_id)
-         .where(Message.message_id == bindparam("message_id"),
-                Message.from_addr == bindparam("sender"),
-                Message.subject == bindparam("subject"), Message.direction == Direction.IN)
-         .order_by(Message.id).limit(1))
 _REF = select(Case.id, Case.merged_into_id).where(Case.ref == bindparam("ref"))
 _MERGED_INTO = select(Case.merged_into_id).where(Case.id == bindparam("case_id"))
 _PARTICIPANT = (select(Participant.id).join(Contact, Contact.id == Participant.contact_id)
@@ -131,8 +133,15 @@ def _nearest(ids: Sequence[str], found: dict[str, int]) -> int | None:
 class DbThreadLookup:
     """The ThreadLookup the threading rules ask, answered from the database."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, message_id: str | None = None,
+                 named: Sequence[str] = ()) -> None:
+        """`message_id` and `named` (the ids it names, the nearest last): the copy rule and
+        the reference rules are answered from one read of these ids."""
         self.session = session
+        self._ahead = ([bare_id(message_id)] if message_id else []) + \
+            [bare_id(i) for i in named][-PREFETCH_IDS:]
+        self._asked: set[str] = set()
+        self._rows: list = []
 
     def case_for_signed_ref(self, ref: str) -> int | None:
         return self.case_for_ref(ref)
@@ -151,22 +160,36 @@ class DbThreadLookup:
             merged_into = self.session.scalar(_MERGED_INTO, {"case_id": case_id})
         return case_id
 
+    def _message_rows(self, ids: list[str]) -> list:
+        """The _MESSAGE_CASES rows of `ids`, read once per id (with those given ahead)."""
+        missing = [i for i in dict.fromkeys([*ids, *self._ahead]) if i not in self._asked]
+        if missing:
+            self._rows += self.session.execute(_MESSAGE_CASES, {
+                "ids": missing, "both": missing + [f"<{i}>" for i in missing]}).all()
+            self._asked.update(missing)
+        wanted = set(ids)
+        return [row for row in self._rows if bare_id(row[1]) in wanted]
+
     def case_for_message_ids(self, ids: Sequence[str]) -> int | None:
         ids = [bare_id(i) for i in ids]
         if not ids:
             return None
         found: dict[str, tuple[int, int | None]] = {}
-        rows = self.session.execute(_MESSAGE_CASES, {
-            "ids": ids, "both": ids + [f"<{i}>" for i in ids]}).all()
-        for _, mid, case_id, merged_into in sorted(rows, key=lambda r: r[0]):
+        for _, mid, case_id, merged_into, *_ in sorted(self._message_rows(ids),
+                                                       key=lambda r: r[0]):
             found.setdefault(bare_id(mid), (case_id, merged_into))   # ours after stored mail
         nearest = _nearest(ids, found)
         return self._live(*nearest) if nearest else None
 
     def case_for_copy(self, message_id: str, sender: str, subject: str) -> int | None:
-        row = self.session.execute(_COPY, {"message_id": bare_id(message_id), "sender": sender,
-                                           "subject": subject}).first()
-        return self._live(*row) if row else None
+        """The first stored inbound mail with this Message-ID, sender and subject."""
+        own = bare_id(message_id)
+        copies = sorted((pk, case_id, merged_into)
+                        for rank, mid, case_id, merged_into, pk, from_addr, subj, direction
+                        in self._message_rows([own])
+                        if rank == 0 and mid == own and from_addr == sender
+                        and subj == subject and direction == Direction.IN)
+        return self._live(*copies[0][1:]) if copies else None
 
     def case_for_referenced_ids(self, ids: Sequence[str]) -> int | None:
         ids = [bare_id(i) for i in ids]
