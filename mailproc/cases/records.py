@@ -17,7 +17,9 @@ log = logging.getLogger(__name__)
 _INSERT_EVENT = insert(Event.__table__)
 _INSERT_PARTICIPANTS = insert(Participant.__table__)
 _CONTACT = select(Contact).where(Contact.email == bindparam("email"))
-_PEOPLE = (select(Contact, Participant.id)
+_INSERT_CONTACTS = insert(Contact.__table__).returning(Contact.__table__.c.id,
+                                                       Contact.__table__.c.email)
+_PEOPLE = (select(Contact.id, Contact.email, Contact.name, Participant.id)
            .outerjoin(Participant, and_(Participant.contact_id == Contact.id,
                                         Participant.case_id == bindparam("case_id")))
            .where(Contact.email.in_(bindparam("emails", expanding=True))))
@@ -45,10 +47,11 @@ def get_contact(session: Session, email: str, name: str, now: datetime) -> Conta
 
 
 def add_participants(session: Session, case: Case, people: Iterable[tuple[str, str]], *,
-                     role: str, now: datetime) -> list[Contact]:
-    """Make each (name, address) a participant of `case` once; returns the new ones.
+                     role: str, now: datetime) -> list[str]:
+    """Make each (name, address) a participant of `case` once; returns the addresses added.
     A constant number of statements however many people a message names (lists Cc dozens):
-    one read of the contacts with their place on the case; a flush only for new contacts."""
+    one read of the contacts with their place on the case, one insert of the new contacts,
+    one of the new participants (Core: no ORM object for any of them)."""
     wanted: dict[str, str] = {}
     for name, address in people:
         address = (address or "").strip().lower()
@@ -58,21 +61,20 @@ def add_participants(session: Session, case: Case, people: Iterable[tuple[str, s
         return []
     with session.no_autoflush:
         rows = session.execute(_PEOPLE, {"case_id": case.id, "emails": list(wanted)}).all()
-        known = {contact.email: contact for contact, _ in rows}
-        present = {contact.email for contact, participant in rows if participant is not None}
-        for address, name in wanted.items():
-            contact = known.get(address)
-            if contact is None:
-                known[address] = Contact(email=address, name=name, phones=[], created_at=now)
-                session.add(known[address])
-            elif name and not contact.name:
-                contact.name = name
-    if len(known) > len(rows):
-        session.flush()       # the new contacts' ids
-    added = [known[a] for a in wanted if a not in present]
-    if added:    # Core, no autoflush: the rows are only read back by later queries
+    ids = {email: contact_id for contact_id, email, _, _ in rows}
+    present = {email for _, email, _, participant in rows if participant is not None}
+    for contact_id, email, name, _ in rows:
+        if wanted[email] and not name:    # rare: through the ORM, whose copy may be in hand
+            session.get(Contact, contact_id).name = wanted[email]
+    new = [{"email": a, "name": n, "phones": [], "created_at": now}
+           for a, n in wanted.items() if a not in ids]
+    if new:
+        ids.update((email, contact_id) for contact_id, email in session.connection().execute(
+            _INSERT_CONTACTS, new))
+    added = [a for a in wanted if a not in present]
+    if added:
         session.connection().execute(_INSERT_PARTICIPANTS, [
-            {"case_id": case.id, "contact_id": c.id, "role": role} for c in added])
+            {"case_id": case.id, "contact_id": ids[a], "role": role} for a in added])
     return added
 
 
