@@ -116,6 +116,9 @@ def test_stale_or_corrupt_results_are_ignored(app):
     assert prepare.use(app, good, raws[0], MONDAY - timedelta(hours=1), MONDAY) is None
     assert prepare.use(app, replace(good, version=0), raws[0], MONDAY, MONDAY) is None
     assert prepare.use(app, None, raws[0], MONDAY, MONDAY) is None
+    # Fingerprints that are not a tuple of integers (threading would look them up).
+    assert prepare.use(app, replace(good, quoted_prints=["1"]), raws[0], MONDAY, MONDAY) is None
+    assert prepare.use(app, replace(good, own_prints=(1.5,)), raws[0], MONDAY, MONDAY) is None
     # Corrupt, truncated or foreign payloads.
     blob = prepare.dumps(good)
     for bad in (b"", b"garbage", blob[:-20], prepare.MAGIC + b"\x80\x05garbage",

@@ -58,7 +58,8 @@ def resolve_by_kb(app, session: Session, case: Case, message: Message, now: date
 def set_priority_and_deadlines(app, session: Session, case: Case, parsed, now: datetime) -> None:
     levels = app.service_levels
     decision = decide_priority(parsed.from_addr, parsed.subject, parsed.new_text or parsed.text,
-                               mailbox_name(session, case.mailbox_id), levels.rules, default=case.priority)
+                               mailbox_name(session, case.mailbox_id), levels.rules,
+                               default=case.priority)
     case.priority = decision.priority
     deadlines = compute_deadlines(now, levels.policy(case.priority), levels.calendar)
     case.first_response_due_at = deadlines.first_response_due_at

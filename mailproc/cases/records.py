@@ -30,8 +30,9 @@ def record_event(session: Session, case_id: int | None, *, actor: str, kind: str
     """Append to the trail. Written at once by a Core insert on the session's connection (no
     ORM object, no autoflush: the trail is only appended to, and the unit of work cost four
     times the statement on the inbound path)."""
-    session.connection().execute(_INSERT_EVENT, {"case_id": case_id, "at": now, "actor": actor, "kind": kind,
-                                    "detail": detail, "data": data or {}})
+    session.connection().execute(_INSERT_EVENT, {
+        "case_id": case_id, "at": now, "actor": actor, "kind": kind, "detail": detail,
+        "data": data or {}})
 
 
 def get_contact(session: Session, email: str, name: str, now: datetime) -> Contact:

@@ -143,7 +143,8 @@ def use(app: App, prepared: Prepared | None, raw: bytes, received_fallback_at: d
     """`prepared` when its parse is exactly what parse_message would return now (its vector
     then goes to the KB); None otherwise: the caller parses inline."""
     if not isinstance(prepared, Prepared) or prepared.version != VERSION \
-            or not isinstance(prepared.parsed, ParsedMessage):
+            or not isinstance(prepared.parsed, ParsedMessage) \
+            or not _are_prints(prepared.quoted_prints) or not _are_prints(prepared.own_prints):
         return None
     if (prepared.sha256 != hashlib.sha256(raw).hexdigest()
             or prepared.max_bytes != app.settings.storage.max_message_bytes
@@ -152,6 +153,10 @@ def use(app: App, prepared: Prepared | None, raw: bytes, received_fallback_at: d
         return None
     _offer_vector(app, prepared)
     return prepared
+
+
+def _are_prints(value) -> bool:
+    return isinstance(value, tuple) and all(type(p) is int for p in value)
 
 
 def _same_date(parsed: ParsedMessage, fallback: datetime | None, then: datetime,
