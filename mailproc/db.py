@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
@@ -67,10 +67,14 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def advisory_xact_lock(session, space: str, key: str) -> None:
-    """PostgreSQL: wait for the lock on (schema, space, key) until this transaction ends."""
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || :space), "
-                         "hashtext(:key))"), {"space": space, "key": key})
+def advisory_xact_locks(session, space: str, keys: Sequence[str]) -> None:
+    """PostgreSQL: wait for the lock on (schema, space, key) of each of `keys`, one after
+    the other in their order (callers sort them: two transactions that take theirs in one
+    order cannot deadlock), held until this transaction ends. One statement for them all."""
+    if keys:
+        session.execute(text(
+            "SELECT pg_advisory_xact_lock(hashtext(current_schema() || :space), hashtext(k)) "
+            "FROM unnest(CAST(:keys AS text[])) AS k"), {"space": space, "keys": list(keys)})
 
 
 class Database:

@@ -8,7 +8,7 @@ from email import message_from_bytes, policy
 from sqlalchemy import select
 
 from mailproc.models import Case, Event, Message
-from mailproc.runners.inbound import process_raw
+from mailproc.runners.inbound import process_many, process_raw
 from mailproc.source.base import FetchedMessage
 from tests.agent_helpers import agent_app, feed, mail, outbox
 
@@ -119,6 +119,46 @@ def test_two_workers_draining_both_copies_at_once_open_one_case(db, tmp_path):
         for t in threads:
             t.join()
         assert errors == []
+    with app.db.transaction() as s:
+        assert len(s.scalars(select(Case)).all()) == 4
+    assert len(outbox(app, "ack")) == 4
+    assert sorted(m.thread_rule for m in messages(app)) == ["copy"] * 4 + ["new"] * 4
+
+
+def test_two_batches_holding_each_other_s_copies_in_opposite_order_open_one_case_each(db,
+                                                                                     tmp_path):
+    """Two workers' batches (two mailboxes) hold copies of the same four mails, one batch in
+    the opposite order of the other: each mail is one case, acknowledged once, every row
+    processed in this round (a batch takes all its locks first, in one order: neither
+    waits on the other mid-batch, so there is no deadlock and no "retry")."""
+    app = agent_app(db, tmp_path)
+    store = app.raw_store()
+    raws = [mail(frm=f"user{n}@kunde.example", subject=f"Help {n}", cc="billing@example.com",
+                 msgid=f"<both{n}@kunde.example>", body=f"Request number {n}.")
+            for n in range(4)]
+    demo = [store.store_one("demo", FetchedMessage("demo", "INBOX", f"d{n}", None, None, raw,
+                                                   None)) for n, raw in enumerate(raws)]
+    billing = [store.store_one("billing", FetchedMessage("billing", "INBOX", f"b{n}", None,
+                                                         None, copy_of(raw), None))
+               for n, raw in reversed(list(enumerate(raws)))]
+    start = threading.Barrier(2)
+    results: dict[str, list] = {}
+
+    def work(name: str, ids: list[int]) -> None:
+        start.wait()
+        try:
+            results[name] = process_many(app, ids)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            results[name] = [exc]
+
+    threads = [threading.Thread(target=work, args=args)
+               for args in (("demo", demo), ("billing", billing))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [o.result for o in results["demo"]] == ["processed"] * 4
+    assert [o.result for o in results["billing"]] == ["processed"] * 4
     with app.db.transaction() as s:
         assert len(s.scalars(select(Case)).all()) == 4
     assert len(outbox(app, "ack")) == 4

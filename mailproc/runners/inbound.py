@@ -25,7 +25,7 @@ from mailproc.cases.records import record_event
 from mailproc.cases.undeliverable import link_bounce
 from mailproc.classify.authenticity import check_auth_results, split_person_ref
 from mailproc.classify.rules import Classification, classify
-from mailproc.db import advisory_xact_lock, is_postgres
+from mailproc.db import advisory_xact_locks, is_postgres
 from mailproc.errors import ParseError
 from mailproc.models import Quarantine, RawMessage, RawStatus
 from mailproc.parse.message import ParsedMessage, parse_message, recipient_addresses
@@ -166,6 +166,7 @@ def _batch(app: App, raw_ids: list[int], prepared) -> list[Outcome]:
             # in session.info: a session keeps unchanged objects only while they are referred to).
             session.info["batch_rows"] = session.scalars(select(RawMessage).where(
                 RawMessage.id.in_(fresh))).all()
+            _serialise_copies(session, session.info["batch_rows"])
             for raw_id in fresh:
                 try:
                     with session.begin_nested():
@@ -300,7 +301,8 @@ def _process(app: App, session: Session, raw_id: int,
     except ParseError as exc:
         _quarantine(session, row, str(exc), now)
         return Outcome(raw_id, "quarantined", reason=str(exc))
-    _serialise_copies(session, msg)
+    if not session.info.get("copies_serialised"):
+        _serialise_copies(session, [row])
     signed = find_signed_ref(recipient_addresses(msg), app.settings.support.address,
                              app.secret_key)
     verdict = _classify(app, msg, signed)                                     # classify
@@ -334,12 +336,15 @@ def _mark_processed(session: Session, row: RawMessage, now: datetime) -> None:
     set_committed_value(row, "processed_at", now)
 
 
-def _serialise_copies(session: Session, msg: ParsedMessage) -> None:
-    if msg.message_id and is_postgres(session.get_bind()):
-        # Two copies of one mail (To support@, Cc billing@) drained by two workers at once:
-        # the second waits here until the first is committed, then finds it as a copy.
-        # Taken before this transaction writes anything, so it cannot join a deadlock.
-        advisory_xact_lock(session, "mailproc:message-id", msg.message_id)
+def _serialise_copies(session: Session, rows: list[RawMessage]) -> None:
+    """Two copies of one mail (To support@, Cc billing@) drained by two workers at once: the
+    second waits here until the first is committed, then finds it as a copy. PostgreSQL
+    only (SQLite has one writer). The locks of a whole batch are taken at its start, before
+    it writes anything and in one order, so two batches cannot deadlock on them."""
+    keys = sorted({row.header_message_id for row in rows if row.header_message_id})
+    if is_postgres(session.get_bind()):
+        advisory_xact_locks(session, "mailproc:message-id", keys)
+    session.info["copies_serialised"] = True
 
 
 def _classify(app: App, msg: ParsedMessage, signed: SignedRef | None) -> Classification:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailproc.clock import Clock
-from mailproc.db import Database, advisory_xact_lock, is_postgres
+from mailproc.db import Database, advisory_xact_locks, is_postgres
 from mailproc.fallback import health
 from mailproc.models import Checkpoint as CheckpointRow, Mailbox, RawMessage, RawStatus
 from mailproc.source.base import Checkpoint, FetchedMessage
@@ -107,8 +107,7 @@ class RawStore:
             # Two pollers storing the same bytes at once (one mail to two mailboxes) must not
             # both see "no first copy": serialise on each digest until commit (sorted: no
             # deadlock). SQLite's BEGIN IMMEDIATE serialises writers already.
-            for digest in sorted(set(hashes.values())):
-                advisory_xact_lock(session, "mailproc:raw-sha256", digest)
+            advisory_xact_locks(session, "mailproc:raw-sha256", sorted(set(hashes.values())))
         first_copy = dict(session.execute(
             select(RawMessage.sha256, RawMessage.id).where(
                 RawMessage.sha256.in_(set(hashes.values())),
