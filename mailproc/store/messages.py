@@ -36,7 +36,7 @@ def store_message(session: Session, row: RawMessage, msg: ParsedMessage,
 
     The row is written by a Core insert and the Message returned is made persistent from
     the same values (every column given: nothing left to load), so the message costs no
-    unit of work of its own; the case's and the raw row's changes go with the next flush."""
+    unit of work of its own; the case's changes go with the next flush."""
     if (case is not None and verdict.kind not in NO_CASE_KINDS and verdict.kind != "agent"
             and match.rule != "copy"):
         # Reopening and the other customer-side status changes: mailproc.cases.customer_turn.
