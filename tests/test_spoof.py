@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from email import message_from_bytes, policy
+
+from sqlalchemy import select
 
 from mailproc.classify.authenticity import (
     agent_reply_ref, check_agent, check_auth_results, parse_authentication_results,
 )
+from mailproc.models import Case
 from mailproc.ops.export import export_cases
 from mailproc.signing import sign_reply_address
 from tests.agent_helpers import SUPPORT, agent_app, feed, mail, outbox
@@ -175,3 +179,18 @@ def test_a_forged_agent_mail_reaches_agents_headed_as_a_suspected_forgery(db, tm
     notice = message_from_bytes(outbox(app, "agent_notify")[-1].raw, policy=policy.default)
     assert "SUSPECTED FORGERY" in notice["Subject"]
     assert notice.get_body(("plain",)).get_content().startswith("Suspected forgery")
+
+
+def test_a_forged_agent_mail_is_the_customer_s_turn_on_the_case(db, tmp_path):
+    """Mail that claims to be an agent's and fails the check is customer mail: the case's
+    last customer message moves to it (the response clock restarts from it)."""
+    app = agent_app(db, tmp_path)
+    _case(app)
+    later = app.clock.advance(timedelta(hours=3))
+    feed(app, mail(frm="Alice Adams <alice@example.com>", to=SUPPORT,
+                   subject="Re: [#1001] Printer jams", in_reply_to="<c1@kunde.example>",
+                   body="Any news on the printer?",
+                   headers={"Authentication-Results": "evil.example; dkim=pass header.d=x"}))
+    with app.db.transaction() as s:
+        (case,) = s.scalars(select(Case)).all()
+        assert case.last_customer_message_at.replace(tzinfo=timezone.utc) == later

@@ -48,8 +48,11 @@ def on_customer_message(app, session, case: Case, message: Message, now: datetim
     window = parse_timedelta(app.settings.threading.reopen_closed_within)
     if closed_too_long(case, window, now):
         return CustomerTurn(_linked_case(app, session, case, message, now), True, "new_case")
-    # last_customer_message_at: set when the message was stored (store.messages); setting it
-    # again here made the case dirty for nothing, a flush of its own per message.
+    # Stored mail set it already (store.messages), but not agent mail found forged, which is
+    # the customer's turn too. Compared first: the same value again made the case dirty for
+    # nothing, a flush of its own per message.
+    if case.last_customer_message_at != now:
+        case.last_customer_message_at = now
     text = message.new_text or message.body_text
     if case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
         change_status(app, session, case, CaseStatus.OPEN, actor=message.from_addr,
