@@ -226,6 +226,8 @@ def process_raw(app: App, raw_id: int, *, prepared: Prepared | None = None) -> O
 def _attempt(app: App, raw_id: int, prepared: Prepared | None = None) -> Outcome:
     try:
         with app.db.transaction() as session:
+            row = session.get(RawMessage, raw_id)
+            _serialise_copies(session, [row] if row is not None else [])
             return _process(app, session, raw_id, prepared)
     except Exception as exc:  # noqa: BLE001 - the one broad catch, at the runner boundary
         log.exception("processing raw message %s failed", raw_id)
@@ -301,8 +303,6 @@ def _process(app: App, session: Session, raw_id: int,
     except ParseError as exc:
         _quarantine(session, row, str(exc), now)
         return Outcome(raw_id, "quarantined", reason=str(exc))
-    if not session.info.get("copies_serialised"):
-        _serialise_copies(session, [row])
     signed = find_signed_ref(recipient_addresses(msg), app.settings.support.address,
                              app.secret_key)
     verdict = _classify(app, msg, signed)                                     # classify
@@ -340,11 +340,11 @@ def _serialise_copies(session: Session, rows: list[RawMessage]) -> None:
     """Two copies of one mail (To support@, Cc billing@) drained by two workers at once: the
     second waits here until the first is committed, then finds it as a copy. PostgreSQL
     only (SQLite has one writer). The locks of a whole batch are taken at its start, before
-    it writes anything and in one order, so two batches cannot deadlock on them."""
-    keys = sorted({row.header_message_id for row in rows if row.header_message_id})
+    it writes anything and in one order, so two batches cannot deadlock on them; a message
+    alone (process_raw) takes its own the same way, before _process."""
     if is_postgres(session.get_bind()):
-        advisory_xact_locks(session, "mailproc:message-id", keys)
-    session.info["copies_serialised"] = True
+        advisory_xact_locks(session, "mailproc:message-id", sorted(
+            {row.header_message_id for row in rows if row.header_message_id}))
 
 
 def _classify(app: App, msg: ParsedMessage, signed: SignedRef | None) -> Classification:
