@@ -98,7 +98,7 @@ STAGES: list[tuple[str, str, tuple[str, ...]]] = [
     ("parse", "parse: HTML to text", ("mailproc.parse.html_text:html_to_text",)),
     ("parse", "parse: reply extraction", ("mailproc.parse.reply:extract",)),
     ("classify", "classify (+ signed ref)", (
-        "mailproc.runners.inbound:_classify", "mailproc.signing:find_signed_ref")),
+        "mailproc.classify.inbound:classify_inbound", "mailproc.signing:find_signed_ref")),
     ("classify", "bounce: link", ("mailproc.cases.undeliverable:link_bounce",)),
     ("thread", "thread: input, quoted fingerprints", ("mailproc.runners.inbound:_thread_input",)),
     ("thread", "thread: rules (pure)", ("mailproc.thread.rules:thread_message",)),

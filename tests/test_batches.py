@@ -1,5 +1,5 @@
-"""The ordered step in batches (issue 18): many messages to a transaction, each in a
-savepoint; one bad message rolls back alone; a row a process died with goes alone; the
+"""The ordered step in batches (issue 18): many messages to a transaction; one bad message
+fails alone (the rows before it are redone without it); a row a process died with goes alone; the
 result is the same as one message at a time."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
-from mailproc.models import Quarantine, RawMessage, RawStatus
+from mailproc.models import Event, OutboundMail, Quarantine, RawMessage, RawStatus
 from mailproc.ops.export import export_cases
 from mailproc.runners import inbound
 from mailproc.runners.inbound import BATCH_SIZE, process_many, process_raw
@@ -88,6 +88,43 @@ def test_one_bad_message_rolls_back_alone(db, tmp_path, monkeypatch):
         # nothing of the bad one stayed: no case, no contact, no message row
         assert s.scalar(select(func.count()).select_from(RawMessage).where(
             RawMessage.status == RawStatus.PROCESSED)) == 5
+
+
+def test_the_rows_before_a_failure_are_redone_once_in_effect(db, db_url_factory, tmp_path,
+                                                              monkeypatch):
+    """A failing row rolls its batch back; the rows before it are done again in a new
+    transaction: their cases, mail and events are there once, the same as the good rows
+    alone one at a time, and each row's prepared parse is asked for once (the redo keeps
+    what it got)."""
+    good = conversation(2)
+
+    def trail(app) -> tuple:
+        with app.db.transaction() as s:
+            return (s.scalar(select(func.count()).select_from(OutboundMail)),
+                    sorted(s.scalars(select(Event.kind).where(Event.case_id.is_not(None)))))
+    one = agent_app(db_url_factory(), tmp_path / "one")
+    assert [process_raw(one, i).result for i in ingest(one, good)] == ["processed"] * 4
+    app = agent_app(db, tmp_path / "many")
+    ids = ingest(app, good + [mail(frm="bad@kunde.example", subject="BREAKS placement",
+                                   body="x")])
+    place = inbound.place
+
+    def breaks(app, session, row, msg, *args):
+        if msg.subject == "BREAKS placement":
+            raise ValueError("placement broke on this one")
+        return place(app, session, row, msg, *args)
+    monkeypatch.setattr(inbound, "place", breaks)
+    asked: list[int] = []
+    outcomes = process_many(app, ids, lambda raw_id: asked.append(raw_id))
+    assert [o.result for o in outcomes] == ["processed"] * 4 + ["quarantined"]
+    assert sorted(asked) == ids        # the first four were run twice, asked once
+    # (refs aside: PostgreSQL's sequences do not roll back, the redo's cases have later ids)
+    assert [(subject, rules) for subject, _, rules in summary(app)] == \
+        [(subject, rules) for subject, _, rules in summary(one)]
+    count, kinds = trail(app)
+    assert (count, kinds) == trail(one) and count >= 2 and kinds.count("case_opened") == 2
+    with app.db.transaction() as s:
+        assert [s.get(RawMessage, i).attempts for i in ids] == [1] * 5
 
 
 def test_a_row_a_process_died_with_goes_alone(db, tmp_path, monkeypatch):

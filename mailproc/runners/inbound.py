@@ -23,8 +23,9 @@ from mailproc.app import App
 from mailproc.cases.placement import learn_phones, place
 from mailproc.cases.records import record_event
 from mailproc.cases.undeliverable import link_bounce
-from mailproc.classify.authenticity import check_auth_results, split_person_ref
-from mailproc.classify.rules import Classification, classify
+from mailproc.classify.authenticity import check_auth_results
+from mailproc.classify.inbound import classify_inbound
+from mailproc.classify.rules import Classification
 from mailproc.db import advisory_xact_locks, is_postgres
 from mailproc.errors import ParseError
 from mailproc.models import Quarantine, RawMessage, RawStatus
@@ -128,9 +129,9 @@ def _unprepared(raw_id: int) -> None:
 def process_many(app: App, raw_ids: list[int],
                  prepared: Callable[[int], Prepared | None] = _unprepared) -> list[Outcome]:
     """Process `raw_ids` in order, up to BATCH_SIZE to a transaction: the attempts of rows
-    never started before are counted in one commit, then each row runs in a savepoint of
-    one transaction, so one bad message rolls back alone. A row that fails, and a row that
-    was in hand before (a process died with it), goes the careful way alone (process_raw).
+    never started before are counted in one commit, then they run in one transaction; one
+    bad message fails alone (_batch redoes the rows before it without it). A row that was
+    in hand before (a process died with it) goes the careful way alone (process_raw).
     Stops after an outcome "retry": later rows may thread to that one. `prepared(raw_id)`:
     the row's parse made ahead, asked just before it runs."""
     app.prepare()
@@ -147,7 +148,11 @@ def process_many(app: App, raw_ids: list[int],
 
 def _batch(app: App, raw_ids: list[int], prepared) -> list[Outcome]:
     """The leading rows of `raw_ids` that no process has started, in one transaction; []
-    when the first needs the careful way (or the transaction could not commit)."""
+    when the first needs the careful way (or the transaction could not commit).
+
+    No savepoint per row: a row that fails rolls the whole transaction back, and the rows
+    before it are done again without it (a failure is rare; a savepoint cost every row two
+    statements and a flush). The failed row's failure is then recorded on its own."""
     with app.db.transaction() as session:
         rows = {r.id: r for r in session.scalars(select(RawMessage).where(
             RawMessage.id.in_(raw_ids)))}
@@ -158,33 +163,57 @@ def _batch(app: App, raw_ids: list[int], prepared) -> list[Outcome]:
             rows[raw_id].attempts = 1      # committed before any of them runs
     if not fresh:
         return []
-    outcomes: list[Outcome] = []
-    failed: tuple[int, Exception] | None = None
-    try:
-        with app.db.transaction() as session:
-            # One read for the batch's rows: each message's session.get finds its own (held
-            # in session.info: a session keeps unchanged objects only while they are referred to).
-            session.info["batch_rows"] = session.scalars(select(RawMessage).where(
-                RawMessage.id.in_(fresh))).all()
-            _serialise_copies(session, session.info["batch_rows"])
-            for raw_id in fresh:
-                try:
-                    with session.begin_nested():
-                        outcomes.append(_process(app, session, raw_id, prepared(raw_id)))
-                except Exception as exc:  # noqa: BLE001 - this row alone is rolled back
-                    log.exception("processing raw message %s failed", raw_id)
-                    failed = (raw_id, exc)
-                    break
-            unstarted = fresh[len(outcomes) + (failed is not None):]
-            if unstarted:     # never began: as if they had never been counted
-                session.execute(update(RawMessage).where(RawMessage.id.in_(unstarted))
-                                .values(attempts=RawMessage.attempts - 1))
-    except Exception:  # noqa: BLE001 - the commit failed: none of it stands
-        log.exception("a batch of %d raw messages failed to commit; one at a time now",
-                      len(fresh))
-        return []
+    taken: dict[int, Prepared | None] = {}
+
+    def again(raw_id: int) -> Prepared | None:   # a redo uses what the first run was given
+        if raw_id not in taken:
+            taken[raw_id] = prepared(raw_id)
+        return taken[raw_id]
+
+    upto, failed = len(fresh), None
+    while True:
+        try:
+            outcomes = _rows_or_rollback(app, fresh, upto, again)
+            break
+        except _RowFailed as stop:
+            upto, failed = stop.index, (fresh[stop.index], stop.exc)
+        except Exception:  # noqa: BLE001 - the commit failed: none of it stands
+            log.exception("a batch of %d raw messages failed to commit; one at a time now",
+                          len(fresh))
+            return []
     if failed is not None:
         outcomes.append(_record_failure(app, *failed))
+    return outcomes
+
+
+class _RowFailed(Exception):
+    """Row `index` of a batch failed with `exc`: roll the transaction back."""
+
+    def __init__(self, index: int, exc: Exception) -> None:
+        super().__init__(index, exc)
+        self.index, self.exc = index, exc
+
+
+def _rows_or_rollback(app: App, fresh: list[int], upto: int, prepared) -> list[Outcome]:
+    """fresh[:upto] in one transaction, the rest of `fresh` uncounted (never begun: as if
+    never counted); _RowFailed, all rolled back, when one of them fails."""
+    outcomes: list[Outcome] = []
+    with app.db.transaction() as session:
+        # One read for the batch's rows: each message's session.get finds its own (held
+        # in session.info: a session keeps unchanged objects only while they are referred to).
+        session.info["batch_rows"] = session.scalars(select(RawMessage).where(
+            RawMessage.id.in_(fresh[:upto]))).all()
+        _serialise_copies(session, session.info["batch_rows"])
+        for index, raw_id in enumerate(fresh[:upto]):
+            try:
+                outcomes.append(_process(app, session, raw_id, prepared(raw_id)))
+            except Exception as exc:  # noqa: BLE001 - redone without this row
+                log.exception("processing raw message %s failed", raw_id)
+                raise _RowFailed(index, exc) from exc
+        unstarted = fresh[upto + 1:]     # after the row that failed, if one did
+        if unstarted:
+            session.execute(update(RawMessage).where(RawMessage.id.in_(unstarted))
+                            .values(attempts=RawMessage.attempts - 1))
     return outcomes
 
 
@@ -305,7 +334,7 @@ def _process(app: App, session: Session, raw_id: int,
         return Outcome(raw_id, "quarantined", reason=str(exc))
     signed = find_signed_ref(recipient_addresses(msg), app.settings.support.address,
                              app.secret_key)
-    verdict = _classify(app, msg, signed)                                     # classify
+    verdict = classify_inbound(app, msg, signed)                              # classify
     bounce = link_bounce(app, session, msg, raw, now) if verdict.kind == "bounce" else None
     quoted = ready.quoted_prints if ready else fingerprints(history(msg))
     lookup = DbThreadLookup(session, msg.message_id, [*msg.references, *msg.in_reply_to])
@@ -327,10 +356,9 @@ def _process(app: App, session: Session, raw_id: int,
 
 
 def _mark_processed(session: Session, row: RawMessage, now: datetime) -> None:
-    """Written by a Core update (in this message's savepoint), the ORM state set to match
-    without a flush: the row costs no unit of work. A rolled-back savepoint leaves the object
-    stale, but a failed row is never read again from this session (its failure is recorded
-    in a transaction of its own)."""
+    """Written by a Core update, the ORM state set to match without a flush: the row costs
+    no unit of work. A rolled-back transaction leaves the object stale, but its session is
+    never used again (a failure is recorded, and a batch redone, in sessions of their own)."""
     session.connection().execute(_PROCESSED, {"raw_id": row.id, "at": now})
     set_committed_value(row, "status", RawStatus.PROCESSED)
     set_committed_value(row, "processed_at", now)
@@ -345,37 +373,6 @@ def _serialise_copies(session: Session, rows: list[RawMessage]) -> None:
     if is_postgres(session.get_bind()):
         advisory_xact_locks(session, "mailproc:message-id", sorted(
             {row.header_message_id for row in rows if row.header_message_id}))
-
-
-def _classify(app: App, msg: ParsedMessage, signed: SignedRef | None) -> Classification:
-    agents = app.agents
-    verdict = classify(msg, own_addresses=app.own_addresses,
-                       own_message_id_domain=app.message_id_domain,
-                       agent_addresses=agents.addresses, loop_token=app.settings.support.address)
-    if verdict.kind == "own" and agents.by_address(msg.from_addr):
-        # Agents often share our domain, so their client's Message-ID looks like ours;
-        # our own mail never comes From an agent address.
-        verdict = Classification("agent", "agent", f"From {msg.from_addr} claims to be an agent "
-                                                   f"(not own: {verdict.reason})")
-    if verdict.kind == "human":
-        person = _internal_sender(app, msg, signed)
-        if person is not None:
-            verdict = Classification("internal", "person_signed_address",
-                                     f"{person.name} ({person.role or 'escalation contact'}) "
-                                     f"replied through the address signed for them")
-    return verdict
-
-
-def _internal_sender(app: App, msg: ParsedMessage, signed: SignedRef | None):
-    """The directory person (lead, manager, vendor) whose signed escalation address this mail
-    came through, From their own address; None for anyone else."""
-    parts = split_person_ref(signed.ref) if signed else None
-    if parts is None:
-        return None
-    person = app.people.contact(parts[1])
-    if person is None or person.email.lower() != (msg.from_addr or "").lower():
-        return None
-    return person
 
 
 def _thread_input(app: App, msg: ParsedMessage, signed: SignedRef | None,
