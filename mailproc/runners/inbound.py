@@ -198,6 +198,7 @@ def _rows_or_rollback(app: App, fresh: list[int], upto: int, prepared) -> list[O
     """fresh[:upto] in one transaction, the rest of `fresh` uncounted (never begun: as if
     never counted); _RowFailed, all rolled back, when one of them fails."""
     outcomes: list[Outcome] = []
+    processed: list[dict] = []
     with app.db.transaction() as session:
         # One read for the batch's rows: each message's session.get finds its own (held
         # in session.info: a session keeps unchanged objects only while they are referred to).
@@ -206,10 +207,11 @@ def _rows_or_rollback(app: App, fresh: list[int], upto: int, prepared) -> list[O
         _serialise_copies(session, session.info["batch_rows"])
         for index, raw_id in enumerate(fresh[:upto]):
             try:
-                outcomes.append(_process(app, session, raw_id, prepared(raw_id)))
+                outcomes.append(_process(app, session, raw_id, prepared(raw_id), processed))
             except Exception as exc:  # noqa: BLE001 - redone without this row
                 log.exception("processing raw message %s failed", raw_id)
                 raise _RowFailed(index, exc) from exc
+        _write_processed(session, processed)
         unstarted = fresh[upto + 1:]     # after the row that failed, if one did
         if unstarted:
             session.execute(update(RawMessage).where(RawMessage.id.in_(unstarted))
@@ -257,7 +259,10 @@ def _attempt(app: App, raw_id: int, prepared: Prepared | None = None) -> Outcome
         with app.db.transaction() as session:
             row = session.get(RawMessage, raw_id)
             _serialise_copies(session, [row] if row is not None else [])
-            return _process(app, session, raw_id, prepared)
+            processed: list[dict] = []
+            outcome = _process(app, session, raw_id, prepared, processed)
+            _write_processed(session, processed)
+            return outcome
     except Exception as exc:  # noqa: BLE001 - the one broad catch, at the runner boundary
         log.exception("processing raw message %s failed", raw_id)
         return _record_failure(app, raw_id, exc)
@@ -316,9 +321,10 @@ def _quarantine(session: Session, row: RawMessage, reason: str, now: datetime) -
     log.warning("quarantined raw message %s: %s", row.id, reason)
 
 
-def _process(app: App, session: Session, raw_id: int,
-             prepared: Prepared | None = None) -> Outcome:
-    """The stages of one message, in order: one line (or two) per stage."""
+def _process(app: App, session: Session, raw_id: int, prepared: Prepared | None,
+             processed: list[dict]) -> Outcome:
+    """The stages of one message, in order: one line (or two) per stage. The raw row's new
+    status goes to `processed`, for the caller's _write_processed."""
     row = session.get(RawMessage, raw_id)
     if row is None or row.status != RawStatus.PENDING:
         return Outcome(raw_id, "skipped")
@@ -342,7 +348,7 @@ def _process(app: App, session: Session, raw_id: int,
                                      lookup, now=now, subject_window=app.subject_window,
                                      own_domains=app.own_domains)              # thread
     case = place(app, session, row, msg, verdict, match, now)                 # cases
-    _mark_processed(session, row, now)
+    _mark_processed(row, now, processed)
     message = store_message(session, row, msg, verdict, match, case, now,
                             prints=ready.own_prints if ready else None)
     if verdict.kind == "human" and msg.signature and msg.from_addr:
@@ -355,13 +361,21 @@ def _process(app: App, session: Session, raw_id: int,
     return Outcome(raw_id, "processed", case.ref if case else None, rule, verdict.kind)
 
 
-def _mark_processed(session: Session, row: RawMessage, now: datetime) -> None:
-    """Written by a Core update, the ORM state set to match without a flush: the row costs
-    no unit of work. A rolled-back transaction leaves the object stale, but its session is
-    never used again (a failure is recorded, and a batch redone, in sessions of their own)."""
-    session.connection().execute(_PROCESSED, {"raw_id": row.id, "at": now})
+def _mark_processed(row: RawMessage, now: datetime, processed: list[dict]) -> None:
+    """The ORM state set without a flush (the row costs no unit of work); the row itself is
+    written with the others of its transaction by _write_processed. A rolled-back
+    transaction leaves the object stale, but its session is never used again (a failure is
+    recorded, and a batch redone, in sessions of their own)."""
     set_committed_value(row, "status", RawStatus.PROCESSED)
     set_committed_value(row, "processed_at", now)
+    processed.append({"raw_id": row.id, "at": now})
+
+
+def _write_processed(session: Session, processed: list[dict]) -> None:
+    """The status of a transaction's processed rows, one statement for them all (nothing in
+    the ordered step reads a raw row's status but from the row's own object)."""
+    if processed:
+        session.connection().execute(_PROCESSED, processed)
 
 
 def _serialise_copies(session: Session, rows: list[RawMessage]) -> None:
