@@ -61,6 +61,10 @@ SUSPECT_AFTER = 2
 # Messages of the ordered step to a transaction (process_many): a commit per message was a
 # fifth of its time on PostgreSQL; a batch holds SQLite's write lock for well under a second.
 BATCH_SIZE = 32
+# Objects a transaction holds on to: the session's identity map keeps only objects referred
+# to, and a batch's rows and the cases its mail went to are asked for again (a thread's
+# replies arrive together); held, session.get finds them without a read.
+KEPT = "mailproc_kept"
 _RAW = RawMessage.__table__
 _PROCESSED = (update(_RAW).where(_RAW.c.id == bindparam("raw_id"))
               .values(status=RawStatus.PROCESSED, processed_at=bindparam("at")))
@@ -200,11 +204,10 @@ def _rows_or_rollback(app: App, fresh: list[int], upto: int, prepared) -> list[O
     outcomes: list[Outcome] = []
     processed: list[dict] = []
     with app.db.transaction() as session:
-        # One read for the batch's rows: each message's session.get finds its own (held
-        # in session.info: a session keeps unchanged objects only while they are referred to).
-        session.info["batch_rows"] = session.scalars(select(RawMessage).where(
-            RawMessage.id.in_(fresh[:upto]))).all()
-        _serialise_copies(session, session.info["batch_rows"])
+        # One read for the batch's rows: each message's session.get finds its own (kept).
+        rows = session.scalars(select(RawMessage).where(RawMessage.id.in_(fresh[:upto]))).all()
+        session.info[KEPT] = list(rows)
+        _serialise_copies(session, rows)
         for index, raw_id in enumerate(fresh[:upto]):
             try:
                 outcomes.append(_process(app, session, raw_id, prepared(raw_id), processed))
@@ -348,6 +351,7 @@ def _process(app: App, session: Session, raw_id: int, prepared: Prepared | None,
                                      lookup, now=now, subject_window=app.subject_window,
                                      own_domains=app.own_domains)              # thread
     case = place(app, session, row, msg, verdict, match, now)                 # cases
+    session.info.setdefault(KEPT, []).append(case)   # the conversation's next mail finds it
     _mark_processed(row, now, processed)
     message = store_message(session, row, msg, verdict, match, case, now,
                             prints=ready.own_prints if ready else None)
