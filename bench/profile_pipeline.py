@@ -79,9 +79,12 @@ PASSWORD_ENV = "MAILPROC_BENCH_IMAP_PW"
 # mailproc module that imported it by name), "module:Class.method" (on the class) or
 # "module:Class.*" (every method the class defines). Order = report order.
 STAGES: list[tuple[str, str, tuple[str, ...]]] = [
-    ("runner", "runner: loop, process_raw, _attempt", (
-        "mailproc.runners.inbound:process_pending", "mailproc.runners.inbound:process_raw",
-        "mailproc.runners.inbound:_attempt")),
+    ("runner", "runner: loop, batches, process_raw, _attempt", (
+        "mailproc.runners.inbound:process_pending", "mailproc.runners.inbound:process_many",
+        "mailproc.runners.inbound:_batch", "mailproc.runners.inbound:_rows_or_rollback",
+        "mailproc.runners.inbound:process_raw", "mailproc.runners.inbound:_attempt")),
+    ("runner", "prepare pool: feed, wait, unpickle", ("mailproc.runners.prepare:Ahead.*",)),
+    ("runner", "prepare: checks of a result (use)", ("mailproc.runners.prepare:use",)),
     ("runner", "runner: pending ids query", ("mailproc.runners.inbound:pending_raw_ids",)),
     ("runner", "runner: count attempt (own tx)", ("mailproc.runners.inbound:_start_attempt",)),
     ("runner", "runner: _process glue (row get)", ("mailproc.runners.inbound:_process",)),

@@ -24,18 +24,18 @@ def maybe_acknowledge(app, session: Session, case: Case, message: Message, verdi
 
     def history() -> AckHistory:
         # Rows and bounces know an internationalised domain in its IDNA form: ask for both.
+        # One read for the three answers.
         forms = list({sender, transport_address(sender) or sender})
-        held = [c.undeliverable_until for c in session.scalars(
-            select(Contact).where(Contact.email.in_(forms))) if c.undeliverable_until]
-        return AckHistory(
-            acks_for_case=session.scalar(select(func.count()).select_from(OutboundMail).where(
-                OutboundMail.case_id == case.id, OutboundMail.kind.in_(("ack", "incident")))),
-            acks_to_sender_last_hour=session.scalar(
-                select(func.count()).select_from(OutboundMail).where(
-                    OutboundMail.kind.in_(("ack", "incident")),
-                    OutboundMail.recipient.in_(forms),
-                    OutboundMail.created_at >= now - timedelta(hours=1))),
-            undeliverable_until=max(held, default=None))
+        acks = OutboundMail.kind.in_(("ack", "incident"))
+        count = select(func.count()).select_from(OutboundMail)
+        row = session.execute(select(
+            count.where(OutboundMail.case_id == case.id, acks).scalar_subquery(),
+            count.where(acks, OutboundMail.recipient.in_(forms),
+                        OutboundMail.created_at >= now - timedelta(hours=1)).scalar_subquery(),
+            select(func.max(Contact.undeliverable_until))
+            .where(Contact.email.in_(forms)).scalar_subquery())).one()
+        return AckHistory(acks_for_case=row[0], acks_to_sender_last_hour=row[1],
+                          undeliverable_until=row[2])
 
     decision = decide_ack(
         kind=verdict.kind, sender=sender, is_new_case=is_new_case,

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from typing import Sequence
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from mailproc.cases.records import record_event
 from mailproc.db import Database, is_postgres
@@ -19,34 +19,38 @@ from mailproc.models import Contact, OutboundMail, OutboxStatus
 log = logging.getLogger(__name__)
 ACTOR = "mailproc"
 PENDING_KEY = "_pending_to"  # in OutboundMail.context: recipients a split send still owes
+# A new row unless one with its dedupe key or Message-ID exists (or is being written), per
+# dialect; its id, or nothing.
+_NEW_ROW = {dialect.dialect.name: dialect.insert(OutboundMail.__table__).on_conflict_do_nothing()
+            .returning(OutboundMail.__table__.c.id) for dialect in (postgresql, sqlite)}
 
 
 def enqueue(session: Session, *, case_id: int | None, kind: str, dedupe_key: str,
             to: Sequence[str], from_addr: str, subject: str, raw: bytes | None, message_id: str,
             template: str = "", context: dict | None = None, now: datetime,
             status: str = "pending") -> OutboundMail | None:
-    """Add one outgoing mail in the caller's transaction; None when `dedupe_key` exists already.
+    """Add one outgoing mail in the caller's transaction; None when `dedupe_key` (or the
+    Message-ID) exists already.
 
-    A decision taken twice (a reprocessed message, two workers racing) writes one row: the
-    pre-check answers the common case cheaply, the unique constraint under a savepoint the race,
-    without spoiling the caller's transaction.
+    A decision taken twice (a reprocessed message, two workers racing) writes one row: one
+    INSERT ... ON CONFLICT DO NOTHING settles it, a racing writer waiting for the other's
+    commit (PostgreSQL) or write lock (SQLite); no read first, no savepoint, and the caller's
+    transaction stays good.
     """
-    if session.scalar(select(OutboundMail.id).where(OutboundMail.dedupe_key == dedupe_key)):
-        log.info("outbox: %s exists already, not queued again", dedupe_key)
-        return None
-    row = OutboundMail(
+    values = dict(
         case_id=case_id, kind=kind, dedupe_key=dedupe_key, status=OutboxStatus(status),
         message_id=message_id, from_addr=from_addr, to_addrs=list(to),
         recipient=(to[0].strip().lower() if to else ""), subject=subject, template=template,
-        context=context or {}, raw=raw, attempts=0, next_attempt_at=now, created_at=now)
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        log.info("outbox: %s (or %s) was queued concurrently, not queued again", dedupe_key,
+        context=context or {}, raw=raw, attempts=0, next_attempt_at=now, lease_until=None,
+        last_error=None, created_at=now, sent_at=None)
+    new_id = session.execute(_NEW_ROW[session.get_bind().dialect.name], values).scalar()
+    if new_id is None:
+        log.info("outbox: %s (or %s) is queued already, not queued again", dedupe_key,
                  message_id)
         return None
+    row = OutboundMail(id=new_id, **values)
+    make_transient_to_detached(row)     # as if loaded: persistent once added, no INSERT
+    session.add(row)
     # No addresses in the log: a person's erasure cannot reach log files already written.
     log.info("outbox: queued %s %s to %d recipient(s) as %s", kind, row.id, len(to), message_id)
     return row
