@@ -31,6 +31,20 @@ def conversation(n: int) -> list[bytes]:
     return raws
 
 
+BAD = mail(frm="bad@kunde.example", subject="BREAKS placement", body="x")
+
+
+def break_placement(monkeypatch) -> None:
+    """Placement raises on the BAD mail (and only on it)."""
+    place = inbound.place
+
+    def breaks(app, session, row, msg, *args):
+        if msg.subject == "BREAKS placement":
+            raise ValueError("placement broke on this one")
+        return place(app, session, row, msg, *args)
+    monkeypatch.setattr(inbound, "place", breaks)
+
+
 def commits(db) -> list[int]:
     seen = [0]
     event.listen(db.engine, "commit", lambda conn: seen.__setitem__(0, seen[0] + 1))
@@ -66,15 +80,9 @@ def test_one_bad_message_rolls_back_alone(db, tmp_path, monkeypatch):
     before and after it are processed, in order."""
     app = agent_app(db, tmp_path)
     raws = conversation(3)
-    raws[2] = mail(frm="bad@kunde.example", subject="BREAKS placement", body="x")
+    raws[2] = BAD
     ids = ingest(app, raws)
-    place = inbound.place
-
-    def breaks(app, session, row, msg, *args):
-        if msg.subject == "BREAKS placement":
-            raise ValueError("placement broke on this one")
-        return place(app, session, row, msg, *args)
-    monkeypatch.setattr(inbound, "place", breaks)
+    break_placement(monkeypatch)
     outcomes = process_many(app, ids)
     assert [o.result for o in outcomes] == ["processed", "processed", "quarantined",
                                             "processed", "processed", "processed"]
@@ -105,15 +113,8 @@ def test_the_rows_before_a_failure_are_redone_once_in_effect(db, db_url_factory,
     one = agent_app(db_url_factory(), tmp_path / "one")
     assert [process_raw(one, i).result for i in ingest(one, good)] == ["processed"] * 4
     app = agent_app(db, tmp_path / "many")
-    ids = ingest(app, good + [mail(frm="bad@kunde.example", subject="BREAKS placement",
-                                   body="x")])
-    place = inbound.place
-
-    def breaks(app, session, row, msg, *args):
-        if msg.subject == "BREAKS placement":
-            raise ValueError("placement broke on this one")
-        return place(app, session, row, msg, *args)
-    monkeypatch.setattr(inbound, "place", breaks)
+    ids = ingest(app, good + [BAD])
+    break_placement(monkeypatch)
     asked: list[int] = []
     outcomes = process_many(app, ids, lambda raw_id: asked.append(raw_id))
     assert [o.result for o in outcomes] == ["processed"] * 4 + ["quarantined"]
