@@ -128,6 +128,27 @@ def test_the_rows_before_a_failure_are_redone_once_in_effect(db, db_url_factory,
         assert [s.get(RawMessage, i).attempts for i in ids] == [1] * 5
 
 
+def test_a_change_that_fails_at_flush_is_blamed_on_its_own_row(db, tmp_path, monkeypatch):
+    """A row whose last change is left for the flush (nothing after it read the database)
+    is the row that fails, not the next one, whose first read would have flushed it."""
+    app = agent_app(db, tmp_path)
+    ids = ingest(app, conversation(1)[:1] + [
+        mail(frm="bad@kunde.example", subject="BAD FLUSH", body="x")] + conversation(2)[2:3])
+    after = inbound.after_message
+
+    def breaks_at_flush(app, session, *, case, message, **kwargs):
+        after(app, session, case=case, message=message, **kwargs)
+        if message.subject == "BAD FLUSH":
+            case.subject = None          # NOT NULL: fails when flushed
+    monkeypatch.setattr(inbound, "after_message", breaks_at_flush)
+    outcomes = process_many(app, ids)
+    assert [(o.raw_id, o.result) for o in outcomes] == [(ids[0], "processed"),
+                                                        (ids[1], "retry")]
+    assert "IntegrityError" in outcomes[1].reason and "subject" in outcomes[1].reason.lower()
+    with app.db.transaction() as s:
+        assert [s.get(RawMessage, i).attempts for i in ids] == [1, 1, 0]
+
+
 def test_a_row_a_process_died_with_goes_alone(db, tmp_path, monkeypatch):
     app = agent_app(db, tmp_path)
     ids = ingest(app, conversation(3))

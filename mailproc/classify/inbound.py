@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from mailproc.app import App
+from typing import TYPE_CHECKING
+
 from mailproc.classify.authenticity import split_person_ref
 from mailproc.classify.rules import Classification, classify
 from mailproc.parse.message import ParsedMessage
 from mailproc.signing import SignedRef
+
+if TYPE_CHECKING:
+    from mailproc.app import App
 
 
 def classify_inbound(app: App, msg: ParsedMessage, signed: SignedRef | None) -> Classification:

@@ -156,7 +156,7 @@ def _batch(app: App, raw_ids: list[int], prepared) -> list[Outcome]:
 
     No savepoint per row: a row that fails rolls the whole transaction back, and the rows
     before it are done again without it (a failure is rare; a savepoint cost every row two
-    statements and a flush). The failed row's failure is then recorded on its own."""
+    statements). The failed row's failure is then recorded on its own."""
     with app.db.transaction() as session:
         rows = {r.id: r for r in session.scalars(select(RawMessage).where(
             RawMessage.id.in_(raw_ids)))}
@@ -199,8 +199,10 @@ class _RowFailed(Exception):
 
 
 def _rows_or_rollback(app: App, fresh: list[int], upto: int, prepared) -> list[Outcome]:
-    """fresh[:upto] in one transaction, the rest of `fresh` uncounted (never begun: as if
-    never counted); _RowFailed, all rolled back, when one of them fails."""
+    """fresh[:upto] in one transaction, the rows after fresh[upto] uncounted (never begun:
+    as if never counted; fresh[upto], a row that failed before, keeps its count for
+    _record_failure); _RowFailed, all rolled back, when one of them fails. Each row's
+    changes are flushed before the next begins, so an error is its own row's."""
     outcomes: list[Outcome] = []
     processed: list[dict] = []
     with app.db.transaction() as session:
@@ -211,6 +213,7 @@ def _rows_or_rollback(app: App, fresh: list[int], upto: int, prepared) -> list[O
         for index, raw_id in enumerate(fresh[:upto]):
             try:
                 outcomes.append(_process(app, session, raw_id, prepared(raw_id), processed))
+                session.flush()
             except Exception as exc:  # noqa: BLE001 - redone without this row
                 log.exception("processing raw message %s failed", raw_id)
                 raise _RowFailed(index, exc) from exc
