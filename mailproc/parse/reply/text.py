@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from mailproc.parse.reply import patterns as P
 
@@ -204,6 +205,21 @@ def mark_lines(lines: list[str]) -> list[str]:
 
 _MAYBE_ATTRIBUTION = re.compile(r"[\d:：@]|^-")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_BRACKETED_ADDRESS = re.compile(r"[<\[(]\s?(?:mailto:)?[^<>\[\]()\s]+@[^<>\[\]()\s]+\s?[>\])]")
+_TIME = re.compile(r"(?<!\d)\d{1,2}[:.]\d{2}(?!\d)")
+# Every script's decimal digits as ASCII ones: a date in Bengali or Persian digits is a date.
+_DIGITS = {c: str(unicodedata.decimal(chr(c))) for c in range(0x0660, 0x1100)
+           if unicodedata.decimal(chr(c), None) is not None}
+
+
+def _any_language(line: str) -> bool:
+    """An attribution in any language, when it heads a quote: "<date> <time> Name <address>
+    <verb>:" (mk напиша, cy ysgrifennodd, hi ने लिखा, ...): an address in brackets, a year
+    and a time, a colon at the end. Prose seldom brackets an address beside a full date."""
+    if len(line) > 250 or not line.endswith((":", "：")) or not _BRACKETED_ADDRESS.search(line):
+        return False
+    digits = line.translate(_DIGITS)
+    return _YEAR.search(digits) is not None and _TIME.search(digits) is not None
 
 
 def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
@@ -223,6 +239,8 @@ def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
         ):
             return 1
         if len(line) <= 250 and P.ADDRESS_COLON_END.search(line) and P.YEAR_OR_TIME.search(line):
+            return 1
+        if next_is_quote and _any_language(line):
             return 1
     elif P.DATE_ADDRESS_HEADER.match(line) and next_is_quote:
         return 1
@@ -259,6 +277,8 @@ def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
             if is_attribution(joined, quote_next):
                 return j - i + 1
             if P.DATE_ADDRESS_HEADER.match(joined) and (quote_next or joined.endswith(":")):
+                return j - i + 1
+            if quote_next and _any_language(joined):
                 return j - i + 1
             return 0
     return 0

@@ -94,6 +94,34 @@ wrapped = {
     "sv-gmail-2": ("sv", "tis 3 mars 2026 kl 10:15 skrev Sven Svensson <\nsven.svensson@example.com>:"),
     "tr-gmail-2": ("tr", "3 Mar 2026 Sal, 10:15 tarihinde Ali Yılmaz <\nali.yilmaz@example.com> şunu yazdı:"),
 }
+# --- languages whose verb no pattern names: told by their shape above a ">" quote (a bracketed
+# address, a year and a time, a colon at the end); Gmail's localised attribution
+any_language = {
+    "gl-gmail": ("gl", "O xov., 5 de mar. de 2026 ás 10:15, Ana Pérez (<ana@example.gal>) escribiu:"),
+    "eu-gmail": ("eu", "Ana Pérez (<ana@example.eus>) erabiltzaileak hau idatzi du (2026 mar. 5, og. (10:15)):"),
+    "cy-gmail": ("cy", "Ar ddydd Iau, 5 Maw 2026 am 10:15, Ana Pérez <ana@example.cymru> ysgrifennodd:"),
+    "af-gmail": ("af", "Op Do, 5 Mrt 2026 om 10:15 het Ana Pérez <ana@example.co.za> geskryf:"),
+    "mk-gmail": ("mk", "чет, 5 мар 2026 во 10:15 Ана Перез <ana@example.mk> напиша:"),
+    "sq-gmail": ("sq", "Më enj, 5 mar 2026 në 10:15 Ana Pérez <ana@example.al> shkroi:"),
+    "fa-gmail": ("fa", "در تاریخ پنجشنبه ۵ مارس ۲۰۲۶ ساعت ۱۰:۱۵ Ana Pérez <ana@example.ir> نوشت:"),
+    "hi-gmail": ("hi", "गुरु, 5 मार्च 2026 को 10:15 am बजे Ana Pérez <ana@example.in> ने लिखा:"),
+    "bn-gmail": ("bn", "বৃহস্পতি, ৫ মার্চ, ২০২৬ এ ১০:১৫ AM এ Ana Pérez <ana@example.bd> লিখেছেন:"),
+    "ur-gmail": ("ur", "جمعرات، 5 مارچ، 2026 کو 10:15 بجے Ana Pérez <ana@example.pk> نے لکھا:"),
+    "ta-gmail": ("ta", "வியா., 5 மார்., 2026, முற்பகல் 10:15 அன்று, Ana Pérez <ana@example.in> எழுதியது:"),
+    "sw-gmail": ("sw", "Mnamo Alhamisi, 5 Machi 2026, 10:15 Ana Pérez <ana@example.co.tz> aliandika:"),
+    "eo-gmail": ("eo", "Je ĵaŭ, 5 mar 2026 je 10:15, Ana Pérez <ana@example.org> skribis:"),
+    "ka-gmail": ("ka", "ხუთ, 5 მარ. 2026, 10:15 Ana Pérez <ana@example.ge> წერს:"),
+    "hy-gmail": ("hy", "Հնգ, 5 մրտ, 2026, 10:15 Ana Pérez <ana@example.am> գրել է:"),
+    "kk-gmail": ("kk", "бс, 5 нау. 2026 ж., 10:15 Ana Pérez <ana@example.kz> жазды:"),
+    "uz-gmail": ("uz", "Pa, 5-mar, 2026 10:15 Ana Pérez <ana@example.uz> yozdi:"),
+    "mn-gmail": ("mn", "2026 оны 3-р сарын 5, Пү 10:15 Ana Pérez <ana@example.mn> бичсэн:"),
+}
+for key, (lang, h) in any_language.items():
+    add("hdr3-%s" % key, R + "\n\n" + h + "\n\n" + qq(Q) + "\n", R, lang=lang, quoted_contains=["case number is 4711"])
+# Prose with a bracketed address, a time and a colon above a quote (no year): the person's words.
+add("hdr3-fp-prose-time", "Here is the error from 10:15 that <monitor@example.com> sent:\n\n" + qq(Q) +
+    "\n\nWhat does it mean?\n", "Here is the error from 10:15 that <monitor@example.com> sent:\n\n" + qq(Q) +
+    "\n\nWhat does it mean?", note="the line above the quote stays with the person's words")
 for key, (lang, h) in heads.items():
     add("hdr2-%s" % key, R + "\n\n" + h + "\n\n" + qq(Q) + "\n", R, lang=lang, quoted_contains=["case number is 4711"])
     add("hdr2-%s-unquoted" % key, R + "\n\n" + h + "\n\n" + Q + "\n", R, lang=lang,
