@@ -270,7 +270,7 @@ def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
         if P.VERB.search(part) or part.endswith((":", "：")):
             after = next_nonempty(marks, lines, j + 1)
             quote_next = after is not None and marks[after] == "m"
-            if not opens and not (P.EMAIL.search(joined) and _YEAR.search(joined)):
+            if not opens and not (P.EMAIL.search(joined) and _YEAR.search(joined.translate(_DIGITS))):
                 return 0  # a client's attribution names the year; "host 192.0.2.22" in a bounce does not
             if not opens and P.ADDRESS_COLON_END.search(joined):
                 return j - i + 1

@@ -118,6 +118,10 @@ any_language = {
 }
 for key, (lang, h) in any_language.items():
     add("hdr3-%s" % key, R + "\n\n" + h + "\n\n" + qq(Q) + "\n", R, lang=lang, quoted_contains=["case number is 4711"])
+for key in ("cy-gmail", "mk-gmail", "hi-gmail", "fa-gmail", "sw-gmail"):   # wrapped at the address
+    lang, h = any_language[key]
+    h = h.replace("<", "<\n", 1)
+    add("wrap3-%s" % key, R + "\n\n" + h + "\n\n" + qq(Q) + "\n", R, lang=lang, quoted_contains=[h.split("\n")[-1]])
 # Prose with a bracketed address, a time and a colon above a quote (no year): the person's words.
 add("hdr3-fp-prose-time", "Here is the error from 10:15 that <monitor@example.com> sent:\n\n" + qq(Q) +
     "\n\nWhat does it mean?\n", "Here is the error from 10:15 that <monitor@example.com> sent:\n\n" + qq(Q) +
