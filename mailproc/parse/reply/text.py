@@ -206,7 +206,8 @@ def mark_lines(lines: list[str]) -> list[str]:
 _MAYBE_ATTRIBUTION = re.compile(r"[\d:：@]|^-")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _BRACKETED_ADDRESS = re.compile(r"[<\[(]\s?(?:mailto:)?[^<>\[\]()\s]+@[^<>\[\]()\s]+\s?[>\])]")
-_TIME = re.compile(r"(?<!\d)\d{1,2}[:.]\d{2}(?!\d)")
+_TIME = re.compile(r"(?<!\d)\d{1,2}[:：]\d{2}(?!\d)")     # 10:15, not a version (2.10) or an IP
+_BRACKETS = re.compile(r"\((?:[^()]|\([^()]*\))*\)")    # (…), one level nested: eu "(…, og. (10:15))"
 # Every script's decimal digits as ASCII ones: a date in Bengali or Persian digits is a date.
 _DIGITS = {c: str(unicodedata.decimal(chr(c))) for c in range(0x0660, 0x1100)
            if unicodedata.decimal(chr(c), None) is not None}
@@ -214,12 +215,24 @@ _DIGITS = {c: str(unicodedata.decimal(chr(c))) for c in range(0x0660, 0x1100)
 
 def _any_language(line: str) -> bool:
     """An attribution in any language, when it heads a quote: "<date> <time> Name <address>
-    <verb>:" (mk напиша, cy ysgrifennodd, hi ने लिखा, ...): an address in brackets, a year
-    and a time, a colon at the end. Prose seldom brackets an address beside a full date."""
-    if len(line) > 250 or not line.endswith((":", "：")) or not _BRACKETED_ADDRESS.search(line):
+    <verb>:" (mk напиша, cy ysgrifennodd, hi ने लिखा, ...). An address in brackets after a
+    name (not after a lower-case word: "my account (a@b)", "by <a@b>"), a year and a
+    colon-time before it (or in brackets after it: eu), only the verb after it, a colon at
+    the end. Prose that introduces a paste ("… sent on 5 March 2026 at 10:15:") is not."""
+    if len(line) > 250 or not line.endswith((":", "：")):
+        return False
+    address = _BRACKETED_ADDRESS.search(line)
+    if address is None:
+        return False
+    before = line[:address.start()].rstrip(" (").split()
+    if before and "@" not in before[-1] and before[-1].strip(",").islower():
         return False
     digits = line.translate(_DIGITS)
-    return _YEAR.search(digits) is not None and _TIME.search(digits) is not None
+    head, tail = digits[:address.start()], digits[address.end():]
+    dated = head + " ".join(_BRACKETS.findall(tail))
+    undated_tail = _BRACKETS.sub(" ", tail)
+    return (_YEAR.search(dated) is not None and _TIME.search(dated) is not None
+            and not _YEAR.search(undated_tail) and not _TIME.search(undated_tail))
 
 
 def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:

@@ -126,6 +126,20 @@ for key in ("cy-gmail", "mk-gmail", "hi-gmail", "fa-gmail", "sw-gmail"):   # wra
 add("hdr3-fp-prose-time", "Here is the error from 10:15 that <monitor@example.com> sent:\n\n" + qq(Q) +
     "\n\nWhat does it mean?\n", "Here is the error from 10:15 that <monitor@example.com> sent:\n\n" + qq(Q) +
     "\n\nWhat does it mean?", note="the line above the quote stays with the person's words")
+# ... and lines that introduce a paste the same way stay the person's words (found by review)
+for key, intro in {
+    "log": "The sync job for my account (jane@acme.com) failed again on 2026-03-05 at 10:15, "
+           "this is the log:",
+    "forwarding": "Forwarding what Bob Smith <bob@example.com> sent on 5 March 2026 at 10:15:",
+    "version": "After updating to v2.10 in January 2026 my account <me@example.org> shows:",
+    "ip": "In 2026 our server (10.0.0.15) keeps bouncing mail to <user@example.com> with:",
+    "engineer": "As stated by our engineer <ops@example.com> in the update of 12.03.2026 09:45:",
+}.items():
+    add("hdr3-fp-%s" % key, "Hi,\n\n" + intro + "\n\n> 2026-03-05 10:15:02 ERROR sync failed\n\nPlease help.\n",
+        checks={"contains": [intro, "Please help."]}, note="a paste introduced in the person's words")
+add("hdr3-fp-inline-answer", "> When did the problem start?\n\nOn 4 March 2026 around 09:30, after my colleague "
+    "(tom@example.com) changed the password. He got:\n\n> Access denied\n\n> Which browser?\n\nChrome 122.\n",
+    checks={"contains": ["after my colleague (tom@example.com) changed the password", "Chrome 122."]}, inline=True)
 for key, (lang, h) in heads.items():
     add("hdr2-%s" % key, R + "\n\n" + h + "\n\n" + qq(Q) + "\n", R, lang=lang, quoted_contains=["case number is 4711"])
     add("hdr2-%s-unquoted" % key, R + "\n\n" + h + "\n\n" + Q + "\n", R, lang=lang,
