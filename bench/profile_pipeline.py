@@ -103,7 +103,7 @@ STAGES: list[tuple[str, str, tuple[str, ...]]] = [
     ("classify", "classify (+ signed ref)", (
         "mailproc.classify.inbound:classify_inbound", "mailproc.signing:find_signed_ref")),
     ("classify", "bounce: link", ("mailproc.cases.undeliverable:link_bounce",)),
-    ("thread", "thread: input, quoted fingerprints", ("mailproc.runners.inbound:_thread_input",)),
+    ("thread", "thread: input, quoted fingerprints", ("mailproc.thread.input:thread_input",)),
     ("thread", "thread: rules (pure)", ("mailproc.thread.rules:thread_message",)),
     ("thread", "thread: DbThreadLookup queries", ("mailproc.thread.lookup:DbThreadLookup.*",)),
     ("cases", "cases: placement (open/join, people)", ("mailproc.cases.placement:place",)),

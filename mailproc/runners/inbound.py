@@ -23,21 +23,20 @@ from mailproc.app import App
 from mailproc.cases.placement import learn_phones, place
 from mailproc.cases.records import record_event
 from mailproc.cases.undeliverable import link_bounce
-from mailproc.classify.authenticity import check_auth_results
 from mailproc.classify.inbound import classify_inbound
-from mailproc.classify.rules import Classification
 from mailproc.db import advisory_xact_locks, is_postgres
 from mailproc.errors import ParseError
 from mailproc.models import Quarantine, RawMessage, RawStatus
-from mailproc.parse.message import ParsedMessage, parse_message, recipient_addresses
+from mailproc.parse.message import parse_message, recipient_addresses
 from mailproc.runners.isolation import run_alone
 from mailproc.runners.prepare import Ahead, Prepared, use
-from mailproc.signing import SignedRef, find_signed_ref
+from mailproc.signing import find_signed_ref
 from mailproc.store.messages import store_message
 from mailproc.store.raw import load_raw
+from mailproc.thread.input import thread_input
 from mailproc.thread.lookup import DbThreadLookup
 from mailproc.thread.prints import fingerprints, history
-from mailproc.thread.rules import ThreadInput, thread_message
+from mailproc.thread.rules import thread_message
 
 log = logging.getLogger(__name__)
 # Errors of the machinery, not of the message: the same bytes go through once the database,
@@ -350,7 +349,7 @@ def _process(app: App, session: Session, raw_id: int, prepared: Prepared | None,
     bounce = link_bounce(app, session, msg, raw, now) if verdict.kind == "bounce" else None
     quoted = ready.quoted_prints if ready else fingerprints(history(msg))
     lookup = DbThreadLookup(session, msg.message_id, [*msg.references, *msg.in_reply_to])
-    match = bounce or thread_message(_thread_input(app, msg, signed, verdict, quoted, now),
+    match = bounce or thread_message(thread_input(app, msg, signed, verdict, quoted, now),
                                      lookup, now=now, subject_window=app.subject_window,
                                      own_domains=app.own_domains)              # thread
     case = place(app, session, row, msg, verdict, match, now)                 # cases
@@ -394,19 +393,3 @@ def _serialise_copies(session: Session, rows: list[RawMessage]) -> None:
     if is_postgres(session.get_bind()):
         advisory_xact_locks(session, "mailproc:message-id", sorted(
             {row.header_message_id for row in rows if row.header_message_id}))
-
-
-def _thread_input(app: App, msg: ParsedMessage, signed: SignedRef | None,
-                  verdict: Classification, quoted_prints: tuple[int, ...],
-                  now: datetime) -> ThreadInput:
-    agent = app.agents.by_address(msg.from_addr) if verdict.kind == "agent" else None
-    vouched = agent is not None and check_auth_results(
-        list(msg.headers.get("authentication-results", ())), msg.from_addr,
-        agent.trusted_authserv_ids).authentic
-    return ThreadInput(message_id=msg.message_id, in_reply_to=msg.in_reply_to,
-                       references=msg.references, subject=msg.subject, from_addr=msg.from_addr,
-                       # An agent's signed ref is "<case ref>-<agent key>" (classify.authenticity).
-                       # A lead's is "<case ref>--<key>": the same first part.
-                       signed_ref=signed.ref.partition("-")[0] if signed else None,
-                       date_at=msg.date_at or now, from_agent=vouched,
-                       quoted_prints=quoted_prints)
