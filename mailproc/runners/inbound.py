@@ -9,6 +9,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import (
@@ -166,17 +167,11 @@ def _batch(app: App, raw_ids: list[int], prepared) -> list[Outcome]:
             rows[raw_id].attempts = 1      # committed before any of them runs
     if not fresh:
         return []
-    taken: dict[int, Prepared | None] = {}
-
-    def again(raw_id: int) -> Prepared | None:   # a redo uses what the first run was given
-        if raw_id not in taken:
-            taken[raw_id] = prepared(raw_id)
-        return taken[raw_id]
-
+    once = cache(prepared)       # a redo uses what the first run was given
     upto, failed = len(fresh), None
     while True:
         try:
-            outcomes = _rows_or_rollback(app, fresh, upto, again)
+            outcomes = _rows_or_rollback(app, fresh, upto, once)
             break
         except _RowFailed as stop:
             upto, failed = stop.index, (fresh[stop.index], stop.exc)
