@@ -13,7 +13,7 @@ import pytest
 
 from mailproc.kb import semantic as semantic_mod
 from mailproc.kb.search import DEFAULT_THRESHOLD, KnowledgeBase
-from mailproc.kb.text import analyze, fold_accents
+from mailproc.kb.text import analyze, fold_accents, stem, words
 
 STARTER_KB = Path(__file__).resolve().parents[1] / "kb"
 DEMO_MAILBOX = Path(__file__).resolve().parents[1] / "examples" / "demo-mailbox"
@@ -126,6 +126,30 @@ def test_german_folding_and_stemming():
     assert analyze("the and der die das") == []
     # Question words stay: FAQ titles are questions and "what is" / "how does" tell them apart.
     assert {"what", "how", "can", "not"} <= set(analyze("what is it, how does it spread, can I not go"))
+
+
+def test_stems_come_from_snowballs_c_stemmers_and_equal_the_pure_python_ones():
+    """Every KB query is stemmed in the ordered step: the C stemmers (PyStemmer, a
+    dependency) must be the ones snowballstemmer hands out, and give the same stems."""
+    import Stemmer
+    import snowballstemmer
+    from snowballstemmer.english_stemmer import EnglishStemmer
+    from snowballstemmer.german_stemmer import GermanStemmer
+
+    assert isinstance(snowballstemmer.stemmer("english"), Stemmer.Stemmer)
+    corpus = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "kb"
+    text = " ".join(p.read_text(encoding="utf-8") for p in sorted(corpus.glob("*/*.jsonl")))
+    text += " Kennwörter zurücksetzen Druckers Störungsmeldung Ausfälle"
+    vocabulary = sorted({w for w in words(text) if len(w) > 3})
+    assert len(vocabulary) > 5_000
+    pure_en, pure_de = EnglishStemmer(), GermanStemmer()
+    assert [stem(w) for w in vocabulary] == [pure_de.stemWord(pure_en.stemWord(w))
+                                             for w in vocabulary]
+
+
+def test_folding_ascii_and_non_ascii_text():
+    assert fold_accents("Hello WORLD 42") == "hello world 42"
+    assert fold_accents("Ça COÛTE Größe") == "ca coute grosse"
 
 
 def test_incremental_reload_after_edit(tmp_path):

@@ -57,6 +57,8 @@ QUESTION_WORDS = frozenset(
 def fold_accents(text: str) -> str:
     """Lower-case and strip diacritics; ß becomes ss."""
     text = text.lower().replace("ß", "ss")
+    if text.isascii():     # most mail: NFKD leaves ASCII as it is and finds no accents
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
