@@ -38,6 +38,7 @@ import importlib
 import json
 import logging
 import os
+import random
 import re
 import shutil
 import sys
@@ -46,7 +47,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -324,6 +325,27 @@ def baselines(raws: Sequence[bytes]) -> dict[str, float]:
 # make_database and drop_schema: bench/ingest.py's, imported above.
 
 
+def support_mail(n: int, seed: int = 7) -> list[bytes]:
+    """The first `n` messages, in arrival order, of generated support conversations (threading
+    headers kept, as clients send them): customers at companies and at gmail.com, replies and
+    colleagues days later, most quoting the first mail."""
+    from threading_support import conversations
+    from tests.agent_helpers import MONDAY, mail
+
+    convs = conversations(max(1, n // 3), random.Random(seed))
+    timeline = sorted((m["day"], c, k, m) for c, msgs in enumerate(convs)
+                      for k, m in enumerate(msgs))[:n]
+    ids: dict[tuple[int, int], str] = {}
+    raws = []
+    for day, c, k, m in timeline:
+        ids[(c, k)] = f"<c{c}-m{k}@{m['frm'].split('@')[1]}>"
+        parents = [ids[(c, j)] for j in range(k) if (c, j) in ids]
+        raws.append(mail(frm=m["frm"], subject=m["subject"], body=m["body"], msgid=ids[(c, k)],
+                         in_reply_to=parents[-1] if parents else "",
+                         references=" ".join(parents), date=MONDAY + timedelta(days=day)))
+    return raws
+
+
 def make_app(db: Database, workdir: Path) -> App:
     """config/mailproc.toml as `make run` reads it (KB hybrid, semantic on), with a private
     var dir, this database and the IMAP mailbox bench/ingest.py uses (never polled here)."""
@@ -445,8 +467,9 @@ def shape_rows(n: int, top: int = 18) -> list[dict]:
 
 def show(report: dict) -> None:
     base = report["baselines_msg_s"]
-    print(f"{report['n']} messages ({report['mbytes']} MB) from {report['corpus_messages']} corpus "
-          f"messages; OPENBLAS_NUM_THREADS={report['openblas_threads']}; {os.cpu_count()} CPUs")
+    source = (f"{report['corpus_messages']} corpus messages" if report["mail"] == "corpus"
+              else "generated support conversations")
+    print(f"{report['n']} messages ({report['mbytes']} MB) from {source}; OPENBLAS_NUM_THREADS={report['openblas_threads']}; {os.cpu_count()} CPUs")
     print("baselines on the same bytes:")
     print(f"  stdlib email.message_from_bytes + headers {base['stdlib_email_headers']:8.1f} msg/s")
     print(f"  mail-parser alone                         {base['mailparser_alone']:8.1f} msg/s")
@@ -503,6 +526,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     ap.add_argument("--pg-url", default=os.environ.get("MAILPROC_TEST_POSTGRES_URL", POSTGRES_URL))
+    ap.add_argument("--mail", choices=("corpus", "support"), default="corpus",
+                    help="corpus: the shared corpus (list mail, mostly replies); support: "
+                         "generated support conversations (bench/threading_support.py), "
+                         "a third of them new cases that are acknowledged and asked of the KB")
     ap.add_argument("--distinct-copies", action="store_true",
                     help="tag each repetition's subjects so no copy joins another copy's cases")
     ap.add_argument("--cprofile", metavar="PATH",
@@ -528,8 +555,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         install_sql_listeners()
 
     corpus = load_corpus()
-    raws = repeated(corpus, args.n, distinct_subjects=args.distinct_copies)
-    report: dict = {"n": args.n, "corpus_messages": len(corpus),
+    raws = (support_mail(args.n) if args.mail == "support"
+            else repeated(corpus, args.n, distinct_subjects=args.distinct_copies))
+    report: dict = {"n": args.n, "mail": args.mail, "corpus_messages": len(corpus),
                     "mbytes": round(sum(map(len, raws)) / 1e6, 1),
                     "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
                     "cprofile": args.cprofile, "baselines_msg_s": baselines(raws)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import mailbox
+import time
 from dataclasses import replace
 from datetime import timedelta
 
@@ -101,6 +102,60 @@ def test_the_pool_prepares_what_the_ordered_step_would(app, monkeypatch):
         assert got == len(ids)
     finally:
         ahead.close()
+
+
+_POOL_CHILD = prepare._child
+
+
+def _slow_child(*args):
+    time.sleep(1.5)
+    return _POOL_CHILD(*args)
+
+
+def test_the_ordered_step_computes_what_the_pool_has_not_started_while_it_waits(
+        app, monkeypatch):
+    monkeypatch.setenv(prepare.ENV, "1")
+    monkeypatch.setattr(prepare, "_child", _slow_child)
+    prepare._discard_pool()          # a pool forked before the patch would not sleep
+    ids = ingest(app, corpus(12))
+    ahead = prepare.Ahead.start(app)
+    try:
+        with app.db.transaction() as session:
+            rows = {r.id: r for r in session.scalars(select(RawMessage))}
+        ahead.feed(ids)
+        started = time.perf_counter()
+        assert ahead.take(ids[0]) is not None      # from the pool, after its 1.5 s
+        waited = time.perf_counter() - started
+        stolen = set(ahead._stolen)
+        # The pool holds the first row (and what its queue took already); the rest were
+        # computed here while the first was awaited, and are no longer the pool's to compute.
+        assert len(stolen) >= len(ids) - 3 and stolen <= set(ids[1:])
+        assert not stolen & set(ahead._futures)
+        assert waited < 1.5 * 3
+        for raw_id in ids[1:]:
+            prepared = ahead.take(raw_id)
+            row = rows[raw_id]
+            if prepared is None:
+                assert raw_id not in stolen or parse_fails(row)
+                continue
+            inline = parse_message(load_raw(row), max_bytes=prepared.max_bytes,
+                                   received_fallback_at=row.received_at, now=prepared.now)
+            assert prepare.use(app, prepared, load_raw(row), row.received_at,
+                               prepared.now).parsed == inline
+            assert prepared.quoted_prints == fingerprints(history(inline))
+        assert not ahead._stolen
+    finally:
+        ahead.close()
+        prepare._discard_pool()
+
+
+def parse_fails(row) -> bool:
+    try:
+        parse_message(load_raw(row), max_bytes=10**8, received_fallback_at=row.received_at,
+                      now=MONDAY)
+    except Exception:
+        return True
+    return False
 
 
 def test_stale_or_corrupt_results_are_ignored(app):

@@ -319,12 +319,19 @@ def _child(raw: bytes, received_fallback_at, now, how: Recipe) -> bytes | None:
 
 
 class Ahead:
-    """Keeps the pool busy on the next pending messages of `process_pending`'s list."""
+    """Keeps the pool busy on the next pending messages of `process_pending`'s list.
+
+    While the ordered step waits for a result the pool is still computing (a KB vector takes
+    tens of milliseconds), it takes the next results nobody has started off the pool's queue
+    and computes them itself: its core would idle otherwise, and a pool process more would
+    compete with it whenever the pool is not the bound."""
 
     def __init__(self, app: App, size: int) -> None:
         self.app, self.size = app, size
         self.window = max(64, 16 * size)  # room to run ahead through a run of KB vectors
         self._futures: dict[int, Future] = {}
+        self._inputs: dict[int, tuple] = {}         # what each future was given, to steal it
+        self._stolen: dict[int, Prepared | None] = {}
         self._seen: set[int] = set()        # submitted, or too large to submit
         self._how: Recipe | None = None
         self._pool: ProcessPoolExecutor | None = None
@@ -352,8 +359,9 @@ class Ahead:
                     .order_by(RawMessage.id)))
             now = self.app.clock.now()
             for row in rows:
-                self._futures[row.id] = self._pool.submit(_child, load_raw(row),
-                                                          row.received_at, now, self._how)
+                inputs = (load_raw(row), row.received_at, now)
+                self._futures[row.id] = self._pool.submit(_child, *inputs, self._how)
+                self._inputs[row.id] = inputs
         except Exception:  # noqa: BLE001 - the pool is an optimisation: inline from here on
             log.warning("prepare pool unavailable; processing inline", exc_info=True)
             self._broken()
@@ -370,15 +378,34 @@ class Ahead:
         return take
 
     def take(self, raw_id: int) -> Prepared | None:
+        if raw_id in self._stolen:
+            return self._stolen.pop(raw_id)
         future = self._futures.pop(raw_id, None)
+        self._inputs.pop(raw_id, None)
         if future is None or future.cancel():
             return None      # never submitted, or not started: the ordered step is faster
         try:
+            while not future.done() and self._steal():
+                pass
             return loads(future.result(timeout=WAIT))
         except Exception:  # noqa: BLE001 - a crashed or hung child: inline from here on
             log.warning("prepare of raw message %s failed in the pool", raw_id, exc_info=True)
             self._broken()
             return None
+
+    def _steal(self) -> bool:
+        """Compute the next result no pool process has started here; False when none is left."""
+        for raw_id, future in self._futures.items():
+            if future.cancel():
+                del self._futures[raw_id]
+                raw, received_at, now = self._inputs.pop(raw_id)
+                try:
+                    self._stolen[raw_id] = prepare_bytes(raw, received_at, now, self._how)
+                except Exception:  # noqa: BLE001 - the ordered step meets it again inline
+                    log.warning("prepare of raw message %s failed", raw_id, exc_info=True)
+                    self._stolen[raw_id] = None
+                return True
+        return False
 
     def _broken(self) -> None:
         self.close()
@@ -389,3 +416,5 @@ class Ahead:
         for future in self._futures.values():
             future.cancel()
         self._futures.clear()
+        self._inputs.clear()
+        self._stolen.clear()
