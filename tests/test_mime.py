@@ -227,3 +227,94 @@ def test_message_ids_cannot_be_computed_without_the_secret():
     assert keyed != plain and keyed.startswith("<mp.ack.")
     assert keyed == make_message_id("example.com", "ack", "ack:case:1", b"secret-one")
     assert keyed != make_message_id("example.com", "ack", "ack:case:1", b"secret-two")
+
+
+# -- the direct writer (outbox/direct.py) against the stdlib, byte for byte ------------------
+
+LONG_IDS = [f"<{'r' * 20}{i}.{'x' * 15}@customer.example>" for i in range(25)]
+VARIANTS = {
+    "from_name": ["Example Support", "", "O'Brien Help-Desk", "Support, ACME", "Jörg Support",
+                  "Example Inc.", "A " * 40],
+    "to": [["kim@customer.example"], [f"person.number{i}@customer-company.example"
+                                      for i in range(6)]],
+    "cc": [[], ["a@b.example", "c@d.example"]],
+    "subject": ["Your request [#1042]", "Re: " + "printer on floor three jams " * 5,
+                "A =?utf-8?q?trick?= subject", "Drucker läuft nicht", "x" * 90,
+                "Re: [#7] " + "w" * 70 + " tail", ""],
+    "references": [[], ["<root@customer.example>", "orig-1@customer.example"], LONG_IDS],
+    "text": ["We got your mail.\nCase 1042.", "Line with trailing space \n\tTabbed\n",
+             "y" * 120 + "\nshort\n", "Schöne Grüße\n", "z" * 1200, "From the start\n.\n"],
+    "html": [None, "<p>We got your mail.</p>", "<p>" + "word " * 40 + "</p>\n",
+             "<p>Grüße</p>", "<p>" + "h" * 1100 + "</p>"],
+    "extra_headers": [None, {"X-Mailproc-Case": "1042",
+                             "X-Long": "value " * 20}],
+}
+
+
+def _pinned(monkeypatch, direct: bool):
+    from mailproc.outbox import mime, wire
+
+    monkeypatch.setattr(mime, "boundary", lambda: "=_pinned")
+    monkeypatch.setattr(wire, "boundary", lambda: "=_pinned")
+    if not direct:
+        monkeypatch.setattr(mime, "message_bytes", lambda *args: None)
+
+
+def _cases(n: int = 300):
+    """Combinations of VARIANTS, then random ASCII text with specials at the lengths where
+    folding decides (a header's value around a line's 78 characters)."""
+    import random
+
+    rng = random.Random(18)
+    for _ in range(n):
+        yield {key: rng.choice(values) for key, values in VARIANTS.items()}
+    alphabet = 'abcdefgh   ()<>[]":;,.@\\=?!#/~\'-_'
+
+    def text(longest: int) -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(1, longest)))
+    for _ in range(n):
+        yield {"subject": text(160), "from_name": rng.choice(["", text(80)]),
+               "to": [f"p{i}{'q' * rng.randint(0, 40)}@c.example"
+                      for i in range(rng.randint(1, 4))],
+               "references": [f"<{'r' * rng.randint(1, 60)}{i}@h.example>"
+                              for i in range(rng.randint(0, 6))],
+               "extra_headers": {"X-Note": text(160)},
+               "text": text(300).replace(";", "\n"),
+               "html": rng.choice([None, text(300).replace(":", "\n")])}
+
+
+def test_the_direct_writer_writes_the_stdlibs_bytes(monkeypatch):
+    from mailproc.outbox import direct
+
+    written = []
+    real = direct.message_bytes
+
+    def counting(*args):
+        raw = real(*args)
+        written.append(raw is not None)
+        return raw
+
+    direct_out, stdlib_out = [], []
+    with monkeypatch.context() as m:
+        _pinned(m, direct=True)
+        m.setattr("mailproc.outbox.mime.message_bytes", counting)
+        direct_out = [build(**case) for case in _cases()]
+    with monkeypatch.context() as m:
+        _pinned(m, direct=False)
+        stdlib_out = [build(**case) for case in _cases()]
+    for case, mine, theirs in zip(_cases(), direct_out, stdlib_out):
+        assert mine == theirs, case
+    # Both ways are taken: plain ASCII directly, the rest by the stdlib.
+    assert 0.1 * len(written) < sum(written) < 0.9 * len(written)
+
+
+def test_a_plain_acknowledgement_is_written_directly(monkeypatch):
+    from mailproc.outbox import mime
+
+    monkeypatch.setattr(mime, "EmailMessage", None)       # the stdlib path would fail
+    msg = parse(build())
+    assert msg["From"] == "Example Support <support@example.com>"
+    assert msg.get_body(("plain",)).get_content() == "We got your mail.\r\nCase 1042.\r\n"
+    assert msg.get_body(("html",)).get_content() == "<p>We got your mail.</p>\r\n"
+    with pytest.raises(TypeError):
+        build(subject="Grüße")                          # needs RFC 2047: the stdlib's way

@@ -14,7 +14,8 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Iterable, Mapping, Sequence
 
-from mailproc.outbox.wire import add_attachment, as_bytes
+from mailproc.outbox.direct import message_bytes
+from mailproc.outbox.wire import add_attachment, as_bytes, boundary
 
 log = logging.getLogger(__name__)
 
@@ -163,38 +164,45 @@ def build_message(*, from_addr: str, from_name: str, to: Sequence[str], cc: Sequ
     # written with UTF-8 headers (RFC 6532) and sent only with SMTPUTF8.
     policy = POLICY.clone(utf8=True) if needs_smtputf8(
         [from_addr, *to, *cc, *([reply_to] if reply_to else [])]) else POLICY
-    msg = EmailMessage(policy=policy)
-    msg["From"] = _address(from_addr, from_name)
-    msg["To"] = [_address(a) for a in to]
+    head: list[tuple[str, str | list[tuple[str, str]]]] = [
+        ("From", [(clean_header(from_name), check_address(from_addr, utf8=True))]),
+        ("To", [("", check_address(a, utf8=True)) for a in to])]
     if cc:
-        msg["Cc"] = [_address(a) for a in cc]
+        head.append(("Cc", [("", check_address(a, utf8=True)) for a in cc]))
     if reply_to:
-        msg["Reply-To"] = _address(reply_to)
-    msg["Subject"] = clean_header(subject)
-    msg["Date"] = format_datetime(date_at)
-    msg["Message-ID"] = own_id
+        head.append(("Reply-To", [("", check_address(reply_to, utf8=True))]))
+    head += [("Subject", clean_header(subject)), ("Date", format_datetime(date_at)),
+             ("Message-ID", own_id)]
     parent = normalize_message_id(in_reply_to) if in_reply_to else None
     if parent:
-        msg["In-Reply-To"] = parent
+        head.append(("In-Reply-To", parent))
     refs = [r for r in (normalize_message_id(x) for x in references) if r]
     if parent and parent not in refs:
         refs.append(parent)
     if refs:
-        msg["References"] = " ".join(cap_references(refs))
+        head.append(("References", " ".join(cap_references(refs))))
     if auto_submitted is not None:
         # RFC 3834 section 5; Exchange honours X-Auto-Response-Suppress. No Precedence:
         # RFC 3834 advises against it and some lists treat "bulk" as spam.
-        msg["Auto-Submitted"] = auto_submitted
-        msg["X-Auto-Response-Suppress"] = "All"
+        head += [("Auto-Submitted", auto_submitted), ("X-Auto-Response-Suppress", "All")]
     token = clean_header(loop_token)
     if not token:
         raise ValueError("loop_token is required")
-    msg["X-Loop"] = token
+    head.append(("X-Loop", token))
     for name, value in (extra_headers or {}).items():
         if not _HEADER_NAME.match(name) or name.lower() in _OWN:
             raise ValueError(f"extra header {name[:40]!r} is not allowed")
-        msg[name] = clean_header(value)
+        head.append((name, clean_header(value)))
     text = text if text.endswith("\n") else text + "\n"
+    attachments = list(attachments)
+    if not attachments and policy is POLICY:
+        raw = message_bytes(head, text, _cte(text), html, None if html is None else _cte(html),
+                            boundary(), policy)
+        if raw is not None:
+            return raw
+    msg = EmailMessage(policy=policy)
+    for name, value in head:
+        msg[name] = value if isinstance(value, str) else [_address(a, n) for n, a in value]
     msg.set_content(text, cte=_cte(text))
     if html is not None:
         msg.add_alternative(html, subtype="html", cte=_cte(html))

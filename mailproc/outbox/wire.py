@@ -38,10 +38,15 @@ def as_bytes(msg: EmailMessage, policy: Policy) -> bytes:
     then search all the text below it, attachments included, for a line that collides."""
     for part in msg.walk():
         if part.is_multipart() and part.get_boundary() is None:
-            part.set_boundary(f"=_{secrets.token_hex(16)}")
+            part.set_boundary(boundary())
     out = BytesIO()
     _Generator(out, mangle_from_=False, policy=policy).flatten(msg)
     return out.getvalue()
+
+
+def boundary() -> str:
+    """A MIME boundary no text will hold by chance: 128 random bits."""
+    return f"=_{secrets.token_hex(16)}"
 
 
 class _Generator(BytesGenerator):
