@@ -232,3 +232,64 @@ def test_a_reader_is_not_held_up_by_the_batch_s_write_transaction(db, tmp_path):
             row = session.get(RawMessage, ids[1])
         assert time.monotonic() - started < 1.0
     assert row.attempts == 0 and row.data      # readable after its transaction ended
+
+
+def test_a_batch_writes_its_events_together_not_one_statement_each(db, tmp_path):
+    """Events are held back: written together at the commit, or before a stage reads the
+    trail (a new case's acknowledgement and its agents' notice show its history), not one
+    statement each."""
+    app = agent_app(db, tmp_path)
+    ids = ingest(app, conversation(5))
+    inserts: list[int] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO EVENTS"):
+            inserts.append(len(parameters) if executemany else 1)
+    event.listen(app.db.engine, "before_cursor_execute", count)
+    try:
+        assert [o.result for o in process_many(app, ids)] == ["processed"] * len(ids)
+    finally:
+        event.remove(app.db.engine, "before_cursor_execute", count)
+    with app.db.transaction() as s:
+        kinds = list(s.scalars(select(Event.kind).order_by(Event.id)))
+    assert kinds.count("case_opened") == 5 and sum(inserts) == len(kinds)
+    assert len(inserts) <= 2 * 5 + 1 < len(kinds) // 2
+
+
+def test_a_reader_of_the_trail_sees_the_events_its_transaction_holds(db, tmp_path):
+    from mailproc.cases.records import hold_events, record_event
+    from mailproc.fallback.alerts import AlertSettings, problems
+    from mailproc.models import Case
+    from mailproc.templating.context import history
+
+    app = agent_app(db, tmp_path)
+    process_many(app, ingest(app, conversation(1)[:1]))
+    now = app.clock.now()
+    with app.db.transaction() as s:
+        hold_events(s)
+        case = s.scalars(select(Case)).one()
+        for i in range(3):
+            record_event(s, case.id, actor="mailproc", kind="undeliverable",
+                         detail=f"bounce {i}", now=now)
+        assert [h["detail"] for h in history(s, case)][-3:] == ["bounce 0", "bounce 1", "bounce 2"]
+        record_event(s, case.id, actor="mailproc", kind="undeliverable", detail="4th", now=now)
+        found = problems(s, AlertSettings(bounce_storm=4, bounce_window_minutes=15), now)
+        assert "bounce_storm" in found and found["bounce_storm"].startswith("4 bounces")
+    with app.db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Event).where(
+            Event.kind == "undeliverable")) == 4
+
+
+def test_events_held_by_a_transaction_that_rolls_back_are_not_written(db, tmp_path):
+    from mailproc.cases.records import hold_events, record_event
+
+    app = agent_app(db, tmp_path)
+    with pytest.raises(RuntimeError):
+        with app.db.transaction() as s:
+            hold_events(s)
+            record_event(s, None, actor="mailproc", kind="note", detail="lost", now=app.clock.now())
+            raise RuntimeError("the transaction fails")
+    with app.db.transaction() as s:
+        record_event(s, None, actor="mailproc", kind="note", detail="kept", now=app.clock.now())
+    with app.db.transaction() as s:
+        assert list(s.scalars(select(Event.detail).where(Event.kind == "note"))) == ["kept"]

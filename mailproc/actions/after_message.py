@@ -17,7 +17,7 @@ from mailproc.actions.triage import (
     assign, resolve_by_kb, set_priority_and_deadlines, suggest_articles,
 )
 from mailproc.cases.customer_turn import CustomerTurn, on_customer_message
-from mailproc.cases.records import merged_refs, record_event
+from mailproc.cases.records import merged_refs, record_event, write_events
 from mailproc.classify.authenticity import Authenticity, check_agent
 from mailproc.models import Case, Event, Message
 from mailproc.parse.message import recipient_addresses
@@ -103,6 +103,7 @@ def after_message(app, session: Session, *, case: Case | None, message: Message,
 
 def _only_forged_copies(session: Session, case: Case, message: Message) -> bool:
     """Earlier copies of this agent mail were all refused as unauthenticated, none obeyed."""
+    write_events(session)
     seen = session.execute(select(Event.kind, Event.data).where(
         Event.case_id == case.id, Event.kind.in_(("security", "agent_mail")))).all()
     kinds = {kind for kind, data in seen if (data or {}).get("message_id") == message.message_id}

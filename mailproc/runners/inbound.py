@@ -22,7 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from mailproc.actions.after_message import after_message
 from mailproc.app import App
 from mailproc.cases.placement import learn_phones, place
-from mailproc.cases.records import record_event
+from mailproc.cases.records import hold_events, record_event
 from mailproc.cases.undeliverable import link_bounce
 from mailproc.classify.inbound import classify_inbound
 from mailproc.db import advisory_xact_locks, is_postgres
@@ -200,6 +200,7 @@ def _rows_or_rollback(app: App, fresh: list[int], upto: int, prepared) -> list[O
     outcomes: list[Outcome] = []
     processed: list[dict] = []
     with app.db.transaction() as session:
+        hold_events(session)
         # One read for the batch's rows: each message's session.get finds its own (kept).
         rows = session.scalars(select(RawMessage).where(RawMessage.id.in_(fresh[:upto]))).all()
         session.info[KEPT] = list(rows)
@@ -257,6 +258,7 @@ def process_raw(app: App, raw_id: int, *, prepared: Prepared | None = None) -> O
 def _attempt(app: App, raw_id: int, prepared: Prepared | None = None) -> Outcome:
     try:
         with app.db.transaction() as session:
+            hold_events(session)
             row = session.get(RawMessage, raw_id)
             _serialise_copies(session, [row] if row is not None else [])
             processed: list[dict] = []

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailproc.cases.records import write_events
 from mailproc.models import Case, Event, Message
 from mailproc.sla.wording import describe_deadline, describe_hours
 
@@ -57,6 +58,7 @@ def _message_context(message: Message | None) -> dict:
 
 
 def history(session: Session, case: Case, limit: int = 20) -> list[dict]:
+    write_events(session)
     rows = session.scalars(select(Event).where(Event.case_id == case.id)
                            .order_by(Event.id.desc()).limit(limit)).all()
     return [{"at": e.at.strftime("%Y-%m-%d %H:%M UTC"), "actor": e.actor, "kind": e.kind,
