@@ -6,7 +6,7 @@ import errno
 import itertools
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -126,18 +126,20 @@ def process_pending(app: App, *, limit: int = 100_000, progress=None) -> list[Ou
     return outcomes
 
 
-def _unprepared(raw_id: int) -> None:
+def _unprepared(raw_id: int, counted: Sequence[int] = ()) -> None:
     return None
 
 
 def process_many(app: App, raw_ids: list[int],
-                 prepared: Callable[[int], Prepared | None] = _unprepared) -> list[Outcome]:
+                 prepared: Callable[..., Prepared | None] = _unprepared) -> list[Outcome]:
     """Process `raw_ids` in order, up to BATCH_SIZE to a transaction: the attempts of rows
     never started before are counted in one commit, then they run in one transaction; one
     bad message fails alone (_batch redoes the rows before it without it). A row that was
     in hand before (a process died with it) goes the careful way alone (process_raw).
-    Stops after an outcome "retry": later rows may thread to that one. `prepared(raw_id)`:
-    the row's parse made ahead, asked just before it runs."""
+    Stops after an outcome "retry": later rows may thread to that one. `prepared(raw_id,
+    counted=())`: the row's parse made ahead, asked just before it runs (`counted`: the
+    batch's rows, whose attempts are counted: runners/prepare.py may compute theirs while
+    it waits)."""
     app.prepare()
     outcomes: list[Outcome] = []
     while len(outcomes) < len(raw_ids):
@@ -199,6 +201,7 @@ def _rows_or_rollback(app: App, fresh: list[int], upto: int, prepared) -> list[O
     changes are flushed before the next begins, so an error is its own row's."""
     outcomes: list[Outcome] = []
     processed: list[dict] = []
+    counted = tuple(fresh)       # the pool's work on these may be done here meanwhile
     with app.db.transaction() as session:
         hold_events(session)
         # One read for the batch's rows: each message's session.get finds its own (kept).
@@ -207,7 +210,8 @@ def _rows_or_rollback(app: App, fresh: list[int], upto: int, prepared) -> list[O
         _serialise_copies(session, rows)
         for index, raw_id in enumerate(fresh[:upto]):
             try:
-                outcomes.append(_process(app, session, raw_id, prepared(raw_id), processed))
+                outcomes.append(_process(app, session, raw_id, prepared(raw_id, counted),
+                                         processed))
                 session.flush()
             except Exception as exc:  # noqa: BLE001 - redone without this row
                 log.exception("processing raw message %s failed", raw_id)

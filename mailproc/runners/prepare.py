@@ -25,6 +25,7 @@ import signal
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
@@ -322,9 +323,11 @@ class Ahead:
     """Keeps the pool busy on the next pending messages of `process_pending`'s list.
 
     While the ordered step waits for a result the pool is still computing (a KB vector takes
-    tens of milliseconds), it takes the next results nobody has started off the pool's queue
-    and computes them itself: its core would idle otherwise, and a pool process more would
-    compete with it whenever the pool is not the bound."""
+    tens of milliseconds), it takes results nobody has started off the pool's queue and
+    computes them itself: its core would idle otherwise, and a pool process more would
+    compete with it whenever the pool is not the bound. Only rows of the batch in hand
+    (`counted`: their attempts are counted), so a message that kills the process while it
+    is computed ahead is among the rows that process died with, as if its turn had come."""
 
     def __init__(self, app: App, size: int) -> None:
         self.app, self.size = app, size
@@ -371,13 +374,15 @@ class Ahead:
         after each one taken."""
         position = {raw_id: i for i, raw_id in enumerate(upcoming)}
 
-        def take(raw_id: int) -> Prepared | None:
+        def take(raw_id: int, counted: Sequence[int] = ()) -> Prepared | None:
             start = position.get(raw_id, len(upcoming)) + 1
             self.feed(upcoming[start:start + self.window])
-            return self.take(raw_id)
+            return self.take(raw_id, counted)
         return take
 
-    def take(self, raw_id: int) -> Prepared | None:
+    def take(self, raw_id: int, counted: Sequence[int] = ()) -> Prepared | None:
+        """The pool's result for `raw_id` (None: compute it inline); while it is still being
+        computed, the rows of `counted` the pool has not started are computed here."""
         if raw_id in self._stolen:
             return self._stolen.pop(raw_id)
         future = self._futures.pop(raw_id, None)
@@ -385,7 +390,7 @@ class Ahead:
         if future is None or future.cancel():
             return None      # never submitted, or not started: the ordered step is faster
         try:
-            while not future.done() and self._steal():
+            while not future.done() and self._steal(counted):
                 pass
             return loads(future.result(timeout=WAIT))
         except Exception:  # noqa: BLE001 - a crashed or hung child: inline from here on
@@ -393,10 +398,12 @@ class Ahead:
             self._broken()
             return None
 
-    def _steal(self) -> bool:
-        """Compute the next result no pool process has started here; False when none is left."""
-        for raw_id, future in self._futures.items():
-            if future.cancel():
+    def _steal(self, counted: Sequence[int]) -> bool:
+        """Compute here the next result of `counted` no pool process has started; False when
+        none is left."""
+        for raw_id in counted:
+            future = self._futures.get(raw_id)
+            if future is not None and future.cancel():
                 del self._futures[raw_id]
                 raw, received_at, now = self._inputs.pop(raw_id)
                 try:
