@@ -257,27 +257,32 @@ def test_a_batch_writes_its_events_together_not_one_statement_each(db, tmp_path)
 
 
 def test_a_reader_of_the_trail_sees_the_events_its_transaction_holds(db, tmp_path):
+    """The two readers in the inbound batch: a case's history (acknowledgement, notices) and
+    the earlier copies of an agent's mail."""
+    from types import SimpleNamespace
+
+    from mailproc.actions.after_message import _only_forged_copies
     from mailproc.cases.records import hold_events, record_event
-    from mailproc.fallback.alerts import AlertSettings, problems
     from mailproc.models import Case
     from mailproc.templating.context import history
 
     app = agent_app(db, tmp_path)
     process_many(app, ingest(app, conversation(1)[:1]))
     now = app.clock.now()
+    copy = SimpleNamespace(message_id="agent-1@example.com")
     with app.db.transaction() as s:
         hold_events(s)
         case = s.scalars(select(Case)).one()
+        assert not _only_forged_copies(s, case, copy)
         for i in range(3):
-            record_event(s, case.id, actor="mailproc", kind="undeliverable",
-                         detail=f"bounce {i}", now=now)
-        assert [h["detail"] for h in history(s, case)][-3:] == ["bounce 0", "bounce 1", "bounce 2"]
-        record_event(s, case.id, actor="mailproc", kind="undeliverable", detail="4th", now=now)
-        found = problems(s, AlertSettings(bounce_storm=4, bounce_window_minutes=15), now)
-        assert "bounce_storm" in found and found["bounce_storm"].startswith("4 bounces")
+            record_event(s, case.id, actor="mailproc", kind="note", detail=f"note {i}", now=now)
+        assert [h["detail"] for h in history(s, case)][-3:] == ["note 0", "note 1", "note 2"]
+        record_event(s, case.id, actor="mailproc", kind="security", detail="refused", now=now,
+                     data={"message_id": copy.message_id})
+        assert _only_forged_copies(s, case, copy)
     with app.db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(Event).where(
-            Event.kind == "undeliverable")) == 4
+            Event.kind.in_(("note", "security")))) == 4
 
 
 def test_events_held_by_a_transaction_that_rolls_back_are_not_written(db, tmp_path):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from mailproc.actions.notify import notify_agents
 from mailproc.cases.lifecycle import change_status
-from mailproc.cases.records import record_event, write_events
+from mailproc.cases.records import record_event
 from mailproc.errors import MailprocError
 from mailproc.models import Case, CaseStatus, Event, Incident, Message, RawMessage
 from mailproc.outbox.automatic import enqueue_templated
@@ -159,7 +159,6 @@ def update_incident(app, incident_id: int, text: str, *, actor: str, now: dateti
         cases = session.scalars(select(Case).where(Case.incident_id == incident_id)
                                 .order_by(Case.id)).all()
         # Updates are numbered by what the first case saw: each update mails everyone once.
-        write_events(session)
         n = session.scalar(select(func.count()).select_from(Event).where(
             Event.case_id == cases[0].id, Event.kind == "incident_update")) if cases else 0
         sent = 0

@@ -33,7 +33,7 @@ def record_event(session: Session, case_id: int | None, *, actor: str, kind: str
     statement on the inbound path). In a session that holds events back (hold_events), kept
     until the commit or until a reader of the trail asks (write_events)."""
     row = {"case_id": case_id, "at": now, "actor": actor, "kind": kind, "detail": detail,
-           "data": data or {}}
+           "data": dict(data or {})}       # as it is now, whatever the caller does later
     held = session.info.get(_HELD)
     if held is None:
         session.connection().execute(_INSERT_EVENT, row)
@@ -50,9 +50,9 @@ def hold_events(session: Session) -> None:
 
 @event.listens_for(Session, "before_commit")
 def write_events(session: Session) -> None:
-    """Write the events this session holds back. A reader of the trail that may run in such
-    a transaction (the inbound path, the sweeps) calls it before it reads, so a transaction
-    sees its own events; the commit calls it last."""
+    """Write the events this session holds back. A reader of the trail that runs in the
+    inbound batch (after_message's forged copies, templating's history) calls it before it
+    reads, so the transaction sees its own events; the commit calls it last."""
     held = session.info.get(_HELD)
     if held:
         session.connection().execute(_INSERT_EVENT, held)

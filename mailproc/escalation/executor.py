@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mailproc.actions.notify import agent_reply_address
-from mailproc.cases.records import record_event, write_events
+from mailproc.cases.records import record_event
 from mailproc.classify.authenticity import person_reply_ref
 from mailproc.db import is_postgres
 from mailproc.escalation.plan import CaseFacts, DueStep, next_step
@@ -49,7 +49,6 @@ def facts_for(session: Session, case: Case) -> tuple[CaseFacts, frozenset[tuple[
                                       .where(Escalation.case_id == case.id)).all())
     last_reply = session.scalar(select(func.max(OutboundMail.created_at)).where(
         OutboundMail.case_id == case.id, OutboundMail.kind == "relay"))
-    write_events(session)
     asked = session.scalar(select(func.max(Event.id)).where(
         Event.case_id == case.id, Event.kind == "escalation_requested"))
     handled = session.scalar(select(func.max(Event.id)).where(

@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 
 from mailproc.errors import ConfigError
 from mailproc.fallback.phone_list import build_phone_list
-from mailproc.cases.records import write_events
 from mailproc.models import Event, Health, Outage
 from mailproc.oauth.grants import TRANSPORT as GRANT_TRANSPORT, login_command
 from mailproc.people.directory import phone_directory
@@ -64,7 +63,6 @@ def problems(session, settings: AlertSettings, now: datetime) -> dict[str, str]:
              f"({h.consecutive_failures} failures; last error: {h.last_error or '-'})"
              for h in session.scalars(select(Health).where(Health.state == "down"))}
     since = now - timedelta(minutes=settings.bounce_window_minutes)
-    write_events(session)
     bounces = session.scalar(select(func.count()).select_from(Event).where(
         Event.at >= since, Event.at <= now, Event.kind.in_(("undeliverable", "delivery_delayed"))))
     if bounces >= settings.bounce_storm:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailproc.cases.records import record_event, write_events
+from mailproc.cases.records import record_event
 from mailproc.errors import MailprocError
 from mailproc.models import Case, CaseStatus, Contact, Event, Message, OutboundMail, OutboxStatus
 from mailproc.outbox.table import pending_recipients
@@ -94,7 +94,6 @@ def _phones(session: Session, contact: Contact | None, case_id: int, region: str
 def _calls(session: Session, case_ids: list[int]) -> dict[int, tuple[datetime, str]]:
     if not case_ids:
         return {}
-    write_events(session)
     rows = session.execute(select(Event.case_id, Event.at, Event.detail).where(
         Event.case_id.in_(case_ids), Event.kind == "phone_call").order_by(Event.id)).all()
     return {cid: (at, detail) for cid, at, detail in rows}
