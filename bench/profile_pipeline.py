@@ -557,7 +557,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     corpus = load_corpus()
     raws = (support_mail(args.n) if args.mail == "support"
             else repeated(corpus, args.n, distinct_subjects=args.distinct_copies))
-    report: dict = {"n": args.n, "mail": args.mail, "corpus_messages": len(corpus),
+    report: dict = {"n": len(raws), "mail": args.mail, "corpus_messages": len(corpus),
                     "mbytes": round(sum(map(len, raws)) / 1e6, 1),
                     "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
                     "cprofile": args.cprofile, "baselines_msg_s": baselines(raws)}

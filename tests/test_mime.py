@@ -246,16 +246,17 @@ VARIANTS = {
              "y" * 120 + "\nshort\n", "Schöne Grüße\n", "z" * 1200, "From the start\n.\n"],
     "html": [None, "<p>We got your mail.</p>", "<p>" + "word " * 40 + "</p>\n",
              "<p>Grüße</p>", "<p>" + "h" * 1100 + "</p>"],
-    "extra_headers": [None, {"X-Mailproc-Case": "1042",
-                             "X-Long": "value " * 20}],
+    "extra_headers": [None, {"X-Mailproc-Case": "1042", "X-Long": "value " * 20},
+                      {"Content-Language": "de", "Resent-Date": "not a date"}],
 }
 
 
 def _pinned(monkeypatch, direct: bool):
     from mailproc.outbox import mime, wire
 
-    monkeypatch.setattr(mime, "boundary", lambda: "=_pinned")
-    monkeypatch.setattr(wire, "boundary", lambda: "=_pinned")
+    pinned = "=_" + "5" * 32            # as long as a real one: the Content-Type folds
+    monkeypatch.setattr(mime, "boundary", lambda: pinned)
+    monkeypatch.setattr(wire, "boundary", lambda: pinned)
     if not direct:
         monkeypatch.setattr(mime, "message_bytes", lambda *args: None)
 

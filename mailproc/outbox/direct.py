@@ -20,6 +20,10 @@ MAX_LINE = 78
 # A display name written bare: atext and single spaces (no specials, nothing to quote).
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 _PRINTABLE = re.compile(r"^[\x21-\x7e]+(?: [\x21-\x7e]+)*$")
+_PLAIN_ID = re.compile(r"^<[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+>$")
+# String-valued headers build_message writes whose values the stdlib keeps as they are.
+_UNSTRUCTURED = frozenset({"subject", "date", "message-id", "in-reply-to", "references",
+                           "auto-submitted"})
 
 Header = tuple[str, "str | Sequence[tuple[str, str]]"]
 
@@ -32,6 +36,12 @@ def message_bytes(headers: Sequence[Header], text: str, text_cte: str | None, ht
     lines = []
     for name, value in headers:
         if isinstance(value, str):
+            # The stdlib types some headers (a Message-ID, Content-*, Resent-Date ...) and
+            # rewrites odd values of theirs; only ours and X- headers are written here.
+            if name.lower() not in _UNSTRUCTURED and not name.lower().startswith("x-"):
+                return None
+            if name == "Message-ID" and not _PLAIN_ID.match(value):
+                return None
             folded = _fold(name, value)
         else:       # an address list folds between addresses its own way: not done here
             folded = _fold(name, _addresses(value), split=False)
