@@ -299,3 +299,50 @@ def test_prepare_jobs_leave_results_in_redis_that_the_drain_uses(tmp_path, redis
         assert all(r.status.value == "processed" for r in session.scalars(select(RawMessage)))
     assert not conn.keys("mailproc:prepared:*")                           # taken, not left
     conn.close()
+
+
+def test_a_row_is_computed_once_by_whoever_claims_it(tmp_path, redis_url, monkeypatch):
+    """The drain waits for a row a prepare job is computing instead of computing it again;
+    a job skips a row the drain computes itself; a job that died or found nothing frees
+    the row, so the drain does not wait for a result that will not come."""
+    import threading
+
+    import redis
+
+    conn = redis.Redis.from_url(redis_url)
+    db = Database(f"sqlite:///{tmp_path / 'claims.sqlite3'}")
+    db.upgrade()
+    app = make_app(db, tmp_path, redis_url=redis_url)
+    ids = ingest(app, list(demo_raws().values())[:4])
+    with db.transaction() as session:
+        rows = {r.id: r for r in session.scalars(select(RawMessage))}
+    how = prepare.recipe(app)
+
+    def result(raw_id):
+        row = rows[raw_id]
+        return prepare.prepare_bytes(load_raw(row), row.received_at, app.clock.now(), how)
+
+    # A job has the first row: the drain gets the job's result when it comes.
+    assert prepare._claim(app, conn, ids[0], b"job")
+    threading.Timer(0.4, lambda: conn.set(prepare.redis_key(app, ids[0]),
+                                          prepare.dumps(result(ids[0])))).start()
+    started = time.perf_counter()
+    got = prepare.fetch(app, conn, ids[0])
+    assert got is not None and got.sha256 == result(ids[0]).sha256
+    assert 0.3 < time.perf_counter() - started < prepare.CLAIM
+    # Nobody has the second: the drain takes it (inline), and a job skips it.
+    assert prepare.fetch(app, conn, ids[1]) is None
+    assert prepare.prepare_rows(app, [ids[1]], conn) == {"prepared": 0, "skipped": 1,
+                                                         "failed": 0}
+    assert conn.get(prepare.redis_key(app, ids[1])) is None
+    # A job that died with the third: its claim lapses and the drain goes on inline.
+    monkeypatch.setattr(prepare, "CLAIM", 1)
+    assert prepare._claim(app, conn, ids[2], b"job")
+    started = time.perf_counter()
+    assert prepare.fetch(app, conn, ids[2]) is None
+    assert 0.5 < time.perf_counter() - started < 3
+    # A job that finds nothing to keep (the bytes do not parse) frees the row at once.
+    monkeypatch.setattr(prepare, "prepare_bytes", lambda *args: None)
+    assert prepare.prepare_rows(app, [ids[3]], conn)["prepared"] == 0
+    assert conn.get(prepare.redis_key(app, ids[3], "preparing")) is None
+    conn.close()

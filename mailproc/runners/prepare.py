@@ -53,6 +53,8 @@ MAX_BYTES = 2_000_000     # larger mail is parsed in the ordered step only: payl
 TTL = 3600                # seconds a prepared result waits in Redis for its ordered step
 CHUNK = 8                 # raw ids per prepare job
 WAIT = 30.0               # seconds the ordered step waits for a pool result already started
+CLAIM = 3                 # seconds a row being prepared is claimed (a job that died frees it)
+POLL = 0.005              # seconds between looks for a result a job is computing
 ENV = "MAILPROC_PREPARE_PROCESSES"
 
 
@@ -210,9 +212,16 @@ def loads(blob: bytes | None) -> Prepared | None:
 
 # -- production: prepare jobs, results in Redis -----------------------------------------------
 
-def redis_key(app: App, raw_id: int) -> str:
+def redis_key(app: App, raw_id: int, what: str = "prepared") -> str:
     database = hashlib.sha256(app.db.url.encode()).hexdigest()[:12]
-    return f"mailproc:prepared:{database}:{raw_id}"
+    return f"mailproc:{what}:{database}:{raw_id}"
+
+
+def _claim(app: App, conn, raw_id: int, who: bytes) -> bool:
+    """Claim `raw_id` for computing; False when a job or the drain has it. Whoever claims
+    computes it, once: a job skips a row the drain computes itself, and the drain waits for
+    a row a job is computing instead of computing it again."""
+    return bool(conn.set(redis_key(app, raw_id, "preparing"), who, nx=True, ex=CLAIM))
 
 
 def prepare_rows(app: App, raw_ids: list[int], conn) -> dict:
@@ -231,32 +240,51 @@ def prepare_rows(app: App, raw_ids: list[int], conn) -> dict:
         return {**counts, "failed": len(raw_ids)}
     counts["skipped"] = len(raw_ids) - len(rows)
     for row in rows:
+        claimed = False
         try:
+            if not _claim(app, conn, row.id, b"job"):
+                counts["skipped"] += 1
+                continue
+            claimed = True
             prepared = prepare_bytes(load_raw(row), row.received_at, app.clock.now(), how)
             if prepared is not None:
                 conn.set(redis_key(app, row.id), dumps(prepared), ex=TTL)
                 counts["prepared"] += 1
+                continue
         except Exception:  # noqa: BLE001 - as above, for one message
             log.warning("prepare raw message %s failed", row.id, exc_info=True)
             counts["failed"] += 1
+        if claimed:        # no result is coming: the drain must not wait for one
+            _release(app, conn, row.id)
     return counts
 
 
+def _release(app: App, conn, raw_id: int) -> None:
+    try:
+        conn.delete(redis_key(app, raw_id, "preparing"))
+    except Exception:  # noqa: BLE001 - the claim then lapses after CLAIM seconds
+        log.warning("could not release the claim on raw message %s", raw_id, exc_info=True)
+
+
 def fetch(app: App, conn, raw_id: int) -> Prepared | None:
-    """Take the prepared result of `raw_id` out of Redis; None when there is none or Redis
-    does not answer."""
+    """Take the prepared result of `raw_id` out of Redis. While a job is computing it, wait
+    for it (a claim lasts CLAIM seconds: a job that died frees the row). None when nobody
+    is computing it (the drain claims it and computes it inline) or Redis does not answer."""
     if conn is None:
         return None
+    key = redis_key(app, raw_id)
     try:
-        pipe = conn.pipeline(transaction=False)
-        key = redis_key(app, raw_id)
-        pipe.get(key)
-        pipe.delete(key)
-        blob, _ = pipe.execute()
+        while True:
+            pipe = conn.pipeline(transaction=False)
+            pipe.get(key)
+            pipe.delete(key)
+            blob, _ = pipe.execute()
+            if blob is not None or _claim(app, conn, raw_id, b"drain"):
+                return loads(blob)
+            time.sleep(POLL)
     except Exception:  # noqa: BLE001 - Redis trouble only costs the inline computation
         log.warning("prepared result of raw message %s unavailable", raw_id, exc_info=True)
         return None
-    return loads(blob)
 
 
 # -- embedded: a process pool -----------------------------------------------------------------
