@@ -54,7 +54,6 @@ TTL = 3600                # seconds a prepared result waits in Redis for its ord
 CHUNK = 8                 # raw ids per prepare job
 WAIT = 30.0               # seconds the ordered step waits for a pool result already started
 CLAIM = 3                 # seconds a row being prepared is claimed (a job that died frees it)
-POLL = 0.005              # seconds between looks for a result a job is computing
 ENV = "MAILPROC_PREPARE_PROCESSES"
 
 
@@ -249,6 +248,7 @@ def prepare_rows(app: App, raw_ids: list[int], conn) -> dict:
             prepared = prepare_bytes(load_raw(row), row.received_at, app.clock.now(), how)
             if prepared is not None:
                 conn.set(redis_key(app, row.id), dumps(prepared), ex=TTL)
+                _signal(app, conn, row.id)
                 counts["prepared"] += 1
                 continue
         except Exception:  # noqa: BLE001 - as above, for one message
@@ -259,16 +259,25 @@ def prepare_rows(app: App, raw_ids: list[int], conn) -> dict:
     return counts
 
 
+def _signal(app: App, conn, raw_id: int) -> None:
+    """Wake a drain waiting for this row (fetch): its result is there, or none will come."""
+    pipe = conn.pipeline(transaction=False)
+    pipe.rpush(redis_key(app, raw_id, "ready"), b"1")
+    pipe.expire(redis_key(app, raw_id, "ready"), 2 * CLAIM)
+    pipe.execute()
+
+
 def _release(app: App, conn, raw_id: int) -> None:
     try:
         conn.delete(redis_key(app, raw_id, "preparing"))
+        _signal(app, conn, raw_id)
     except Exception:  # noqa: BLE001 - the claim then lapses after CLAIM seconds
         log.warning("could not release the claim on raw message %s", raw_id, exc_info=True)
 
 
 def fetch(app: App, conn, raw_id: int) -> Prepared | None:
     """Take the prepared result of `raw_id` out of Redis. While a job is computing it, wait
-    for it (a claim lasts CLAIM seconds: a job that died frees the row). None when nobody
+    for its word (a claim lasts CLAIM seconds: a job that died frees the row). None when nobody
     is computing it (the drain claims it and computes it inline) or Redis does not answer."""
     if conn is None:
         return None
@@ -281,7 +290,8 @@ def fetch(app: App, conn, raw_id: int) -> Prepared | None:
             blob, _ = pipe.execute()
             if blob is not None or _claim(app, conn, raw_id, b"drain"):
                 return loads(blob)
-            time.sleep(POLL)
+            # A job has it: wait for its word (or for its claim to lapse), then look again.
+            conn.blpop([redis_key(app, raw_id, "ready")], timeout=CLAIM)
     except Exception:  # noqa: BLE001 - Redis trouble only costs the inline computation
         log.warning("prepared result of raw message %s unavailable", raw_id, exc_info=True)
         return None
