@@ -18,7 +18,7 @@ from mailproc.kb import semantic as semantic_mod
 from mailproc.kb.search import suggestion_query
 from mailproc.models import Case, Message, RawMessage
 from mailproc.parse.message import parse_message
-from mailproc.runners import prepare
+from mailproc.runners import prepare, prepare_redis
 from mailproc.runners.inbound import process_pending, process_raw
 from mailproc.store.raw import load_raw
 from mailproc.thread.prints import fingerprints, history
@@ -279,8 +279,8 @@ def test_prepare_jobs_leave_results_in_redis_that_the_drain_uses(tmp_path, redis
     jobs.set_app(app)
     try:
         assert jobs.prepare(ids)["prepared"] == len(ids)
-        conn.set(prepare.redis_key(app, ids[1]), b"corrupt")              # ignored
-        conn.set(prepare.redis_key(app, ids[2]), conn.get(prepare.redis_key(app, ids[3])))
+        conn.set(prepare_redis.redis_key(app, ids[1]), b"corrupt")              # ignored
+        conn.set(prepare_redis.redis_key(app, ids[2]), conn.get(prepare_redis.redis_key(app, ids[3])))
         used = []
 
         def spy(app_, prepared, raw, *rest):
@@ -323,28 +323,28 @@ def test_a_row_is_computed_once_by_whoever_claims_it(tmp_path, redis_url, monkey
         return prepare.prepare_bytes(load_raw(row), row.received_at, app.clock.now(), how)
 
     # A job has the first row: the drain gets the job's result when it comes.
-    assert prepare._claim(app, conn, ids[0], b"job")
+    assert prepare_redis._claim(app, conn, ids[0], b"job")
     def job_done():
-        conn.set(prepare.redis_key(app, ids[0]), prepare.dumps(result(ids[0])))
-        prepare._signal(app, conn, ids[0])
+        conn.set(prepare_redis.redis_key(app, ids[0]), prepare.dumps(result(ids[0])))
+        prepare_redis._signal(app, conn, ids[0])
     threading.Timer(0.4, job_done).start()
     started = time.perf_counter()
-    got = prepare.fetch(app, conn, ids[0])
+    got = prepare_redis.fetch(app, conn, ids[0])
     assert got is not None and got.sha256 == result(ids[0]).sha256
     assert 0.3 < time.perf_counter() - started < 1.5     # woken by the job, not the lapse
     # Nobody has the second: the drain takes it (inline), and a job skips it.
-    assert prepare.fetch(app, conn, ids[1]) is None
-    assert prepare.prepare_rows(app, [ids[1]], conn) == {"prepared": 0, "skipped": 1,
+    assert prepare_redis.fetch(app, conn, ids[1]) is None
+    assert prepare_redis.prepare_rows(app, [ids[1]], conn) == {"prepared": 0, "skipped": 1,
                                                          "failed": 0}
-    assert conn.get(prepare.redis_key(app, ids[1])) is None
+    assert conn.get(prepare_redis.redis_key(app, ids[1])) is None
     # A job that died with the third: its claim lapses and the drain goes on inline.
-    monkeypatch.setattr(prepare, "CLAIM", 1)
-    assert prepare._claim(app, conn, ids[2], b"job")
+    monkeypatch.setattr(prepare_redis, "CLAIM", 1)
+    assert prepare_redis._claim(app, conn, ids[2], b"job")
     started = time.perf_counter()
-    assert prepare.fetch(app, conn, ids[2]) is None
+    assert prepare_redis.fetch(app, conn, ids[2]) is None
     assert 0.5 < time.perf_counter() - started < 3
     # A job that finds nothing to keep (the bytes do not parse) frees the row at once.
-    monkeypatch.setattr(prepare, "prepare_bytes", lambda *args: None)
-    assert prepare.prepare_rows(app, [ids[3]], conn)["prepared"] == 0
-    assert conn.get(prepare.redis_key(app, ids[3], "preparing")) is None
+    monkeypatch.setattr(prepare_redis, "prepare_bytes", lambda *args: None)
+    assert prepare_redis.prepare_rows(app, [ids[3]], conn)["prepared"] == 0
+    assert conn.get(prepare_redis.redis_key(app, ids[3], "preparing")) is None
     conn.close()

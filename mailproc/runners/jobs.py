@@ -22,7 +22,7 @@ from mailproc.app import App
 from mailproc.fallback.probe import probe_all
 from mailproc.models import OutboundMail, OutboxStatus, RawMessage, RawStatus
 from mailproc.outbox.compose import render_held
-from mailproc.runners import inbound, prepare as ahead
+from mailproc.runners import inbound, prepare_redis
 from mailproc.runners.drain import MailboxLock, drain_mailbox
 from mailproc.runners.outbound import deliver_due
 from mailproc.runners.periodic import sweep as periodic_sweep
@@ -90,7 +90,7 @@ def process_raw(raw_id: int) -> dict:
         mailbox_id = row.mailbox_id
     conn = redis_for(app)    # prepared results (prepare jobs) wait there; optional
     report = drain_mailbox(app.db, mailbox_id, lambda ids: inbound.process_many(
-        app, ids, lambda rid, counted=(): ahead.fetch(app, conn, rid)))
+        app, ids, lambda rid, counted=(): prepare_redis.fetch(app, conn, rid)))
     counts = Counter(o.result for o in report.outcomes)
     if counts.get("processed"):
         # New outbox rows are likely (acknowledgements); do not wait for the scheduler's tick.
@@ -101,11 +101,11 @@ def process_raw(raw_id: int) -> dict:
 
 def prepare(raw_ids: list[int]) -> dict:
     """Parse and embed these raw messages ahead of their mailbox's drain, without its lock;
-    the results wait in Redis (runners/prepare.py). Never fails: the drain computes inline
+    the results wait in Redis (runners/prepare_redis.py). Never fails: the drain computes inline
     whatever is missing."""
     app = get_app()
     app.prepare()
-    return ahead.prepare_rows(app, raw_ids, redis_for(app))
+    return prepare_redis.prepare_rows(app, raw_ids, redis_for(app))
 
 
 def deliver(limit: int = 100) -> dict:
@@ -154,7 +154,7 @@ def enqueue_prepare(app, raw_ids: list[int], *, connection=None) -> int:
     if conn is None or not raw_ids:
         return 0
     q = queue(DEFAULT, conn)
-    chunks = [raw_ids[i:i + ahead.CHUNK] for i in range(0, len(raw_ids), ahead.CHUNK)]
+    chunks = [raw_ids[i:i + prepare_redis.CHUNK] for i in range(0, len(raw_ids), prepare_redis.CHUNK)]
     for chunk in chunks:
         # No retry: a lost or failed prepare only costs the drain its own computation.
         q.enqueue(prepare, chunk, job_id=f"prepare-{chunk[0]}-{uuid.uuid4().hex[:8]}",

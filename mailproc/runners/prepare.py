@@ -2,7 +2,7 @@
 
 The parse and the KB query vector of a message need neither the database nor the order of
 its mailbox, so they can run before the message's turn: in production as `prepare` jobs on
-any worker, the result kept in Redis for an hour; in the embedded `mailproc run` in a small
+any worker, the result kept in Redis for an hour (runners/prepare_redis.py); in the embedded `mailproc run` in a small
 process pool while the main process runs the ordered step. The ordered step
 (runners/inbound.py) uses a result only when it is provably what it would compute itself:
 the same bytes (sha256), the same parse settings and fallback date, and a `now` that chooses
@@ -24,8 +24,8 @@ import pickle
 import signal
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
 from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
@@ -39,7 +39,7 @@ from mailproc.errors import ParseError
 from mailproc.kb.index import query_text
 from mailproc.kb.search import suggestion_query
 from mailproc.kb.semantic import DIM, MODEL_PACKAGE, get_encoder
-from mailproc.models import RawMessage, RawStatus
+from mailproc.models import RawMessage
 from mailproc.parse.dates import choose_date
 from mailproc.parse.message import ParsedMessage, parse_message
 from mailproc.store.raw import load_raw
@@ -50,10 +50,7 @@ log = logging.getLogger(__name__)
 VERSION = 2
 MAGIC = b"mailproc-prepared-%d\n" % VERSION
 MAX_BYTES = 2_000_000     # larger mail is parsed in the ordered step only: payloads stay small
-TTL = 3600                # seconds a prepared result waits in Redis for its ordered step
-CHUNK = 8                 # raw ids per prepare job
 WAIT = 30.0               # seconds the ordered step waits for a pool result already started
-CLAIM = 3                 # seconds a row being prepared is claimed (a job that died frees it)
 ENV = "MAILPROC_PREPARE_PROCESSES"
 
 
@@ -206,94 +203,6 @@ def loads(blob: bytes | None) -> Prepared | None:
         return replace(prepared, parsed=replace(prepared.parsed, headers=headers))
     except Exception:  # noqa: BLE001 - anything unreadable is ignored: computed inline
         log.warning("ignoring an unreadable prepared result", exc_info=True)
-        return None
-
-
-# -- production: prepare jobs, results in Redis -----------------------------------------------
-
-def redis_key(app: App, raw_id: int, what: str = "prepared") -> str:
-    database = hashlib.sha256(app.db.url.encode()).hexdigest()[:12]
-    return f"mailproc:{what}:{database}:{raw_id}"
-
-
-def _claim(app: App, conn, raw_id: int, who: bytes) -> bool:
-    """Claim `raw_id` for computing; False when a job or the drain has it. Whoever claims
-    computes it, once: a job skips a row the drain computes itself, and the drain waits for
-    a row a job is computing instead of computing it again."""
-    return bool(conn.set(redis_key(app, raw_id, "preparing"), who, nx=True, ex=CLAIM))
-
-
-def prepare_rows(app: App, raw_ids: list[int], conn) -> dict:
-    """Prepare the pending ones of `raw_ids` and keep each result in Redis for TTL seconds.
-    Never raises: a result that is not there is computed by the ordered step."""
-    counts = {"prepared": 0, "skipped": 0, "failed": 0}
-    try:
-        with app.db.transaction() as session:
-            rows = list(session.scalars(select(RawMessage).where(
-                RawMessage.id.in_(raw_ids), RawMessage.status == RawStatus.PENDING,
-                RawMessage.size <= MAX_BYTES)))
-        how = recipe(app)
-    except Exception:  # noqa: BLE001 - a runner boundary: the ordered step does the work
-        log.warning("prepare %s: failed; the ordered step computes inline", raw_ids,
-                    exc_info=True)
-        return {**counts, "failed": len(raw_ids)}
-    counts["skipped"] = len(raw_ids) - len(rows)
-    for row in rows:
-        claimed = False
-        try:
-            if not _claim(app, conn, row.id, b"job"):
-                counts["skipped"] += 1
-                continue
-            claimed = True
-            prepared = prepare_bytes(load_raw(row), row.received_at, app.clock.now(), how)
-            if prepared is not None:
-                conn.set(redis_key(app, row.id), dumps(prepared), ex=TTL)
-                _signal(app, conn, row.id)
-                counts["prepared"] += 1
-                continue
-        except Exception:  # noqa: BLE001 - as above, for one message
-            log.warning("prepare raw message %s failed", row.id, exc_info=True)
-            counts["failed"] += 1
-        if claimed:        # no result is coming: the drain must not wait for one
-            _release(app, conn, row.id)
-    return counts
-
-
-def _signal(app: App, conn, raw_id: int) -> None:
-    """Wake a drain waiting for this row (fetch): its result is there, or none will come."""
-    pipe = conn.pipeline(transaction=False)
-    pipe.rpush(redis_key(app, raw_id, "ready"), b"1")
-    pipe.expire(redis_key(app, raw_id, "ready"), 2 * CLAIM)
-    pipe.execute()
-
-
-def _release(app: App, conn, raw_id: int) -> None:
-    try:
-        conn.delete(redis_key(app, raw_id, "preparing"))
-        _signal(app, conn, raw_id)
-    except Exception:  # noqa: BLE001 - the claim then lapses after CLAIM seconds
-        log.warning("could not release the claim on raw message %s", raw_id, exc_info=True)
-
-
-def fetch(app: App, conn, raw_id: int) -> Prepared | None:
-    """Take the prepared result of `raw_id` out of Redis. While a job is computing it, wait
-    for its word (a claim lasts CLAIM seconds: a job that died frees the row). None when nobody
-    is computing it (the drain claims it and computes it inline) or Redis does not answer."""
-    if conn is None:
-        return None
-    key = redis_key(app, raw_id)
-    try:
-        while True:
-            pipe = conn.pipeline(transaction=False)
-            pipe.get(key)
-            pipe.delete(key)
-            blob, _ = pipe.execute()
-            if blob is not None or _claim(app, conn, raw_id, b"drain"):
-                return loads(blob)
-            # A job has it: wait for its word (or for its claim to lapse), then look again.
-            conn.blpop([redis_key(app, raw_id, "ready")], timeout=CLAIM)
-    except Exception:  # noqa: BLE001 - Redis trouble only costs the inline computation
-        log.warning("prepared result of raw message %s unavailable", raw_id, exc_info=True)
         return None
 
 
