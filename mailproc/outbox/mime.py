@@ -129,9 +129,10 @@ def cap_references(ids: Sequence[str], limit: int = MAX_REFERENCES) -> list[str]
     return [ids[0], *ids[-(limit - 1):]]
 
 
-def _address(value: str, name: str = "") -> Address:
-    local, _, domain = check_address(value, utf8=True).rpartition("@")
-    return Address(display_name=clean_header(name), username=local, domain=domain)
+def _address(name: str, addr: str) -> Address:
+    """The stdlib's Address of a name build_message cleaned and an address it checked."""
+    local, _, domain = addr.rpartition("@")
+    return Address(display_name=name, username=local, domain=domain)
 
 
 def _cte(body: str) -> str | None:
@@ -194,18 +195,18 @@ def build_message(*, from_addr: str, from_name: str, to: Sequence[str], cc: Sequ
             raise ValueError(f"extra header {name[:40]!r} is not allowed")
         head.append((name, clean_header(value)))
     text = text if text.endswith("\n") else text + "\n"
+    text_cte, html_cte = _cte(text), None if html is None else _cte(html)
     attachments = list(attachments)
     if not attachments and policy is POLICY:
-        raw = message_bytes(head, text, _cte(text), html, None if html is None else _cte(html),
-                            boundary(), policy)
+        raw = message_bytes(head, text, text_cte, html, html_cte, boundary(), policy)
         if raw is not None:
             return raw
     msg = EmailMessage(policy=policy)
     for name, value in head:
-        msg[name] = value if isinstance(value, str) else [_address(a, n) for n, a in value]
-    msg.set_content(text, cte=_cte(text))
+        msg[name] = value if isinstance(value, str) else [_address(n, a) for n, a in value]
+    msg.set_content(text, cte=text_cte)
     if html is not None:
-        msg.add_alternative(html, subtype="html", cte=_cte(html))
+        msg.add_alternative(html, subtype="html", cte=html_cte)
     for filename, content_type, data in attachments:
         maintype, subtype = attachment_type(content_type)
         add_attachment(msg, data, maintype=maintype, subtype=subtype or "octet-stream",
