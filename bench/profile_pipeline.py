@@ -35,6 +35,7 @@ import cProfile
 import email
 import functools
 import importlib
+import itertools
 import json
 import logging
 import os
@@ -47,7 +48,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -329,21 +330,10 @@ def support_mail(n: int, seed: int = 7) -> list[bytes]:
     """The first `n` messages, in arrival order, of generated support conversations (threading
     headers kept, as clients send them): customers at companies and at gmail.com, replies and
     colleagues days later, most quoting the first mail."""
-    from threading_support import conversations
-    from tests.agent_helpers import MONDAY, mail
+    from threading_support import arrivals, conversations
 
     convs = conversations(max(1, n // 3), random.Random(seed))
-    timeline = sorted((m["day"], c, k, m) for c, msgs in enumerate(convs)
-                      for k, m in enumerate(msgs))[:n]
-    ids: dict[tuple[int, int], str] = {}
-    raws = []
-    for day, c, k, m in timeline:
-        ids[(c, k)] = f"<c{c}-m{k}@{m['frm'].split('@')[1]}>"
-        parents = [ids[(c, j)] for j in range(k) if (c, j) in ids]
-        raws.append(mail(frm=m["frm"], subject=m["subject"], body=m["body"], msgid=ids[(c, k)],
-                         in_reply_to=parents[-1] if parents else "",
-                         references=" ".join(parents), date=MONDAY + timedelta(days=day)))
-    return raws
+    return [raw for _, _, _, raw in itertools.islice(arrivals(convs), n)]
 
 
 def make_app(db: Database, workdir: Path) -> App:

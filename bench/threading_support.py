@@ -97,23 +97,33 @@ def conversations(n: int, rng: random.Random, wrap: str = "words") -> list[list[
     return out
 
 
+def arrivals(convs: list[list[dict]], keep_headers: bool = True):
+    """Every message of `convs` in arrival order: ((conversation, position), its Message-ID,
+    when it arrives, its bytes), In-Reply-To and References set only with `keep_headers`."""
+    events = sorted(((m["day"], c, n, m) for c, msgs in enumerate(convs)
+                     for n, m in enumerate(msgs)), key=lambda e: e[0])
+    ids: dict[tuple[int, int], str] = {}
+    for day, c, n, m in events:
+        at = MONDAY + timedelta(days=day)
+        msgid = f"<c{c}-m{n}@{m['frm'].split('@')[1]}>"
+        ids[(c, n)] = msgid
+        parents = [ids[(c, k)] for k in range(n)] if keep_headers and n else []
+        yield (c, n), msgid, at, mail(frm=m["frm"], subject=m["subject"], body=m["body"],
+                                      msgid=msgid, in_reply_to=parents[-1] if parents else "",
+                                      references=" ".join(parents), date=at)
+
+
 def run(convs: list[list[dict]], keep_headers: bool) -> dict:
     tmp = Path(tempfile.mkdtemp())
     db = Database(f"sqlite:///{tmp / 'bench.sqlite3'}")
     db.upgrade()
     app = agent_app(db, tmp, now=MONDAY)
-    events = sorted(((m["day"], c, n, m) for c, msgs in enumerate(convs)
-                     for n, m in enumerate(msgs)), key=lambda e: e[0])
     ids: dict[tuple[int, int], str] = {}
     t0 = time.perf_counter()
-    for day, c, n, m in events:
-        app.clock.at = MONDAY + timedelta(days=day)
-        msgid = f"<c{c}-m{n}@{m['frm'].split('@')[1]}>"
-        ids[(c, n)] = msgid
-        parents = [ids[(c, k)] for k in range(n)] if keep_headers and n else []
-        feed(app, mail(frm=m["frm"], subject=m["subject"], body=m["body"], msgid=msgid,
-                       in_reply_to=parents[-1] if parents else "",
-                       references=" ".join(parents), date=app.clock.at))
+    for key, msgid, at, raw in arrivals(convs, keep_headers):
+        app.clock.at = at
+        ids[key] = msgid
+        feed(app, raw)
     elapsed = time.perf_counter() - t0
     with db.transaction() as s:
         rows = s.execute(select(Message.message_id, Message.case_id, Message.thread_rule)).all()
