@@ -32,6 +32,7 @@ were more also just like very does since here hello dear thanks thank regards be
 issue problem cannot can't dont don't today morning since hi hallo und der die das ist nicht ich
 wir sie mit von für auf bitte danke grüße gruß seit heute""".split())
 RECENT_LIMIT = 300
+START_CHARS = 400  # of a case's first text: all the comparison reads (and fetches)
 
 
 def words(text: str) -> frozenset[str]:
@@ -48,7 +49,7 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
 
 def _case_words(subject: str, text: str) -> frozenset[str]:
     # The start of the text is enough: people name the outage first, then their details.
-    return _start_words(subject, text[:400])
+    return _start_words(subject, text[:START_CHARS])
 
 
 @functools.lru_cache(maxsize=2048)   # the recent cases are compared with every new one
@@ -92,7 +93,8 @@ def on_new_case(app, session: Session, case: Case, message: Message,
     arrived = _arrival(session, message)
     window = timedelta(minutes=settings.window_minutes)
     recent = session.execute(
-        select(Case.id, Case.subject, Message.new_text, Message.body_text)
+        select(Case.id, Case.subject, func.substr(Message.new_text, 1, START_CHARS),
+               func.substr(Message.body_text, 1, START_CHARS))
         .join(Message, Message.case_id == Case.id)
         .join(RawMessage, RawMessage.id == Message.raw_id)
         .where(Case.created_at >= arrived - window,     # indexed; a case follows its mail
