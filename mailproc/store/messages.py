@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Sequence
 
 from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from mailproc.classify.rules import NO_CASE_KINDS, Classification
@@ -13,7 +15,7 @@ from mailproc.errors import MailprocError
 from mailproc.models import (
     Attachment, Blob, Case, Direction, Message, MessagePrint, MessageRef, RawMessage,
 )
-from mailproc.parse.message import ParsedMessage
+from mailproc.parse.message import Attachment as ParsedAttachment, ParsedMessage
 from mailproc.thread.prints import fingerprints
 from mailproc.thread.rules import ThreadMatch
 
@@ -21,6 +23,7 @@ from mailproc.thread.rules import ThreadMatch
 _INSERT_MESSAGE = insert(Message.__table__)
 _INSERT_PRINTS = insert(MessagePrint.__table__)
 _INSERT_REFS = insert(MessageRef.__table__)
+_INSERT_ATTACHMENTS = insert(Attachment.__table__)
 
 
 def bare_id(message_id: str) -> str:
@@ -65,13 +68,26 @@ def store_message(session: Session, row: RawMessage, msg: ParsedMessage,
             for ref_id in dict.fromkeys([*msg.in_reply_to, *msg.references])]
     if refs:     # Core, one executemany, no autoflush: nothing reads them back here
         session.connection().execute(_INSERT_REFS, refs)
-    for att in msg.attachments:
-        if session.get(Blob, att.sha256) is None:
-            session.add(Blob(sha256=att.sha256, size=att.size, data=att.payload))
-            session.flush()
-        session.add(Attachment(message_id=message.id, filename=att.filename,
-                               content_type=att.content_type, size=att.size, sha256=att.sha256))
+    if msg.attachments:
+        _store_files(session, message.id, msg.attachments)
     return message
+
+
+def _store_files(session: Session, message_pk: int, files: Sequence[ParsedAttachment]) -> None:
+    """The attachment rows and the bytes not yet held (a blob per content hash): one read and
+    two Core inserts however many files, instead of a look-up and a flush per file."""
+    conn = session.connection()
+    held = set(conn.execute(select(Blob.sha256).where(
+        Blob.sha256.in_({f.sha256 for f in files}))).scalars())
+    new = {f.sha256: f for f in files if f.sha256 not in held}
+    if new:     # another process may store the same bytes in the meantime: theirs stand
+        insert_blob = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(Blob)
+        conn.execute(insert_blob.on_conflict_do_nothing(index_elements=["sha256"]),
+                     [{"sha256": f.sha256, "size": f.size, "data": f.payload}
+                      for f in new.values()])
+    conn.execute(_INSERT_ATTACHMENTS, [
+        {"message_id": message_pk, "filename": f.filename, "content_type": f.content_type,
+         "size": f.size, "sha256": f.sha256} for f in files])
 
 
 def fingerprint_unprinted(session: Session, limit: int = 500) -> int:
