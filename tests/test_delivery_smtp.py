@@ -13,7 +13,7 @@ from mailproc.cases.records import get_contact, open_case
 from mailproc.config import OutgoingSettings
 from mailproc.delivery.files import file_name
 from mailproc.errors import ConfigError
-from mailproc.models import Contact, Event, Health, OutboundMail, OutboxStatus
+from mailproc.models import Contact, Event, Health, Message, OutboundMail, OutboxStatus
 from mailproc.outbox.mime import build_message, make_message_id
 from mailproc.outbox.table import enqueue, pending_recipients
 from mailproc.runners.outbound import deliver_due
@@ -186,6 +186,8 @@ def test_a_recipient_deferred_while_another_accepted_is_retried_alone(db, tmp_pa
     with app.db.transaction() as s:
         kim = s.scalar(select(Contact).where(Contact.email == "kim@customer.example"))
         assert kim.undeliverable_until is not None
+        dsn = s.scalar(select(Message).where(Message.message_id.contains("dsn-1@mx.customer")))
+        assert (dsn.case_id, dsn.thread_rule) == (case_id, "bounce")   # through our Message-ID
 
 
 def dsn_for(address: str, message_id: str) -> bytes:

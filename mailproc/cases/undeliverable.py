@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailproc.cases.records import get_contact, record_event
@@ -24,14 +24,28 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def case_for_bounce(session: Session, bounce: Bounce) -> tuple[int | None, OutboundMail | None]:
-    """The case of the outgoing mail a bounce reports on, through its original Message-ID."""
+class Reported(NamedTuple):
+    """The outgoing mail a bounce reports on: what the bounce's handling reads of it."""
+
+    message_id: str
+    to_addrs: tuple[str, ...]
+
+
+_REPORTED = (select(OutboundMail.case_id, OutboundMail.message_id, OutboundMail.to_addrs)
+             .where(OutboundMail.message_id.in_(bindparam("ids", expanding=True))).limit(1))
+_WROTE_TO = select(OutboundMail.recipient).where(
+    OutboundMail.recipient.in_(bindparam("addresses", expanding=True)))
+
+
+def case_for_bounce(session: Session, bounce: Bounce) -> tuple[int | None, Reported | None]:
+    """The case of the outgoing mail a bounce reports on, through its original Message-ID,
+    and that mail's Message-ID and recipients."""
     if not bounce.original_message_id:
         return None, None
     mid = bare_id(bounce.original_message_id)
-    row = session.scalar(select(OutboundMail).where(
-        OutboundMail.message_id.in_([mid, f"<{mid}>"])))
-    return (row.case_id, row) if row else (None, None)
+    row = session.execute(_REPORTED, {"ids": [mid, f"<{mid}>"]}).first()
+    return (row.case_id, Reported(row.message_id, tuple(row.to_addrs or ()))) if row \
+        else (None, None)
 
 
 def apply_bounce(session: Session, bounce: Bounce, *, case_id: int | None, hold_for: timedelta,
@@ -75,8 +89,8 @@ def link_bounce(app: App, session: Session, msg: ParsedMessage, raw: bytes,
     # Anyone can send a "bounce": it may only silence addresses we wrote to (the reported
     # mail's recipients when it is found), never an agent's.
     wrote_to = ({a.lower() for a in outgoing.to_addrs} if outgoing is not None
-                else set(session.scalars(select(OutboundMail.recipient).where(
-                    OutboundMail.recipient.in_([a.lower() for a in bounce.addresses])))))
+                else set(session.scalars(_WROTE_TO, {
+                    "addresses": [a.lower() for a in bounce.addresses]})))
     agents = app.agents
     believable = tuple(a for a in bounce.addresses
                        if a.lower() in wrote_to and agents.by_address(a) is None)
