@@ -56,7 +56,10 @@ def _sign_off_ok(line: str) -> bool:
 
 def _is_name_line(line: str) -> bool:
     words = line.strip().strip(",").split()
-    return 1 <= len(words) <= 4 and all(_NAME_WORD.match(w) and w[0].isupper() for w in words)
+    # A period ends an initial or a title ("J.", "Dr.", "Mag."), not a name: "Attached." is a
+    # one-word sentence (an inline answer above the sign-off).
+    return 1 <= len(words) <= 4 and all(_NAME_WORD.match(w) and w[0].isupper()
+                                        and not (w.endswith(".") and len(w) > 4) for w in words)
 
 
 def _is_sig_block_line(line: str) -> bool:

@@ -250,6 +250,15 @@ for key, line in signoffs.items():
         expected_signature=line + "\n" + BLOCK)
     add("sig-signoff-%s-blank" % key, R + "\n\n" + line + "\n\n" + BLOCK + "\n\n" + HDR + "\n" + qq(Q) + "\n", R, lang=lang,
         expected_signature=line + "\n\n" + BLOCK)
+# The last answer is one capitalised word with a period: a sentence, not a name starting the signature.
+add("inline-last-answer-above-title-signature", "Hi,\n\nanswers below.\n\n" + HDR + "\n> Which version do you use?"
+    "\n\n3.2.1\n\n> Can you send the log?\n\nAttached.\n\nBest regards,\n" + BLOCK + "\n",
+    "Hi,\n\nanswers below.\n\n" + HDR + "\n> Which version do you use?\n\n3.2.1\n\n> Can you send the log?\n\n"
+    "Attached.", quoted_contains=["> Can you send the log?"], expected_signature="Best regards,\n" + BLOCK,
+    answers="Hi,\n\nanswers below.\n\n3.2.1\n\nAttached.", inline=True)
+add("sig-block-under-one-word-answer", "Confirmed.\n\n" + BLOCK + "\n", "Confirmed.", expected_signature=BLOCK)
+add("sig-block-under-initial-name", R + "\n\nJ. Doe\nSenior Support Engineer | ACME GmbH\nT +49 30 1234567\n", R,
+    expected_signature="J. Doe\nSenior Support Engineer | ACME GmbH\nT +49 30 1234567")
 LONG = ("Kind regards\nJohn Smith\nHead of IT Operations\nACME Corporation Ltd.\nDirect: +44 20 7946 0958\n"
         "Mobile: +44 7700 900123\nFax: +44 20 7946 0959\njohn.smith@acme.example\nhttps://www.acme.example")
 add("sig-long-contact-block", R + "\n\n" + LONG + "\n", R, expected_signature=LONG)
