@@ -98,18 +98,24 @@ FORWARD_MARKER = re.compile(
 HEADER_FIELDS = {
     "from": "from|von|de|od|van|fra|från|da|lähettäjä|от|kimden|feladó|remetente|desde|mittente|afzender"
             "|nadawca|avsändare|frá|saatja|발신|보낸 사람|từ|发件人|寄件者|差出人|送信者|expéditeur"
-            "|de la|από|від|מאת|من|dari|šalje|nuo",
+            "|de la|από|від|מאת|من|dari|šalje|nuo"
+            # Outlook in et, ms, th, hi, fa, sr (Cyrillic), eu, cy
+            "|daripada|จาก|प्रेषक|از|од|nork|oddi wrth",
     "sent": "sent|date|gesendet|datum|envoyé|envoyé le|date d'envoi|enviado|enviado el|enviada em|data"
             "|inviato|verzonden|verstuurd|sendt|skickat|wysłano|wysłane|lähetetty|päivämäärä|отправлено"
             "|дата|发送时间|日期|時間|寄件日期|送信日時|日付|gönderildi|tarih|message du|odesláno|ngày gửi"
             "|sent date|elküldve|dátum|trimis|data trimiterii|στάλθηκε|ημερομηνία|надіслано|보낸 날짜|נשלח"
-            "|تم الإرسال|đã gửi|dikirim|tanggal|odoslané|poslano|poslato|изпратено|išsiųsta|enviat",
+            "|تم الإرسال|đã gửi|dikirim|tanggal|odoslané|poslano|poslato|изпратено|išsiųsta|enviat"
+            "|nosūtīts|datums|saadetud|kuupäev|dihantar|tarikh|ส่ง|วันที่|भेजा गया|ارسال شده|ارسال|послато"
+            "|датум|dagsetning|noiz|anfonwyd",
     "to": "to|an|à|a|para|do|aan|til|till|vastaanottaja|кому|收件人|宛先|受信者|kime|címzett|komu"
-          "|destinataire|per|đến|către|pentru|προς|до|받는 사람|אל|إلى|kepada|prima|za|kam|per a",
-    "cc": "cc|kopie|copie à|copie|kopia|копия|抄送|副本|kopio|kópia|bcc|másolat|копія|참조|עותק|نسخة|tembusan",
+          "|destinataire|per|đến|către|pentru|προς|до|받는 사람|אל|إلى|kepada|prima|za|kam|per a"
+          "|adressaat|kellele|ถึง|प्रति|به|за|nori",
+    "cc": "cc|kopie|copie à|copie|kopia|копия|抄送|副本|kopio|kópia|bcc|másolat|копія|참조|עותק|نسخة|tembusan"
+          "|koopia|sk|สำเนาถึง|копија|afrit",
     "subject": "subject|betreff|objet|sujet|asunto|assunto|oggetto|onderwerp|temat|emne|ämne|aihe|тема"
                "|主题|主旨|件名|konu|tárgy|předmět|tiêu đề|titel|subiect|θέμα|제목|נושא|الموضوع|chủ đề|subjek"
-               "|predmet|относно|zadeva|assumpte",
+               "|predmet|относно|zadeva|assumpte|tēma|teema|เรื่อง|विषय|موضوع|efni|gaia|pwnc",
 }
 FIELD_LINE = re.compile(
     r"^\s*[*_]?\s*(%s)\s*[*_]?\s*[:：]" % "|".join(
@@ -138,7 +144,10 @@ MOBILE_LINE = re.compile(
     r"|avec|depuis|für|pour|para|per|med|på|for)\s+"
     r"(?:my|mon|ma|meinem|meiner|mi|meu|minha|mio|mijn|min|mitt|mojego|mojej|моего|мой|moje)?\s*"
     r"(?:[\w.\-]+\s+){0,2}?(?:%s)\b[^\n]{0,40}"
-    r"|(?:von|vom)\s+meinem\s+\S+(?:\s+\S+)?\s+gesendet[^\n]{0,10}"
+    r"|(?:von|vom)\s+meinem\s+\S+(?:\s+\S+){0,2}\s+gesendet[^\n]{0,10}"
+    r"|\S{1,20}'?(?:[uü]mdan|[ıi]mdan|[dt][ae]n)\s+gönderildi[^\n]{0,10}|odesláno\s+z\s+\S{1,20}"
+    r"|(?:obtenir|obtener|scarica|baixe\s+o|baixar\s+o)\s+outlook\s+(?:pour|para|per)\s+(?:ios|android)"
+    r"|outlook\s+(?:für|voor)\s+(?:ios|android)\s+(?:beziehen|herunterladen|downloaden|holen)"
     r"|(?:lähetetty|skickat|sendt)\s+\S+(?:sta|stä|från|fra)\b[^\n]{0,20}"
     r"|\S{1,20}から送信[^\n]{0,10}|发自我的\S{1,20}|從我的\s?\S{1,20}\s?傳送|来自\S{1,20}"
     r")\s*$" % MOBILE_DEVICES,

@@ -107,8 +107,9 @@ def is_attribution(text: str, next_is_quote: bool) -> bool:
              and verb.group().lower() not in ("wrote", "writes"))
     if rest and not (dated or P.ATTRIBUTION_START.match(text) or P.EMAIL.search(text) or P.DATE_HINT.match(text)):
         return False
-    # Only a name (or address) may follow the verb: "schrieb Max <max@x.de>:", never a clause.
-    if rest and not P.EMAIL.search(rest):
+    # Only a name (or address) may follow the verb: "schrieb Max <max@x.de>:", never a clause;
+    # or, after "Name <address> <verb>", the date: "… kirjutas kuupäeval K, 4. märts 2026 kell 10:15:" (et).
+    if rest and not P.EMAIL.search(rest) and not _dated_after_address(text, verb, rest, ends_colon):
         if len(rest.split()) > 6 or verb.group().lower() in ("wrote", "writes"):
             return False
     has_date = P.DATE_HINT.search(text) is not None
@@ -119,6 +120,12 @@ def is_attribution(text: str, next_is_quote: bool) -> bool:
         return True
     # "John Smith wrote:" with nothing else is trusted only above a ">" quote.
     return next_is_quote and ends_colon and len(text.split()) <= 8
+
+
+def _dated_after_address(text: str, verb: re.Match, rest: str, ends_colon: bool) -> bool:
+    return (ends_colon and verb.group().lower() not in ("wrote", "writes") and len(rest) <= 80
+            and _BRACKETED_ADDRESS.search(text, 0, verb.start()) is not None
+            and _YEAR.search(rest) is not None and _TIME.search(rest) is not None)
 
 
 def next_nonempty(marks: list[str], lines: list[str], i: int) -> int | None:
@@ -189,12 +196,16 @@ def mark_lines(lines: list[str]) -> list[str]:
         if block:
             for j in range(i, i + block):
                 marks[j] = "s"
+            if i and marks[i - 1] == "t" and _LABELLED_ADDRESS.match(lines[i - 1]):
+                marks[i - 1] = "s"     # the block's From under a name we do not know: lv "No:"
             i += block
             continue
         span = _attribution_span(lines, marks, i)
         if span:
             for j in range(i, i + span):
                 marks[j] = "s"
+            if i and marks[i - 1] == "t" and _name_above_address(lines[i - 1], stripped):
+                marks[i - 1] = "s"
             i += span
             continue
         if P.MOBILE_LINE.match(stripped) and not P.MOBILE_FALSE.search(stripped):
@@ -235,6 +246,20 @@ def _any_language(line: str) -> bool:
             and not _YEAR.search(undated_tail) and not _TIME.search(undated_tail))
 
 
+# "Label: Name <address>": one short word and an address in brackets.
+_LABELLED_ADDRESS = re.compile(r"^\s*[*_]?[^\W\d_]{1,12}[*_]?\s*[:：]\s*[^<>\[\]\n]{0,80}"
+                               r"[<\[](?:mailto:)?[^<>\[\]\s]+@[^<>\[\]\s]+[>\]]\s*$")
+_LEADING_ADDRESS = re.compile(r"^[(\[]?<?(?:mailto:)?[^\s<>()\[\]]+@[^\s<>()\[\]]+[>)\]]")
+
+
+def _name_above_address(above: str, line: str) -> bool:
+    """A client wrapped "Name <address> <verb> …:" before the address: the name, alone on the
+    line above the attribution, belongs to it ("Nagy János\n<a@b> ezt írta (…):")."""
+    above = above.strip()
+    return (_LEADING_ADDRESS.match(line) is not None and 0 < len(above) <= 80
+            and not above.endswith((".", "!", "?", ":", "：")) and "@" not in above)
+
+
 def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
     line = lines[i].strip()
     if len(line) > 400:
@@ -261,8 +286,10 @@ def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
     # with a weekday or a name ("wt., 3 mar 2026 o 10:15 Jan <", "Nagy János <a@b> ezt írta (időpont: 2022. okt.")
     # must name an address in brackets, as clients do (a sentence with an address in it does not).
     opens = P.ATTRIBUTION_START.match(line) or P.DATE_HINT.match(line)
+    wrapped_at_address = i + 1 < len(lines) and _LEADING_ADDRESS.match(lines[i + 1].strip()) is not None
     if not opens and ("@" not in line and (i + 1 >= len(lines) or "@" not in lines[i + 1])
-                      or len(line) > 160 or ("<" not in line and "(" not in line)):
+                      or len(line) > 160
+                      or ("<" not in line and "(" not in line and not wrapped_at_address)):
         return 0
     if not P.DATE_HINT.search(line):
         return 0

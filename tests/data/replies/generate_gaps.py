@@ -16,6 +16,7 @@ import json
 R = "Could you check the invoice for March? The total looks wrong to me.\nWe were charged twice for the same licence."
 Q = "Hello,\n\nthank you for contacting support. Your case number is 4711.\n\nBest regards\nSupport"
 cases = []
+HDR0 = "On Tue, 3 Mar 2026 at 10:15, Support <support@example.com> wrote:"
 
 
 def qq(t):
@@ -76,6 +77,8 @@ heads = {
     "sv-gmail": ("sv", "tis 3 mars 2026 kl 10:15 skrev Sven Svensson <sven@example.com>:"),
     "da-apple": ("da", "Den 3. mar. 2026 kl. 10.15 skrev Jens Jensen <jens@example.com>:"),
     "no-gmail": ("no", "tir. 3. mar. 2026 kl. 10:15 skrev Ola Nordmann <ola@example.com>:"),
+    # the date after the verb
+    "et-gmail": ("et", "Mari Maasikas <mari@example.ee> kirjutas kuupäeval T, 3. märts 2026 kell 10:15:"),
 }
 # --- the same, wrapped over two or three lines by the client
 wrapped = {
@@ -122,6 +125,17 @@ for key in ("cy-gmail", "mk-gmail", "hi-gmail", "fa-gmail", "sw-gmail"):   # wra
     lang, h = any_language[key]
     h = h.replace("<", "<\n", 1)
     add("wrap3-%s" % key, R + "\n\n" + h + "\n\n" + qq(Q) + "\n", R, lang=lang, quoted_contains=[h.split("\n")[-1]])
+# Wrapped before the address: the name alone on the line above "<address> <verb>:".
+for key in ("cy-gmail", "mk-gmail", "hi-gmail", "fa-gmail", "sw-gmail"):
+    lang, h = any_language[key]
+    h = h.replace(" <", "\n<", 1)
+    add("wrap4-%s" % key, R + "\n\n" + h + "\n\n" + qq(Q) + "\n", R, lang=lang, quoted_contains=[h.split("\n")[0]])
+for key in ("hu-gmail", "ro-gmail", "th-gmail", "el-gmail", "vi-gmail"):
+    lang, h = heads[key]
+    h = h.replace(" <", "\n<", 1)
+    add("wrap4-%s" % key, R + "\n\n" + h + "\n\n" + qq(Q) + "\n", R, lang=lang, quoted_contains=[h.split("\n")[0]])
+add("wrap4-fp-sentence-above", R + "\n\nThis is what my colleague answered.\n<tom@example.com> napísal(a):\n\n" + qq(Q) + "\n",
+    R + "\n\nThis is what my colleague answered.", note="a sentence above the address is the person's words")
 # Prose with a bracketed address, a time and a colon above a quote (no year): the person's words.
 add("hdr3-fp-prose-time", "Here is the error from 10:15 that <monitor@example.com> sent:\n\n" + qq(Q) +
     "\n\nWhat does it mean?\n", "Here is the error from 10:15 that <monitor@example.com> sent:\n\n" + qq(Q) +
@@ -156,6 +170,32 @@ add("wrap-fp-path-line", "The log ends with:\n\n/home/jane/.m2/repository/org/ex
     "(No such file or\ndirectory)\n\n\nOn Mon, Mar 2, 2026 at 10:46 PM, Nick Example <nick@example.net>\nwrote:\n\n> Did you "
     "configure the proxy?\n", "The log ends with:\n\n/home/jane/.m2/repository/org/example/\n1.1.13.7/example-1.1.13.7.pom."
     "part.lock (No such file or\ndirectory)")
+
+# --- Outlook's From/Sent/To/Subject block in more of its languages
+outlook_more = {
+    "lv": "No: Support <support@example.com>\nNosūtīts: otrdiena, 2026. gada 3. martā 10:15\nKam: Jānis <janis@example.lv>\nTēma: RE: Rēķins",
+    "et": "Saatja: Support <support@example.com>\nSaadetud: teisipäev, 3. märts 2026 10:15\nAdressaat: Mari <mari@example.ee>\nTeema: RE: Arve",
+    "th": "จาก: Support <support@example.com>\nส่ง: 3 มีนาคม 2026 10:15\nถึง: Somchai <somchai@example.co.th>\nเรื่อง: RE: Invoice",
+    "ms": "Daripada: Support <support@example.com>\nDihantar: Selasa, 3 Mac 2026 10:15 PG\nKepada: Ahmad <ahmad@example.my>\nSubjek: RE: Invois",
+    "hi": "प्रेषक: Support <support@example.com>\nभेजा गया: मंगलवार, 3 मार्च 2026 10:15\nप्रति: Raj <raj@example.in>\nविषय: RE: Invoice",
+    "fa": "از: Support <support@example.com>\nارسال شده: سه‌شنبه، 3 مارس 2026 10:15\nبه: Ali <ali@example.ir>\nموضوع: RE: Invoice",
+    "sr": "Од: Support <support@example.com>\nПослато: уторак, 3. март 2026. 10:15\nЗа: Петар <petar@example.rs>\nТема: RE: Рачун",
+    "is": "Frá: Support <support@example.com>\nSent: þriðjudagur, 3. mars 2026 10:15\nTil: Jón <jon@example.is>\nEfni: RE: Reikningur",
+}
+for key, block in outlook_more.items():
+    add("outlook2-%s" % key, R + "\n\n" + block + "\n\n" + Q + "\n", R, lang=key, client="outlook",
+        quoted_contains=[block.split("\n")[0], "case number is 4711"])
+    add("outlook2-%s-rule" % key, R + "\n\n" + "_" * 32 + "\n" + block + "\n\n" + Q + "\n", R, lang=key,
+        client="outlook", quoted_contains=[block.split("\n")[0]])
+# Only "Label: Name <address>" directly above a block goes with it; a line of text does not.
+add("outlook2-fp-line-above", R + "\nMy manager is Anna <anna@example.lv>, please copy her.\n" + outlook_more["et"] + "\n\n"
+    + Q + "\n", R + "\nMy manager is Anna <anna@example.lv>, please copy her.", client="outlook")
+# --- mobile lines in more languages and apps
+for key, line in {"tr": "iPhone'umdan gönderildi", "cs": "Odesláno z iPhonu", "de-galaxy": "Von meinem Samsung Galaxy "
+                  "Smartphone gesendet.", "de-outlook": "Outlook für iOS beziehen", "fr-outlook": "Obtenir Outlook pour iOS",
+                  "es-outlook": "Obtener Outlook para Android", "it-outlook": "Scarica Outlook per iOS"}.items():
+    add("mobile2-%s" % key, R + "\n\n" + line + "\n", R, lang=key.split("-")[0], expected_signature=line)
+    add("mobile2-%s-quote" % key, R + "\n\n" + line + "\n\n" + HDR0 + "\n" + qq(Q) + "\n", R, lang=key.split("-")[0])
 
 # --- inline answers: every answer kept with the question it answers, every quote in the quoted part
 HDR = "On Tue, 3 Mar 2026 at 10:15, Support <support@example.com> wrote:"
