@@ -54,12 +54,22 @@ def _sign_off_ok(line: str) -> bool:
     return _is_signoff(s)
 
 
+_PARTICLES = frozenset("de van der den von da di du la le del dos das ten ter zu bin al".split())
+_AFTER_NAME = re.compile(r"\s*[,|·•]\s*")    # "John Smith, CPA", "Jean Dupont | Responsable support"
+
+
 def _is_name_line(line: str) -> bool:
-    words = line.strip().strip(",").split()
+    head, *rest = _AFTER_NAME.split(line.strip().strip(","), maxsplit=1)
+    words = head.split()
+    # After a full name, a short credential or title: not a clause, no date ("Thu, 29 Apr").
+    if rest and (len(words) < 2 or len(rest[0].split()) > 4 or rest[0].endswith(".")
+                 or any(c.isdigit() for c in rest[0])):
+        return False
     # A period ends an initial or a title ("J.", "Dr.", "Mag."), not a name: "Attached." is a
     # one-word sentence (an inline answer above the sign-off).
-    return 1 <= len(words) <= 4 and all(_NAME_WORD.match(w) and w[0].isupper()
-                                        and not (w.endswith(".") and len(w) > 4) for w in words)
+    return 1 <= len(words) <= 4 and words[0][0].isupper() and all(
+        _NAME_WORD.match(w) and (w[0].isupper() or w in _PARTICLES)
+        and not (w.endswith(".") and len(w) > 4) for w in words)
 
 
 def _is_sig_block_line(line: str) -> bool:

@@ -299,6 +299,26 @@ add("inline-last-answer-above-title-signature", "Hi,\n\nanswers below.\n\n" + HD
 add("sig-block-under-one-word-answer", "Confirmed.\n\n" + BLOCK + "\n", "Confirmed.", expected_signature=BLOCK)
 add("sig-block-under-initial-name", R + "\n\nJ. Doe\nSenior Support Engineer | ACME GmbH\nT +49 30 1234567\n", R,
     expected_signature="J. Doe\nSenior Support Engineer | ACME GmbH\nT +49 30 1234567")
+# Sign-offs in more languages, then only a name.
+for key, line in {"es-atte": "Atte.", "de-ch": "Grüessli", "de-ch-2": "Beste Grüsse", "fr-belle": "Belle journée",
+                  "fr-bientot": "A bientôt", "es-besos": "Besos", "pl-serd": "Serdecznie pozdrawiam",
+                  "pl-szac": "Z wyrazami szacunku", "ro-drag": "Cu drag", "tr-selam": "Selamlar",
+                  "el-fil": "Με φιλικούς χαιρετισμούς", "ja-arigato": "ありがとうございます", "hr": "Srdačan pozdrav",
+                  "sl": "Lp", "sr": "Pozdrav", "lv": "Ar cieņu", "lt": "Pagarbiai", "et": "Lugupidamisega"}.items():
+    add("sig3-signoff-%s" % key, R + "\n\n" + line + "\nPeter Lindqvist\n", R, lang=key.split("-")[0],
+        expected_signature=line + "\nPeter Lindqvist")
+# Name-first blocks: a particle in the name, a credential or a title after it on the same line.
+for key, block in {
+    "particle": "Jan de Vries\nTeamleider Klantenservice\nT: 020 123 4567\nM: 06 1234 5678\nE: jan@bedrijf.example",
+    "credential": "John Smith, CPA\nSenior Accountant\nSmith & Partners LLP\nO: (555) 123-4567\nC: (555) 765-4321",
+    "pipe-title": "Jean Dupont | Responsable support\nTél : 01 23 45 67 89 | Port : 06 12 34 56 78",
+}.items():
+    add("sig3-name-%s" % key, R + "\n\n" + block + "\n", R, expected_signature=block)
+# ... but a line cut at its comma is no name: a sentence, a date in a transcript.
+add("sig3-fp-comma-sentence", "Your message could not be delivered.\n\nPlease, do not reply to this message.\n\n"
+    "<jane@example.jp>: host mx.example.jp[192.0.2.153] said: 550 5.1.1 User unknown",
+    "Your message could not be delivered.\n\nPlease, do not reply to this message.\n\n<jane@example.jp>: host "
+    "mx.example.jp[192.0.2.153] said: 550 5.1.1 User unknown", note="negative case: nothing should be removed")
 LONG = ("Kind regards\nJohn Smith\nHead of IT Operations\nACME Corporation Ltd.\nDirect: +44 20 7946 0958\n"
         "Mobile: +44 7700 900123\nFax: +44 20 7946 0959\njohn.smith@acme.example\nhttps://www.acme.example")
 add("sig-long-contact-block", R + "\n\n" + LONG + "\n", R, expected_signature=LONG)
