@@ -158,9 +158,9 @@ MOBILE_FALSE = re.compile(r"[,;]\s+\w+\s+\w+|\bis\b|\bare\b|\bwas\b", re.IGNOREC
 SIGN_OFF = re.compile(
     r"^\s*(?:"
     r"(?:with\s+)?(?:best|kind|kindest|warm|warmest|many|all\s+the|sincere|my)?\s*"
-    r"(?:regards|wishes|greetings|thanks|thank\s+you|thx|cheers|rgds|br|brgds|yours(?:\s+\w+)?|sincerely"
-    r"|best|cordially|respectfully|love|ciao|bye|later|take\s+care|talk\s+soon|tia|thanks\s+again"
-    r"|thanks\s+in\s+advance|many\s+thanks|thank\s+you\s+very\s+much|thanks\s+a\s+lot|peace|xoxo)"
+    r"(?:thanks\s+in\s+advance|thanks\s+again|thanks\s+a\s+lot|thank\s+you\s+very\s+much|many\s+thanks"
+    r"|regards|wishes|greetings|thanks|thank\s+you|thx|cheers|rgds|br|brgds|yours(?:\s+\w+)?|sincerely"
+    r"|best|cordially|respectfully|love|ciao|bye|later|take\s+care|talk\s+soon|tia|peace|xoxo)"
     r"|have\s+a\s+(?:nice|great|good|lovely)\s+(?:day|weekend|week|evening)"
     r"|(?:mit\s+)?(?:freundlichen|besten|herzlichen|lieben|liebe|viele|schöne|sonnige)\s+grüßen?"
     r"|(?:mit\s+)?(?:freundlichen|besten|herzlichen|lieben|viele)\s+grüssen?|mfg|lg|vg|grüße|gruß|gruss"
@@ -178,13 +178,13 @@ SIGN_OFF = re.compile(
     r"|pozdrawiam(?:\s+serdecznie)?|z\s+powa[żz]aniem|(?:serdeczne\s+)?pozdrowienia|łączę\s+pozdrowienia"
     r"|dziękuję|dzięki|serdecznie(?:\s+pozdrawiam)?|z\s+wyrazami\s+szacunku"
     r"|(?:med\s+)?vänlig(?:a|en)?\s+hälsning(?:ar)?|(?:bästa|varma)\s+hälsningar|hälsningar|mvh|hälsning|tack"
-    r"|(?:med\s+)?venn?lig(?:e|st)?\s+hilsen?|(?:de\s+)?bedste\s+hilsner|(?:mange\s+)?hilsen|vh|tak|takk"
+    r"|(?:med\s+)?venn?lig(?:e|st)?\s+hilsen?|(?:de\s+)?bedste\s+hilsner|(?:mange\s+)?hilsen|vh|kh|tak|takk"
     r"|ystävällisin\s+terveisin|terveisin|kiitos|parhain\s+terveisin"
     r"|с\s+уважением|спасибо|всего\s+доброго|с\s+наилучшими\s+пожеланиями|благодарю"
     r"|ありがとうございます|よろしくお願いします|よろしくお願いいたします|宜しくお願いします|以上、?よろしくお願いいたします"
     r"|此致|谢谢|謝謝|祝好|此致敬礼"
     r"|s\s+pozdravem|saygılarımla|üdvözlettel|trân\s+trọng"
-    r"|s\s+přátelským\s+pozdravem|s\s+pozdravom|s\s+úctou|děkuji|ďakujem|tisztelettel|köszönöm|üdv"
+    r"|s\s+přátelským\s+pozdravem|s\s+pozdravom|s\s+úctou|děkuji|ďakujem|tisztelettel|köszönöm|[üu]dv"
     r"|cu\s+stimă|cu\s+drag|cu\s+respect|toate\s+cele\s+bune|mulțumesc|iyi\s+çalışmalar|saygılar|selamlar|teşekkürler"
     r"|με\s+εκτίμηση|με\s+φιλικούς\s+χαιρετισμούς|ευχαριστώ|φιλικά|з\s+повагою|дякую|з\s+найкращими\s+побажаннями|ystävällisesti"
     r"|(?:srdačan\s+|lep\s+|lijep\s+)?pozdrav|lp|ar\s+cieņu|pagarbiai|lugupidamisega|parimate\s+soovidega"
@@ -201,7 +201,8 @@ SIGN_OFF_REST = re.compile(
     r"(?:[A-ZÀ-ÝĀ-ſА-Я][\w.'’-]*(?:\s+[A-ZÀ-ÝĀ-ſА-Я][\w.'’-]*){0,2})?[\s,.!。！]*"
     r"(?:[^\w\s]{1,4})?\s*$"
 )
-DASH_NAME = re.compile(r"^\s*[-–—~]\s*[A-ZÀ-Ý][\w.'-]*(?:\s+[A-ZÀ-Ý][\w.'-]*){0,3}\s*$")
+DASH_NAME = re.compile(r"^\s*(?:[-–—~/]\s*[A-ZÀ-Ý][\w.'-]*(?:\s+[A-ZÀ-Ý][\w.'-]*){0,3}"
+                       r"|[-–—~/][a-zà-ý][\w.'-]{1,20})\s*$")   # "-roman": no bullet's space
 PHONE = re.compile(r"(?:\+|\b00)?\d[\d\s().\-/]{6,}\d")
 URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|org|net|de|fr|io|co|uk|nl|se|dk|no|fi|pl|ru|it|es)\b")
 CONTACT_LABEL = re.compile(

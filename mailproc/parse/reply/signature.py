@@ -44,7 +44,15 @@ def _is_signoff(line: str) -> bool:
     m = P.SIGN_OFF.match(line)
     if not m:
         return False
-    return P.SIGN_OFF_REST.match(line[m.end():]) is not None
+    rest = line[m.end():]
+    if P.SIGN_OFF_REST.match(rest) is not None:
+        return True
+    # Two languages: "Med venlig hilsen / Kind regards", "Mit freundlichen Grüßen | Best regards".
+    parts = _BILINGUAL.split(line)
+    return len(parts) == 2 and all(_is_signoff(part) for part in parts)
+
+
+_BILINGUAL = re.compile(r"\s+[/|]\s+")
 
 
 def _sign_off_ok(line: str) -> bool:
@@ -87,8 +95,8 @@ def _is_sig_block_line(line: str) -> bool:
     words = s.split()
     if "|" in s or "·" in s:
         return len(words) <= 14
-    if len(words) > 8:
-        return False
+    if len(words) > 8 or sum(w[:1].islower() for w in words) >= 4:
+        return False    # "If there are more than": prose
     # Titles, company names, addresses: short lines that do not read like a sentence.
     return not (s.endswith((".", "!")) and len(words) > 5 and sum(w[:1].islower() for w in words) > 2)
 
@@ -126,7 +134,11 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
     content = [i for i, line in enumerate(lines) if line.strip()]
     if len(content) < 2:
         return None
-    tail = content[-_TAIL_LINES:]
+    # A legal footer at the very bottom may be long; it goes with the signature above it, and the
+    # signature is looked for in the lines above it.
+    footer = _disclaimer_start(lines, content)
+    legal = footer is not None and _legal(lines[footer:])
+    tail = [i for i in content if not legal or i < footer][-_TAIL_LINES:]
     first_content = content[0]
     candidates: list[int] = []
     in_code = False
@@ -138,8 +150,6 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
         elif in_code:
             code_lines.add(i)
     names = _name_tokens(sender)
-    # A legal footer at the very bottom may be long; it goes with the signature above it.
-    footer = _disclaimer_start(lines, content)
     for pos, i in enumerate(tail):
         if i == first_content or i in code_lines:
             continue
@@ -159,8 +169,9 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             candidates.append(i)
         elif P.MOBILE_LINE.match(s) and not P.MOBILE_FALSE.search(s) and len(below) <= 2:
             candidates.append(i)
-        elif _sign_off_ok(s) and _block_fits(below):
-            candidates.append(i)
+        elif _sign_off_ok(s) and (_block_fits(below) or below and P.RULE_LINE.match(below[0].strip())
+                                  and len(below) <= _TAIL_LINES):
+            candidates.append(i)    # "Thanks,\n_____\n<a company's block>": the rule says so
         elif (
             P.DASH_NAME.match(s)
             and len(below) <= 4
@@ -168,9 +179,8 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             and all(_is_sig_block_line(x) for x in below)
         ):
             candidates.append(i)
-        elif names and len(s.split()) <= 5 and len(below) <= 6 and _mentions(s, names) and all(
-            _is_sig_block_line(x) for x in below
-        ):
+        elif names and len([w for w in s.split() if w not in _SEPARATORS]) <= 5 and len(below) <= 6 \
+                and _mentions(s, names) and all(_is_sig_block_line(x) for x in below):
             candidates.append(i)
         elif (
             _is_name_line(s)
@@ -182,6 +192,8 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             and not _introduced(lines, i)
         ):
             candidates.append(i)
+    if not candidates and legal:
+        candidates.append(footer)      # a legal footer under the words, with no signature above
     if not candidates:
         return None
     start = min(candidates)
@@ -190,20 +202,37 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
     return start
 
 
+def _legal(footer: list[str]) -> bool:
+    """Boilerplate, not a sentence that mentions confidentiality: long, and two of its terms."""
+    text = " ".join(line.strip() for line in footer)
+    return len(text) >= 150 and len({m.group().lower() for m in _DISCLAIMER.finditer(text)}) >= 2
+
+
 def _disclaimer_start(lines: list[str], content: list[int]) -> int | None:
-    """First line of a trailing paragraph run that reads as a legal disclaimer."""
+    """First line of the trailing paragraphs that read as a legal disclaimer (several, with the
+    rules between them: banks stack two or three)."""
     start = None
+    paragraph: list[int] = []
     for i in reversed(content[-25:]):
-        if _DISCLAIMER.search(lines[i]):
-            start = i
-        elif start is not None and (i + 1 < len(lines) and not lines[i + 1].strip()):
-            break
-    if start is None:
-        return None
-    # Extend to the beginning of the paragraph holding the first disclaimer line.
-    while start > 0 and lines[start - 1].strip() and not _DISCLAIMER.search(lines[start - 1]) and (
-        len(lines[start - 1]) > 60
-    ):
+        paragraph.insert(0, i)
+        if i > 0 and lines[i - 1].strip():
+            continue                      # the paragraph goes on above
+        legal = any(_DISCLAIMER.search(lines[j]) for j in paragraph)
+        ruled = all(P.RULE_LINE.match(lines[j].strip()) for j in paragraph)
+        if legal:
+            start = _legal_from(lines, paragraph)
+        elif start is not None and not ruled:
+            break                         # (below the footer, other lines may end the mail)
+        if legal and start != paragraph[0]:
+            break                         # the paragraph's first lines are not legal text
+        paragraph = []
+    return start
+
+
+def _legal_from(lines: list[str], paragraph: list[int]) -> int:
+    """The paragraph's first disclaimer line, moved up over the long lines of its sentence."""
+    start = next(j for j in paragraph if _DISCLAIMER.search(lines[j]))
+    while start > paragraph[0] and len(lines[start - 1]) > 60:
         start -= 1
     return start
 

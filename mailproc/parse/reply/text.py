@@ -291,7 +291,8 @@ def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
                       or len(line) > 160
                       or ("<" not in line and "(" not in line and not wrapped_at_address)):
         return 0
-    if not P.DATE_HINT.search(line):
+    if not P.DATE_HINT.search(line) and not (   # "… schrieb am So., 23.\nJuni 2024, 21:08:"
+            i + 1 < len(lines) and P.DATE_HINT.search(line + " " + lines[i + 1].strip())):
         return 0
     joined = line
     for j in range(i + 1, min(len(lines), i + _MAX_HEADER_JOIN)):

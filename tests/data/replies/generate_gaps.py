@@ -319,6 +319,39 @@ add("sig3-fp-comma-sentence", "Your message could not be delivered.\n\nPlease, d
     "<jane@example.jp>: host mx.example.jp[192.0.2.153] said: 550 5.1.1 User unknown",
     "Your message could not be delivered.\n\nPlease, do not reply to this message.\n\n<jane@example.jp>: host "
     "mx.example.jp[192.0.2.153] said: 550 5.1.1 User unknown", note="negative case: nothing should be removed")
+# Sign-offs found in public fixtures of other parsers (the texts here are our own).
+for key, (tail, sig) in {
+    "slash-name": ("\n\n/Johan\n", "/Johan"), "slash-initial": ("\n\n/K\n", "/K"),
+    "dash-lower": ("\n-roman\n", "-roman"), "da-kh": ("\n\nKh\nMette\n", "Kh\nMette"),
+    "hu-udv": ("\n\nUdv\nAnna\n", "Udv\nAnna"), "thanks-in-advance": ("\n\nThanks in advance,\nBob\n", "Thanks in advance,\nBob"),
+    "bilingual": ("\n\nMed venlig hilsen / Kind regards\n\nMette Hansen\nCEO\n",
+                  "Med venlig hilsen / Kind regards\n\nMette Hansen\nCEO"),
+}.items():
+    add("sig4-%s" % key, R + tail, R, expected_signature=sig)
+add("sig4-middle-initial-bar", R + "\n\nJim P. Smith | Enrollment Manager\nXYZ Corp\n", R, sender="Jim Smith <jim@xyz.example>",
+    expected_signature="Jim P. Smith | Enrollment Manager\nXYZ Corp")
+add("sig4-fp-bullet-lower", "Things I tried so far:\n\n- restart\n- reinstall\n\nNothing helped, what next?\n\n- logs\n",
+    "Things I tried so far:\n\n- restart\n- reinstall\n\nNothing helped, what next?\n\n- logs",
+    note="negative case: a bullet with its space is not '-name'")
+add("sig4-fp-prose-after-name", "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature\n",
+    "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature",
+    sender="Bob <bob@example.com>", note="negative case: prose under a name is the person's words")
+# Wrapped inside the date.
+add("wrap5-de-date", R + "\n\nAnna Becker <anna@example.de> schrieb am Mo., 23.\nMärz 2026, 21:08:\n\n" + qq(Q) + "\n", R,
+    lang="de", quoted_contains=["März 2026, 21:08:"])
+# Legal footers: alone under the words, stacked between rules under a company block.
+LEGAL = ("The information in this e-mail is confidential and intended solely for the addressee. If you are not the "
+         "intended recipient, please delete it and notify the sender; any disclosure or copying is prohibited.")
+VIRUS = ("This e-mail has been scanned for viruses and malware by our provider before it was delivered.")
+add("legal-alone", R + "\n\nAnna B.\n\n\nDisclaimer\n\n" + LEGAL + "\n\n" + VIRUS + "\n", R + "\n\nAnna B.",
+    expected_signature="Disclaimer\n\n" + LEGAL + "\n\n" + VIRUS)
+add("legal-stacked-rules", R + "\n\nThanks,\n" + "_" * 20 + "\nJOHN DOE\nMarkets Application Services\nACME BANK - LONDON\n"
+    "Direct: (+44)20-000-0000   Mobile: (+44)7000000\n" + "_" * 60 + "\n\nTo request technical assistance with our "
+    "applications, please write to the support mailbox. No other mailboxes are monitored by this team.\n\nEscalation: "
+    "ACME MANAGEMENT\n" + "_" * 40 + "\n\n" + "-" * 60 + "\n" + LEGAL + "\n" + "-" * 40 + "\n\n" + VIRUS + "\n\n"
+    + "-" * 40 + "\n", R, checks={"not_contains": ["Direct:", "is confidential", "scanned for viruses"]})
+add("legal-fp-one-sentence", R + "\n\nPlease keep this confidential until the release.\n",
+    R + "\n\nPlease keep this confidential until the release.", note="negative case: one word is no footer")
 LONG = ("Kind regards\nJohn Smith\nHead of IT Operations\nACME Corporation Ltd.\nDirect: +44 20 7946 0958\n"
         "Mobile: +44 7700 900123\nFax: +44 20 7946 0959\njohn.smith@acme.example\nhttps://www.acme.example")
 add("sig-long-contact-block", R + "\n\n" + LONG + "\n", R, expected_signature=LONG)
