@@ -20,10 +20,14 @@ REPLY_FORWARD_PREFIXES: tuple[str, ...] = (
     # French, Spanish, Portuguese, Italian
     "tr", "réf", "ref", "rv", "res", "enc", "r", "i", "rif",
     # Polish, Czech, Slovak, Hungarian, Croatian
-    "odp", "pd", "fwd", "odg", "proslijedi", "továbbítás", "válasz",
+    "odp", "pd", "fwd", "odg", "proslijedi", "továbbítás", "válasz", "tov",
+    # Baltic: lv, lt, et
+    "atb", "pārs", "ats", "pers", "vast", "edasi", "svar",
     # Turkish, Greek, Russian/Ukrainian, Hebrew, Arabic, Persian
     "ynt", "ilt", "i̇lt", "απ", "σχετ", "πρθ", "ответ", "отв", "пер", "переслать",
     "הועבר", "השב", "تحويل", "رد", "پاسخ", "ارسال",
+    # Vietnamese, Thai, Indonesian and Malay
+    "trả lời", "chuyển tiếp", "ตอบกลับ", "ตอบ", "ส่งต่อ", "balas", "bls", "teruskan",
     # Chinese (simplified, traditional), Japanese, Korean
     "答复", "回复", "转发", "回覆", "答覆", "轉寄", "轉發", "返信", "転送", "답장", "전달", "회신",
 )

@@ -23,12 +23,15 @@ _RULE = re.compile(r"^\s*(?:[-_=*~—–]\s*){3,}$")
 # Fwd:, FW:, WG: (de), TR: (fr), RV:/RE: no, I: (it), Doorst: (nl), VS:/VB: (fi/nl), PD: (pl), ENC: (pt),
 # Пересл: (ru), 转发: (zh), 転送: (ja)
 _FORWARD_SUBJECT = re.compile(
-    r"^\s*(?:\[[^\]]*\]\s*)?(?:fwd?|wg|tr|rv|i|doorst|vs|vb|pd|enc|fw|пересл|转发|轉寄|転送)\s*[:：]", re.IGNORECASE
+    r"^\s*(?:\[[^\]]*\]\s*)?(?:fwd?|wg|tr|rv|i|doorst|vs|vb|pd|enc|fw|vl|tov|пересл|转发|轉寄|転送)\s*[:：]",
+    re.IGNORECASE
 )
 # Re:, AW: (de), SV: (sv/da/no), Antw: (nl), Odp: (pl), Vá: (hu), Ynt: (tr), ΑΠ: (el), R:/RIF: (it), RES: (pt),
-# Отв: (ru), Відп: (uk), 回复/答复 (zh), 回覆 (zh-tw), 返信 (ja), 회신/답장 (ko), השב (he), رد (ar)
+# Отв: (ru), Відп: (uk), 回复/答复 (zh), 回覆 (zh-tw), 返信 (ja), 회신/답장 (ko), השב (he), رد (ar),
+# Atb: (lv), Ats: (lt), Vast: (et), Odg: (hr, sr), Svar: (sv, no, da), Bls:/Balas: (id, ms), Trả lời: (vi), ตอบ (th)
 _REPLY_SUBJECT = re.compile(
-    r"^\s*(?:\[[^\]]*\]\s*)?(?:re|aw|sv|antw|odp|vá|ynt|απ|r|rif|res|отв|відп|回复|答复|回覆|返信|회신|답장|השב|رد)"
+    r"^\s*(?:\[[^\]]*\]\s*)?(?:re|aw|sv|antw|odp|vá|ynt|απ|r|rif|res|отв|відп|回复|答复|回覆|返信|회신|답장|השב|رد"
+    r"|atb|ats|vast|odg|svar|bls|balas|trả\s+lời|ตอบ)"
     r"\s*(?:\[\d+\])?\s*[:：]",
     re.IGNORECASE,
 )
