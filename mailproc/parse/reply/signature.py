@@ -95,10 +95,16 @@ def _is_sig_block_line(line: str) -> bool:
     words = s.split()
     if "|" in s or "·" in s:
         return len(words) <= 14
-    if len(words) > 8 or sum(w[:1].islower() for w in words) >= 4:
-        return False    # "If there are more than": prose
+    if len(words) > 8:
+        return False
     # Titles, company names, addresses: short lines that do not read like a sentence.
     return not (s.endswith((".", "!")) and len(words) > 5 and sum(w[:1].islower() for w in words) > 2)
+
+
+def _prose(line: str) -> bool:
+    """Four words or more in lower case: a sentence's words ("if there are more than"). A title
+    may read so too ("Chargée de clientèle pour les grands comptes"), but not two lines of it."""
+    return sum(w[:1].islower() for w in line.split()) >= 4
 
 
 def _has_contact(lines: list[str]) -> bool:
@@ -180,7 +186,8 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
         ):
             candidates.append(i)
         elif names and len([w for w in s.split() if w not in _SEPARATORS]) <= 5 and len(below) <= 6 \
-                and _mentions(s, names) and all(_is_sig_block_line(x) for x in below):
+                and _mentions(s, names) and all(_is_sig_block_line(x) for x in below) \
+                and sum(_prose(x) for x in below) < 2:
             candidates.append(i)
         elif (
             _is_name_line(s)

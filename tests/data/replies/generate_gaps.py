@@ -336,6 +336,10 @@ add("sig4-fp-bullet-lower", "Things I tried so far:\n\n- restart\n- reinstall\n\
 add("sig4-fp-prose-after-name", "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature\n",
     "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature",
     sender="Bob <bob@example.com>", note="negative case: prose under a name is the person's words")
+add("sig4-romance-title", R + "\n\nBob Martin\nChargée de clientèle pour les grands comptes\nTél : 01 23 45 67 89\n", R,
+    lang="fr", sender="Bob Martin <bob@example.fr>",
+    expected_signature="Bob Martin\nChargée de clientèle pour les grands comptes\nTél : 01 23 45 67 89",
+    note="one title line in lower case is no prose")
 # Wrapped inside the date.
 add("wrap5-de-date", R + "\n\nAnna Becker <anna@example.de> schrieb am Mo., 23.\nMärz 2026, 21:08:\n\n" + qq(Q) + "\n", R,
     lang="de", quoted_contains=["März 2026, 21:08:"])
