@@ -207,4 +207,4 @@ PHONE = re.compile(r"(?:\+|\b00)?\d[\d\s().\-/]{6,}\d")
 URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|org|net|de|fr|io|co|uk|nl|se|dk|no|fi|pl|ru|it|es)\b")
 CONTACT_LABEL = re.compile(
     r"^\s*(?:tel|phone|mobile|mob|cell|fax|direct|office|m|t|f|p|e|w|email|e-mail|web|website|skype"
-    r"|tél|portable|handy|telefon|tlf|puh|тел|電話|手机)\.?\s*[:.]", re.IGNORECASE)
+    r"|tél|portable|handy|telefon|tlf|puh|тел|電話|手机)\.?\s*[:.](?=\s|\+|\d|\(|$)", re.IGNORECASE)

@@ -117,6 +117,46 @@ def _block_fits(below: list[str]) -> bool:
     return len(below) <= limit and all(_is_sig_block_line(x) for x in below)
 
 
+_PS = re.compile(r"^\s*(?:p\.\s?s\.|ps:|ps\s|pps)", re.IGNORECASE)
+_CODE = re.compile(r"\s==?\s|[{}]\s*$")      # an assignment or a comparison, a brace
+
+
+def _content_below(below: list[str]) -> bool:
+    """A "P.S." or a line of code under a line: it does not start a signature."""
+    return any(_PS.match(x) or _CODE.search(x) for x in below)
+
+
+def _delimited_again(below: list[str]) -> bool:
+    """Another "--" further down, after words that are no signature's: rules between paragraphs
+    (Markdown), not a signature's own rule ("--\nRegards, Petar\n---\nPGP key: ...")."""
+    words = False
+    for line in below:
+        if P.SIG_DELIMITER.match(line.strip()):
+            if words:
+                return True
+        elif line.strip() and not _is_sig_block_line(line):
+            words = True
+    return False
+
+
+def _signed_after_words(below: list[str]) -> bool:
+    """Words that are no signature's, then a sign-off: the rule above them was the text's own
+    ("---\n\nIssue 3: ...\n\nThanks,\nJane")."""
+    words = False
+    for line in below:
+        if words and _sign_off_ok(line):
+            return True
+        words = words or bool(line.strip()) and not _is_sig_block_line(line)
+    return False
+
+
+def _introduced_paragraph(lines: list[str], i: int) -> bool:
+    """The paragraph holding line i is announced by a line ending in a colon."""
+    while i > 0 and lines[i - 1].strip():
+        i -= 1
+    return _introduced(lines, i)
+
+
 def _introduced(lines: list[str], i: int) -> bool:
     """The line above ends in a colon: what follows is what it announces ("send it to:"), not a signature."""
     j = i - 1
@@ -163,7 +203,14 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             break
         s = lines[i].strip()
         below = [lines[j] for j in tail[pos + 1:] if footer is None or j < footer]
-        if P.SIG_DELIMITER.match(s) and len(below) <= 12:
+        if _content_below(below):
+            continue
+        delimiter = P.SIG_DELIMITER.match(s) is not None
+        if not (delimiter or _sign_off_ok(s) or P.MOBILE_LINE.match(s)) and (
+                any(_sign_off_ok(x) for x in below) or _introduced_paragraph(lines, i)):
+            continue    # the sign-off below ends the words; an address announced ("send it to:")
+        if delimiter and len(below) <= 12 and not _delimited_again(below) \
+                and not _signed_after_words(below):
             candidates.append(i)
         elif (
             P.RULE_LINE.match(s)

@@ -340,6 +340,32 @@ add("sig4-romance-title", R + "\n\nBob Martin\nChargée de clientèle pour les g
     lang="fr", sender="Bob Martin <bob@example.fr>",
     expected_signature="Bob Martin\nChargée de clientèle pour les grands comptes\nTél : 01 23 45 67 89",
     note="one title line in lower case is no prose")
+# The person's own lines that look like a signature: never cut away (found by generated cases).
+JANE = "Jane Doe <jane.doe@customer.example>"
+for key, (body, sig) in {
+    "contact-form": ("Hi Tom,\n\nhere are the details you asked for:\n\nName: Jane Doe\nCompany: Customer Corp\n"
+                     "Phone: +1 212 555 0199\nEmail: jane.doe@customer.example\nCustomer no.: 88231", "Thanks,\nJane"),
+    "address-announced": ("Hello,\n\nplease send the replacement device to our new office:\n\nCustomer Corp\n"
+                          "Attn: Jane Doe\n1200 Harbor Blvd, Floor 4\nWeehawken, NJ 07086\nUSA", "Thank you!"),
+    "sql-comments": ("Hi Tom,\n\nthis query returns nothing since the update:\n\nSELECT o.id, o.total\nFROM orders o\n--\n"
+                     "-- only open orders\n--\nWHERE o.status = 'open';\n\nIt worked fine on 4.1.", "Jane"),
+    "markdown-rules": ("Issue 1: the sync stops after 20 minutes.\n\n---\n\nIssue 2: the tray icon shows a wrong "
+                       "status.\n\n---\n\nIssue 3: the installer asks for admin rights every time.", "Thanks,\nJane"),
+    "yaml-rules": ("Hi,\n\nthis is our config file:\n---\nserver:\n  host: sync.customer.example\n  port: 8443\n---\n\n"
+                   "Do we need to change anything for 4.2?", "Thanks\nJane"),
+}.items():
+    add("fp3-%s" % key, body + "\n\n" + sig + "\n\n" + HDR0 + "\n" + qq(Q) + "\n", body, sender=JANE,
+        expected_signature=sig, quoted_contains=["case number is 4711"])
+add("fp3-ps-after-signoff", "Hi Tom,\n\nthe export is attached.\n\nBest regards,\nJane\n\nP.S. The customer number is "
+    "88231, not 88213.\n\n" + HDR0 + "\n" + qq(Q) + "\n", checks={"contains": ["the export is attached.",
+    "P.S. The customer number is 88231"]}, sender=JANE, note="a P.S. under the sign-off is the person's words")
+add("sig5-delimiter-own-rule", R + "\n\n--\nRegards, Petar!\nKarlovo, Bulgaria.\n---\nPublic PGP key at:\n"
+    "https://keys.example/petar\n", R, expected_signature="--\nRegards, Petar!\nKarlovo, Bulgaria.\n---\n"
+    "Public PGP key at:\nhttps://keys.example/petar", note="a signature's own rule is no Markdown rule")
+add("sig5-delimiter-motto", R + "\n\n-- \nThere is no such thing as bad weather, only the wrong clothes.\n\n"
+    "   Please reply to the list;\n   please do not CC me.\n", R,
+    expected_signature="--\nThere is no such thing as bad weather, only the wrong clothes.\n\n   Please reply to the list;"
+    "\n   please do not CC me.")
 # Wrapped inside the date.
 add("wrap5-de-date", R + "\n\nAnna Becker <anna@example.de> schrieb am Mo., 23.\nMärz 2026, 21:08:\n\n" + qq(Q) + "\n", R,
     lang="de", quoted_contains=["März 2026, 21:08:"])
