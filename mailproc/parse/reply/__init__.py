@@ -12,6 +12,7 @@ from mailproc.errors import ParseError
 from mailproc.parse.html_text import html_to_text
 from mailproc.parse.reply.html_quotes import marked_text
 from mailproc.parse.reply.quotes import split_quote, strip_quotes
+from mailproc.parse.reply import patterns as P
 from mailproc.parse.reply.signature import list_footer_start, signature_start
 from mailproc.parse.reply.text import mark_lines, split_inline_attribution
 
@@ -138,6 +139,8 @@ def _extract_lines(
     signature: list[str] = []
     if start is not None:
         new, signature = new[:start], new[start:]
+    elif new and all(P.is_mobile_line(line) for line in new if line.strip()):
+        new, signature = [], new     # "Sent from my iPhone" over the quote: no words of their own
     return ReplyParts(_clean(new), _clean(quoted), _clean(signature), inline=split.inline)
 
 

@@ -144,16 +144,33 @@ MOBILE_LINE = re.compile(
     r"|avec|depuis|für|pour|para|per|med|på|for)\s+"
     r"(?:my|mon|ma|meinem|meiner|mi|meu|minha|mio|mijn|min|mitt|mojego|mojej|моего|мой|moje)?\s*"
     r"(?:[\w.\-]+\s+){0,2}?(?:%s)\b[^\n]{0,40}"
-    r"|(?:von|vom)\s+meinem\s+\S+(?:\s+\S+){0,2}\s+gesendet[^\n]{0,10}"
+    r"|(?:von|vom)\s+mein(?:em|er)(?:/mein(?:em|er))?\s+\S+(?:\s+\S+){0,2}\s+gesendet[^\n]{0,10}"
+    r"|von\s+yahoo\s+mail\s+(?:auf|für)\s+\S+\s+gesendet"
+    r"|(?:sent\s+with|gesendet\s+mit\s+der\s+sicheren\s+e-mail\s+von|envoyé\s+avec\s+la\s+messagerie\s+sécurisée)"
+    r"\s+proton\s*mail(?:\s+secure\s+email)?\.?"
     r"|\S{1,20}'?(?:[uü]mdan|[ıi]mdan|[dt][ae]n)\s+gönderildi[^\n]{0,10}|odesláno\s+z\s+\S{1,20}"
     r"|(?:obtenir|obtener|scarica|baixe\s+o|baixar\s+o)\s+outlook\s+(?:pour|para|per)\s+(?:ios|android)"
-    r"|outlook\s+(?:für|voor)\s+(?:ios|android)\s+(?:beziehen|herunterladen|downloaden|holen)"
+    r"|outlook\s+(?:für|voor)\s+(?:ios|android)\s*(?:<[^<>\s]+>)?\s*(?:beziehen|herunterladen|downloaden|holen)"
+    r"|get\s+outlook\s+for\s+(?:ios|android)\s*<[^<>\s]+>"
     r"|(?:lähetetty|skickat|sendt)\s+\S+(?:sta|stä|från|fra)\b[^\n]{0,20}"
     r"|\S{1,20}から送信[^\n]{0,10}|发自我的\S{1,20}|從我的\s?\S{1,20}\s?傳送|来自\S{1,20}"
     r")\s*$" % MOBILE_DEVICES,
     re.IGNORECASE,
 )
 MOBILE_FALSE = re.compile(r"[,;]\s+\w+\s+\w+|\bis\b|\bare\b|\bwas\b", re.IGNORECASE)
+# Carriers' lines, commas and all: "Sent from my Verizon, Samsung Galaxy smartphone",
+# "Sent via the Samsung Galaxy S23 Ultra 5G, an AT&T 5G smartphone".
+MOBILE_CARRIER = re.compile(r"^\s*sent\s+(?:from|via)\s+(?:my|the)\s+[^\n]{0,70}\b(?:smartphone|phone|device|tablet)"
+                            r"\.?\s*$", re.IGNORECASE)
+
+
+def is_mobile_line(line: str) -> bool:
+    """A client's or a device's own line under the words ("Sent from my iPhone")."""
+    return bool(MOBILE_LINE.match(line) and not MOBILE_FALSE.search(line)
+                or MOBILE_CARRIER.match(line) and not _CLAUSE.search(line))
+
+
+_CLAUSE = re.compile(r"\b(?:is|are|was|were|than|then)\b", re.IGNORECASE)   # "Sent from my desk, is ..."
 
 SIGN_OFF = re.compile(
     r"^\s*(?:"

@@ -206,7 +206,7 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
         if _content_below(below):
             continue
         delimiter = P.SIG_DELIMITER.match(s) is not None
-        if not (delimiter or _sign_off_ok(s) or P.MOBILE_LINE.match(s)) and (
+        if not (delimiter or _sign_off_ok(s) or P.is_mobile_line(s)) and (
                 any(_sign_off_ok(x) for x in below) or _introduced_paragraph(lines, i)):
             continue    # the sign-off below ends the words; an address announced ("send it to:")
         if delimiter and len(below) <= 12 and not _delimited_again(below) \
@@ -220,7 +220,7 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             and (_is_name_line(below[0]) or _has_contact(below[:1]))
         ):
             candidates.append(i)
-        elif P.MOBILE_LINE.match(s) and not P.MOBILE_FALSE.search(s) and len(below) <= 2:
+        elif P.is_mobile_line(s) and len(below) <= 2:
             candidates.append(i)
         elif _sign_off_ok(s) and (_block_fits(below) or below and P.RULE_LINE.match(below[0].strip())
                                   and len(below) <= _TAIL_LINES):

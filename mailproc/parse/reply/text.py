@@ -208,7 +208,7 @@ def mark_lines(lines: list[str]) -> list[str]:
                 marks[i - 1] = "s"
             i += span
             continue
-        if P.MOBILE_LINE.match(stripped) and not P.MOBILE_FALSE.search(stripped):
+        if P.is_mobile_line(stripped):
             marks[i] = "M"
         i += 1
     return marks

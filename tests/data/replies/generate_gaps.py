@@ -187,13 +187,23 @@ for key, block in outlook_more.items():
         quoted_contains=[block.split("\n")[0], "case number is 4711"])
     add("outlook2-%s-rule" % key, R + "\n\n" + "_" * 32 + "\n" + block + "\n\n" + Q + "\n", R, lang=key,
         client="outlook", quoted_contains=[block.split("\n")[0]])
+add("mobile2-only-line-above-quote", "Sent from my iPhone\n\n> " + HDR0 + "\n>\n" + qq(Q) + "\n", "",
+    expected_signature="Sent from my iPhone", note="the device's line alone is no words of the person")
+add("mobile2-fp-desk", "Here is my answer.\nSent from my desk, which is easier than my mobile phone.\n",
+    "Here is my answer.\nSent from my desk, which is easier than my mobile phone.", note="negative case")
 # Only "Label: Name <address>" directly above a block goes with it; a line of text does not.
 add("outlook2-fp-line-above", R + "\nMy manager is Anna <anna@example.lv>, please copy her.\n" + outlook_more["et"] + "\n\n"
     + Q + "\n", R + "\nMy manager is Anna <anna@example.lv>, please copy her.", client="outlook")
 # --- mobile lines in more languages and apps
 for key, line in {"tr": "iPhone'umdan gönderildi", "cs": "Odesláno z iPhonu", "de-galaxy": "Von meinem Samsung Galaxy "
                   "Smartphone gesendet.", "de-outlook": "Outlook für iOS beziehen", "fr-outlook": "Obtenir Outlook pour iOS",
-                  "es-outlook": "Obtener Outlook para Android", "it-outlook": "Scarica Outlook per iOS"}.items():
+                  "es-outlook": "Obtener Outlook para Android", "it-outlook": "Scarica Outlook per iOS",
+                  "de-galaxy-2": "Von meinem/meiner Galaxy gesendet", "de-yahoo": "Von Yahoo Mail auf Android gesendet",
+                  "de-proton": "Gesendet mit der sicheren E-Mail von Proton Mail.",
+                  "en-proton": "Sent with Proton Mail secure email.",
+                  "de-outlook-link": "Outlook für iOS<https://aka.ms/o0ukef> herunterladen",
+                  "en-verizon": "Sent from my Verizon, Samsung Galaxy smartphone",
+                  "en-att": "Sent via the Samsung Galaxy S23 Ultra 5G, an AT&T 5G smartphone"}.items():
     add("mobile2-%s" % key, R + "\n\n" + line + "\n", R, lang=key.split("-")[0], expected_signature=line)
     add("mobile2-%s-quote" % key, R + "\n\n" + line + "\n\n" + HDR0 + "\n" + qq(Q) + "\n", R, lang=key.split("-")[0])
 
