@@ -13,6 +13,7 @@ from mailproc.parse.html_text import html_to_text
 from mailproc.parse.reply.html_quotes import marked_text
 from mailproc.parse.reply.quotes import split_quote, strip_quotes
 from mailproc.parse.reply import patterns as P
+from mailproc.parse.reply.banner import leading_banner
 from mailproc.parse.reply.signature import list_footer_start, signature_start
 from mailproc.parse.reply.text import mark_lines, split_inline_attribution
 
@@ -110,6 +111,9 @@ def _extract_lines(
     lines: list[str], sender: str | None, html: bool = False, forward: bool = False, reply: bool = False
 ) -> ReplyParts:
     lines = split_inline_attribution(lines)
+    # An external-sender warning above the words is the mail system's, like a footer.
+    banner = leading_banner(lines)
+    warning, lines = lines[:banner], lines[banner:]
     # A mailing-list footer under everything is nobody's words; set it aside before reading the quote.
     footer_at = list_footer_start(lines)
     list_footer: list[str] = []
@@ -123,7 +127,7 @@ def _extract_lines(
     split = split_quote(lines, marks)
     new, quoted = split.new, list(split.quoted) + list_footer
     if split.forward:
-        return ReplyParts(_clean(new), _clean(list_footer), "")
+        return ReplyParts(_clean(new), _clean(list_footer), _clean(warning))
     if html and not quoted:
         new, quoted = _cut_lone_blockquote(new)
     footer = list_footer_start(new)
@@ -141,7 +145,7 @@ def _extract_lines(
         new, signature = new[:start], new[start:]
     elif new and all(P.is_mobile_line(line) for line in new if line.strip()):
         new, signature = [], new     # "Sent from my iPhone" over the quote: no words of their own
-    return ReplyParts(_clean(new), _clean(quoted), _clean(signature), inline=split.inline)
+    return ReplyParts(_clean(new), _clean(quoted), _clean(signature + [""] + warning), inline=split.inline)
 
 
 def extract(

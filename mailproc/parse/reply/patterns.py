@@ -49,6 +49,22 @@ FROM_WITH_ADDRESS = re.compile(
     r"^\s*[*_]?(?:from|von|de|van|da|od|fra|från)[*_]?\s*[:：]\s*.{0,80}[<\[](?:mailto:)?[^<>\[\]\s]+@[^<>\[\]\s]+[>\]]",
     re.IGNORECASE,
 )
+# Help desks' line over their notification: "##- Please type your reply above this line -##"
+# (Zendesk, localised), "Reply above this line." (Jira), "-- Reply ABOVE THIS LINE --".
+REPLY_ABOVE = re.compile(
+    r"^\W*(?:(?:please\s+)?(?:type|write|enter|add)\s+your\s+(?:reply|response|answer|comment)s?\s+above\s+this\s+line"
+    r"|(?:please\s+)?(?:reply|respond|write)\s+above\s+this\s+line"
+    r"|(?:bitte\s+)?(?:geben\s+sie\s+ihre\s+antwort|antworten\s+sie|schreiben\s+sie\s+ihre\s+antwort)"
+    r"\s+(?:über|oberhalb)\s+dieser\s+zeile(?:\s+ein)?"
+    r"|(?:veuillez\s+)?(?:saisir|taper|écrire)\s+votre\s+réponse\s+au-dessus\s+de\s+cette\s+ligne"
+    r"|(?:por\s+favor,?\s+)?escriba\s+su\s+respuesta\s+(?:por\s+)?encima\s+de\s+esta\s+línea"
+    r"|typ\s+uw\s+antwoord\s+boven\s+deze\s+(?:lijn|regel))\b[^\n]{0,40}$",
+    re.IGNORECASE)
+# Horde and IMP: "Quoting Name <address>:", "Zitat von Name <address>:", "Citation de Name <address> :".
+QUOTING = re.compile(r"^\s*(?:quoting|zitat\s+von|citation\s+de|cita\s+de|citando|citaat\s+van|cytuję|cytat\s+od)"
+                     r"\s+[^:<>]{1,80}?(?:<[^<>\s]+@[^<>\s]+>)?\s*[:：]\s*$", re.IGNORECASE)
+# Zoho: "---- On Mon, 02 Mar 2026 10:15:22 +0100 Acme <a@b> wrote ----", "---- Am Mo, ... schrieb Acme <a@b> ---"
+DASHED_HEADER = re.compile(r"^\s*-{3,}\s*\S.{0,200}?\d{1,2}:\d{2}.{0,200}?<[^<>\s]+@[^<>\s]+>.{0,40}?-{3,}\s*$")
 # "---- John Smith wrote ----" (Android), "------On 12/29/1987 ..., Julius Caesar wrote-----"
 DASHED_WROTE = re.compile(r"^\s*-{2,}.{1,200}?\b(?:%s)\s*:?\s*-{2,}\s*$" % WROTE, re.IGNORECASE)
 # An attribution that shares its line with the reply: "reply--- On Wed, Apr 4, 2012 ..., bob wrote:".

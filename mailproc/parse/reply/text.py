@@ -188,10 +188,16 @@ def mark_lines(lines: list[str]) -> list[str]:
             marks[i] = "f"
             i += 1
             continue
-        if stripped[0] in "-=_*~" and P.ORIGINAL_MESSAGE.match(stripped):
+        if stripped[0] in "-=_*~" and (P.ORIGINAL_MESSAGE.match(stripped) or P.DASHED_HEADER.match(stripped)):
             marks[i] = "s"
             i += 1
             continue
+        if "above" in stripped.lower() or "zeile" in stripped.lower() or "ligne" in stripped.lower() \
+                or "línea" in stripped or "deze" in stripped:
+            if P.REPLY_ABOVE.match(stripped):
+                marks[i] = "s"
+                i += 1
+                continue
         block = header_block(lines, i) if _FIELD_COLON.search(stripped, 0, 40) else 0
         if block:
             for j in range(i, i + block):
@@ -269,6 +275,8 @@ def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
         return 0
     nxt = next_nonempty(marks, lines, i + 1)
     next_is_quote = nxt is not None and marks[nxt] == "m"
+    if next_is_quote and P.QUOTING.match(line):
+        return 1
     if P.VERB.search(line) or line.endswith((":", "：")) or P.DASHED_WROTE.match(line) or _ON_SENT.match(line):
         if is_attribution(line, next_is_quote):
             return 1

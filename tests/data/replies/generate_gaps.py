@@ -376,6 +376,34 @@ add("sig5-delimiter-motto", R + "\n\n-- \nThere is no such thing as bad weather,
     "   Please reply to the list;\n   please do not CC me.\n", R,
     expected_signature="--\nThere is no such thing as bad weather, only the wrong clothes.\n\n   Please reply to the list;"
     "\n   please do not CC me.")
+# A mail system's warning above the words (external sender, first contact): set aside like a footer.
+for key, banner in {
+    "caution": "CAUTION: This email originated from outside of the organization. Do not click links or open "
+               "attachments unless you recognize the sender and know the content is safe.",
+    "bracket": "[EXTERNAL EMAIL] Please report any suspicious attachments, links, or requests for sensitive information.",
+    "de": "ACHTUNG: Diese E-Mail stammt von einem externen Absender. Klicken Sie nicht auf Links und öffnen Sie keine "
+          "Anhänge, wenn Sie den Absender nicht kennen.",
+    "first-contact": "You don't often get email from jane.doe@customer.example. Learn why this is important"
+                     "<https://aka.ms/LearnAboutSenderIdentification>",
+}.items():
+    add("banner-%s" % key, banner + "\n\n" + R + "\n\nThanks,\nMark\n\n" + HDR0 + "\n" + qq(Q) + "\n", R,
+        expected_signature="Thanks,\nMark\n\n" + banner, quoted_contains=["case number is 4711"])
+add("banner-fp-own-warning", "Caution: the new firmware bricks the device when the battery is low.\n\n" + R + "\n",
+    "Caution: the new firmware bricks the device when the battery is low.\n\n" + R,
+    note="negative case: the person's own warning is their words")
+# Help desks' "reply above this line" without any attribution under it.
+for key, marker in {"zendesk": "##- Please type your reply above this line -##",
+                    "zendesk-de": "##- Bitte geben Sie Ihre Antwort über dieser Zeile ein. -##",
+                    "jira": "Reply above this line."}.items():
+    add("marker-%s" % key, "It's 4.2.1.\n\n" + marker + "\n\nYour request (4711) has been updated.\n\nTom Becker\n\n"
+        "Could you please tell us which version you use?\n", "It's 4.2.1.",
+        quoted_contains=["Your request (4711) has been updated."])
+add("zoho-de", R + "\n\n---- Am Mo, 02 Mär 2026 10:15:22 +0100 schrieb Support <support@example.com> ---\n\n" + Q + "\n",
+    R, lang="de", quoted_contains=["case number is 4711"])
+add("zoho-en", R + "\n\n---- On Mon, 02 Mar 2026 10:15:22 +0100 Support <support@example.com> wrote ----\n\n" + Q + "\n",
+    R, quoted_contains=["case number is 4711"])
+add("horde-de", R + "\n\nZitat von Support <support@example.com>:\n\n" + qq(Q) + "\n", R, lang="de",
+    quoted_contains=["Zitat von Support"])
 # Wrapped inside the date.
 add("wrap5-de-date", R + "\n\nAnna Becker <anna@example.de> schrieb am Mo., 23.\nMärz 2026, 21:08:\n\n" + qq(Q) + "\n", R,
     lang="de", quoted_contains=["März 2026, 21:08:"])

@@ -1,0 +1,45 @@
+"""Warnings a mail system writes above the person's words: external-sender banners."""
+
+from __future__ import annotations
+
+import re
+
+# "CAUTION: This email originated from outside of the organization. Do not click links ...",
+# "[EXTERNAL EMAIL] Please report any suspicious attachments ...", "ACHTUNG: Diese E-Mail stammt
+# von einem externen Absender ...", Outlook's "You don't often get email from ... Learn why this
+# is important". A label and a phrase of the warning, both in the first paragraph.
+_LABEL = re.compile(
+    r"^\W{0,3}(?:caution|warning|attention|achtung|vorsicht|warnung|externe?|external|ext|avertissement"
+    r"|precaución|atención|attenzione|let\s+op|waarschuwing|uwaga|varning|advarsel)\b\W",
+    re.IGNORECASE)
+_PHRASE = re.compile(
+    r"originated\s+(?:from\s+)?outside|outside\s+(?:of\s+)?(?:the|your|this|our)\s+(?:organi[sz]ation|company|network)"
+    r"|external\s+sender|do\s+not\s+click\s+(?:on\s+)?links|unless\s+you\s+recogni[sz]e|suspicious\s+(?:attachments|links)"
+    r"|externen?\s+absender|außerhalb\s+(?:der|ihrer|unserer)\s+organisation|nicht\s+auf\s+links"
+    r"|expéditeur\s+externe|l'extérieur\s+de\s+(?:l'organisation|votre)|remitente\s+externo"
+    r"|fuera\s+de\s+(?:la|su)\s+organización|mittente\s+esterno|externe\s+afzender|buiten\s+(?:de|uw)\s+organisatie",
+    re.IGNORECASE)
+_FIRST_CONTACT = re.compile(
+    r"^\s*(?:you\s+don'?t\s+often\s+get\s+email\s+from|sie\s+erhalten\s+nicht\s+oft\s+e-mails?\s+von"
+    r"|vous\s+ne\s+recevez\s+pas\s+souvent\s+de\s+courriers)\b", re.IGNORECASE)
+_MAX_LINES = 6
+
+
+def leading_banner(lines: list[str]) -> int:
+    """How many lines at the top (the warning and the blank lines under it) are a mail system's
+    warning; 0 when the first paragraph is the person's."""
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    end = start
+    while end < len(lines) and lines[end].strip():
+        end += 1
+    paragraph = " ".join(line.strip() for line in lines[start:end])
+    if not paragraph or end - start > _MAX_LINES or end >= len(lines) or not any(
+            line.strip() for line in lines[end:]):
+        return 0
+    if not (_FIRST_CONTACT.match(paragraph) or _LABEL.match(paragraph) and _PHRASE.search(paragraph)):
+        return 0
+    while end < len(lines) and not lines[end].strip():
+        end += 1
+    return end
