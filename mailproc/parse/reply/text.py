@@ -73,8 +73,21 @@ def header_block(lines: list[str], i: int) -> int:
             return j - i
         return 0
     if "from" in roles or {"sent", "to"} <= roles or {"sent", "subject"} <= roles or {"to", "subject"} <= roles:
-        return j - i
+        return 0 if _announced_fields(lines, i, j) else j - i
     return 0
+
+
+def _announced_fields(lines: list[str], i: int, j: int) -> bool:
+    """Fields the person announced ("I need to change my booking:" over "From: Berlin / To:
+    Lisbon / Date: ..."), none of them naming an address: their words, not a quote's header."""
+    while i > 0 and lines[i - 1].strip() and not P.RULE_LINE.match(lines[i - 1].strip()):
+        i -= 1      # to the paragraph's first line ("Version: 4.2.1" over "Date: ...")
+    if any(P.EMAIL.search(lines[n]) for n in range(i, j)):
+        return False
+    k = i - 1
+    while k >= 0 and (not lines[k].strip() or P.RULE_LINE.match(lines[k].strip())):
+        k -= 1
+    return k >= 0 and lines[k].rstrip().endswith((":", "："))
 
 
 _ON_SENT = re.compile(r"^[\s*_-]*On\s.{0,200}\d.{0,200}\ssent\s*:\s*$")

@@ -404,6 +404,23 @@ add("zoho-en", R + "\n\n---- On Mon, 02 Mar 2026 10:15:22 +0100 Support <support
     R, quoted_contains=["case number is 4711"])
 add("horde-de", R + "\n\nZitat von Support <support@example.com>:\n\n" + qq(Q) + "\n", R, lang="de",
     quoted_contains=["Zitat von Support"])
+# Fields the person announced with a colon, none naming an address: their words, not a header.
+for key, body in {
+    "booking": "Hi,\n\nI need to change my booking:\n\nFrom: Berlin (BER)\nTo: Lisbon (LIS)\nDate: 12 March 2026\n"
+               "Subject: rebooking for booking ref KX7Q2P\n\nCould you move it to the 14th?",
+    "check": "Hi Tom,\n\nWe ran the check again this morning:\n\nVersion: 4.2.1\nDate: 2 March 2026, 08:40\n"
+             "From: workstation WS-0231\nTo: sync.example.com:443\nResult: TLS handshake failed",
+    "dialog": "Hi,\n\nthe app shows this dialog:\n\n" + "_" * 32 + "\nSync failed\nFrom: local folder C:\\Data\n"
+              "To: Cloud / Team Drive\n" + "_" * 32 + "\n\nWhat does it mean?",
+    "fr-hours": "Bonjour,\n\nVoici nos horaires pour l'intervention :\n\nDe : 8h30\nÀ : 17h00\nObjet : remplacement du "
+                "serveur\n\nMerci de confirmer le créneau.",
+}.items():
+    add("fields-%s" % key, body + "\n\nJane\n\n" + HDR0 + "\n" + qq(Q) + "\n", body, sender=JANE,
+        quoted_contains=["case number is 4711"])
+add("fields-see-below-header", "Please see the answer from our bank below:\n\nFrom: Bank <info@bank.example>\nSent: Monday, "
+    "March 2, 2026 9:00 AM\nTo: Jane Doe <jane.doe@customer.example>\nSubject: Transfer\n\nThe transfer was sent.\n",
+    "Please see the answer from our bank below:", quoted_contains=["The transfer was sent."],
+    note="announced, but a header that names addresses is a header")
 # Wrapped inside the date.
 add("wrap5-de-date", R + "\n\nAnna Becker <anna@example.de> schrieb am Mo., 23.\nMärz 2026, 21:08:\n\n" + qq(Q) + "\n", R,
     lang="de", quoted_contains=["März 2026, 21:08:"])
