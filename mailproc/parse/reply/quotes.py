@@ -143,7 +143,9 @@ def split_quote(lines: list[str], marks: list[str]) -> QuoteSplit:
     first_s = next((i for i, k in enumerate(seq) if k in "sh"), None)
     first_f = seq.find("f")
     first_mobile = seq.find("M")
-    if first_f >= 0 and (first_s is None or first_f < first_s) and (first_mobile < 0 or first_mobile > first_f):
+    # A device's line over a forward ("Sent from my iPhone" and nothing else) does not make it history.
+    if first_f >= 0 and (first_s is None or first_f < first_s) and (
+            first_mobile < 0 or first_mobile > first_f or not any(k in "tc" for k in seq[:first_f])):
         return QuoteSplit(lines, [], True)
     inline = _inline_answers(lines, seq)
     if inline is not None:

@@ -21,6 +21,10 @@ _NAME_WORD = re.compile(r"^[^\W\d_][\w.'’-]*$")
 _BLOCK_MAX = 7  # lines under a sign-off or a name
 _CONTACT_BLOCK_MAX = 11  # ... when phone numbers or addresses show it is a contact block
 _SEPARATORS = ("|", "·", "•")
+# A link a mail gateway rewrote (Outlook's safelinks, Proofpoint, Mimecast): long, and the company's.
+# ... and the place of a signature's image: "[cid:image001.png@01D9...]", "[https://cdn.../logo.png]<https://...>".
+_BARE_URL = re.compile(r"^[<\[(]?https?://[\w.-]*(?:safelinks\.protection\.outlook\.com|urldefense\.|mimecast\.com)\S*$"
+                       r"|^\[(?:cid:|https?://)[^\]\s]+\](?:<[^<>\s]+>)?$")
 
 
 def _phone(line: str) -> bool:
@@ -82,7 +86,7 @@ def _is_name_line(line: str) -> bool:
 
 def _is_sig_block_line(line: str) -> bool:
     s = line.strip()
-    if not s or _DISCLAIMER.search(s):
+    if not s or _DISCLAIMER.search(s) or _BARE_URL.match(s):
         return True
     contact = _phone(s) or P.EMAIL.search(s) or P.URL.search(s) or P.CONTACT_LABEL.match(s)
     # "Office: +44 20 7946 0958 | Mobile: +44 7700 900123 | Fax: +44 20 7946 0959" runs long.

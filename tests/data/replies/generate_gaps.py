@@ -421,6 +421,25 @@ add("fields-see-below-header", "Please see the answer from our bank below:\n\nFr
     "March 2, 2026 9:00 AM\nTo: Jane Doe <jane.doe@customer.example>\nSubject: Transfer\n\nThe transfer was sent.\n",
     "Please see the answer from our bank below:", quoted_contains=["The transfer was sent."],
     note="announced, but a header that names addresses is a header")
+# A signature's links as gateways rewrite them and its image's place.
+SAFE = ("https://eur01.safelinks.protection.outlook.com/?url=https%3A%2F%2Fnorthwind.example%2F&data=05%7C02%7C%7Cabc"
+        "%7C0&sdata=XyZ%3D&reserved=0")
+add("sig6-safelinks", R + "\n\nKind regards,\nAlex Kim\nIT Operations\nNorthwind Traders\n" + SAFE + "\n", R,
+    expected_signature="Kind regards,\nAlex Kim\nIT Operations\nNorthwind Traders\n" + SAFE)
+add("sig6-image-place", R + "\n\nBest regards,\nPriya Nair\n\n[https://cdn.contoso.example/email/logo-2026.png]"
+    "<https://contoso.example>\n\nContoso Ltd. | 1 Canada Square | London E14 5AB\n", R,
+    expected_signature="Best regards,\nPriya Nair\n\n[https://cdn.contoso.example/email/logo-2026.png]"
+    "<https://contoso.example>\n\nContoso Ltd. | 1 Canada Square | London E14 5AB")
+# A forward from a phone: the device's line over the forwarded mail, which is the content.
+for key, (subject, mobile, marker, fields) in {
+    "proton": ("Fwd: Transfer confirmation", "Sent with Proton Mail secure email.", "------- Forwarded Message -------",
+               "From: Bank <info@bank.example>\nDate: On Monday, March 2nd, 2026 at 9:00 AM\nSubject: Transfer"),
+    "samsung-es": ("RV: Confirmación", "Enviado desde mi Galaxy", "-------- Mensaje original --------",
+                   "De: Banco <info@banco.example>\nFecha: 2/3/26 09:00 (GMT+01:00)\nAsunto: Confirmación"),
+}.items():
+    add("fwd-device-%s" % key, mobile + "\n\n" + marker + "\n" + fields + "\n\nThe transfer was sent on 28 February.\n",
+        checks={"contains": ["The transfer was sent on 28 February."]}, subject=subject,
+        note="a forward's content is what the person passes on")
 # Wrapped inside the date.
 add("wrap5-de-date", R + "\n\nAnna Becker <anna@example.de> schrieb am Mo., 23.\nMärz 2026, 21:08:\n\n" + qq(Q) + "\n", R,
     lang="de", quoted_contains=["März 2026, 21:08:"])
