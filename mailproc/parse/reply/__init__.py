@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from mailproc.errors import ParseError
 from mailproc.parse.html_text import html_to_text
 from mailproc.parse.reply.html_quotes import marked_text
-from mailproc.parse.reply.quotes import split_quote, strip_quotes
+from mailproc.parse.reply.quotes import QuoteSplit, split_quote, strip_quotes
 from mailproc.parse.reply import patterns as P
 from mailproc.parse.reply.banner import leading_banner
 from mailproc.parse.reply.signature import list_footer_start, signature_start
@@ -107,6 +107,11 @@ def _reply_marks(marks: list[str]) -> list[str]:
     return [("s" if k == "f" and i > first else k) for i, k in enumerate(marks)]
 
 
+def _answered_inside(new: list[str], quoted: list[str]) -> bool:
+    return P.INLINE_NOTE.search(" ".join(new)) is not None and not any(
+        P.QUOTE_PREFIX.match(line) for line in quoted)
+
+
 def _extract_lines(
     lines: list[str], sender: str | None, html: bool = False, forward: bool = False, reply: bool = False
 ) -> ReplyParts:
@@ -125,6 +130,12 @@ def _extract_lines(
     elif reply:
         marks = _reply_marks(marks)
     split = split_quote(lines, marks)
+    inline = split.inline
+    if not inline and split.quoted and _answered_inside(split.new, split.quoted):
+        # "See my answers below in blue" over history with no ">": the answers are in it, and only
+        # the person can tell them apart (colours, capitals): keep it all, lose none of them.
+        split = QuoteSplit(list(split.new) + list(split.quoted), [], False)
+        inline = True
     new, quoted = split.new, list(split.quoted) + list_footer
     if split.forward:
         return ReplyParts(_clean(new), _clean(list_footer), _clean(warning))
@@ -145,7 +156,7 @@ def _extract_lines(
         new, signature = new[:start], new[start:]
     elif new and all(P.is_mobile_line(line) for line in new if line.strip()):
         new, signature = [], new     # "Sent from my iPhone" over the quote: no words of their own
-    return ReplyParts(_clean(new), _clean(quoted), _clean(signature + [""] + warning), inline=split.inline)
+    return ReplyParts(_clean(new), _clean(quoted), _clean(signature + [""] + warning), inline=inline)
 
 
 def extract(

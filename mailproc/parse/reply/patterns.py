@@ -60,6 +60,18 @@ REPLY_ABOVE = re.compile(
     r"|(?:por\s+favor,?\s+)?escriba\s+su\s+respuesta\s+(?:por\s+)?encima\s+de\s+esta\s+línea"
     r"|typ\s+uw\s+antwoord\s+boven\s+deze\s+(?:lijn|regel))\b[^\n]{0,40}$",
     re.IGNORECASE)
+# The person says they answered inside the history: "see my answers below in blue", "answers
+# inline in CAPS", "Antworten im Text", "réponses ci-dessous", "respuestas abajo en rojo".
+INLINE_NOTE = re.compile(
+    r"\b(?:(?:my\s+)?(?:answers?|responses?|replies|comments?)\s+(?:are\s+)?(?:below|inline|in\s+(?:line|the\s+text"
+    r"|blue|red|green|bold|caps|capitals|colou?r))"
+    r"|(?:see|find)\s+(?:my\s+)?(?:answers?|responses?|comments?)\s+(?:below|inline|in\s+\w+)"
+    r"|(?:meine\s+)?(?:antworten|anmerkungen|kommentare)\s+(?:unten|im\s+text|inline|in\s+(?:blau|rot|grün))"
+    r"|(?:mes\s+)?(?:réponses?|commentaires)\s+(?:ci-dessous|dans\s+le\s+(?:texte|corps)|en\s+(?:bleu|rouge|vert))"
+    r"|(?:mis\s+)?(?:respuestas?|comentarios)\s+(?:abajo|debajo|en\s+(?:azul|rojo|verde|el\s+texto))"
+    r"|(?:le\s+mie\s+)?(?:risposte|commenti)\s+(?:sotto|di\s+seguito|in\s+(?:blu|rosso))"
+    r"|(?:mijn\s+)?(?:antwoorden|opmerkingen)\s+(?:hieronder|in\s+de\s+tekst|in\s+het\s+(?:blauw|rood)))\b",
+    re.IGNORECASE)
 # Horde and IMP: "Quoting Name <address>:", "Zitat von Name <address>:", "Citation de Name <address> :".
 QUOTING = re.compile(r"^\s*(?:quoting|zitat\s+von|citation\s+de|cita\s+de|citando|citaat\s+van|cytuję|cytat\s+od)"
                      r"\s+[^:<>]{1,80}?(?:<[^<>\s]+@[^<>\s]+>)?\s*[:：]\s*$", re.IGNORECASE)

@@ -440,6 +440,21 @@ for key, (subject, mobile, marker, fields) in {
     add("fwd-device-%s" % key, mobile + "\n\n" + marker + "\n" + fields + "\n\nThe transfer was sent on 28 February.\n",
         checks={"contains": ["The transfer was sent on 28 February."]}, subject=subject,
         note="a forward's content is what the person passes on")
+# Answers typed into history that has no ">" ("see my answers below in blue"): kept, never cut away.
+OUTLOOK_HDR = ("From: Support <support@example.com>\nSent: Monday, March 2, 2026 10:15 AM\nTo: Jane Doe "
+               "<jane.doe@customer.example>\nSubject: RE: Sync fails")
+for key, (note, answers) in {
+    "en-blue": ("Hi Tom,\n\nplease see my answers below in blue.", ["4.2.1 (build 880)", "only the two laptops"]),
+    "en-caps": ("Hi, answers inline in CAPS.", ["4.2.1 (build 880)", "only the two laptops"]),
+    "de": ("Hallo Herr Becker,\n\nmeine Antworten im Text.", ["4.2.1 (build 880)", "only the two laptops"]),
+    "fr": ("Bonjour,\n\nmes réponses ci-dessous en bleu.", ["4.2.1 (build 880)", "only the two laptops"]),
+}.items():
+    add("inline-unquoted-%s" % key, note + "\n\nJane\n\n" + OUTLOOK_HDR + "\n\nHello Jane,\n\n1. Which version do you use?\n"
+        "4.2.1 (build 880)\n2. Does it happen on all machines?\nNo, only the two laptops with VPN.\n\nBest regards,\nTom\n",
+        checks={"contains": answers}, inline=True, note="the answers are in the history: keep it all")
+add("inline-unquoted-fp-plain-reply", "Hi Tom,\n\nthe sync works again, thanks.\n\nJane\n\n" + OUTLOOK_HDR +
+    "\n\nHello Jane,\n\n1. Which version do you use?\n\nBest regards,\nTom\n",
+    checks={"contains": ["the sync works again, thanks."], "not_contains": ["Which version"]}, inline=False, quoted_contains=["Which version do you use?"], note="negative case: no note, a plain reply")
 # Wrapped inside the date.
 add("wrap5-de-date", R + "\n\nAnna Becker <anna@example.de> schrieb am Mo., 23.\nMärz 2026, 21:08:\n\n" + qq(Q) + "\n", R,
     lang="de", quoted_contains=["März 2026, 21:08:"])
