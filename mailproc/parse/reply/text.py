@@ -205,12 +205,10 @@ def mark_lines(lines: list[str]) -> list[str]:
             marks[i] = "s"
             i += 1
             continue
-        if "above" in stripped.lower() or "zeile" in stripped.lower() or "ligne" in stripped.lower() \
-                or "línea" in stripped or "deze" in stripped:
-            if P.REPLY_ABOVE.match(stripped):
-                marks[i] = "s"
-                i += 1
-                continue
+        if P.REPLY_ABOVE.match(stripped):      # a help desk's "reply above this line"
+            marks[i] = "s"
+            i += 1
+            continue
         block = header_block(lines, i) if _FIELD_COLON.search(stripped, 0, 40) else 0
         if block:
             for j in range(i, i + block):
