@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from email.utils import parseaddr
 
@@ -59,6 +60,7 @@ def _is_signoff(line: str) -> bool:
 _BILINGUAL = re.compile(r"\s+[/|]\s+")
 
 
+@functools.lru_cache(maxsize=4096)     # asked of each line for every line above it
 def _sign_off_ok(line: str) -> bool:
     s = line.strip()
     if len(s) > 60 or s.endswith("?"):
@@ -84,6 +86,7 @@ def _is_name_line(line: str) -> bool:
         and not (w.endswith(".") and len(w) > 4) for w in words)
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_sig_block_line(line: str) -> bool:
     s = line.strip()
     if not s or _DISCLAIMER.search(s) or _BARE_URL.match(s):
@@ -125,9 +128,9 @@ _PS = re.compile(r"^\s*(?:p\.\s?s\.|ps:|ps\s|pps)", re.IGNORECASE)
 _CODE = re.compile(r"\s==?\s|[{}]\s*$")      # an assignment or a comparison, a brace
 
 
-def _content_below(below: list[str]) -> bool:
-    """A "P.S." or a line of code under a line: it does not start a signature."""
-    return any(_PS.match(x) or _CODE.search(x) for x in below)
+def _content_line(line: str) -> bool:
+    """A "P.S." or a line of code: no signature starts above it."""
+    return bool(_PS.match(line) or _CODE.search(line))
 
 
 def _delimited_again(below: list[str]) -> bool:
@@ -200,18 +203,25 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
         elif in_code:
             code_lines.add(i)
     names = _name_tokens(sender)
-    for pos, i in enumerate(tail):
+    above_footer = [i for i in tail if footer is None or i < footer]
+    # Per line from the bottom: is a P.S. or code at or below it, a sign-off at or below it.
+    content_from, signoff_from = [False] * (len(above_footer) + 1), [False] * (len(above_footer) + 1)
+    for pos in range(len(above_footer) - 1, -1, -1):
+        line = lines[above_footer[pos]]
+        content_from[pos] = content_from[pos + 1] or _content_line(line)
+        signoff_from[pos] = signoff_from[pos + 1] or _sign_off_ok(line)
+    for pos, i in enumerate(above_footer):
+        if candidates:
+            break       # the first from the top is where the signature starts
         if i == first_content or i in code_lines:
             continue
-        if footer is not None and i >= footer:
-            break
         s = lines[i].strip()
-        below = [lines[j] for j in tail[pos + 1:] if footer is None or j < footer]
-        if _content_below(below):
+        below = [lines[j] for j in above_footer[pos + 1:]]
+        if content_from[pos + 1]:
             continue
         delimiter = P.SIG_DELIMITER.match(s) is not None
         if not (delimiter or _sign_off_ok(s) or P.is_mobile_line(s)) and (
-                any(_sign_off_ok(x) for x in below) or _introduced_paragraph(lines, i)):
+                signoff_from[pos + 1] or _introduced_paragraph(lines, i)):
             continue    # the sign-off below ends the words; an address announced ("send it to:")
         if delimiter and len(below) <= 12 and not _delimited_again(below) \
                 and not _signed_after_words(below):

@@ -18,6 +18,12 @@ _MAX_HEADER_JOIN = 6
 _FIELD_COLON = re.compile(r"[:：]")
 
 
+def _names_a_line(text: str) -> bool:
+    """Cheap test before REPLY_ABOVE, which every line is asked: it names "this line"."""
+    low = text.lower()
+    return "line" in low or "zeile" in low or "ligne" in low or "línea" in low or "lijn" in low or "regel" in low
+
+
 def is_field(line: str) -> str | None:
     m = P.FIELD_LINE.match(line)
     if not m:
@@ -205,7 +211,7 @@ def mark_lines(lines: list[str]) -> list[str]:
             marks[i] = "s"
             i += 1
             continue
-        if P.REPLY_ABOVE.match(stripped):      # a help desk's "reply above this line"
+        if _names_a_line(stripped) and P.REPLY_ABOVE.match(stripped):   # "reply above this line"
             marks[i] = "s"
             i += 1
             continue
@@ -305,10 +311,10 @@ def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
     # with a weekday or a name ("wt., 3 mar 2026 o 10:15 Jan <", "Nagy János <a@b> ezt írta (időpont: 2022. okt.")
     # must name an address in brackets, as clients do (a sentence with an address in it does not).
     opens = P.ATTRIBUTION_START.match(line) or P.DATE_HINT.match(line)
-    wrapped_at_address = i + 1 < len(lines) and _LEADING_ADDRESS.match(lines[i + 1].strip()) is not None
     if not opens and ("@" not in line and (i + 1 >= len(lines) or "@" not in lines[i + 1])
                       or len(line) > 160
-                      or ("<" not in line and "(" not in line and not wrapped_at_address)):
+                      or ("<" not in line and "(" not in line and not (   # wrapped at the address
+                          i + 1 < len(lines) and _LEADING_ADDRESS.match(lines[i + 1].strip())))):
         return 0
     if not P.DATE_HINT.search(line) and not (   # "… schrieb am So., 23.\nJuni 2024, 21:08:"
             i + 1 < len(lines) and P.DATE_HINT.search(line + " " + lines[i + 1].strip())):
