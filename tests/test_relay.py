@@ -60,8 +60,8 @@ def client_reply(name: str, notification) -> bytes:
     return text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
 
 
-@pytest.mark.parametrize("client", ["outlook", "gmail", "apple_mail", "thunderbird_bottom",
-                                    "html_only"])
+@pytest.mark.parametrize("client", ["outlook", "outlook_banner", "gmail", "apple_mail",
+                                    "thunderbird_bottom", "html_only"])
 def test_client_reply_reaches_customers_threaded_and_clean(db, tmp_path, smtp_sink,
                                                             imap_account, client):
     app = smtp_app(db, tmp_path, smtp_sink)
@@ -89,6 +89,7 @@ def test_client_reply_reaches_customers_threaded_and_clean(db, tmp_path, smtp_si
     assert CUSTOMER_TEXT not in text
     assert "Reply to this email to answer" not in text
     assert "\n>" not in text
+    assert "originated from outside" not in " ".join(text.split())   # the gateway's, not Alice's
     with db.transaction() as s:
         (case,) = export_cases(s)["cases"]
     assert case["first_responded_at"] is not None

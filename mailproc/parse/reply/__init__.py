@@ -116,7 +116,8 @@ def _extract_lines(
     lines: list[str], sender: str | None, html: bool = False, forward: bool = False, reply: bool = False
 ) -> ReplyParts:
     lines = split_inline_attribution(lines)
-    # An external-sender warning above the words is the mail system's, like a footer.
+    # An external-sender warning above the words is the mail system's, like a list's footer: it
+    # goes with the quoted part (never relayed, never read for a signature's phone numbers).
     banner = leading_banner(lines)
     warning, lines = lines[:banner], lines[banner:]
     # A mailing-list footer under everything is nobody's words; set it aside before reading the quote.
@@ -136,9 +137,9 @@ def _extract_lines(
         # the person can tell them apart (colours, capitals): keep it all, lose none of them.
         split = QuoteSplit(list(split.new) + list(split.quoted), [], False)
         inline = True
-    new, quoted = split.new, list(split.quoted) + list_footer
+    new, quoted = split.new, list(split.quoted) + list_footer + warning
     if split.forward:
-        return ReplyParts(_clean(new), _clean(list_footer), _clean(warning))
+        return ReplyParts(_clean(new), _clean(list_footer + warning), "")
     if html and not quoted:
         new, quoted = _cut_lone_blockquote(new)
     footer = list_footer_start(new)
@@ -156,7 +157,7 @@ def _extract_lines(
         new, signature = new[:start], new[start:]
     elif new and all(P.is_mobile_line(line) for line in new if line.strip()):
         new, signature = [], new     # "Sent from my iPhone" over the quote: no words of their own
-    return ReplyParts(_clean(new), _clean(quoted), _clean(signature + [""] + warning), inline=inline)
+    return ReplyParts(_clean(new), _clean(quoted), _clean(signature), inline=inline)
 
 
 def extract(

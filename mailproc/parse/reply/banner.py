@@ -1,4 +1,5 @@
-"""Warnings a mail system writes above the person's words: external-sender banners."""
+"""Warnings a mail system writes above the person's words: external-sender banners (set aside
+with the quoted part, like a mailing list's footer)."""
 
 from __future__ import annotations
 

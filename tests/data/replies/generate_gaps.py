@@ -376,7 +376,8 @@ add("sig5-delimiter-motto", R + "\n\n-- \nThere is no such thing as bad weather,
     "   Please reply to the list;\n   please do not CC me.\n", R,
     expected_signature="--\nThere is no such thing as bad weather, only the wrong clothes.\n\n   Please reply to the list;"
     "\n   please do not CC me.")
-# A mail system's warning above the words (external sender, first contact): set aside like a footer.
+# A mail system's warning above the words (external sender, first contact): set aside with the quote,
+# like a list's footer (an agent's reply is relayed without it).
 for key, banner in {
     "caution": "CAUTION: This email originated from outside of the organization. Do not click links or open "
                "attachments unless you recognize the sender and know the content is safe.",
@@ -387,7 +388,7 @@ for key, banner in {
                      "<https://aka.ms/LearnAboutSenderIdentification>",
 }.items():
     add("banner-%s" % key, banner + "\n\n" + R + "\n\nThanks,\nMark\n\n" + HDR0 + "\n" + qq(Q) + "\n", R,
-        expected_signature="Thanks,\nMark\n\n" + banner, quoted_contains=["case number is 4711"])
+        expected_signature="Thanks,\nMark", quoted_contains=["case number is 4711", banner])
 add("banner-fp-own-warning", "Caution: the new firmware bricks the device when the battery is low.\n\n" + R + "\n",
     "Caution: the new firmware bricks the device when the battery is low.\n\n" + R,
     note="negative case: the person's own warning is their words")
