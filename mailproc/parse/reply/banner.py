@@ -8,21 +8,25 @@ import re
 # "CAUTION: This email originated from outside of the organization. Do not click links ...",
 # "[EXTERNAL EMAIL] Please report any suspicious attachments ...", "ACHTUNG: Diese E-Mail stammt
 # von einem externen Absender ...", Outlook's "You don't often get email from ... Learn why this
-# is important". A label and a phrase of the warning, both in the first paragraph.
-_LABEL = re.compile(
-    r"^\W{0,3}(?:caution|warning|attention|achtung|vorsicht|warnung|externe?|external|ext|avertissement"
-    r"|precaución|atención|attenzione|let\s+op|waarschuwing|uwaga|varning|advarsel)\b\W",
-    re.IGNORECASE)
+# is important". A gateway's label, and its phrases: two of them after a word a person may write
+# too ("Warning:", "Achtung:"), one after a label no person writes ("[EXTERNAL]", "EXTERNAL EMAIL:").
+_WORD_LABEL = re.compile(
+    r"^\W{0,3}(?:caution|warning|attention|achtung|vorsicht|warnung|avertissement|precaución|atención"
+    r"|attenzione|let\s+op|waarschuwing|uwaga|varning|advarsel)\b\W", re.IGNORECASE)
+_GATEWAY_LABEL = re.compile(
+    r"^[^\w\[]{0,3}(?:\[\s*(?i:external|extern|externe|externo|esterno)\b[^\]]{0,30}\]"
+    r"|(?:EXTERNAL|EXTERN|EXTERNE)(?:\s+(?:EMAIL|E-MAIL|MAIL|SENDER|MESSAGE))?\s*:)")
 _PHRASE = re.compile(
     r"originated\s+(?:from\s+)?outside|outside\s+(?:of\s+)?(?:the|your|this|our)\s+(?:organi[sz]ation|company|network)"
     r"|external\s+sender|do\s+not\s+click\s+(?:on\s+)?links|unless\s+you\s+recogni[sz]e|suspicious\s+(?:attachments|links)"
-    r"|externen?\s+absender|außerhalb\s+(?:der|ihrer|unserer)\s+organisation|nicht\s+auf\s+links"
-    r"|expéditeur\s+externe|l'extérieur\s+de\s+(?:l'organisation|votre)|remitente\s+externo"
-    r"|fuera\s+de\s+(?:la|su)\s+organización|mittente\s+esterno|externe\s+afzender|buiten\s+(?:de|uw)\s+organisatie",
+    r"|know\s+the\s+content\s+is\s+safe|externen?\s+absender|außerhalb\s+(?:der|ihrer|unserer)\s+organisation"
+    r"|nicht\s+auf\s+links|keine\s+anhänge|expéditeur\s+externe|l'extérieur\s+de\s+(?:l'organisation|votre)"
+    r"|remitente\s+externo|fuera\s+de\s+(?:la|su)\s+organización|mittente\s+esterno|externe\s+afzender"
+    r"|buiten\s+(?:de|uw)\s+organisatie",
     re.IGNORECASE)
 _FIRST_CONTACT = re.compile(
     r"^\s*(?:you\s+don'?t\s+often\s+get\s+email\s+from|sie\s+erhalten\s+nicht\s+oft\s+e-mails?\s+von"
-    r"|vous\s+ne\s+recevez\s+pas\s+souvent\s+de\s+courriers)\b", re.IGNORECASE)
+    r"|vous\s+ne\s+recevez\s+pas\s+souvent\s+de\s+courriers)\b\S*\s+\S+@\S+", re.IGNORECASE)
 _MAX_LINES = 6
 
 
@@ -39,7 +43,9 @@ def leading_banner(lines: list[str]) -> int:
     if not paragraph or end - start > _MAX_LINES or end >= len(lines) or not any(
             line.strip() for line in lines[end:]):
         return 0
-    if not (_FIRST_CONTACT.match(paragraph) or _LABEL.match(paragraph) and _PHRASE.search(paragraph)):
+    phrases = {m.group().lower() for m in _PHRASE.finditer(paragraph)}
+    if not (_FIRST_CONTACT.match(paragraph) or _GATEWAY_LABEL.match(paragraph) and phrases
+            or _WORD_LABEL.match(paragraph) and len(phrases) >= 2):
         return 0
     while end < len(lines) and not lines[end].strip():
         end += 1

@@ -58,25 +58,28 @@ REPLY_ABOVE = re.compile(
     r"\s+(?:über|oberhalb)\s+dieser\s+zeile(?:\s+ein)?"
     r"|(?:veuillez\s+)?(?:saisir|taper|écrire)\s+votre\s+réponse\s+au-dessus\s+de\s+cette\s+ligne"
     r"|(?:por\s+favor,?\s+)?escriba\s+su\s+respuesta\s+(?:por\s+)?encima\s+de\s+esta\s+línea"
-    r"|typ\s+uw\s+antwoord\s+boven\s+deze\s+(?:lijn|regel))\b[^\n]{0,40}$",
+    r"|typ\s+uw\s+antwoord\s+boven\s+deze\s+(?:lijn|regel))\b[\s.!:#*=_~-]*$",
     re.IGNORECASE)
 # The person says they answered inside the history: "see my answers below in blue", "answers
 # inline in CAPS", "Antworten im Text", "réponses ci-dessous", "respuestas abajo en rojo".
 INLINE_NOTE = re.compile(
-    r"\b(?:(?:my\s+)?(?:answers?|responses?|replies|comments?)\s+(?:are\s+)?(?:below|inline|in\s+(?:line|the\s+text"
-    r"|blue|red|green|bold|caps|capitals|colou?r))"
-    r"|(?:see|find)\s+(?:my\s+)?(?:answers?|responses?|comments?)\s+(?:below|inline|in\s+\w+)"
-    r"|(?:meine\s+)?(?:antworten|anmerkungen|kommentare)\s+(?:unten|im\s+text|inline|in\s+(?:blau|rot|grün))"
-    r"|(?:mes\s+)?(?:réponses?|commentaires)\s+(?:ci-dessous|dans\s+le\s+(?:texte|corps)|en\s+(?:bleu|rouge|vert))"
-    r"|(?:mis\s+)?(?:respuestas?|comentarios)\s+(?:abajo|debajo|en\s+(?:azul|rojo|verde|el\s+texto))"
-    r"|(?:le\s+mie\s+)?(?:risposte|commenti)\s+(?:sotto|di\s+seguito|in\s+(?:blu|rosso))"
-    r"|(?:mijn\s+)?(?:antwoorden|opmerkingen)\s+(?:hieronder|in\s+de\s+tekst|in\s+het\s+(?:blauw|rood)))\b",
+    r"\b(?:(?:answers?|responses?|replies|comments?)\s+(?:are\s+)?(?:inline|in\s+line"
+    r"|(?:below\s+)?in\s+(?:blue|red|green|bold|caps|capitals|colou?r))"
+    r"|(?:see|find)\s+my\s+(?:answers?|responses?|comments?)\s+(?:below|inline|in\s+(?:blue|red|green|bold|caps))"
+    r"|(?:meine|siehe)\s+(?:antworten|anmerkungen|kommentare)\s+(?:unten|im\s+text|inline|in\s+(?:blau|rot|grün))"
+    r"|(?:antworten|anmerkungen)\s+(?:im\s+text|in\s+(?:blau|rot|grün))"
+    r"|mes\s+(?:réponses?|commentaires)\s+(?:ci-dessous|dans\s+le\s+(?:texte|corps)|en\s+(?:bleu|rouge|vert))"
+    r"|réponses?\s+en\s+(?:bleu|rouge|vert)"
+    r"|mis\s+(?:respuestas?|comentarios)\s+(?:abajo|debajo|en\s+(?:azul|rojo|verde|el\s+texto))"
+    r"|le\s+mie\s+(?:risposte|commenti)\s+(?:sotto|di\s+seguito|in\s+(?:blu|rosso))"
+    r"|mijn\s+(?:antwoorden|opmerkingen)\s+(?:hieronder|in\s+de\s+tekst|in\s+het\s+(?:blauw|rood)))\b",
     re.IGNORECASE)
 # Horde and IMP: "Quoting Name <address>:", "Zitat von Name <address>:", "Citation de Name <address> :".
 QUOTING = re.compile(r"^\s*(?:quoting|zitat\s+von|citation\s+de|cita\s+de|citando|citaat\s+van|cytuję|cytat\s+od)"
-                     r"\s+[^:<>]{1,80}?(?:<[^<>\s]+@[^<>\s]+>)?\s*[:：]\s*$", re.IGNORECASE)
+                     r"\s+[^:<>]{1,80}?<[^<>\s]+@[^<>\s]+>\s*[:：]\s*$", re.IGNORECASE)
 # Zoho: "---- On Mon, 02 Mar 2026 10:15:22 +0100 Acme <a@b> wrote ----", "---- Am Mo, ... schrieb Acme <a@b> ---"
-DASHED_HEADER = re.compile(r"^\s*-{3,}\s*\S.{0,200}?\d{1,2}:\d{2}.{0,200}?<[^<>\s]+@[^<>\s]+>.{0,40}?-{3,}\s*$")
+DASHED_HEADER = re.compile(r"^\s*-{3,}\s*(?:On|Am|Le|El|Il|Op|Em|Den|På)\s.{0,200}?\d{1,2}:\d{2}.{0,200}?"
+                           r"<[^<>\s]+@[^<>\s]+>.{0,40}?-{3,}\s*$")
 # "---- John Smith wrote ----" (Android), "------On 12/29/1987 ..., Julius Caesar wrote-----"
 DASHED_WROTE = re.compile(r"^\s*-{2,}.{1,200}?\b(?:%s)\s*:?\s*-{2,}\s*$" % WROTE, re.IGNORECASE)
 # An attribution that shares its line with the reply: "reply--- On Wed, Apr 4, 2012 ..., bob wrote:".
@@ -172,24 +175,26 @@ MOBILE_LINE = re.compile(
     r"|avec|depuis|für|pour|para|per|med|på|for)\s+"
     r"(?:my|mon|ma|meinem|meiner|mi|meu|minha|mio|mijn|min|mitt|mojego|mojej|моего|мой|moje)?\s*"
     r"(?:[\w.\-]+\s+){0,2}?(?:%s)\b[^\n]{0,40}"
-    r"|(?:von|vom)\s+mein(?:em|er)(?:/mein(?:em|er))?\s+\S+(?:\s+\S+){0,2}\s+gesendet[^\n]{0,10}"
+    r"|(?:von|vom)\s+mein(?:em|er)(?:/mein(?:em|er))?\s+(?:\S+\s+){0,2}(?:%s)\S*\s+gesendet[^\n]{0,10}"
     r"|von\s+yahoo\s+mail\s+(?:auf|für)\s+\S+\s+gesendet"
     r"|(?:sent\s+with|gesendet\s+mit\s+der\s+sicheren\s+e-mail\s+von|envoyé\s+avec\s+la\s+messagerie\s+sécurisée)"
     r"\s+proton\s*mail(?:\s+secure\s+email)?\.?"
-    r"|\S{1,20}'?(?:[uü]mdan|[ıi]mdan|[dt][ae]n)\s+gönderildi[^\n]{0,10}|odesláno\s+z\s+\S{1,20}"
+    r"|(?:iphone|ipad|android|samsung|galaxy|mobil|telefon|cep\s+telefon)\S{0,6}'?(?:[uü]mdan|[ıi]mdan|[dt][ae]n)"
+    r"\s+gönderildi[^\n]{0,10}"
+    r"|odesláno\s+z\s+(?:iphonu|ipadu|androidu|mobilu|telefonu|(?:mého|mojí)\s+\S{1,20})"
     r"|(?:obtenir|obtener|scarica|baixe\s+o|baixar\s+o)\s+outlook\s+(?:pour|para|per)\s+(?:ios|android)"
     r"|outlook\s+(?:für|voor)\s+(?:ios|android)\s*(?:<[^<>\s]+>)?\s*(?:beziehen|herunterladen|downloaden|holen)"
     r"|get\s+outlook\s+for\s+(?:ios|android)\s*<[^<>\s]+>"
     r"|(?:lähetetty|skickat|sendt)\s+\S+(?:sta|stä|från|fra)\b[^\n]{0,20}"
     r"|\S{1,20}から送信[^\n]{0,10}|发自我的\S{1,20}|從我的\s?\S{1,20}\s?傳送|来自\S{1,20}"
-    r")\s*$" % MOBILE_DEVICES,
+    r")\s*$" % (MOBILE_DEVICES, MOBILE_DEVICES),
     re.IGNORECASE,
 )
 MOBILE_FALSE = re.compile(r"[,;]\s+\w+\s+\w+|\bis\b|\bare\b|\bwas\b", re.IGNORECASE)
 # Carriers' lines, commas and all: "Sent from my Verizon, Samsung Galaxy smartphone",
 # "Sent via the Samsung Galaxy S23 Ultra 5G, an AT&T 5G smartphone".
-MOBILE_CARRIER = re.compile(r"^\s*sent\s+(?:from|via)\s+(?:my|the)\s+[^\n]{0,70}\b(?:smartphone|phone|device|tablet)"
-                            r"\.?\s*$", re.IGNORECASE)
+MOBILE_CARRIER = re.compile(r"^\s*sent\s+(?:from|via)\s+(?:my|the)\s+(?:verizon|sprint|t-mobile|at&t|samsung|galaxy)"
+                            r"\b[^\n]{0,60}\b(?:smartphone|phone|device|tablet)\.?\s*$", re.IGNORECASE)
 
 
 def is_mobile_line(line: str) -> bool:
@@ -226,7 +231,7 @@ SIGN_OFF = re.compile(
     r"|(?:med\s+)?venn?lig(?:e|st)?\s+hilsen?|(?:de\s+)?bedste\s+hilsner|(?:mange\s+)?hilsen|vh|kh|tak|takk"
     r"|ystävällisin\s+terveisin|terveisin|kiitos|parhain\s+terveisin"
     r"|с\s+уважением|спасибо|всего\s+доброго|с\s+наилучшими\s+пожеланиями|благодарю"
-    r"|ありがとうございます|よろしくお願いします|よろしくお願いいたします|宜しくお願いします|以上、?よろしくお願いいたします"
+    r"|よろしくお願いします|よろしくお願いいたします|宜しくお願いします|以上、?よろしくお願いいたします"
     r"|此致|谢谢|謝謝|祝好|此致敬礼"
     r"|s\s+pozdravem|saygılarımla|üdvözlettel|trân\s+trọng"
     r"|s\s+přátelským\s+pozdravem|s\s+pozdravom|s\s+úctou|děkuji|ďakujem|tisztelettel|köszönöm|[üu]dv"
@@ -246,8 +251,9 @@ SIGN_OFF_REST = re.compile(
     r"(?:[A-ZÀ-ÝĀ-ſА-Я][\w.'’-]*(?:\s+[A-ZÀ-ÝĀ-ſА-Я][\w.'’-]*){0,2})?[\s,.!。！]*"
     r"(?:[^\w\s]{1,4})?\s*$"
 )
-DASH_NAME = re.compile(r"^\s*(?:[-–—~/]\s*[A-ZÀ-Ý][\w.'-]*(?:\s+[A-ZÀ-Ý][\w.'-]*){0,3}"
-                       r"|[-–—~/][a-zà-ý][\w.'-]{1,20})\s*$")   # "-roman": no bullet's space
+DASH_NAME = re.compile(r"^\s*(?:[-–—~]\s*[A-ZÀ-Ý][\w.'-]*(?:\s+[A-ZÀ-Ý][\w.'-]*){0,3}"
+                       r"|/[A-ZÀ-Ý][\w.'-]*(?:\s+[A-ZÀ-Ý][\w.'-]*)?"     # "/Johan", "/K" (Swedish)
+                       r"|[-–—~][a-zà-ý][\w'-]{1,20})\s*$")             # "-roman": no bullet's space
 PHONE = re.compile(r"(?:\+|\b00)?\d[\d\s().\-/]{6,}\d")
 URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|org|net|de|fr|io|co|uk|nl|se|dk|no|fi|pl|ru|it|es)\b")
 CONTACT_LABEL = re.compile(

@@ -24,6 +24,7 @@ _CONTACT_BLOCK_MAX = 11  # ... when phone numbers or addresses show it is a cont
 _SEPARATORS = ("|", "·", "•")
 # A link a mail gateway rewrote (Outlook's safelinks, Proofpoint, Mimecast): long, and the company's.
 # ... and the place of a signature's image: "[cid:image001.png@01D9...]", "[https://cdn.../logo.png]<https://...>".
+_LOWER_DASH = re.compile(r"^\s*-[a-z]")
 _BARE_URL = re.compile(r"^[<\[(]?https?://[\w.-]*(?:safelinks\.protection\.outlook\.com|urldefense\.|mimecast\.com)\S*$"
                        r"|^\[(?:cid:|https?://)[^\]\s]+\](?:<[^<>\s]+>)?$")
 
@@ -50,6 +51,9 @@ def _is_signoff(line: str) -> bool:
     if not m:
         return False
     rest = line[m.end():]
+    word = m.group().strip()
+    if word.lower() in _BARE_ONLY:   # "LP Records", "Atte Korhonen", "UDV" (a code): not sign-offs
+        return not rest.strip(" ,.!:;-") and not (len(word) > 1 and word.isupper())
     if P.SIGN_OFF_REST.match(rest) is not None:
         return True
     # Two languages: "Med venlig hilsen / Kind regards", "Mit freundlichen Grüßen | Best regards".
@@ -58,6 +62,8 @@ def _is_signoff(line: str) -> bool:
 
 
 _BILINGUAL = re.compile(r"\s+[/|]\s+")
+# Sign-offs that are also words, names or abbreviations: only alone on their line.
+_BARE_ONLY = frozenset("lp kh udv üdv att atte pozdrav selamlar".split())
 
 
 @functools.lru_cache(maxsize=4096)     # asked of each line for every line above it
@@ -157,6 +163,16 @@ def _signed_after_words(below: list[str]) -> bool:
     return False
 
 
+def _bare_only(line: str) -> bool:
+    m = P.SIGN_OFF.match(line)
+    return m is not None and m.group().strip().lower() in _BARE_ONLY
+
+
+def _in_short_list(lines: list[str], i: int) -> bool:
+    """The line right above is a short item too ("CD" over "LP"): a list, not a sign-off."""
+    return i > 0 and 0 < len(lines[i - 1].strip()) <= 4
+
+
 def _introduced_paragraph(lines: list[str], i: int) -> bool:
     """The paragraph holding line i is announced by a line ending in a colon."""
     while i > 0 and lines[i - 1].strip():
@@ -236,14 +252,16 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             candidates.append(i)
         elif P.is_mobile_line(s) and len(below) <= 2:
             candidates.append(i)
-        elif _sign_off_ok(s) and (_block_fits(below) or below and P.RULE_LINE.match(below[0].strip())
-                                  and len(below) <= _TAIL_LINES):
-            candidates.append(i)    # "Thanks,\n_____\n<a company's block>": the rule says so
+        elif _sign_off_ok(s) and _block_fits(below) and not _in_short_list(lines, i) and (
+                not _bare_only(s) or below and len(below) <= 3 and _is_name_line(below[0])):
+            candidates.append(i)    # a word that is also a greeting ("Pozdrav,") needs a name under it
         elif (
             P.DASH_NAME.match(s)
             and len(below) <= 4
             and not _is_list_item(lines, i)
             and all(_is_sig_block_line(x) for x in below)
+            and (not below or s[:1] not in "/" and not s[1:2].islower())  # "/Johan", "-roman": last
+            and not (s[1:2].islower() and sum(1 for x in lines if _LOWER_DASH.match(x)) > 1)  # -flags
         ):
             candidates.append(i)
         elif names and len([w for w in s.split() if w not in _SEPARATORS]) <= 5 and len(below) <= 6 \
@@ -260,7 +278,7 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             and not _introduced(lines, i)
         ):
             candidates.append(i)
-    if not candidates and legal:
+    if not candidates and legal and _footer_alone(lines, footer):
         candidates.append(footer)      # a legal footer under the words, with no signature above
     if not candidates:
         return None
@@ -271,9 +289,30 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
 
 
 def _legal(footer: list[str]) -> bool:
-    """Boilerplate, not a sentence that mentions confidentiality: long, and two of its terms."""
+    """Boilerplate, not a sentence that mentions confidentiality: long, a footer's own words
+    ("confidential", "intended recipient", "disclaimer", ...) and two of its terms, nothing but
+    such paragraphs and rules down to the bottom."""
     text = " ".join(line.strip() for line in footer)
-    return len(text) >= 150 and len({m.group().lower() for m in _DISCLAIMER.finditer(text)}) >= 2
+    terms = {m.group().lower() for m in _DISCLAIMER.finditer(text)}
+    if len(text) < 150 or len(terms) < 2 or not any(_STRONG.search(t) for t in terms):
+        return False
+    paragraphs = re.split(r"\n\s*\n", "\n".join(footer).strip())
+    return all(_DISCLAIMER.search(p) or P.RULE_LINE.match(p.strip()) for p in paragraphs)
+
+
+def _footer_alone(lines: list[str], footer: int) -> bool:
+    """A footer with no signature over it: under words of some length, and plainly one (a
+    "Disclaimer" heading or three of a footer's terms), not a customer's paragraph about a
+    virus in a confidential file."""
+    text = " ".join(line.strip() for line in lines[footer:])
+    heading = lines[footer].strip().strip(":").lower() in ("disclaimer", "haftungsausschluss", "avertissement")
+    terms = {m.group().lower() for m in _DISCLAIMER.finditer(text)}
+    above = " ".join(line.strip() for line in lines[:footer])
+    return len(above) >= 15 and (heading or len(terms) >= 3)
+
+
+_STRONG = re.compile(r"confidential|disclaimer|intended recipient|vertraulich|confidentiel|confidencial|riservat"
+                     r"|vertrouwelijk|poufn|конфиденциальн", re.IGNORECASE)
 
 
 def _disclaimer_start(lines: list[str], content: list[int]) -> int | None:

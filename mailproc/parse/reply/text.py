@@ -79,18 +79,26 @@ def header_block(lines: list[str], i: int) -> int:
             return j - i
         return 0
     if "from" in roles or {"sent", "to"} <= roles or {"sent", "subject"} <= roles or {"to", "subject"} <= roles:
-        return 0 if _announced_fields(lines, i, j) else j - i
+        # A client's header names an address or the time it was sent: a letter's or an order's
+        # fields ("Kepada: / Tarikh: 4 Mac", "Od: Praha / Kam: Brno / Datum: 3. 3.") do not.
+        if not any(P.EMAIL.search(lines[n]) or _TIME.search(lines[n]) for n in range(i, j)):
+            return 0
+        return 0 if _announced_fields(lines, i, j, roles) else j - i
     return 0
 
 
-def _announced_fields(lines: list[str], i: int, j: int) -> bool:
+def _announced_fields(lines: list[str], i: int, j: int, roles: set[str]) -> bool:
     """Fields the person announced ("I need to change my booking:" over "From: Berlin / To:
-    Lisbon / Date: ..."), none of them naming an address: their words, not a quote's header."""
-    while i > 0 and lines[i - 1].strip() and not P.RULE_LINE.match(lines[i - 1].strip()):
-        i -= 1      # to the paragraph's first line ("Version: 4.2.1" over "Date: ...")
-    if any(P.EMAIL.search(lines[n]) for n in range(i, j)):
+    Lisbon / Date: ..."), none of them naming an address, not all four of a client's header:
+    their words, not a quote's header."""
+    if {"from", "sent", "to", "subject"} <= roles:
         return False
     k = i - 1
+    while k >= max(0, i - 12) and lines[k].strip() and not P.RULE_LINE.match(lines[k].strip()) \
+            and not lines[k].rstrip().endswith((":", "：")):
+        k -= 1      # to the paragraph's first line ("Version: 4.2.1" over "Date: ...")
+    if any(P.EMAIL.search(lines[n]) for n in range(max(k, 0), j)):
+        return False
     while k >= 0 and (not lines[k].strip() or P.RULE_LINE.match(lines[k].strip())):
         k -= 1
     return k >= 0 and lines[k].rstrip().endswith((":", "："))
@@ -219,7 +227,8 @@ def mark_lines(lines: list[str]) -> list[str]:
         if block:
             for j in range(i, i + block):
                 marks[j] = "s"
-            if i and marks[i - 1] == "t" and _LABELLED_ADDRESS.match(lines[i - 1]):
+            if i and marks[i - 1] == "t" and _LABELLED_ADDRESS.match(lines[i - 1]) \
+                    and is_field(stripped) != "from":
                 marks[i - 1] = "s"     # the block's From under a name we do not know: lv "No:"
             i += block
             continue
@@ -279,8 +288,10 @@ def _name_above_address(above: str, line: str) -> bool:
     """A client wrapped "Name <address> <verb> …:" before the address: the name, alone on the
     line above the attribution, belongs to it ("Nagy János\n<a@b> ezt írta (…):")."""
     above = above.strip()
-    return (_LEADING_ADDRESS.match(line) is not None and 0 < len(above) <= 80
-            and not above.endswith((".", "!", "?", ":", "：")) and "@" not in above)
+    words = above.split()
+    return (_LEADING_ADDRESS.match(line) is not None and 0 < len(words) <= 4
+            and not above.endswith((".", "!", "?", ":", "：")) and "@" not in above
+            and all(w[:1].isupper() or not w[:1].isalpha() for w in words))
 
 
 def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
@@ -314,7 +325,8 @@ def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
     if not opens and ("@" not in line and (i + 1 >= len(lines) or "@" not in lines[i + 1])
                       or len(line) > 160
                       or ("<" not in line and "(" not in line and not (   # wrapped at the address
-                          i + 1 < len(lines) and _LEADING_ADDRESS.match(lines[i + 1].strip())))):
+                          _TIME.search(line.translate(_DIGITS))
+                          and i + 1 < len(lines) and _LEADING_ADDRESS.match(lines[i + 1].strip())))):
         return 0
     if not P.DATE_HINT.search(line) and not (   # "… schrieb am So., 23.\nJuni 2024, 21:08:"
             i + 1 < len(lines) and P.DATE_HINT.search(line + " " + lines[i + 1].strip())):
