@@ -29,7 +29,8 @@ ATTRIBUTION_START = re.compile(
 DATE_HINT = re.compile(
     r"\d{1,4}[-/.年]\s?\d{1,2}|\d{1,2}:\d{2}|\b(?:19|20)\d{2}\b|\d{1,2}\.?\s+\w{3,}\.?\s+\d{2,4}",
 )
-EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+# Only from the start of a token: a long token without "@" is read once, not once per character.
+EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 # "2017-11-24 16:32 GMT+01:00 Name <a@b>:" and "2011/4/7 Name <a@b>" (Gmail's short attribution).
 DATE_ADDRESS_HEADER = re.compile(
     r"^\s*(?:\w{2,4}[,.]?\s+)?(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"

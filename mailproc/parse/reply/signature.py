@@ -25,7 +25,7 @@ _SEPARATORS = ("|", "·", "•")
 # A link a mail gateway rewrote (Outlook's safelinks, Proofpoint, Mimecast): long, and the company's.
 # ... and the place of a signature's image: "[cid:image001.png@01D9...]", "[https://cdn.../logo.png]<https://...>".
 _LOWER_DASH = re.compile(r"^\s*-[a-z]")
-_BARE_URL = re.compile(r"^[<\[(]?https?://[\w.-]*(?:safelinks\.protection\.outlook\.com|urldefense\.|mimecast\.com)\S*$"
+_BARE_URL = re.compile(r"^[<\[(]?https?://[\w.-]{0,40}?(?:safelinks\.protection\.outlook\.com|urldefense\.|mimecast\.com)\S*$"
                        r"|^\[(?:cid:|https?://)[^\]\s]+\](?:<[^<>\s]+>)?$")
 
 
