@@ -30,10 +30,10 @@ _FORWARD_SUBJECT = re.compile(
 )
 # Re:, AW: (de), SV: (sv/da/no), Antw: (nl), Odp: (pl), Vá: (hu), Ynt: (tr), ΑΠ: (el), R:/RIF: (it), RES: (pt),
 # Отв: (ru), Відп: (uk), 回复/答复 (zh), 回覆 (zh-tw), 返信 (ja), 회신/답장 (ko), השב (he), رد (ar),
-# Atb: (lv), Ats: (lt), Vast: (et), Odg: (hr, sr), Svar: (sv, no, da), Bls:/Balas: (id, ms), Trả lời: (vi), ตอบ (th)
+# Atb: (lv), Odg: (hr, sr), Svar: (sv, no, da), Bls:/Balas: (id, ms), Trả lời: (vi), ตอบ (th)
 _REPLY_SUBJECT = re.compile(
     r"^\s*(?:\[[^\]]*\]\s*)?(?:re|aw|sv|antw|odp|vá|ynt|απ|r|rif|res|отв|відп|回复|答复|回覆|返信|회신|답장|השב|رد"
-    r"|atb|ats|vast|odg|svar|bls|balas|trả\s+lời|ตอบ)"
+    r"|atb|odg|svar|bls|balas|trả\s+lời|ตอบ)"
     r"\s*(?:\[\d+\])?\s*[:：]",
     re.IGNORECASE,
 )
@@ -108,7 +108,7 @@ def _reply_marks(marks: list[str]) -> list[str]:
 
 
 def _answered_inside(new: list[str], quoted: list[str]) -> bool:
-    return P.INLINE_NOTE.search(" ".join(new)) is not None and not any(
+    return P.INLINE_NOTE.search("\n".join(new)) is not None and not any(
         P.QUOTE_PREFIX.match(line) for line in quoted)
 
 

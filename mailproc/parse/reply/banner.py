@@ -8,8 +8,7 @@ import re
 # "CAUTION: This email originated from outside of the organization. Do not click links ...",
 # "[EXTERNAL EMAIL] Please report any suspicious attachments ...", "ACHTUNG: Diese E-Mail stammt
 # von einem externen Absender ...", Outlook's "You don't often get email from ... Learn why this
-# is important". A gateway's label, and its phrases: two of them after a word a person may write
-# too ("Warning:", "Achtung:"), one after a label no person writes ("[EXTERNAL]", "EXTERNAL EMAIL:").
+# is important". A gateway's label ("[EXTERNAL]", "Warning:", "Achtung:") and two of its phrases.
 _WORD_LABEL = re.compile(
     r"^\W{0,3}(?:caution|warning|attention|achtung|vorsicht|warnung|avertissement|precaución|atención"
     r"|attenzione|let\s+op|waarschuwing|uwaga|varning|advarsel)\b\W", re.IGNORECASE)
@@ -19,11 +18,14 @@ _GATEWAY_LABEL = re.compile(
 _PHRASE = re.compile(
     r"originated\s+(?:from\s+)?outside|outside\s+(?:of\s+)?(?:the|your|this|our)\s+(?:organi[sz]ation|company|network)"
     r"|external\s+sender|do\s+not\s+click\s+(?:on\s+)?links|unless\s+you\s+recogni[sz]e|suspicious\s+(?:attachments|links)"
-    r"|know\s+the\s+content\s+is\s+safe|externen?\s+absender|außerhalb\s+(?:der|ihrer|unserer)\s+organisation"
+    r"|know\s+the\s+content\s+is\s+safe|please\s+report\s+any\s+suspicious|requests\s+for\s+sensitive\s+information|externen?\s+absender|außerhalb\s+(?:der|ihrer|unserer)\s+organisation"
     r"|nicht\s+auf\s+links|keine\s+anhänge|expéditeur\s+externe|l'extérieur\s+de\s+(?:l'organisation|votre)"
     r"|remitente\s+externo|fuera\s+de\s+(?:la|su)\s+organización|mittente\s+esterno|externe\s+afzender"
     r"|buiten\s+(?:de|uw)\s+organisatie",
     re.IGNORECASE)
+# A gateway speaks of the mail it marks; a person warning of another mail does not.
+_THIS_MAIL = re.compile(r"\bthis\s+(?:e-?mail|message)|diese\s+(?:e-?mail|nachricht)|ce\s+(?:courriel|message|mail)"
+                        r"|este\s+(?:correo|mensaje)|questa\s+e-?mail|deze\s+e-?mail", re.IGNORECASE)
 _FIRST_CONTACT = re.compile(
     r"^\s*(?:you\s+don'?t\s+often\s+get\s+email\s+from|sie\s+erhalten\s+nicht\s+oft\s+e-mails?\s+von"
     r"|vous\s+ne\s+recevez\s+pas\s+souvent\s+de\s+courriers)\b\S*\s+\S+@\S+", re.IGNORECASE)
@@ -44,8 +46,9 @@ def leading_banner(lines: list[str]) -> int:
             line.strip() for line in lines[end:]):
         return 0
     phrases = {m.group().lower() for m in _PHRASE.finditer(paragraph)}
-    if not (_FIRST_CONTACT.match(paragraph) or _GATEWAY_LABEL.match(paragraph) and phrases
-            or _WORD_LABEL.match(paragraph) and len(phrases) >= 2):
+    if not (_FIRST_CONTACT.match(paragraph)
+            or _GATEWAY_LABEL.match(paragraph) and len(phrases) >= 2
+            or _WORD_LABEL.match(paragraph) and len(phrases) >= 2 and _THIS_MAIL.search(paragraph)):
         return 0
     while end < len(lines) and not lines[end].strip():
         end += 1

@@ -64,13 +64,12 @@ REPLY_ABOVE = re.compile(
 # The person says they answered inside the history: "see my answers below in blue", "answers
 # inline in CAPS", "Antworten im Text", "réponses ci-dessous", "respuestas abajo en rojo".
 INLINE_NOTE = re.compile(
-    r"\b(?:(?:answers?|responses?|replies|comments?)\s+(?:are\s+)?(?:inline|in\s+line"
-    r"|(?:below\s+)?in\s+(?:blue|red|green|bold|caps|capitals|colou?r))"
-    r"|(?:see|find)\s+my\s+(?:answers?|responses?|comments?)\s+(?:below|inline|in\s+(?:blue|red|green|bold|caps))"
-    r"|(?:meine|siehe)\s+(?:antworten|anmerkungen|kommentare)\s+(?:unten|im\s+text|inline|in\s+(?:blau|rot|grün))"
-    r"|(?:antworten|anmerkungen)\s+(?:im\s+text|in\s+(?:blau|rot|grün))"
+    r"\b(?:(?:my\s+)?(?:answers?|responses?|replies|comments?)\s+(?:are\s+)?(?:inline|in-line)\b"
+    r"|(?:see|find|read)\s+my\s+(?:answers?|responses?|comments?)\s+(?:below|inline|in\s+(?:blue|red|green|bold|caps))"
+    r"|(?:my\s+|(?m:^)\W*)(?:answers?|responses?|comments?)\s+(?:are\s+)?(?:below\s+)?in\s+(?:blue|red|green|bold"
+    r"|caps|capitals)\b"
+    r"|(?:meine|siehe\s+meine)\s+(?:antworten|anmerkungen|kommentare)\s+(?:unten|im\s+text|inline|in\s+(?:blau|rot|grün))"
     r"|mes\s+(?:réponses?|commentaires)\s+(?:ci-dessous|dans\s+le\s+(?:texte|corps)|en\s+(?:bleu|rouge|vert))"
-    r"|réponses?\s+en\s+(?:bleu|rouge|vert)"
     r"|mis\s+(?:respuestas?|comentarios)\s+(?:abajo|debajo|en\s+(?:azul|rojo|verde|el\s+texto))"
     r"|le\s+mie\s+(?:risposte|commenti)\s+(?:sotto|di\s+seguito|in\s+(?:blu|rosso))"
     r"|mijn\s+(?:antwoorden|opmerkingen)\s+(?:hieronder|in\s+de\s+tekst|in\s+het\s+(?:blauw|rood)))\b",
@@ -80,7 +79,9 @@ QUOTING = re.compile(r"^\s*(?:quoting|zitat\s+von|citation\s+de|cita\s+de|citand
                      r"\s+[^:<>]{1,80}?<[^<>\s]+@[^<>\s]+>\s*[:：]\s*$", re.IGNORECASE)
 # Zoho: "---- On Mon, 02 Mar 2026 10:15:22 +0100 Acme <a@b> wrote ----", "---- Am Mo, ... schrieb Acme <a@b> ---"
 DASHED_HEADER = re.compile(r"^\s*-{3,}\s*(?:On|Am|Le|El|Il|Op|Em|Den|På)\s.{0,200}?\d{1,2}:\d{2}.{0,200}?"
-                           r"<[^<>\s]+@[^<>\s]+>.{0,40}?-{3,}\s*$")
+                           r"<[^<>\s]+@[^<>\s]+>.{0,200}?\b(?:%s)\b.{0,40}?-{3,}\s*$"
+                           r"|^\s*-{3,}\s*(?:On|Am|Le|El|Il|Op|Em|Den|På)\s.{0,200}?\d{1,2}:\d{2}.{0,200}?\b(?:%s)\b"
+                           r".{0,200}?<[^<>\s]+@[^<>\s]+>.{0,40}?-{3,}\s*$" % (WROTE, WROTE), re.IGNORECASE)
 # "---- John Smith wrote ----" (Android), "------On 12/29/1987 ..., Julius Caesar wrote-----"
 DASHED_WROTE = re.compile(r"^\s*-{2,}.{1,200}?\b(?:%s)\s*:?\s*-{2,}\s*$" % WROTE, re.IGNORECASE)
 # An attribution that shares its line with the reply: "reply--- On Wed, Apr 4, 2012 ..., bob wrote:".
@@ -128,30 +129,41 @@ FORWARD_MARKER = re.compile(
 
 # Outlook-style header fields, by role, in many languages (lower-case; "*From:*" bold is allowed).
 HEADER_FIELDS = {
-    "from": "from|von|de|od|van|fra|från|da|lähettäjä|от|kimden|feladó|remetente|desde|mittente|afzender"
-            "|nadawca|avsändare|frá|saatja|발신|보낸 사람|từ|发件人|寄件者|差出人|送信者|expéditeur"
-            "|de la|από|від|מאת|من|dari|šalje|nuo"
-            # Outlook in et, ms, th, hi, fa, sr (Cyrillic), eu, cy
-            "|daripada|จาก|प्रेषक|از|од|nork|oddi wrth",
-    "sent": "sent|date|gesendet|datum|envoyé|envoyé le|date d'envoi|enviado|enviado el|enviada em|data"
-            "|inviato|verzonden|verstuurd|sendt|skickat|wysłano|wysłane|lähetetty|päivämäärä|отправлено"
-            "|дата|发送时间|日期|時間|寄件日期|送信日時|日付|gönderildi|tarih|message du|odesláno|ngày gửi"
-            "|sent date|elküldve|dátum|trimis|data trimiterii|στάλθηκε|ημερομηνία|надіслано|보낸 날짜|נשלח"
-            "|تم الإرسال|đã gửi|dikirim|tanggal|odoslané|poslano|poslato|изпратено|išsiųsta|enviat"
-            "|nosūtīts|datums|saadetud|kuupäev|dihantar|tarikh|ส่ง|วันที่|भेजा गया|ارسال شده|ارسال|послато"
-            "|датум|dagsetning|noiz|anfonwyd",
+    "from": "from|von|de|od|van|fra|från|da|lähettäjä|от|kimden|feladó|remetente|desde|mittente"
+            "|afzender|nadawca|avsändare|frá|saatja|발신|보낸 사람|từ|发件人|寄件者|差出人|送信者|expéditeur|de la|από"
+            "|від|מאת|من|dari|šalje|nuo",
+    "sent": "sent|date|gesendet|datum|envoyé|envoyé le|date d'envoi|enviado|enviado el|enviada em"
+            "|data|inviato|verzonden|verstuurd|sendt|skickat|wysłano|wysłane|lähetetty|päivämäärä"
+            "|отправлено|дата|发送时间|日期|時間|寄件日期|送信日時|日付|gönderildi|tarih|message du|odesláno|ngày gửi"
+            "|sent date|elküldve|dátum|trimis|data trimiterii|στάλθηκε|ημερομηνία|надіслано|보낸 날짜"
+            "|נשלח|تم الإرسال|đã gửi|dikirim|tanggal|odoslané|poslano|poslato|изпратено|išsiųsta"
+            "|enviat",
     "to": "to|an|à|a|para|do|aan|til|till|vastaanottaja|кому|收件人|宛先|受信者|kime|címzett|komu"
-          "|destinataire|per|đến|către|pentru|προς|до|받는 사람|אל|إلى|kepada|prima|za|kam|per a"
-          "|adressaat|kellele|ถึง|प्रति|به|за|nori",
-    "cc": "cc|kopie|copie à|copie|kopia|копия|抄送|副本|kopio|kópia|bcc|másolat|копія|참조|עותק|نسخة|tembusan"
-          "|koopia|sk|สำเนาถึง|копија|afrit",
+          "|destinataire|per|đến|către|pentru|προς|до|받는 사람|אל|إلى|kepada|prima|za|kam|per a",
+    "cc": "cc|kopie|copie à|copie|kopia|копия|抄送|副本|kopio|kópia|bcc|másolat|копія|참조|עותק|نسخة"
+          "|tembusan",
     "subject": "subject|betreff|objet|sujet|asunto|assunto|oggetto|onderwerp|temat|emne|ämne|aihe|тема"
                "|主题|主旨|件名|konu|tárgy|předmět|tiêu đề|titel|subiect|θέμα|제목|נושא|الموضوع|chủ đề|subjek"
-               "|predmet|относно|zadeva|assumpte|tēma|teema|เรื่อง|विषय|موضوع|efni|gaia|pwnc",
+               "|predmet|относно|zadeva|assumpte",
+}
+# Outlook's labels in lv, et, th, ms, hi, fa, sr (Cyrillic), is, eu and cy: common words in their
+# languages ("Nork:" who, "به:" to), so only a whole header with a time counts (text.header_block).
+MORE_HEADER_FIELDS = {
+    "from": "daripada|จาก|प्रेषक|از|од|nork|oddi wrth",
+    "sent": "nosūtīts|datums|saadetud|kuupäev|dihantar|tarikh|ส่ง|วันที่|भेजा गया|ارسال شده|ارسال|послато|датум|dagsetning|noiz|anfonwyd",
+    "to": "adressaat|kellele|ถึง|प्रति|به|за|nori",
+    "cc": "koopia|sk|สำเนาถึง|копија|afrit",
+    "subject": "tēma|teema|เรื่อง|विषय|موضوع|efni|gaia|pwnc",
 }
 FIELD_LINE = re.compile(
     r"^\s*[*_]?\s*(%s)\s*[*_]?\s*[:：]" % "|".join(
         "(?P<%s>%s)" % (role, names) for role, names in HEADER_FIELDS.items()
+    ),
+    re.IGNORECASE,
+)
+MORE_FIELD_LINE = re.compile(
+    r"^\s*[*_]?\s*(%s)\s*[*_]?\s*[:：]" % "|".join(
+        "(?P<%s>%s|%s)" % (role, HEADER_FIELDS[role], names) for role, names in MORE_HEADER_FIELDS.items()
     ),
     re.IGNORECASE,
 )
@@ -181,8 +193,9 @@ MOBILE_LINE = re.compile(
     r"|(?:sent\s+with|gesendet\s+mit\s+der\s+sicheren\s+e-mail\s+von|envoyé\s+avec\s+la\s+messagerie\s+sécurisée)"
     r"\s+proton\s*mail(?:\s+secure\s+email)?\.?"
     r"|(?:iphone|ipad|android|samsung|galaxy|mobil|telefon|cep\s+telefon)\S{0,6}'?(?:[uü]mdan|[ıi]mdan|[dt][ae]n)"
-    r"\s+gönderildi[^\n]{0,10}"
-    r"|odesláno\s+z\s+(?:iphonu|ipadu|androidu|mobilu|telefonu|(?:mého|mojí)\s+\S{1,20})"
+    r"\s+gönderildi[.!]?"
+    r"|odesláno\s+z\s+(?:iphonu|ipadu|androidu|mobilu|telefonu|(?:mého|mojí)\s+(?:iphonu|ipadu|androidu|mobilu"
+    r"|telefonu|samsungu))"
     r"|(?:obtenir|obtener|scarica|baixe\s+o|baixar\s+o)\s+outlook\s+(?:pour|para|per)\s+(?:ios|android)"
     r"|outlook\s+(?:für|voor)\s+(?:ios|android)\s*(?:<[^<>\s]+>)?\s*(?:beziehen|herunterladen|downloaden|holen)"
     r"|get\s+outlook\s+for\s+(?:ios|android)\s*<[^<>\s]+>"

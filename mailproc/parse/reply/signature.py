@@ -74,7 +74,6 @@ def _sign_off_ok(line: str) -> bool:
     return _is_signoff(s)
 
 
-_PARTICLES = frozenset("de van der den von da di du la le del dos das ten ter zu bin al".split())
 _AFTER_NAME = re.compile(r"\s*[,|·•]\s*")    # "John Smith, CPA", "Jean Dupont | Responsable support"
 
 
@@ -83,12 +82,12 @@ def _is_name_line(line: str) -> bool:
     words = head.split()
     # After a full name, a short credential or title: not a clause, no date ("Thu, 29 Apr").
     if rest and (len(words) < 2 or len(rest[0].split()) > 4 or rest[0].endswith(".")
-                 or any(c.isdigit() for c in rest[0])):
-        return False
+                 or any(c.isdigit() or c in "@," for c in rest[0])):
+        return False    # "John Smith,john@acme.com,admin" is a row of a list
     # A period ends an initial or a title ("J.", "Dr.", "Mag."), not a name: "Attached." is a
     # one-word sentence (an inline answer above the sign-off).
     return 1 <= len(words) <= 4 and words[0][0].isupper() and all(
-        _NAME_WORD.match(w) and (w[0].isupper() or w in _PARTICLES)
+        _NAME_WORD.match(w) and w[0].isupper()
         and not (w.endswith(".") and len(w) > 4) for w in words)
 
 
@@ -130,7 +129,7 @@ def _block_fits(below: list[str]) -> bool:
     return len(below) <= limit and all(_is_sig_block_line(x) for x in below)
 
 
-_PS = re.compile(r"^\s*(?:p\.\s?s\.|ps:|ps\s|pps)", re.IGNORECASE)
+_PS = re.compile(r"^\s*(?:p\.\s?s\.|p\.\s?p\.\s?s\.|ps:|pps:|ps\s)", re.IGNORECASE)
 _CODE = re.compile(r"\s==?\s|[{}]\s*$")      # an assignment or a comparison, a brace
 
 
@@ -169,8 +168,19 @@ def _bare_only(line: str) -> bool:
 
 
 def _in_short_list(lines: list[str], i: int) -> bool:
-    """The line right above is a short item too ("CD" over "LP"): a list, not a sign-off."""
-    return i > 0 and 0 < len(lines[i - 1].strip()) <= 4
+    """The two lines right above are short items too ("CD" over "LP"): a list, not a sign-off."""
+    return i > 1 and all(0 < len(lines[k].strip()) <= 4 for k in (i - 1, i - 2))
+
+
+def _introduced_directly(lines: list[str], i: int) -> bool:
+    """The line right above ends in a colon: "Menu options:\nA bientôt\nContact" is a list."""
+    return i > 0 and lines[i - 1].rstrip().endswith((":", "："))
+
+
+def _sentence(line: str) -> bool:
+    """"Router arrived.": words ending a sentence, not a name ("Dave.")."""
+    s = line.strip()
+    return s.endswith((".", "!", "?")) and len(s.split()) >= 2
 
 
 def _introduced_paragraph(lines: list[str], i: int) -> bool:
@@ -252,7 +262,9 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             candidates.append(i)
         elif P.is_mobile_line(s) and len(below) <= 2:
             candidates.append(i)
-        elif _sign_off_ok(s) and _block_fits(below) and not _in_short_list(lines, i) and (
+        elif _sign_off_ok(s) and _block_fits(below) and not _in_short_list(lines, i) \
+                and not (below and (_sentence(below[0]) or _prose(below[0]))) \
+                and not _introduced_directly(lines, i) and (
                 not _bare_only(s) or below and len(below) <= 3 and _is_name_line(below[0])):
             candidates.append(i)    # a word that is also a greeting ("Pozdrav,") needs a name under it
         elif (
@@ -262,7 +274,8 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             and all(_is_sig_block_line(x) for x in below)
             and (not below or s[:1] not in "/" and not s[1:2].islower())  # "/Johan", "-roman": last
             and not (s[1:2].islower() and sum(1 for x in lines if _LOWER_DASH.match(x)) > 1)  # -flags
-        ):
+            and (s[:1] in "-–—" and not s[1:2].islower() or not names or _mentions(s.lstrip("/~-"), names))
+        ):                       # "/Library", "-force": the sender's name only when we know it
             candidates.append(i)
         elif names and len([w for w in s.split() if w not in _SEPARATORS]) <= 5 and len(below) <= 6 \
                 and _mentions(s, names) and all(_is_sig_block_line(x) for x in below) \
@@ -271,6 +284,8 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
         elif (
             _is_name_line(s)
             and below
+            and (not _AFTER_NAME.search(s) or len(below) >= 2      # "John Smith, CFO\njohn@...",
+                 and not any(_AFTER_NAME.search(x) and _is_name_line(x) for x in below))   # a list
             and i > 0
             and not lines[i - 1].strip()
             and _has_contact(below)
@@ -278,8 +293,6 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             and not _introduced(lines, i)
         ):
             candidates.append(i)
-    if not candidates and legal and _footer_alone(lines, footer):
-        candidates.append(footer)      # a legal footer under the words, with no signature above
     if not candidates:
         return None
     start = min(candidates)
@@ -298,17 +311,6 @@ def _legal(footer: list[str]) -> bool:
         return False
     paragraphs = re.split(r"\n\s*\n", "\n".join(footer).strip())
     return all(_DISCLAIMER.search(p) or P.RULE_LINE.match(p.strip()) for p in paragraphs)
-
-
-def _footer_alone(lines: list[str], footer: int) -> bool:
-    """A footer with no signature over it: under words of some length, and plainly one (a
-    "Disclaimer" heading or three of a footer's terms), not a customer's paragraph about a
-    virus in a confidential file."""
-    text = " ".join(line.strip() for line in lines[footer:])
-    heading = lines[footer].strip().strip(":").lower() in ("disclaimer", "haftungsausschluss", "avertissement")
-    terms = {m.group().lower() for m in _DISCLAIMER.finditer(text)}
-    above = " ".join(line.strip() for line in lines[:footer])
-    return len(above) >= 15 and (heading or len(terms) >= 3)
 
 
 _STRONG = re.compile(r"confidential|disclaimer|intended recipient|vertraulich|confidentiel|confidencial|riservat"

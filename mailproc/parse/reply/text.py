@@ -49,6 +49,31 @@ def _inline_fields(line: str) -> set[str]:
 
 def header_block(lines: list[str], i: int) -> int:
     """Length of an Outlook-style From/Sent/To/Subject block starting at line i, or 0."""
+    return _header_block(lines, i) or _more_header_block(lines, i)
+
+
+def _more_header_block(lines: list[str], i: int) -> int:
+    """A block in the languages whose labels are common words (MORE_HEADER_FIELDS): every line a
+    field, three of From/Sent/To/Subject, the Sent line with its time, an address in it or in a
+    "Label: Name <address>" line right above (a From label we do not know)."""
+    roles: dict[str, int] = {}
+    j = i
+    while j < len(lines) and j < i + 8 and lines[j].strip():
+        m = P.MORE_FIELD_LINE.match(lines[j].strip())
+        if not m:
+            break
+        roles.setdefault(next(r for r in P.MORE_HEADER_FIELDS if m.group(r)), j)
+        j += 1
+    if len({"from", "sent", "to", "subject"} & set(roles)) < 3 or "sent" not in roles \
+            or not _TIME.search(lines[roles["sent"]]):
+        return 0
+    above = lines[i - 1] if i else ""
+    if not any(P.EMAIL.search(lines[n]) for n in range(i, j)) and not _LABELLED_ADDRESS.match(above):
+        return 0
+    return j - i
+
+
+def _header_block(lines: list[str], i: int) -> int:
     roles: set[str] = set()
     j = i
     continuation = 0
@@ -85,6 +110,11 @@ def header_block(lines: list[str], i: int) -> int:
             return 0
         return 0 if _announced_fields(lines, i, j, roles) else j - i
     return 0
+
+
+def _is_from(line: str) -> bool:
+    m = P.MORE_FIELD_LINE.match(line)
+    return m is not None and m.group("from") is not None
 
 
 def _announced_fields(lines: list[str], i: int, j: int, roles: set[str]) -> bool:
@@ -219,7 +249,8 @@ def mark_lines(lines: list[str]) -> list[str]:
             marks[i] = "s"
             i += 1
             continue
-        if _names_a_line(stripped) and P.REPLY_ABOVE.match(stripped):   # "reply above this line"
+        if _names_a_line(stripped) and P.REPLY_ABOVE.match(stripped) and (   # "reply above this line",
+                stripped[:1] in "#-=*_" or i == 0 or not lines[i - 1].strip()):   # not in a sentence
             marks[i] = "s"
             i += 1
             continue
@@ -228,7 +259,7 @@ def mark_lines(lines: list[str]) -> list[str]:
             for j in range(i, i + block):
                 marks[j] = "s"
             if i and marks[i - 1] == "t" and _LABELLED_ADDRESS.match(lines[i - 1]) \
-                    and is_field(stripped) != "from":
+                    and not _is_from(stripped):
                 marks[i - 1] = "s"     # the block's From under a name we do not know: lv "No:"
             i += block
             continue
@@ -325,7 +356,7 @@ def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
     if not opens and ("@" not in line and (i + 1 >= len(lines) or "@" not in lines[i + 1])
                       or len(line) > 160
                       or ("<" not in line and "(" not in line and not (   # wrapped at the address
-                          _TIME.search(line.translate(_DIGITS))
+                          _TIME.search(line.translate(_DIGITS)) and sum(w[:1].islower() for w in line.split()) < 4
                           and i + 1 < len(lines) and _LEADING_ADDRESS.match(lines[i + 1].strip())))):
         return 0
     if not P.DATE_HINT.search(line) and not (   # "… schrieb am So., 23.\nJuni 2024, 21:08:"

