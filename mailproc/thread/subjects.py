@@ -22,7 +22,7 @@ REPLY_FORWARD_PREFIXES: tuple[str, ...] = (
     # Polish, Czech, Slovak, Hungarian, Croatian
     "odp", "pd", "fwd", "odg", "proslijedi", "továbbítás", "válasz", "tov",
     # Baltic: lv, lt, et
-    "atb", "pārs", "ats", "pers", "vast", "edasi", "svar",
+    "atb", "pārs", "pers", "edasi", "svar",
     # Turkish, Greek, Russian/Ukrainian, Hebrew, Arabic, Persian
     "ynt", "ilt", "i̇lt", "απ", "σχετ", "πρθ", "ответ", "отв", "пер", "переслать",
     "הועבר", "השב", "تحويل", "رد", "پاسخ", "ارسال",
