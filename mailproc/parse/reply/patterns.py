@@ -85,8 +85,9 @@ DASHED_HEADER = re.compile(r"^\s*-{3,}\s*(?:On|Am|Le|El|Il|Op|Em|Den|På)\s.{0,2
 # "---- John Smith wrote ----" (Android), "------On 12/29/1987 ..., Julius Caesar wrote-----"
 DASHED_WROTE = re.compile(r"^\s*-{2,}.{1,200}?\b(?:%s)\s*:?\s*-{2,}\s*$" % WROTE, re.IGNORECASE)
 # An attribution that shares its line with the reply: "reply--- On Wed, Apr 4, 2012 ..., bob wrote:".
+# (A "--" before it goes with it: text.split_inline_attribution; the search reads the line's end.)
 INLINE_ATTRIBUTION = re.compile(
-    r"(?:-{2,}\s*)?\b(?:On|Am|Le|El|Il|Op|Em|W\s+dniu|Den)\s+[^\n]{0,40}?\d[^\n]{0,200}?\b(?:%s)\s*[:：]\s*$"
+    r"\b(?:On|Am|Le|El|Il|Op|Em|W\s+dniu|Den)\s+[^\n]{0,40}?\d[^\n]{0,200}?\b(?:%s)\s*[:：]\s*$"
     % WROTE
 )
 

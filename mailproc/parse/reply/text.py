@@ -196,14 +196,28 @@ def split_inline_attribution(lines: list[str]) -> list[str]:
     """Put an attribution that shares a line with reply text on its own line."""
     out: list[str] = []
     for line in lines:
-        if "wrote" in line or "On " in line:
-            m = P.INLINE_ATTRIBUTION.search(line)
-            if m and m.start() > 0 and line[: m.start()].strip() and not P.QUOTE_PREFIX.match(line):
-                out.append(line[: m.start()].rstrip())
-                out.append(line[m.start():])
+        if ("wrote" in line or "On " in line) and line.rstrip().endswith((":", "：")):
+            # An attribution is at most ~300 characters: only the line's end is searched (a long
+            # line of dashes or of "On 1 " was read once per character before).
+            m = P.INLINE_ATTRIBUTION.search(line, max(0, len(line) - 320))
+            start = _with_dashes(line, m.start()) if m else 0
+            if m and start > 0 and line[:start].strip() and not P.QUOTE_PREFIX.match(line):
+                out.append(line[:start].rstrip())
+                out.append(line[start:])
                 continue
         out.append(line)
     return out
+
+
+def _with_dashes(line: str, start: int) -> int:
+    """Where the attribution starts with the "--" a client put before it ("reply--- On ...")."""
+    k = start
+    while k > 0 and line[k - 1] in " \t":
+        k -= 1
+    j = k
+    while j > 0 and line[j - 1] == "-":
+        j -= 1
+    return j if k - j >= 2 else start
 
 
 def mark_lines(lines: list[str]) -> list[str]:
