@@ -108,8 +108,15 @@ def _reply_marks(marks: list[str]) -> list[str]:
 
 
 def _answered_inside(new: list[str], quoted: list[str]) -> bool:
-    return P.INLINE_NOTE.search("\n".join(new)) is not None and not any(
+    """The person says the answers are in the history: not in a file ("inline in the attached
+    Word file", "unten im PDF"), and the history has no ">" quotes to tell them apart."""
+    note = next((line for line in new if P.INLINE_NOTE.search(line)), None)
+    return note is not None and not _ELSEWHERE.search(note) and not any(
         P.QUOTE_PREFIX.match(line) for line in quoted)
+
+
+_ELSEWHERE = re.compile(r"attach|file|pdf|word|excel|spreadsheet|sheet|form\b|document|anhang|datei|dokument"
+                        r"|formular|tabelle|fichier|pièce|documento|archivo|adjunto|bestand|bijlage", re.IGNORECASE)
 
 
 def _extract_lines(

@@ -28,7 +28,10 @@ _THIS_MAIL = re.compile(r"\bthis\s+(?:e-?mail|message)|diese\s+(?:e-?mail|nachri
                         r"|este\s+(?:correo|mensaje)|questa\s+e-?mail|deze\s+e-?mail", re.IGNORECASE)
 _FIRST_CONTACT = re.compile(
     r"^\s*(?:you\s+don'?t\s+often\s+get\s+email\s+from|sie\s+erhalten\s+nicht\s+oft\s+e-mails?\s+von"
-    r"|vous\s+ne\s+recevez\s+pas\s+souvent\s+de\s+courriers)\b\S*\s+\S+@\S+", re.IGNORECASE)
+    r"|vous\s+ne\s+recevez\s+pas\s+souvent\s+de\s+courriers)\b\S*\s+\S+@\S+?[.\s]+"
+    r"(?:learn\s+why\s+this\s+is\s+important|erfahren\s+sie,\s+warum\s+dies\s+wichtig\s+ist"
+    r"|découvrez\s+pourquoi)", re.IGNORECASE)
+_QUOTED_WORDS = re.compile(r"[\"“«„][^\"“”«»„]{3,60}[\"”»“]|(?<!\w)'[^'\n]{3,60}'(?!\w)")
 _MAX_LINES = 6
 
 
@@ -45,9 +48,12 @@ def leading_banner(lines: list[str]) -> int:
     if not paragraph or end - start > _MAX_LINES or end >= len(lines) or not any(
             line.strip() for line in lines[end:]):
         return 0
+    if _QUOTED_WORDS.search(paragraph) and not _FIRST_CONTACT.match(paragraph):
+        return 0    # "users see 'external sender' and 'do not click links'": a person describing it
     phrases = {m.group().lower() for m in _PHRASE.finditer(paragraph)}
     if not (_FIRST_CONTACT.match(paragraph)
             or _GATEWAY_LABEL.match(paragraph) and len(phrases) >= 2
+            and (paragraph.lstrip()[:1] == "[" or _THIS_MAIL.search(paragraph))
             or _WORD_LABEL.match(paragraph) and len(phrases) >= 2 and _THIS_MAIL.search(paragraph)):
         return 0
     while end < len(lines) and not lines[end].strip():

@@ -218,6 +218,14 @@ def is_mobile_line(line: str) -> bool:
                 or MOBILE_CARRIER.match(line) and not _CLAUSE.search(line))
 
 
+def continues_above(above: str, line: str) -> bool:
+    """`line` is announced by the line above ("it says:") or goes on with its sentence in lower
+    case: quoted or written by the person, not a device's own line."""
+    above = above.rstrip()
+    return above.endswith((":", "：")) or bool(
+        above.strip() and line.strip()[:1].islower() and not above.endswith((".", "!", "?")))
+
+
 _CLAUSE = re.compile(r"\b(?:is|are|was|were|than|then)\b", re.IGNORECASE)   # "Sent from my desk, is ..."
 
 SIGN_OFF = re.compile(

@@ -77,7 +77,11 @@ def _sign_off_ok(line: str) -> bool:
 _AFTER_NAME = re.compile(r"\s*[,|·•]\s*")    # "John Smith, CPA", "Jean Dupont | Responsable support"
 
 
-def _is_name_line(line: str) -> bool:
+def _is_name_line(line: str, titled: bool = False) -> bool:
+    """A name ("Jane Doe", "J. Smith"); with `titled` (the sender's own line), also a name
+    followed by a short title or credential ("John Smith, CPA", "Jean Dupont | Support")."""
+    if not titled and _AFTER_NAME.search(line.strip().strip(",")):
+        return False
     head, *rest = _AFTER_NAME.split(line.strip().strip(","), maxsplit=1)
     words = head.split()
     # After a full name, a short credential or title: not a clause, no date ("Thu, 29 Apr").
@@ -160,6 +164,14 @@ def _signed_after_words(below: list[str]) -> bool:
             return True
         words = words or bool(line.strip()) and not _is_sig_block_line(line)
     return False
+
+
+def _last_block(lines: list[str], i: int) -> bool:
+    """Line i starts the last paragraph: no blank line between it and the end."""
+    rest = [line.strip() for line in lines[i:]]
+    while rest and not rest[-1]:
+        rest.pop()
+    return all(rest)
 
 
 def _bare_only(line: str) -> bool:
@@ -260,10 +272,11 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             and (_is_name_line(below[0]) or _has_contact(below[:1]))
         ):
             candidates.append(i)
-        elif P.is_mobile_line(s) and len(below) <= 2:
+        elif P.is_mobile_line(s) and len(below) <= 2 and not P.continues_above(lines[i - 1] if i else "", s):
             candidates.append(i)
         elif _sign_off_ok(s) and _block_fits(below) and not _in_short_list(lines, i) \
                 and not (below and (_sentence(below[0]) or _prose(below[0]))) \
+                and not any(_sentence(x) and sum(w[:1].islower() for w in x.split()) >= 2 for x in below) \
                 and not _introduced_directly(lines, i) and (
                 not _bare_only(s) or below and len(below) <= 3 and _is_name_line(below[0])):
             candidates.append(i)    # a word that is also a greeting ("Pozdrav,") needs a name under it
@@ -282,10 +295,11 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
                 and sum(_prose(x) for x in below) < 2:
             candidates.append(i)
         elif (
-            _is_name_line(s)
+            _is_name_line(s, titled=_mentions(s, names) if names           # "Maria Lopez, CFO" from
+                          else _last_block(lines, i) and len(below) >= 2)    # Anna: a colleague's
             and below
             and (not _AFTER_NAME.search(s) or len(below) >= 2      # "John Smith, CFO\njohn@...",
-                 and not any(_AFTER_NAME.search(x) and _is_name_line(x) for x in below))   # a list
+                 and not any(_AFTER_NAME.search(x) and _is_name_line(x, True) for x in below))   # a list
             and i > 0
             and not lines[i - 1].strip()
             and _has_contact(below)

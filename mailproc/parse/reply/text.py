@@ -18,6 +18,21 @@ _MAX_HEADER_JOIN = 6
 _FIELD_COLON = re.compile(r"[:：]")
 
 
+def _reply_above_alone(lines: list[str], i: int) -> bool:
+    """A help desk's marker stands alone: not announced ("your mails contain:"), and what follows
+    is its notification, not the person's sentence going on in lower case."""
+    k = i - 1
+    while k >= 0 and not lines[k].strip():
+        k -= 1
+    if k >= 0 and (lines[k].rstrip().endswith((":", "：")) or lines[i - 1].strip()
+                   and not lines[i].strip()[:1] in "#-=*_"):
+        return False
+    j = i + 1
+    while j < len(lines) and not lines[j].strip():
+        j += 1
+    return j >= len(lines) or not lines[j].strip()[:1].islower()
+
+
 def _names_a_line(text: str) -> bool:
     """Cheap test before REPLY_ABOVE, which every line is asked: it names "this line"."""
     low = text.lower()
@@ -68,7 +83,8 @@ def _more_header_block(lines: list[str], i: int) -> int:
             or not _TIME.search(lines[roles["sent"]]):
         return 0
     above = lines[i - 1] if i else ""
-    if not any(P.EMAIL.search(lines[n]) for n in range(i, j)) and not _LABELLED_ADDRESS.match(above):
+    if not any(P.EMAIL.search(lines[n]) for n in range(i, j)) and (
+            "from" in roles or not _LABELLED_ADDRESS.match(above)):
         return 0
     return j - i
 
@@ -263,8 +279,7 @@ def mark_lines(lines: list[str]) -> list[str]:
             marks[i] = "s"
             i += 1
             continue
-        if _names_a_line(stripped) and P.REPLY_ABOVE.match(stripped) and (   # "reply above this line",
-                stripped[:1] in "#-=*_" or i == 0 or not lines[i - 1].strip()):   # not in a sentence
+        if _names_a_line(stripped) and P.REPLY_ABOVE.match(stripped) and _reply_above_alone(lines, i):
             marks[i] = "s"
             i += 1
             continue
@@ -285,7 +300,7 @@ def mark_lines(lines: list[str]) -> list[str]:
                 marks[i - 1] = "s"
             i += span
             continue
-        if P.is_mobile_line(stripped):
+        if P.is_mobile_line(stripped) and not P.continues_above(lines[i - 1] if i else "", stripped):
             marks[i] = "M"
         i += 1
     return marks

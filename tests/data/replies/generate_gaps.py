@@ -458,7 +458,7 @@ for key, (note, answers) in {
 add("inline-unquoted-fp-plain-reply", "Hi Tom,\n\nthe sync works again, thanks.\n\nJane\n\n" + OUTLOOK_HDR +
     "\n\nHello Jane,\n\n1. Which version do you use?\n\nBest regards,\nTom\n",
     checks={"contains": ["the sync works again, thanks."], "not_contains": ["Which version"]}, inline=False, quoted_contains=["Which version do you use?"], note="negative case: no note, a plain reply")
-# Precision: two reviews' adversarial inputs against this session's rules (precision.json: what must
+# Precision: three reviews' adversarial inputs against this session's rules (precision.json: what must
 # stay in the new text, what must not): prose, lists, paths, codes, letters and orders in many
 # languages that look like sign-offs, device lines, headers, banners, footers or markers.
 for c in json.loads((Path(__file__).parent / "precision.json").read_text(encoding="utf-8")):
