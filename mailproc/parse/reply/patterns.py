@@ -68,7 +68,8 @@ INLINE_NOTE = re.compile(
     r"|(?:see|find|read)\s+my\s+(?:answers?|responses?|comments?)\s+(?:below|inline|in\s+(?:blue|red|green|bold|caps))"
     r"|(?:my\s+|(?m:^)\W*)(?:answers?|responses?|comments?)\s+(?:are\s+)?(?:below\s+)?in\s+(?:blue|red|green|bold"
     r"|caps|capitals)\b"
-    r"|(?:meine|siehe\s+meine)\s+(?:antworten|anmerkungen|kommentare)\s+(?:unten|im\s+text|inline|in\s+(?:blau|rot|grün))"
+    r"|(?:meine|siehe\s+meine)\s+(?:antworten|anmerkungen|kommentare)"
+    r"\s+(?:unten|im\s+text|inline|in\s+(?:blau|rot|grün))"
     r"|mes\s+(?:réponses?|commentaires)\s+(?:ci-dessous|dans\s+le\s+(?:texte|corps)|en\s+(?:bleu|rouge|vert))"
     r"|mis\s+(?:respuestas?|comentarios)\s+(?:abajo|debajo|en\s+(?:azul|rojo|verde|el\s+texto))"
     r"|le\s+mie\s+(?:risposte|commenti)\s+(?:sotto|di\s+seguito|in\s+(?:blu|rosso))"
@@ -151,7 +152,8 @@ HEADER_FIELDS = {
 # languages ("Nork:" who, "به:" to), so only a whole header with a time counts (text.header_block).
 MORE_HEADER_FIELDS = {
     "from": "daripada|จาก|प्रेषक|از|од|nork|oddi wrth",
-    "sent": "nosūtīts|datums|saadetud|kuupäev|dihantar|tarikh|ส่ง|วันที่|भेजा गया|ارسال شده|ارسال|послато|датум|dagsetning|noiz|anfonwyd",
+    "sent": "nosūtīts|datums|saadetud|kuupäev|dihantar|tarikh|ส่ง|วันที่|भेजा गया|ارسال شده|ارسال|послато"
+            "|датум|dagsetning|noiz|anfonwyd",
     "to": "adressaat|kellele|ถึง|प्रति|به|за|nori",
     "cc": "koopia|sk|สำเนาถึง|копија|afrit",
     "subject": "tēma|teema|เรื่อง|विषय|موضوع|efni|gaia|pwnc",
@@ -218,6 +220,17 @@ def is_mobile_line(line: str) -> bool:
                 or MOBILE_CARRIER.match(line) and not _CLAUSE.search(line))
 
 
+def lower_words(line: str) -> int:
+    """How many of the line's words start in lower case (a sentence's, not a name's or a title's)."""
+    return sum(w[:1].islower() for w in line.split())
+
+
+def prose(line: str) -> bool:
+    """Four words or more in lower case: a sentence's words ("if there are more than"). A title
+    may read so too ("Chargée de clientèle pour les grands comptes"), but not two lines of it."""
+    return lower_words(line) >= 4
+
+
 def continues_above(above: str, line: str) -> bool:
     """`line` is announced by the line above ("it says:") or goes on with its sentence in lower
     case: quoted or written by the person, not a device's own line."""
@@ -259,7 +272,8 @@ SIGN_OFF = re.compile(
     r"|s\s+pozdravem|saygılarımla|üdvözlettel|trân\s+trọng"
     r"|s\s+přátelským\s+pozdravem|s\s+pozdravom|s\s+úctou|děkuji|ďakujem|tisztelettel|köszönöm|[üu]dv"
     r"|cu\s+stimă|cu\s+drag|cu\s+respect|toate\s+cele\s+bune|mulțumesc|iyi\s+çalışmalar|saygılar|selamlar|teşekkürler"
-    r"|με\s+εκτίμηση|με\s+φιλικούς\s+χαιρετισμούς|ευχαριστώ|φιλικά|з\s+повагою|дякую|з\s+найкращими\s+побажаннями|ystävällisesti"
+    r"|με\s+εκτίμηση|με\s+φιλικούς\s+χαιρετισμούς|ευχαριστώ|φιλικά|з\s+повагою|дякую|з\s+найкращими\s+побажаннями"
+    r"|ystävällisesti"
     r"|(?:srdačan\s+|lep\s+|lijep\s+)?pozdrav|lp|ar\s+cieņu|pagarbiai|lugupidamisega|parimate\s+soovidega"
     r"|hormat\s+saya|salam|terima\s+kasih|cảm\s+ơn|감사합니다|고맙습니다|בברכה|תודה|مع\s+تحياتي|شكرا"
     r")(?![\w])",

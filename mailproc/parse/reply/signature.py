@@ -22,11 +22,11 @@ _NAME_WORD = re.compile(r"^[^\W\d_][\w.'’-]*$")
 _BLOCK_MAX = 7  # lines under a sign-off or a name
 _CONTACT_BLOCK_MAX = 11  # ... when phone numbers or addresses show it is a contact block
 _SEPARATORS = ("|", "·", "•")
-# A link a mail gateway rewrote (Outlook's safelinks, Proofpoint, Mimecast): long, and the company's.
-# ... and the place of a signature's image: "[cid:image001.png@01D9...]", "[https://cdn.../logo.png]<https://...>".
-_LOWER_DASH = re.compile(r"^\s*-[a-z]")
-_BARE_URL = re.compile(r"^[<\[(]?https?://[\w.-]{0,40}?(?:safelinks\.protection\.outlook\.com|urldefense\.|mimecast\.com)\S*$"
-                       r"|^\[(?:cid:|https?://)[^\]\s]+\](?:<[^<>\s]+>)?$")
+_LOWER_DASH = re.compile(r"^\s*-[a-z]")      # "-force": a command's flag
+# A link a mail gateway rewrote (Outlook's safelinks, Proofpoint, Mimecast): long, and the company's;
+# and the place of a signature's image: "[cid:image001.png@01D9...]", "[https://cdn.../logo.png]<...>".
+_BARE_URL = re.compile(r"^[<\[(]?https?://[\w.-]{0,40}?(?:safelinks\.protection\.outlook\.com|urldefense\.|mimecast\.com)"
+                       r"\S*$|^\[(?:cid:|https?://)[^\]\s]+\](?:<[^<>\s]+>)?$")
 
 
 def _phone(line: str) -> bool:
@@ -80,9 +80,10 @@ _AFTER_NAME = re.compile(r"\s*[,|·•]\s*")    # "John Smith, CPA", "Jean Dupon
 def _is_name_line(line: str, titled: bool = False) -> bool:
     """A name ("Jane Doe", "J. Smith"); with `titled` (the sender's own line), also a name
     followed by a short title or credential ("John Smith, CPA", "Jean Dupont | Support")."""
-    if not titled and _AFTER_NAME.search(line.strip().strip(",")):
+    line = line.strip().strip(",")
+    if not titled and _AFTER_NAME.search(line):
         return False
-    head, *rest = _AFTER_NAME.split(line.strip().strip(","), maxsplit=1)
+    head, *rest = _AFTER_NAME.split(line, maxsplit=1)
     words = head.split()
     # After a full name, a short credential or title: not a clause, no date ("Thu, 29 Apr").
     if rest and (len(words) < 2 or len(rest[0].split()) > 4 or rest[0].endswith(".")
@@ -114,13 +115,7 @@ def _is_sig_block_line(line: str) -> bool:
     if len(words) > 8:
         return False
     # Titles, company names, addresses: short lines that do not read like a sentence.
-    return not (s.endswith((".", "!")) and len(words) > 5 and sum(w[:1].islower() for w in words) > 2)
-
-
-def _prose(line: str) -> bool:
-    """Four words or more in lower case: a sentence's words ("if there are more than"). A title
-    may read so too ("Chargée de clientèle pour les grands comptes"), but not two lines of it."""
-    return sum(w[:1].islower() for w in line.split()) >= 4
+    return not (s.endswith((".", "!")) and len(words) > 5 and P.lower_words(s) > 2)
 
 
 def _has_contact(lines: list[str]) -> bool:
@@ -275,8 +270,8 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
         elif P.is_mobile_line(s) and len(below) <= 2 and not P.continues_above(lines[i - 1] if i else "", s):
             candidates.append(i)
         elif _sign_off_ok(s) and _block_fits(below) and not _in_short_list(lines, i) \
-                and not (below and (_sentence(below[0]) or _prose(below[0]))) \
-                and not any(_sentence(x) and sum(w[:1].islower() for w in x.split()) >= 2 for x in below) \
+                and not (below and (_sentence(below[0]) or P.prose(below[0]))) \
+                and not any(_sentence(x) and P.lower_words(x) >= 2 for x in below) \
                 and not _introduced_directly(lines, i) and (
                 not _bare_only(s) or below and len(below) <= 3 and _is_name_line(below[0])):
             candidates.append(i)    # a word that is also a greeting ("Pozdrav,") needs a name under it
@@ -292,7 +287,7 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             candidates.append(i)
         elif names and len([w for w in s.split() if w not in _SEPARATORS]) <= 5 and len(below) <= 6 \
                 and _mentions(s, names) and all(_is_sig_block_line(x) for x in below) \
-                and sum(_prose(x) for x in below) < 2:
+                and sum(P.prose(x) for x in below) < 2:
             candidates.append(i)
         elif (
             _is_name_line(s, titled=_mentions(s, names) if names           # "Maria Lopez, CFO" from

@@ -25,7 +25,7 @@ def _reply_above_alone(lines: list[str], i: int) -> bool:
     while k >= 0 and not lines[k].strip():
         k -= 1
     if k >= 0 and (lines[k].rstrip().endswith((":", "：")) or lines[i - 1].strip()
-                   and not lines[i].strip()[:1] in "#-=*_"):
+                   and lines[i].strip()[:1] not in "#-=*_"):
         return False
     j = i + 1
     while j < len(lines) and not lines[j].strip():
@@ -385,7 +385,7 @@ def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
     if not opens and ("@" not in line and (i + 1 >= len(lines) or "@" not in lines[i + 1])
                       or len(line) > 160
                       or ("<" not in line and "(" not in line and not (   # wrapped at the address
-                          _TIME.search(line.translate(_DIGITS)) and sum(w[:1].islower() for w in line.split()) < 4
+                          _TIME.search(line.translate(_DIGITS)) and not P.prose(line)
                           and i + 1 < len(lines) and _LEADING_ADDRESS.match(lines[i + 1].strip())))):
         return 0
     if not P.DATE_HINT.search(line) and not (   # "… schrieb am So., 23.\nJuni 2024, 21:08:"
