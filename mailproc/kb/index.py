@@ -186,7 +186,7 @@ class SearchIndex:
         semantic stage. Its vector is `encoder.encode([key])[0]`, whoever computes it."""
         if self.encoder is None or not len(self.passages):
             return None
-        return query_text(query, self.tuning.query_tokens)
+        return query_text(query, self.tuning.query_tokens, self.encoder)
 
     def query_vector(self, query: str, known: QueryVectors | None = None) -> np.ndarray | None:
         """The query's embedding (None without the semantic stage); `known`: vectors computed
@@ -303,13 +303,15 @@ class QueryVectors:
         return len(self._vectors)
 
 
-def query_text(query: str, max_tokens: int = DEFAULT_TUNING.query_tokens) -> str:
-    """What the model reads of a query: long mail is cut to about `max_tokens` word pieces."""
-    return _truncate_words(query, max_tokens)
+def query_text(query: str, max_tokens: int, encoder: semantic_stage.MiniLMEncoder) -> str:
+    """What the model reads of a query: long mail is cut at a word's end to `max_tokens` word
+    pieces (code, links and other languages take many more pieces per word than English)."""
+    return encoder.prefix(_truncate_words(query, max_tokens), max_tokens)
 
 
 def _truncate_words(text: str, max_tokens: int) -> str:
-    # Word pieces run ~1.3 per word; cutting words first keeps tokenisation cheap on long mail.
+    # Word pieces run ~1.3 per word in English prose; cutting words first keeps tokenisation
+    # cheap on long mail.
     words = text.split()
     limit = int(max_tokens / 1.3)
     return " ".join(words[:limit]) if len(words) > limit else text

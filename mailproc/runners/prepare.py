@@ -117,7 +117,7 @@ def prepare_bytes(raw: bytes, received_fallback_at: datetime | None, now: dateti
     key = vector = None
     if how.query_tokens is not None and _may_open_case(parsed, how):
         key = query_text(suggestion_query(parsed.subject, parsed.new_text or parsed.text),
-                         how.query_tokens)
+                         how.query_tokens, get_encoder())
         vector = get_encoder().encode([key])[0]
     return Prepared(hashlib.sha256(raw).hexdigest(), how.max_bytes, received_fallback_at, now,
                     parsed, key, vector, how.model, fingerprints(history(parsed)),
