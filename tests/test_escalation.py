@@ -219,6 +219,42 @@ def test_concurrent_sweeps_fire_each_step_once(db, tmp_path):
         assert len({r.dedupe_key for r in rows}) == len(rows)
 
 
+def test_a_sweep_plans_cases_a_chunk_per_transaction(db, tmp_path, monkeypatch):
+    """A backlog's new cases are planned SWEEP_CHUNK to a transaction, their facts read
+    together; the plans and the fired steps are those of one case at a time."""
+    from sqlalchemy import event
+
+    from mailproc.escalation import executor
+
+    monkeypatch.setattr(executor, "SWEEP_CHUNK", 4)
+    app = esc_app(db, tmp_path)
+    problems = ["Printer jams on tray 2", "VPN drops hourly", "Invoice 4711 wrong",
+                "New laptop for Jana", "Outlook signature logo", "Licence renewal due",
+                "Badge reader at the garage", "Monitor flickers when docked",
+                "Scanner sends empty PDFs", "Calendar does not sync to phone"]
+    for n, subject in enumerate(problems):   # unrelated: no incident groups them
+        feed(app, mail(frm=f"user{n}@firma{n}.example", subject=subject,
+                       body=f"{subject}: since this morning, please help."))
+    commits = []
+
+    def count(conn):
+        commits.append(1)
+    event.listen(app.db.engine, "commit", count)
+    try:
+        assert executor.sweep(app) == []          # nothing is due yet: every case planned
+    finally:
+        event.remove(app.db.engine, "commit", count)
+    assert len(commits) <= 1 + 3 + 1              # candidates, 3 chunks, the mark (not 12)
+    with app.db.transaction() as s:
+        planned = s.scalars(select(Case.next_escalation_at)).all()
+    assert len(planned) == 10 and None not in planned
+    app.clock.advance(timedelta(days=2))
+    fired = executor.sweep(app)
+    assert sorted((a.case_ref, a.step) for a in fired) == sorted(
+        {(a.case_ref, a.step) for a in fired})      # each once
+    assert len(fired) == 10 * 5                    # five first-response steps for every case
+
+
 def test_sweep_command_steps_through_time(db, tmp_path, monkeypatch):
     if db.engine.dialect.name != "sqlite":
         return  # the CLI opens the database by URL: the SQLite file

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 # committed late (its `now` older than the sweep's) is not missed.
 REPLAN_SLACK = timedelta(minutes=5)
 MARK = "escalation_planned"
+SWEEP_CHUNK = 50  # cases planned in one transaction
 
 
 def candidate_ids(session: Session, now: datetime, since: datetime | None,
@@ -44,26 +46,44 @@ def candidate_ids(session: Session, now: datetime, since: datetime | None,
     return list(dict.fromkeys(due + changed))
 
 
-def facts_for(session: Session, case: Case) -> tuple[CaseFacts, frozenset[tuple[str, str]]]:
-    fired = frozenset(session.execute(select(Escalation.step, Escalation.breach_key)
-                                      .where(Escalation.case_id == case.id)).all())
-    last_reply = session.scalar(select(func.max(OutboundMail.created_at)).where(
-        OutboundMail.case_id == case.id, OutboundMail.kind == "relay"))
-    asked = session.scalar(select(func.max(Event.id)).where(
-        Event.case_id == case.id, Event.kind == "escalation_requested"))
-    handled = session.scalar(select(func.max(Event.id)).where(
-        Event.case_id == case.id, Event.kind == "escalation_jump")) if asked else None
-    in_incident = False
-    if case.incident_id is not None:
-        in_incident = session.scalar(select(Incident.status).where(
-            Incident.id == case.incident_id)) == "open"
-    facts = CaseFacts(
-        status=case.status.value, created_at=case.created_at,
-        first_response_due_at=case.first_response_due_at,
-        first_responded_at=case.first_responded_at, resolution_due_at=case.resolution_due_at,
-        last_customer_message_at=case.last_customer_message_at, last_agent_reply_at=last_reply,
-        in_open_incident=in_incident, escalate_requested=bool(asked and (handled or 0) < asked))
-    return facts, fired
+def facts_for(session: Session, cases: Sequence[Case]
+              ) -> dict[int, tuple[CaseFacts, frozenset[tuple[str, str]]]]:
+    """Each case's facts and fired (step, breach) pairs, in five statements for all of them."""
+    ids = [case.id for case in cases]
+    fired: dict[int, set[tuple[str, str]]] = {i: set() for i in ids}
+    for case_id, step, breach in session.execute(
+            select(Escalation.case_id, Escalation.step, Escalation.breach_key)
+            .where(Escalation.case_id.in_(ids))):
+        fired[case_id].add((step, breach))
+    last_reply = dict(session.execute(
+        select(OutboundMail.case_id, func.max(OutboundMail.created_at))
+        .where(OutboundMail.case_id.in_(ids), OutboundMail.kind == "relay")
+        .group_by(OutboundMail.case_id)).all())
+    asked = _last_event(session, ids, "escalation_requested")
+    handled = _last_event(session, list(asked), "escalation_jump") if asked else {}
+    incidents = {case.incident_id for case in cases if case.incident_id is not None}
+    open_incidents = set(session.scalars(select(Incident.id).where(
+        Incident.id.in_(incidents), Incident.status == "open"))) if incidents else set()
+    out = {}
+    for case in cases:
+        ask = asked.get(case.id)
+        out[case.id] = (CaseFacts(
+            status=case.status.value, created_at=case.created_at,
+            first_response_due_at=case.first_response_due_at,
+            first_responded_at=case.first_responded_at, resolution_due_at=case.resolution_due_at,
+            last_customer_message_at=case.last_customer_message_at,
+            last_agent_reply_at=last_reply.get(case.id),
+            in_open_incident=case.incident_id in open_incidents,
+            escalate_requested=bool(ask and handled.get(case.id, 0) < ask)),
+            frozenset(fired[case.id]))
+    return out
+
+
+def _last_event(session: Session, case_ids: list[int], kind: str) -> dict[int, int]:
+    return dict(session.execute(
+        select(Event.case_id, func.max(Event.id))
+        .where(Event.case_id.in_(case_ids), Event.kind == kind)
+        .group_by(Event.case_id)).all())
 
 
 def _fire(app, session: Session, case: Case, due: DueStep, now: datetime) -> SweepAction | None:
@@ -134,10 +154,12 @@ def _send_step(app, session: Session, case: Case, due: DueStep, context: dict, p
     return [r for r in rows if r is not None]
 
 
-def sweep_case(app, session: Session, case: Case, now: datetime) -> list[SweepAction]:
+def sweep_case(app, session: Session, case: Case, now: datetime,
+               known: tuple[CaseFacts, frozenset[tuple[str, str]]]) -> list[SweepAction]:
+    """Plan one case and fire what is due; `known`: its facts and fired steps (facts_for)."""
     ladder = app.ladder
     levels = app.service_levels
-    facts, fired = facts_for(session, case)
+    facts, fired = known
     plan = next_step(facts, ladder, fired, now, levels.calendar, levels.policy(case.priority).clock)
     actions = []
     for due in plan.due:
@@ -158,22 +180,27 @@ def sweep_case(app, session: Session, case: Case, now: datetime) -> list[SweepAc
 def sweep(app, *, now: datetime | None = None, limit: int = 1000) -> list[SweepAction]:
     """One escalation sweep: plan changed cases and fire what is due (runners.periodic adds alerts).
 
-    Each case is one transaction; PostgreSQL skips a case another sweep holds locked, and the
-    unique (case, step, breach) row makes a step fire once even if two sweeps meet.
+    Up to SWEEP_CHUNK cases are one transaction, their facts read together (a backlog's new
+    cases each cost a transaction before); a failure rolls its chunk back, and as the mark
+    does not move, the next sweep plans those cases again. PostgreSQL skips a case another
+    sweep holds locked, and the unique (case, step, breach) row makes a step fire once even
+    if two sweeps meet.
     """
     now = now or app.clock.now()
     with app.db.transaction() as session:
         mark = session.get(SweepMark, MARK)
         ids = candidate_ids(session, now, mark.at if mark else None, limit)
     actions: list[SweepAction] = []
-    for case_id in ids:
+    for start in range(0, len(ids), SWEEP_CHUNK):
+        chunk = ids[start:start + SWEEP_CHUNK]
         with app.db.transaction() as session:
-            query = select(Case).where(Case.id == case_id)
+            query = select(Case).where(Case.id.in_(chunk))
             if is_postgres(app.db.engine):
                 query = query.with_for_update(skip_locked=True, of=Case)
-            case = session.scalar(query)
-            if case is not None:
-                actions.extend(sweep_case(app, session, case, now))
+            cases = sorted(session.scalars(query), key=lambda c: chunk.index(c.id))
+            known = facts_for(session, cases)
+            for case in cases:
+                actions.extend(sweep_case(app, session, case, now, known[case.id]))
     with app.db.transaction() as session:
         mark = session.get(SweepMark, MARK)
         if mark is None:
