@@ -292,6 +292,12 @@ def mark_lines(lines: list[str]) -> list[str]:
                 marks[i - 1] = "s"     # the block's From under a name we do not know: lv "No:"
             i += block
             continue
+        span = _notes_table(lines, i) if marks[i - 1:i] == ["t"] else 0
+        if span:
+            for j in range(i - 1, i + span):
+                marks[j] = "s"
+            i += span
+            continue
         span = _attribution_span(lines, marks, i)
         if span:
             for j in range(i, i + span):
@@ -304,6 +310,32 @@ def mark_lines(lines: list[str]) -> list[str]:
             marks[i] = "M"
         i += 1
     return marks
+
+
+_NOTES_DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?")
+
+
+def _label_alone(line: str) -> str | None:
+    """The header role of a line that is a field's label alone ("An", "Subject"), or None."""
+    label = line.strip()
+    if not label or len(label) > 12 or " " in label:
+        return None
+    return "subject" if label.lower() == "thema" else is_field(label + ": x")
+
+
+def _notes_table(lines: list[str], i: int) -> int:
+    """Lotus Notes' classic reply header, a table in plain text: the sender's name, then the
+    date and time alone (line i), then "To"/"An" alone over its value, "cc", and "Subject"/
+    "Thema" alone over the subject. The length from line i through the subject's label, or 0
+    (the caller marks the name above too)."""
+    if not _NOTES_DATE.fullmatch(lines[i].strip()) or not lines[i - 1].strip():
+        return 0
+    labels = [j for j in range(i + 1, min(len(lines), i + 12)) if _label_alone(lines[j])]
+    if not labels or _label_alone(lines[labels[0]]) != "to" \
+            or any(lines[j].strip() for j in range(i + 1, labels[0])):
+        return 0
+    subject = next((j for j in labels if _label_alone(lines[j]) == "subject"), None)
+    return subject - i + 1 if subject is not None else 0
 
 
 _MAYBE_ATTRIBUTION = re.compile(r"[\d:：@]|^-")

@@ -585,6 +585,37 @@ add("zimbra-mail-original", "Fixed in the new release.\n\nRegards,\n\nHervé\n\n
     "migration\n\nHi,\n\nhow about a hard reset?\n", "Fixed in the new release.", lang="fr",
     expected_signature="Regards,\n\nHervé", quoted_contains=["how about a hard reset?"])
 
+# --- Lotus Notes' classic reply header: a table as plain text (name, date alone, "To" alone ...)
+NOTES = {
+    "de": ("Der Drucker geht wieder, danke.", "Hans Müller/IT/Firma@Firma\n12.03.2026 10:15\n\nAn\n"
+           "support@example.com\nKopie\n\nThema\nRe: Drucker im 3. Stock\n\nBitte starten Sie den Drucker neu.\n"),
+    "en": ("The printer works again, thanks.", "John Smith/ACME@ACME\n03/12/2026 10:15 AM\n\nTo\n"
+           "support@example.com\ncc\n\nSubject\nRe: Printer on floor 3\n\nPlease restart the printer.\n"),
+    "fr": ("L'imprimante marche de nouveau.", "Jean Dupont <jean.dupont@exemple.fr>\n12/03/2026 10:15\n\nA\n"
+           "support@example.com\ncc\n\nObjet\nRe: Imprimante\n\nMerci de redémarrer l'imprimante.\n"),
+}
+for lang, (words, table) in NOTES.items():
+    add("lotus-notes-table-%s" % lang, words + "\n\n\n\n" + table, words, lang=lang, client="lotus-notes",
+        quoted_contains=[table.split("\n")[1]])
+add("lotus-notes-like-notes-stay", "Meeting notes:\nJohn Smith\n03/12/2026 10:15 AM\nTo do: buy paper\n"
+    "Subject to approval by Friday.\n", None, checks={"contains": ["03/12/2026 10:15 AM", "Subject to approval"]},
+    note="a name over a date and time, then words, not the labels alone")
+
+# --- a signature boxed by the same long rule above and below (ja, de)
+BOXES = {
+    "ja": ("プリンターが直りました。ありがとうございました。", "*" * 30 + "\n山田 太郎\n株式会社サンプル 情報システム部\n"
+           "〒100-0001 東京都千代田区1-1\nTEL: 03-1234-5678\n" + "*" * 30),
+    "de": ("Danke, der Zugang geht wieder.", "=" * 40 + "\nMuster GmbH\nHauptstraße 1, 10115 Berlin\n"
+           "Tel. +49 30 1234567\n" + "=" * 40),
+}
+for lang, (words, box) in BOXES.items():
+    add("boxed-signature-%s" % lang, words + "\n\n" + box + "\n", words, lang=lang, expected_signature=box)
+add("boxed-steps-stay", "Please run these steps:\n\n" + "*" * 20 + "\nmake clean\nmake test\n" + "*" * 20 + "\n",
+    None, checks={"contains": ["make clean", "make test"]}, note="a boxed list without a phone is the person's")
+add("boxed-bounce-notice-stays", "Your message could not be delivered.\n\n" + "*" * 40 + "\nRecipient:\n"
+    "userx@example.com\n" + "*" * 40 + "\n", None, checks={"contains": ["userx@example.com"]},
+    note="a box with an address and no phone is a notice, not a signature")
+
 with open(Path(__file__).with_name("gaps.jsonl"), "w") as f:
     for c in cases:
         f.write(json.dumps(c, ensure_ascii=False) + "\n")
