@@ -119,14 +119,6 @@ _ELSEWHERE = re.compile(r"attach|file|pdf|word|excel|spreadsheet|sheet|form\b|do
                         r"|formular|tabelle|fichier|pièce|documento|archivo|adjunto|bestand|bijlage", re.IGNORECASE)
 
 
-def _boxed_signature(lines: list[str], sender: str | None) -> bool:
-    """The last line repeats a long rule a few lines above it, closing a box that is a
-    signature (ja "*****" boxes): it stays with the signature."""
-    last = lines[-1].strip()
-    return len(last) >= 10 and any(line.strip() == last for line in lines[-10:-1]) \
-        and signature_start(lines, sender) is not None
-
-
 def _extract_lines(
     lines: list[str], sender: str | None, html: bool = False, forward: bool = False, reply: bool = False
 ) -> ReplyParts:
@@ -162,7 +154,7 @@ def _extract_lines(
         quoted = new[footer:] + quoted
         new = new[:footer]
     # A bare rule left at the bottom (list software, notification mail) separates nothing any more.
-    while new and (not new[-1].strip() or _RULE.match(new[-1]) and not _boxed_signature(new, sender)):
+    while new and (not new[-1].strip() or _RULE.match(new[-1])):
         if new[-1].strip():
             quoted.insert(0, new[-1])
         new = new[:-1]

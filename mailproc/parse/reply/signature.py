@@ -118,19 +118,6 @@ def _is_sig_block_line(line: str) -> bool:
     return not (s.endswith((".", "!")) and len(words) > 5 and P.lower_words(s) > 2)
 
 
-def _under_rule(rule: str, below: list[str]) -> bool:
-    """The lines under a rule read as a signature: a name or a contact first; or, boxed by the
-    same long rule again as the last line (ja "*****" boxes), a phone number inside (a bounce
-    boxes its notice and the address it could not reach)."""
-    boxed = len(below) >= 2 and len(rule) >= 10 and below[-1].strip() == rule
-    inner = below[:-1] if boxed else below
-    return (1 <= len(inner) <= 8
-            and not any(P.RULE_LINE.match(x) for x in inner)
-            and all(_is_sig_block_line(x) for x in inner)
-            and (_is_name_line(inner[0]) or _has_contact(inner[:1])
-                 or boxed and any(_phone(x) or P.CONTACT_LABEL.match(x.strip()) for x in inner)))
-
-
 def _has_contact(lines: list[str]) -> bool:
     return any(_phone(x) or P.EMAIL.search(x) or P.CONTACT_LABEL.match(x.strip()) for x in lines)
 
@@ -272,7 +259,13 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
         if delimiter and len(below) <= 12 and not _delimited_again(below) \
                 and not _signed_after_words(below):
             candidates.append(i)
-        elif P.RULE_LINE.match(s) and _under_rule(s, below):
+        elif (
+            P.RULE_LINE.match(s)
+            and 1 <= len(below) <= 8
+            and not any(P.RULE_LINE.match(x) for x in below)
+            and all(_is_sig_block_line(x) for x in below)
+            and (_is_name_line(below[0]) or _has_contact(below[:1]))
+        ):
             candidates.append(i)
         elif P.is_mobile_line(s) and len(below) <= 2 and not P.continues_above(lines[i - 1] if i else "", s):
             candidates.append(i)

@@ -292,11 +292,11 @@ def mark_lines(lines: list[str]) -> list[str]:
                 marks[i - 1] = "s"     # the block's From under a name we do not know: lv "No:"
             i += block
             continue
-        span = _notes_table(lines, i) if marks[i - 1:i] == ["t"] else 0
-        if span:
-            for j in range(i - 1, i + span):
+        table = _notes_table(lines, marks, i) if i else None
+        if table:
+            for j in range(table[0], table[1] + 1):
                 marks[j] = "s"
-            i += span
+            i = table[1] + 1
             continue
         span = _attribution_span(lines, marks, i)
         if span:
@@ -312,7 +312,11 @@ def mark_lines(lines: list[str]) -> list[str]:
     return marks
 
 
-_NOTES_DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?")
+_NOTES_DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\s+\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?")
+
+
+_NOTES_NAME = re.compile(r"[^\W\d_][\w.'’ -]{1,40}(?:/[\w.&’ -]{1,30}){1,4}")   # Hans Müller/IT/Firma
+_RESPOND_TO = re.compile(r"please respond to|bitte antworten an", re.IGNORECASE)
 
 
 def _label_alone(line: str) -> str | None:
@@ -323,19 +327,37 @@ def _label_alone(line: str) -> str | None:
     return "subject" if label.lower() == "thema" else is_field(label + ": x")
 
 
-def _notes_table(lines: list[str], i: int) -> int:
-    """Lotus Notes' classic reply header, a table in plain text: the sender's name, then the
-    date and time alone (line i), then "To"/"An" alone over its value, "cc", and "Subject"/
-    "Thema" alone over the subject. The length from line i through the subject's label, or 0
-    (the caller marks the name above too)."""
-    if not _NOTES_DATE.fullmatch(lines[i].strip()) or not lines[i - 1].strip():
-        return 0
-    labels = [j for j in range(i + 1, min(len(lines), i + 12)) if _label_alone(lines[j])]
-    if not labels or _label_alone(lines[labels[0]]) != "to" \
-            or any(lines[j].strip() for j in range(i + 1, labels[0])):
-        return 0
-    subject = next((j for j in labels if _label_alone(lines[j]) == "subject"), None)
-    return subject - i + 1 if subject is not None else 0
+def _notes_table(lines: list[str], marks: list[str], i: int) -> tuple[int, int] | None:
+    """Lotus Notes' classic reply header, a table in plain text: the sender with an address
+    ("Name/Org@Org", "Name <a@b>"; "Sent by:" lines may follow), the date and time alone
+    (line i), then "To"/"An" alone over an address, "cc"/"Kopie" alone, and "Subject"/"Thema"
+    alone. Its first and last lines, or None. Labels alone are common words and forms use
+    them too, so every part must be there, with addresses, and not announced with a colon."""
+    if not _NOTES_DATE.fullmatch(lines[i].strip()):
+        return None
+    above = []                      # the sender's lines: up to three right above, no blank
+    for j in range(i - 1, max(-1, i - 4), -1):
+        if marks[j] != "t" or not lines[j].strip():
+            break
+        above.append(j)
+    sender = next((j for j in reversed(above)
+                   if "@" in lines[j] or _NOTES_NAME.fullmatch(lines[j].strip())), None)
+    if sender is None:
+        return None
+    before = next((lines[j].strip() for j in range(sender - 1, -1, -1) if lines[j].strip()), "")
+    if before.endswith((":", "：")):
+        return None
+    rows = [j for j in range(i + 1, min(len(lines), i + 16)) if lines[j].strip()]
+    if rows and _RESPOND_TO.fullmatch(lines[rows[0]].strip()):
+        rows = rows[2:]             # "Please respond to" over an address
+    roles = [_label_alone(lines[j]) for j in rows]
+    if len(rows) < 4 or roles[0] != "to" or "@" not in lines[rows[1]]:
+        return None
+    cc = next((k for k, role in enumerate(roles) if role == "cc"), None)
+    subject = next((k for k, role in enumerate(roles) if role == "subject"), None)
+    if cc is None or subject is None or not 1 < cc < subject:
+        return None
+    return sender, rows[subject]
 
 
 _MAYBE_ATTRIBUTION = re.compile(r"[\d:：@]|^-")

@@ -597,19 +597,14 @@ NOTES = {
 for lang, (words, table) in NOTES.items():
     add("lotus-notes-table-%s" % lang, words + "\n\n\n\n" + table, words, lang=lang, client="lotus-notes",
         quoted_contains=[table.split("\n")[1]])
+# Variants a review wrote (hierarchical names without @, "Please respond to", 2-digit years, ja, it).
+for c in json.loads((Path(__file__).parent / "notes_tables.json").read_text(encoding="utf-8")):
+    add("lotus-notes-" + c["id"].removeprefix("t-notes-"), c["text"], c["expect"], client="lotus-notes")
 add("lotus-notes-like-notes-stay", "Meeting notes:\nJohn Smith\n03/12/2026 10:15 AM\nTo do: buy paper\n"
     "Subject to approval by Friday.\n", None, checks={"contains": ["03/12/2026 10:15 AM", "Subject to approval"]},
     note="a name over a date and time, then words, not the labels alone")
 
-# --- a signature boxed by the same long rule above and below (ja, de)
-BOXES = {
-    "ja": ("プリンターが直りました。ありがとうございました。", "*" * 30 + "\n山田 太郎\n株式会社サンプル 情報システム部\n"
-           "〒100-0001 東京都千代田区1-1\nTEL: 03-1234-5678\n" + "*" * 30),
-    "de": ("Danke, der Zugang geht wieder.", "=" * 40 + "\nMuster GmbH\nHauptstraße 1, 10115 Berlin\n"
-           "Tel. +49 30 1234567\n" + "=" * 40),
-}
-for lang, (words, box) in BOXES.items():
-    add("boxed-signature-%s" % lang, words + "\n\n" + box + "\n", words, lang=lang, expected_signature=box)
+# --- boxes in the person's words stay theirs (a box is no signature of itself)
 add("boxed-steps-stay", "Please run these steps:\n\n" + "*" * 20 + "\nmake clean\nmake test\n" + "*" * 20 + "\n",
     None, checks={"contains": ["make clean", "make test"]}, note="a boxed list without a phone is the person's")
 add("boxed-bounce-notice-stays", "Your message could not be delivered.\n\n" + "*" * 40 + "\nRecipient:\n"
