@@ -219,29 +219,36 @@ def test_concurrent_sweeps_fire_each_step_once(db, tmp_path):
         assert len({r.dedupe_key for r in rows}) == len(rows)
 
 
+TEN_PROBLEMS = ["Printer jams on tray 2", "VPN drops hourly", "Invoice 4711 wrong",
+                "New laptop for Jana", "Outlook signature logo", "Licence renewal due",
+                "Badge reader at the garage", "Monitor flickers when docked",
+                "Scanner sends empty PDFs", "Calendar does not sync to phone"]
+
+
+def ten_cases(db, tmp_path):
+    app = esc_app(db, tmp_path)
+    for n, subject in enumerate(TEN_PROBLEMS):   # unrelated: no incident groups them
+        feed(app, mail(frm=f"user{n}@firma{n}.example", subject=subject,
+                       body=f"{subject}: since this morning, please help."))
+    return app
+
+
 def test_a_sweep_plans_cases_a_chunk_per_transaction(db, tmp_path, monkeypatch):
     """A backlog's new cases are planned SWEEP_CHUNK to a transaction, their facts read
     together; the plans and the fired steps are those of one case at a time."""
     from sqlalchemy import event
 
-    from mailproc.escalation import executor
+    from mailproc.runners import periodic
 
-    monkeypatch.setattr(executor, "SWEEP_CHUNK", 4)
-    app = esc_app(db, tmp_path)
-    problems = ["Printer jams on tray 2", "VPN drops hourly", "Invoice 4711 wrong",
-                "New laptop for Jana", "Outlook signature logo", "Licence renewal due",
-                "Badge reader at the garage", "Monitor flickers when docked",
-                "Scanner sends empty PDFs", "Calendar does not sync to phone"]
-    for n, subject in enumerate(problems):   # unrelated: no incident groups them
-        feed(app, mail(frm=f"user{n}@firma{n}.example", subject=subject,
-                       body=f"{subject}: since this morning, please help."))
+    monkeypatch.setattr(periodic, "SWEEP_CHUNK", 4)
+    app = ten_cases(db, tmp_path)
     commits = []
 
     def count(conn):
         commits.append(1)
     event.listen(app.db.engine, "commit", count)
     try:
-        assert executor.sweep(app) == []          # nothing is due yet: every case planned
+        assert periodic.sweep_escalations(app, now=app.clock.now()) == []  # nothing due yet
     finally:
         event.remove(app.db.engine, "commit", count)
     assert len(commits) <= 1 + 3 + 1              # candidates, 3 chunks, the mark (not 12)
@@ -249,10 +256,35 @@ def test_a_sweep_plans_cases_a_chunk_per_transaction(db, tmp_path, monkeypatch):
         planned = s.scalars(select(Case.next_escalation_at)).all()
     assert len(planned) == 10 and None not in planned
     app.clock.advance(timedelta(days=2))
-    fired = executor.sweep(app)
-    assert sorted((a.case_ref, a.step) for a in fired) == sorted(
-        {(a.case_ref, a.step) for a in fired})      # each once
-    assert len(fired) == 10 * 5                    # five first-response steps for every case
+    fired = periodic.sweep_escalations(app, now=app.clock.now())
+    assert len(fired) == len({(a.case_ref, a.step) for a in fired}) == 10 * 5  # 5 steps each, once
+
+
+def test_a_case_that_fails_to_plan_holds_back_no_other(db, tmp_path, monkeypatch, caplog):
+    from mailproc.escalation.executor import planned_since
+    from mailproc.runners import periodic
+
+    monkeypatch.setattr(periodic, "SWEEP_CHUNK", 4)
+    app = ten_cases(db, tmp_path)
+    with app.db.transaction() as s:
+        poison = s.scalars(select(Case.id).order_by(Case.id)).all()[6]   # in the second chunk
+    plan = periodic.plan_cases
+
+    def failing(app_, session, case_ids, now):
+        if poison in case_ids:
+            raise RuntimeError("template broken")
+        return plan(app_, session, case_ids, now)
+    monkeypatch.setattr(periodic, "plan_cases", failing)
+    periodic.sweep_escalations(app, now=app.clock.now())
+    with app.db.transaction() as s:
+        unplanned = s.scalars(select(Case.id).where(Case.next_escalation_at.is_(None))).all()
+        assert unplanned == [poison] and planned_since(s) is None   # the mark waits for it
+    assert "escalation planning failed" in caplog.text
+    monkeypatch.setattr(periodic, "plan_cases", plan)              # fixed: the next sweep plans it
+    periodic.sweep_escalations(app, now=app.clock.now())
+    with app.db.transaction() as s:
+        assert s.scalars(select(Case.id).where(Case.next_escalation_at.is_(None))).all() == []
+        assert planned_since(s) is not None
 
 
 def test_sweep_command_steps_through_time(db, tmp_path, monkeypatch):

@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 # committed late (its `now` older than the sweep's) is not missed.
 REPLAN_SLACK = timedelta(minutes=5)
 MARK = "escalation_planned"
-SWEEP_CHUNK = 50  # cases planned in one transaction
 
 
 def candidate_ids(session: Session, now: datetime, since: datetime | None,
@@ -177,40 +176,36 @@ def sweep_case(app, session: Session, case: Case, now: datetime,
     return actions
 
 
-def sweep(app, *, now: datetime | None = None, limit: int = 1000) -> list[SweepAction]:
-    """One escalation sweep: plan changed cases and fire what is due (runners.periodic adds alerts).
+def planned_since(session: Session) -> datetime | None:
+    """When the last complete sweep planned every changed case (None: never)."""
+    mark = session.get(SweepMark, MARK)
+    return mark.at if mark else None
 
-    Up to SWEEP_CHUNK cases are one transaction, their facts read together (a backlog's new
-    cases each cost a transaction before); a failure rolls its chunk back, and as the mark
-    does not move, the next sweep plans those cases again. PostgreSQL skips a case another
-    sweep holds locked, and the unique (case, step, breach) row makes a step fire once even
-    if two sweeps meet.
-    """
-    now = now or app.clock.now()
-    with app.db.transaction() as session:
-        mark = session.get(SweepMark, MARK)
-        ids = candidate_ids(session, now, mark.at if mark else None, limit)
+
+def plan_cases(app, session: Session, case_ids: list[int], now: datetime) -> list[SweepAction]:
+    """Plan these cases and fire what is due, their facts read together; PostgreSQL skips a
+    case another sweep holds locked, and the unique (case, step, breach) row makes a step
+    fire once even if two sweeps meet."""
+    query = select(Case).where(Case.id.in_(case_ids))
+    if is_postgres(app.db.engine):
+        query = query.with_for_update(skip_locked=True, of=Case)
+    order = {case_id: n for n, case_id in enumerate(case_ids)}
+    cases = sorted(session.scalars(query), key=lambda c: order[c.id])
+    known = facts_for(session, cases)
     actions: list[SweepAction] = []
-    for start in range(0, len(ids), SWEEP_CHUNK):
-        chunk = ids[start:start + SWEEP_CHUNK]
-        with app.db.transaction() as session:
-            query = select(Case).where(Case.id.in_(chunk))
-            if is_postgres(app.db.engine):
-                query = query.with_for_update(skip_locked=True, of=Case)
-            cases = sorted(session.scalars(query), key=lambda c: chunk.index(c.id))
-            known = facts_for(session, cases)
-            for case in cases:
-                actions.extend(sweep_case(app, session, case, now, known[case.id]))
-    with app.db.transaction() as session:
-        mark = session.get(SweepMark, MARK)
-        if mark is None:
-            try:
-                with session.begin_nested():
-                    session.add(SweepMark(name=MARK, at=now))
-            except IntegrityError:
-                pass  # a concurrent sweep wrote it first: its mark is as good
-        elif mark.at < now:
-            mark.at = now
-    if actions:
-        log.info("sweep at %s: %d actions on %d cases", now, len(actions), len(ids))
+    for case in cases:
+        actions.extend(sweep_case(app, session, case, now, known[case.id]))
     return actions
+
+
+def mark_planned(session: Session, now: datetime) -> None:
+    """Every case changed before `now` is planned: the next sweep looks at later changes."""
+    mark = session.get(SweepMark, MARK)
+    if mark is None:
+        try:
+            with session.begin_nested():
+                session.add(SweepMark(name=MARK, at=now))
+        except IntegrityError:
+            pass  # a concurrent sweep wrote it first: its mark is as good
+    elif mark.at < now:
+        mark.at = now
