@@ -10,6 +10,7 @@ import pytest
 
 from mailproc.kb import semantic
 from mailproc.kb.index import query_text
+from mailproc.kb.onnx_forward import OnnxUnavailable
 
 KB_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "kb"
 
@@ -39,6 +40,20 @@ def test_auto_uses_onnx_runtime_when_installed():
     assert semantic.get_encoder().backend == "onnx"
     with pytest.raises(ValueError, match="encoder backend 'torch'"):
         semantic.MiniLMEncoder(backend="torch")
+
+
+def test_auto_falls_back_to_numpy_when_onnx_runtime_cannot_run(monkeypatch, caplog):
+    import onnxruntime
+    from onnxruntime.capi import onnxruntime_pybind11_state as state
+
+    def broken(*args, **kwargs):
+        raise state.Fail("this CPU lacks an instruction set")
+    monkeypatch.setattr(onnxruntime, "InferenceSession", broken)
+    encoder = semantic.MiniLMEncoder(backend="auto")
+    assert encoder.backend == "numpy" and "this CPU lacks" in caplog.text
+    assert encoder.encode(["printer jams"]).shape == (1, semantic.DIM)
+    with pytest.raises(OnnxUnavailable, match="cannot run the model"):
+        semantic.MiniLMEncoder(backend="onnx")
 
 
 def test_onnx_and_numpy_compute_the_same_vectors(encoders):

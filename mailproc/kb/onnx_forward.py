@@ -70,19 +70,33 @@ def build_graph(layers: Sequence[tuple], heads: int, dim: int) -> bytes:
     return model.SerializeToString()
 
 
+class OnnxUnavailable(RuntimeError):
+    """ONNX Runtime is installed but cannot run the graph here (a missing library, a CPU or
+    an onnx package it does not support)."""
+
+
 class OnnxLayers:
     """Callable like the NumPy layers: (x, mask) -> last hidden states."""
 
     def __init__(self, layers: Sequence[tuple], heads: int, dim: int) -> None:
-        import onnxruntime as ort
-
+        try:
+            import onnxruntime as ort
+            from onnxruntime.capi import onnxruntime_pybind11_state as state
+        except ImportError as exc:
+            raise OnnxUnavailable(f"onnxruntime does not import: {exc}") from exc
+        # ONNX Runtime's own errors derive from Exception, each its own class: these, no more.
+        errors = (ImportError, OSError, RuntimeError, ValueError) + tuple(
+            v for v in vars(state).values() if isinstance(v, type) and issubclass(v, Exception))
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3  # warnings about the graph are ours to test, not to log
-        self.session = ort.InferenceSession(build_graph(layers, heads, dim), options,
-                                            providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(build_graph(layers, heads, dim), options,
+                                                providers=["CPUExecutionProvider"])
+        except errors as exc:
+            raise OnnxUnavailable(f"ONNX Runtime cannot run the model: {exc}") from exc
 
     def __call__(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self.session.run(["y"], {"x": x.astype(np.float32, copy=False),

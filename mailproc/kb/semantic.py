@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mailproc.kb.onnx_forward import OnnxLayers, onnx_available
+from mailproc.kb.onnx_forward import OnnxLayers, OnnxUnavailable, onnx_available
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,14 @@ class MiniLMEncoder:
             )
         if backend not in ("auto", "onnx", "numpy"):
             raise ValueError(f"encoder backend {backend!r}: expected auto, onnx or numpy")
-        self.backend = "onnx" if backend == "onnx" or (backend == "auto" and onnx_available()) else "numpy"
-        self._onnx = OnnxLayers(self.layers, self.heads, DIM) if self.backend == "onnx" else None
+        self.backend, self._onnx = "numpy", None
+        if backend == "onnx" or (backend == "auto" and onnx_available()):
+            try:
+                self._onnx, self.backend = OnnxLayers(self.layers, self.heads, DIM), "onnx"
+            except OnnxUnavailable as exc:
+                if backend == "onnx":
+                    raise
+                log.warning("%s; the MiniLM layers run in NumPy (the same vectors, slower)", exc)
         log.info("loaded MiniLM encoder from %s (%s)", path, self.backend)
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -127,8 +133,9 @@ class MiniLMEncoder:
         return x
 
     def prefix(self, text: str, pieces: int) -> str:
-        """The longest start of `text` the model reads as at most `pieces` word pieces, cut
-        where a word ends (inside a word only when that word alone is longer)."""
+        """A start of `text` the model reads as at most `pieces` word pieces, cut where the
+        tokenizer's word ends (punctuation is a word of its own: "C:" | "\\Users"); when the
+        cut falls inside a word, that whole space-separated word goes, unless it is the only one."""
         encoding = self.tokenizer.encode(text)
         if len(encoding.ids) - 2 <= pieces:  # [CLS] and [SEP] are not the text's
             return text

@@ -88,10 +88,13 @@ class Prepared:
 
 @functools.cache
 def model_id() -> str:
+    """The model and how it runs (ONNX Runtime or NumPy: the same vectors within 1e-6, but a
+    vector is offered to the KB only from the same computation)."""
     try:
-        return f"{MODEL_PACKAGE}=={importlib.metadata.version(MODEL_PACKAGE.replace('_', '-'))}"
+        version = importlib.metadata.version(MODEL_PACKAGE.replace('_', '-'))
     except importlib.metadata.PackageNotFoundError:
         return ""
+    return f"{MODEL_PACKAGE}=={version}/{get_encoder().backend}"
 
 
 def recipe(app: App) -> Recipe:
@@ -177,7 +180,8 @@ def _same_date(parsed: ParsedMessage, fallback: datetime | None, then: datetime,
 def _offer_vector(app: App, prepared: Prepared) -> None:
     kb = app.knowledge_base
     v = prepared.vector
-    if kb is None or v is None or not prepared.query_key or prepared.model != model_id():
+    if kb is None or v is None or not prepared.query_key or not kb.uses_semantic \
+            or prepared.model != model_id():
         return
     if isinstance(v, np.ndarray) and v.shape == (DIM,) and v.dtype == np.float32 \
             and np.isfinite(v).all():
