@@ -164,6 +164,19 @@ FIELD_LINE = re.compile(
     ),
     re.IGNORECASE,
 )
+
+
+def is_field(line: str) -> str | None:
+    """The role (from, sent, to, cc, subject) of a header field line, or None."""
+    m = FIELD_LINE.match(line)
+    if not m:
+        return None
+    for role in HEADER_FIELDS:
+        if m.group(role):
+            return role
+    return None
+
+
 MORE_FIELD_LINE = re.compile(
     r"^\s*[*_]?\s*(%s)\s*[*_]?\s*[:：]" % "|".join(
         "(?P<%s>%s|%s)" % (role, HEADER_FIELDS[role], names) for role, names in MORE_HEADER_FIELDS.items()

@@ -6,6 +6,8 @@ import re
 import unicodedata
 
 from mailproc.parse.reply import patterns as P
+from mailproc.parse.reply.notes import notes_table
+from mailproc.parse.reply.patterns import is_field
 
 # Line marks (talon's idea): t text, e empty, m ">"-quoted, s quote header/splitter, f forward marker,
 # r rule line, h hard quote boundary from HTML structure, M mobile "Sent from" line, c code.
@@ -37,16 +39,6 @@ def _names_a_line(text: str) -> bool:
     """Cheap test before REPLY_ABOVE, which every line is asked: it names "this line"."""
     low = text.lower()
     return "line" in low or "zeile" in low or "ligne" in low or "línea" in low or "lijn" in low or "regel" in low
-
-
-def is_field(line: str) -> str | None:
-    m = P.FIELD_LINE.match(line)
-    if not m:
-        return None
-    for role in P.HEADER_FIELDS:
-        if m.group(role):
-            return role
-    return None
 
 
 _INLINE_FIELD = re.compile(
@@ -292,7 +284,7 @@ def mark_lines(lines: list[str]) -> list[str]:
                 marks[i - 1] = "s"     # the block's From under a name we do not know: lv "No:"
             i += block
             continue
-        table = _notes_table(lines, marks, i) if i else None
+        table = notes_table(lines, marks, i) if i else None
         if table:
             for j in range(table[0], table[1] + 1):
                 marks[j] = "s"
@@ -310,54 +302,6 @@ def mark_lines(lines: list[str]) -> list[str]:
             marks[i] = "M"
         i += 1
     return marks
-
-
-_NOTES_DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\s+\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?")
-
-
-_NOTES_NAME = re.compile(r"[^\W\d_][\w.'’ -]{1,40}(?:/[\w.&’ -]{1,30}){1,4}")   # Hans Müller/IT/Firma
-_RESPOND_TO = re.compile(r"please respond to|bitte antworten an", re.IGNORECASE)
-
-
-def _label_alone(line: str) -> str | None:
-    """The header role of a line that is a field's label alone ("An", "Subject"), or None."""
-    label = line.strip()
-    if not label or len(label) > 12 or " " in label:
-        return None
-    return "subject" if label.lower() == "thema" else is_field(label + ": x")
-
-
-def _notes_table(lines: list[str], marks: list[str], i: int) -> tuple[int, int] | None:
-    """Lotus Notes' classic reply header, a table in plain text: the sender with an address
-    ("Name/Org@Org", "Name <a@b>"; "Sent by:" lines may follow), the date and time alone
-    (line i), then "To"/"An" alone over an address, "cc"/"Kopie" alone, and "Subject"/"Thema"
-    alone. Its first and last lines, or None. Labels alone are common words and forms use
-    them too, so every part must be there, with addresses, and not announced with a colon."""
-    if not _NOTES_DATE.fullmatch(lines[i].strip()):
-        return None
-    above = []                      # the sender's lines: up to three right above, no blank
-    for j in range(i - 1, max(-1, i - 4), -1):
-        if marks[j] != "t" or not lines[j].strip():
-            break
-        above.append(j)
-    sender = next((j for j in reversed(above)
-                   if "@" in lines[j] or _NOTES_NAME.fullmatch(lines[j].strip())), None)
-    if sender is None:
-        return None
-    before = next((lines[j].strip() for j in range(sender - 1, -1, -1) if lines[j].strip()), "")
-    if before.endswith((":", "：")):
-        return None
-    rows = [j for j in range(i + 1, min(len(lines), i + 16)) if lines[j].strip()]
-    if rows and _RESPOND_TO.fullmatch(lines[rows[0]].strip()):
-        rows = rows[2:]             # "Please respond to" over an address
-    roles = [_label_alone(lines[j]) for j in rows]
-    if len(rows) < 4 or roles[0] != "to" or "@" not in lines[rows[1]]:
-        return None
-    cc = next((k for k, role in enumerate(roles) if role == "cc"), None)
-    subject = next((k for k, role in enumerate(roles) if role == "subject"), None)
-    if cc is None or subject is None or not 1 < cc < subject:
-        return None
-    return sender, rows[subject]
 
 
 _MAYBE_ATTRIBUTION = re.compile(r"[\d:：@]|^-")
