@@ -37,8 +37,7 @@ def notes_table(lines: list[str], marks: list[str], i: int) -> tuple[int, int] |
                    if "@" in lines[j] or _NOTES_NAME.fullmatch(lines[j].strip())), None)
     if sender is None:
         return None
-    before = next((lines[j].strip() for j in range(sender - 1, -1, -1) if lines[j].strip()), "")
-    if before.endswith((":", "：")):
+    if P.announced(lines, sender):
         return None
     rows = [j for j in range(i + 1, min(len(lines), i + 16)) if lines[j].strip()]
     if rows and _RESPOND_TO.fullmatch(lines[rows[0]].strip()):

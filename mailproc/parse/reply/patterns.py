@@ -244,6 +244,15 @@ def prose(line: str) -> bool:
     return lower_words(line) >= 4
 
 
+def announced(lines: list[str], i: int) -> bool:
+    """The nearest line with words above line i ends in a colon: what follows is what it
+    announces ("send it to:", "the form says:"), the person's own, not a quote or a signature."""
+    j = i - 1
+    while j >= 0 and not lines[j].strip():
+        j -= 1
+    return j >= 0 and lines[j].rstrip().endswith((":", "："))
+
+
 def continues_above(above: str, line: str) -> bool:
     """`line` is announced by the line above ("it says:") or goes on with its sentence in lower
     case: quoted or written by the person, not a device's own line."""

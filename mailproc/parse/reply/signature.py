@@ -194,15 +194,7 @@ def _introduced_paragraph(lines: list[str], i: int) -> bool:
     """The paragraph holding line i is announced by a line ending in a colon."""
     while i > 0 and lines[i - 1].strip():
         i -= 1
-    return _introduced(lines, i)
-
-
-def _introduced(lines: list[str], i: int) -> bool:
-    """The line above ends in a colon: what follows is what it announces ("send it to:"), not a signature."""
-    j = i - 1
-    while j >= 0 and not lines[j].strip():
-        j -= 1
-    return j >= 0 and lines[j].rstrip().endswith((":", "："))
+    return P.announced(lines, i)
 
 
 def list_footer_start(lines: list[str]) -> int | None:
@@ -299,7 +291,7 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             and not lines[i - 1].strip()
             and _has_contact(below)
             and _block_fits(below)
-            and not _introduced(lines, i)
+            and not P.announced(lines, i)
         ):
             candidates.append(i)
     if not candidates:

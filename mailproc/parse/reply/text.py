@@ -23,11 +23,8 @@ _FIELD_COLON = re.compile(r"[:：]")
 def _reply_above_alone(lines: list[str], i: int) -> bool:
     """A help desk's marker stands alone: not announced ("your mails contain:"), and what follows
     is its notification, not the person's sentence going on in lower case."""
-    k = i - 1
-    while k >= 0 and not lines[k].strip():
-        k -= 1
-    if k >= 0 and (lines[k].rstrip().endswith((":", "：")) or lines[i - 1].strip()
-                   and lines[i].strip()[:1] not in "#-=*_"):
+    if P.announced(lines, i) or (i > 0 and lines[i - 1].strip()
+                                 and lines[i].strip()[:1] not in "#-=*_"):
         return False
     j = i + 1
     while j < len(lines) and not lines[j].strip():
