@@ -30,12 +30,11 @@ from kb_quality import CORPUS, SETS  # noqa: E402
 from mailproc.errors import ParseError  # noqa: E402
 from mailproc.kb.index import DEFAULT_TUNING, query_text  # noqa: E402
 from mailproc.kb.search import suggestion_query  # noqa: E402
-from mailproc.kb.semantic import MiniLMEncoder, get_encoder  # noqa: E402
+from mailproc.kb.semantic import MiniLMEncoder  # noqa: E402
 from mailproc.parse.message import parse_message  # noqa: E402
 
 
-def mail_queries(limit: int) -> list[str]:
-    encoder = get_encoder()
+def mail_queries(limit: int, encoder: MiniLMEncoder) -> list[str]:
     out = []
     for raw in load_corpus():
         try:
@@ -78,7 +77,7 @@ def one_thread_numpy(limit: int) -> dict:
 def numpy_only(limit: int) -> int:
     numpy = MiniLMEncoder(backend="numpy")
     out = {}
-    for name, texts in sets(limit):
+    for name, texts in sets(limit, numpy):
         single, vectors = per_text(numpy, texts, 1)
         out[name] = {"ms": single, "batch8_ms": per_text(numpy, texts, 8)[0],
                      "vectors": vectors.tolist()}
@@ -86,8 +85,10 @@ def numpy_only(limit: int) -> int:
     return 0
 
 
-def sets(limit: int) -> list[tuple[str, list[str]]]:
-    return [("corpus mail queries", mail_queries(limit)), ("FAQ questions", faq_questions(limit))]
+def sets(limit: int, encoder: MiniLMEncoder) -> list[tuple[str, list[str]]]:
+    """The texts, the queries cut by `encoder` (both backends share the tokenizer)."""
+    return [("corpus mail queries", mail_queries(limit, encoder)),
+            ("FAQ questions", faq_questions(limit))]
 
 
 def main() -> int:
@@ -101,7 +102,7 @@ def main() -> int:
     one_thread = one_thread_numpy(args.limit)
     onnx, numpy = MiniLMEncoder(backend="onnx"), MiniLMEncoder(backend="numpy")
     report = {}
-    for name, texts in sets(args.limit):
+    for name, texts in sets(args.limit, onnx):
         tokens = [len(onnx.tokenizer.encode(t).ids) for t in texts]
         row = {"texts": len(texts), "mean_tokens": round(float(np.mean(tokens)), 1)}
         row["numpy_1_thread_ms"] = one_thread[name]["ms"]
