@@ -11,7 +11,8 @@ customer's with its five-print disclaimer. Then, for `--samples` recent cases, t
 a new message about them asks: its In-Reply-To and References (stored and ghost ids), the
 sender's subject, the sender's recent cases, a colleague's (a small company and the large
 one), the quoted part (a plain quote, and one with the disclaimer), what the quote holds of a
-few candidates, and the whole of thread_message for three kinds of reply. Each is timed as
+few candidates, the recent cases a new case's incident check compares itself with, and
+the whole of thread_message for three kinds of reply. Each is timed as
 migrated and again with the indexes PROPOSED below (created for the run, dropped after).
 
     python bench/threading_lookup.py [--db postgresql|sqlite|both] [--messages 1000000]
@@ -41,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sqlalchemy import bindparam, select, text  # noqa: E402
 
 from ingest import drop_schema, open_schema  # noqa: E402
+from mailproc.actions.incidents import recent_case_words  # noqa: E402
 from mailproc.db import Database  # noqa: E402
 from mailproc.models import Case  # noqa: E402
 from mailproc.thread.lookup import DbThreadLookup  # noqa: E402
@@ -55,6 +57,7 @@ T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
 SPAN_DAYS = 730
 NOW = T0 + timedelta(days=SPAN_DAYS + 10)
 WINDOW = timedelta(days=14)
+INCIDENT_MINUTES = 15         # the incidents window's default
 PRINTS = 10                     # fingerprints per stored message
 DISCLAIMER = 5                  # prints of the large customer's disclaimer
 FREE = ("gmail.com", "web.de", "outlook.com", "gmx.de", "yahoo.com")
@@ -227,12 +230,14 @@ def timed(fn, runs: list[float]):
 def measure(db: Database, params: dict, n: int, seed: int = 1) -> dict[str, list[float]]:
     rng = random.Random(seed)
     questions: dict[str, list[float]] = {}
+    newest = T0 + timedelta(seconds=params["cases"] * params["step"])   # the last case's mail
     for warm in (True, False):          # a first pass brings the indexes into memory
         runs: dict[str, list[float]] = {}
         for s in samples(n, params, rng):
             with db.transaction() as session:
                 session.execute(text("SELECT 1"))      # the transaction is under way
                 lookup = DbThreadLookup(session)
+                case = session.get(Case, s["case"])
                 since = s["at"] - WINDOW
                 colleague = "colleague-" + s["sender"]
                 kind = "big" if s["big"] else "small"
@@ -252,6 +257,8 @@ def measure(db: Database, params: dict, n: int, seed: int = 1) -> dict[str, list
                     f"cases_quoting (a quote{', with the disclaimer' if s['big'] else ''})":
                         lambda: lookup.cases_quoting(
                             s["prints"] + ([-1, -2, -3] if s["big"] else []), 3),
+                    "incidents: recent cases (a new case's burst check)":
+                        lambda: recent_case_words(session, case, newest, INCIDENT_MINUTES),
                     "prints_held (the quote in 10 candidate cases)":
                         lambda: lookup.prints_held(s["prints"], list(range(
                             s["case"] - 9, s["case"] + 1))),

@@ -6,10 +6,11 @@ from datetime import timedelta
 from types import MappingProxyType
 
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from mailproc.actions.acknowledge import enqueue_incident_ack
-from mailproc.actions.incidents import on_new_case, similarity, update_incident, words
+from mailproc.actions.incidents import (_FIRST_MESSAGES, on_new_case, recent_case_words, similarity,
+                                        update_incident, words)
 from mailproc.config import AckSettings
 from mailproc.models import Case, CaseStatus, Event, Incident, Message, OutboundMail
 from mailproc.runners.inbound import process_pending
@@ -146,3 +147,43 @@ def test_a_real_burst_in_a_backlog_is_still_one_incident(db, tmp_path):
             Case.incident_id == incident.id)) == 6
         why = s.scalars(select(Event.detail).where(Event.kind == "incident_linked")).all()
         assert any("arrived within 15 minutes" in w for w in why)
+
+
+def test_the_burst_check_walks_only_the_cases_opened_within_the_window(db, tmp_path):
+    """A new case compares itself with the open cases whose mail arrived within the window;
+    the query walks the index of when cases were opened, down to the window's start only
+    (not every case without an incident, which grows for ever), and the words it compares
+    are those of the subject and the first message's start, remembered or read."""
+    app = incident_app(db, tmp_path)
+    for n in range(3):                              # last week's cases: outside the window
+        arrive(app, 200 + n, *OTHER[n % 2])
+    app.clock.advance(timedelta(days=7))
+    for n in range(4):
+        arrive(app, n, *OUTAGE[n])
+        app.clock.advance(timedelta(minutes=1))
+    statements: list[tuple[str, object]] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    with app.db.transaction() as s:
+        newest = s.scalar(select(Case).order_by(Case.id.desc()).limit(1))
+        arrived = app.clock.now()
+        event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            cached = recent_case_words(s, newest, arrived, 15)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", seen)
+        _FIRST_MESSAGES._known.clear()
+        read = recent_case_words(s, newest, arrived, 15)
+        expected = [(c.id, words(f"{c.subject} {m.new_text or m.body_text}"))
+                    for c, m in s.execute(select(Case, Message).join(Message)
+                                          .where(Case.id != newest.id,
+                                                 Case.subject.in_([o[0] for o in OUTAGE])
+                                                 ).order_by(Case.id.desc()))]
+        assert cached == read == expected and len(expected) == 3
+        if db.engine.dialect.name == "sqlite":
+            (statement, parameters), = [x for x in statements if "FROM cases" in x[0]]
+            plan = " ".join(str(row) for row in s.connection().exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement, parameters))
+            assert "ix_cases_created_at" in plan, plan

@@ -6,7 +6,7 @@ import functools
 import logging
 import math
 import re
-from collections import Counter
+from collections import Counter, OrderedDict
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -49,12 +49,68 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
 
 def _case_words(subject: str, text: str) -> frozenset[str]:
     # The start of the text is enough: people name the outage first, then their details.
-    return _start_words(subject, text[:START_CHARS])
+    return _subject_words(subject) | _text_words(text[:START_CHARS])
 
 
-@functools.lru_cache(maxsize=2048)   # the recent cases are compared with every new one
-def _start_words(subject: str, start: str) -> frozenset[str]:
-    return words(f"{subject} {start}")
+# A word boundary falls at the space between subject and text, so a case's words are those
+# of its subject and those of its text's start; each is cached on its own.
+@functools.lru_cache(maxsize=2048)
+def _subject_words(subject: str) -> frozenset[str]:
+    return words(subject)
+
+
+@functools.lru_cache(maxsize=2048)
+def _text_words(start: str) -> frozenset[str]:
+    return words(start)
+
+
+@functools.lru_cache(maxsize=4096)
+def _joined(subject: str, start: frozenset[str]) -> frozenset[str]:
+    return _subject_words(subject) | start
+
+
+class _FirstMessages:
+    """When each recent case's first message arrived and the words of its start: a new case
+    compares itself with up to RECENT_LIMIT of them, each a new case's own a moment before.
+    Keyed by message id and raw id together: a rolled-back row's id can come back for another
+    mail on SQLite, its raw row's id cannot (it was committed first). The newest `size`, per
+    process; what is not remembered is read (a message without a raw row has no arrival)."""
+
+    def __init__(self, size: int = 4 * RECENT_LIMIT) -> None:
+        self.size = size
+        self._known: OrderedDict[tuple[int, int], tuple[datetime, frozenset[str]]] = \
+            OrderedDict()
+
+    def put(self, message: Message, arrived: datetime, text: str) -> None:
+        if message.id is not None and message.raw_id is not None:
+            self._remember((message.id, message.raw_id),
+                           (arrived, _text_words(text[:START_CHARS])))
+
+    def _remember(self, key: tuple[int, int], value: tuple[datetime, frozenset[str]]) -> None:
+        self._known[key] = value
+        self._known.move_to_end(key)
+        while len(self._known) > self.size:
+            self._known.popitem(last=False)
+
+    def of(self, session: Session, keys: list[tuple[int, int | None]]
+           ) -> dict[tuple[int, int | None], tuple[datetime, frozenset[str]]]:
+        """(arrival, words of the start) of each message that has a raw row."""
+        found = {k: self._known[k] for k in keys if k in self._known}
+        missing = [message_id for message_id, raw_id in keys
+                   if raw_id is not None and (message_id, raw_id) not in found]
+        if missing:
+            for message_id, raw_id, arrived, new, body in session.execute(
+                    select(Message.id, Message.raw_id, RawMessage.received_at,
+                           func.substr(Message.new_text, 1, START_CHARS),
+                           func.substr(Message.body_text, 1, START_CHARS))
+                    .join(RawMessage, RawMessage.id == Message.raw_id)
+                    .where(Message.id.in_(missing))):
+                found[(message_id, raw_id)] = value = (arrived, _text_words(new or body or ""))
+                self._remember((message_id, raw_id), value)
+        return found
+
+
+_FIRST_MESSAGES = _FirstMessages()
 
 
 def _arrival(session: Session, message: Message) -> datetime:
@@ -66,6 +122,39 @@ def _arrival(session: Session, message: Message) -> datetime:
         if received is not None:
             return received
     return message.date_at
+
+
+def recent_case_words(session: Session, case: Case, arrived: datetime,
+                      window_minutes: int) -> list[tuple[int, frozenset[str]]]:
+    """Of the newest RECENT_LIMIT open cases without an incident opened since the window's
+    start, those whose first mail arrived within the window of `arrived`, with their words.
+
+    The window is measured on when mail reached our server, not when we processed it: after
+    a backlog (an outage, a first import), days of mail are processed in a minute, in the
+    order it arrived, so the cases opened last are those whose mail arrived last. The scan
+    walks the index of when cases were opened from the newest down, and stops at the window's
+    start (a case is opened after its mail arrives) however many cases are older; the
+    incident and status columns are wrapped so that their indexes, which hold every case,
+    are not the ones walked."""
+    window = timedelta(minutes=window_minutes)
+    first = (select(func.min(Message.id)).where(Message.case_id == Case.id)
+             .correlate(Case).scalar_subquery())
+    rows = session.execute(
+        select(Case.id, Case.subject, Message.id, Message.raw_id)
+        .join(Message, Message.id == first)
+        .where(Case.created_at >= arrived - window, Case.id != case.id,
+               func.coalesce(Case.incident_id, 0) == 0,
+               func.coalesce(Case.status, "").in_((CaseStatus.NEW, CaseStatus.OPEN)))
+        .order_by(Case.created_at.desc(), Case.id.desc()).limit(RECENT_LIMIT)).all()
+    firsts = _FIRST_MESSAGES.of(session, [(message_id, raw_id)
+                                          for _, _, message_id, raw_id in rows])
+    early, late = arrived - window, arrived + window
+    out = []
+    for case_id, subject, message_id, raw_id in rows:
+        known = firsts.get((message_id, raw_id))
+        if known is not None and early <= known[0] <= late:
+            out.append((case_id, _joined(subject or "", known[1])))
+    return out
 
 
 def incident_context(incident: Incident) -> dict:
@@ -80,7 +169,8 @@ def on_new_case(app, session: Session, case: Case, message: Message,
     settings = app.ladder.incidents
     if not settings.enabled:
         return None
-    mine = _case_words(case.subject or message.subject, message.new_text or message.body_text)
+    text = message.new_text or message.body_text
+    mine = _case_words(case.subject or message.subject, text)
     if not mine:
         return None
     for incident in session.scalars(select(Incident).where(Incident.status == "open")
@@ -88,26 +178,11 @@ def on_new_case(app, session: Session, case: Case, message: Message,
         if similarity(mine, frozenset(incident.keywords.split())) >= settings.similarity:
             _link(session, incident, case, now, "matches the incident")
             return incident
-    # The window is measured on when the mail arrived at our server, not when we processed it:
-    # after a backlog (an outage, a first import), days of mail are processed in a minute.
     arrived = _arrival(session, message)
-    window = timedelta(minutes=settings.window_minutes)
-    recent = session.execute(
-        select(Case.id, Case.subject, func.substr(Message.new_text, 1, START_CHARS),
-               func.substr(Message.body_text, 1, START_CHARS))
-        .join(Message, Message.case_id == Case.id)
-        .join(RawMessage, RawMessage.id == Message.raw_id)
-        .where(Case.created_at >= arrived - window,     # indexed; a case follows its mail
-               RawMessage.received_at >= arrived - window,
-               RawMessage.received_at <= arrived + window,
-               Case.id != case.id, Case.incident_id.is_(None),
-               Case.status.in_((CaseStatus.NEW, CaseStatus.OPEN)),
-               Message.id == select(func.min(Message.id)).where(Message.case_id == Case.id)
-               .correlate(Case).scalar_subquery())
-        .order_by(Case.id.desc()).limit(RECENT_LIMIT)).all()
-    similar = [(case_id, w) for case_id, subject, new, body in recent
-               if similarity(mine, w := _case_words(subject, new or body or ""))
-               >= settings.similarity]
+    _FIRST_MESSAGES.put(message, arrived, text)     # the next new cases compare with it
+    similar = [(case_id, w) for case_id, w
+               in recent_case_words(session, case, arrived, settings.window_minutes)
+               if similarity(mine, w) >= settings.similarity]
     if len(similar) + 1 < settings.min_cases:
         return None
     group = [(session.get(Case, case_id), w) for case_id, w in similar]
