@@ -6,12 +6,15 @@ import email
 import email.policy
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from mailproc.kb import search as search_mod
 from mailproc.kb import semantic as semantic_mod
+from mailproc.kb.loader import dir_signature
 from mailproc.kb.search import DEFAULT_THRESHOLD, KnowledgeBase
 from mailproc.kb.text import analyze, fold_accents, stem, words
 
@@ -170,6 +173,32 @@ def test_incremental_reload_after_edit(tmp_path):
     (kb_dir / "vpn-connect.md").unlink()
     assert base.get("vpn-connect") is None
     assert base.refresh() is False  # nothing changed since the last query
+
+
+def test_a_steady_block_looks_at_the_files_once(tmp_path, monkeypatch):
+    """A batch of messages asks the KB several times per new case: inside steady() the files
+    are looked at by the first query only, a change counts from the next block, and another
+    thread (the web console) still looks at every query."""
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(STARTER_KB, kb_dir)
+    base = KnowledgeBase(kb_dir, semantic=False)
+    looks = []
+    monkeypatch.setattr(search_mod, "dir_signature", lambda d: looks.append(d) or dir_signature(d))
+    with base.steady():
+        assert base.get("vpn-connect") is not None
+        (kb_dir / "vpn-connect.md").unlink()
+        with base.steady():                       # nested: still the outer block's index
+            assert base.get("vpn-connect") is not None
+        assert base.suggest("", "vpn does not connect", "customer", 3, 0.0)[0].article_id \
+            == "vpn-connect"
+        elsewhere = []
+        worker = threading.Thread(target=lambda: elsewhere.append(base.get("vpn-connect")))
+        worker.start()
+        worker.join()
+        assert elsewhere == [None]
+    assert len(looks) == 2                        # the block's first query, the other thread
+    assert base.get("vpn-connect") is None        # after the block: looked at again
+    assert len(looks) == 3
 
 
 def test_lexical_fallback_when_semantic_missing(monkeypatch):

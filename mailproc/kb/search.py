@@ -3,11 +3,12 @@ console, reloaded on change; hits and suggestions."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Hashable, Mapping
+from typing import Callable, Hashable, Iterator, Mapping
 
 import numpy as np
 
@@ -74,6 +75,7 @@ class KnowledgeBase:
         self.semantic = semantic
         self.tuning = tuning
         self._lock = threading.Lock()
+        self._steady = threading.local()
         self._signature: tuple | None = None
         self._file_articles: dict[str, tuple[tuple[int, int], Article | None]] = {}
         self._analysis: dict[str, WeightedDoc] = {}
@@ -175,9 +177,28 @@ class KnowledgeBase:
         return dict(self._files_by_id)
 
     def _current(self) -> SearchIndex:
-        self.refresh()
+        # In a steady() block, only the first query looks at the files and edits.
+        state = getattr(self._steady, "state", None)
+        if state != "looked" or self._index is None:
+            self.refresh()
+            if state is not None:
+                self._steady.state = "looked"
         assert self._index is not None
         return self._index
+
+    @contextlib.contextmanager
+    def steady(self) -> Iterator[None]:
+        """Within the block, only this thread's first query looks at the files and edits for
+        changes (a batch of messages asks the KB several times per new case): a change made
+        meanwhile counts from the next block, or from another thread's query."""
+        if getattr(self._steady, "state", None) is not None:
+            yield
+            return
+        self._steady.state = "not yet"
+        try:
+            yield
+        finally:
+            self._steady.state = None
 
     # -- queries -------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import logging
@@ -202,7 +203,7 @@ def _rows_or_rollback(app: App, fresh: list[int], upto: int, prepared) -> list[O
     outcomes: list[Outcome] = []
     processed: list[dict] = []
     counted = tuple(fresh)       # the pool's work on these may be done here meanwhile
-    with app.db.transaction() as session:
+    with app.db.transaction() as session, _kb_steady(app):
         hold_events(session)
         # One read for the batch's rows: each message's session.get finds its own (kept).
         rows = session.scalars(select(RawMessage).where(RawMessage.id.in_(fresh[:upto]))).all()
@@ -222,6 +223,12 @@ def _rows_or_rollback(app: App, fresh: list[int], upto: int, prepared) -> list[O
             session.execute(update(RawMessage).where(RawMessage.id.in_(unstarted))
                             .values(attempts=RawMessage.attempts - 1))
     return outcomes
+
+
+def _kb_steady(app: App):
+    """The KB's files and edits looked at once per batch, not at every query."""
+    kb = app.knowledge_base
+    return kb.steady() if kb is not None else contextlib.nullcontext()
 
 
 def process_raw(app: App, raw_id: int, *, prepared: Prepared | None = None) -> Outcome:
