@@ -8,6 +8,7 @@ from typing import Iterable
 
 from sqlalchemy import and_, bindparam, event, insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mailproc.models import Case, CaseStatus, Contact, Event, Participant
 from mailproc.thread.nearby import domain_of
@@ -126,6 +127,7 @@ def open_case(session: Session, *, subject: str, normalized_subject: str, custom
                 last_customer_message_at=now, linked_case_id=linked_case_id, kb_suggestions=[])
     session.add(case)
     session.flush()
+    set_committed_value(case, "customer", customer)    # known: the template needs no look-up
     # The public reference follows the row id: unique without a sequence of its own (written
     # by the next flush, with the message's other changes to the case).
     case.ref = str(ref_base + case.id)

@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mailproc.classify.rules import NO_CASE_KINDS, Classification
 from mailproc.errors import MailprocError
@@ -55,6 +56,8 @@ def store_message(session: Session, row: RawMessage, msg: ParsedMessage,
     inserted = session.connection().execute(_INSERT_MESSAGE, values)
     message = Message(id=inserted.inserted_primary_key[0], **values)
     make_transient_to_detached(message)     # as if loaded: persistent once added, no INSERT
+    if not msg.attachments:                 # known: no SELECT when a template lists them
+        set_committed_value(message, "attachments", [])
     session.add(message)
     if verdict.kind not in ("human", "agent"):
         prints = ()
