@@ -85,6 +85,24 @@ def test_8bit_headers_utf8_and_latin1():
     assert any("latin-1" in d for d in msg.defects)
 
 
+def test_utf8_declared_as_a_western_charset_is_read_as_utf8():
+    """A client or gateway that writes UTF-8 but declares ISO-8859-1 (or windows-1252) would
+    give agents "JosÃ©" and "GrÃ¼ÃŸe"; text really in those charsets stays as it was."""
+    body = "Grüße aus Köln, José\n\nDer Drucker im 2. Stock druckt nur noch leere Seiten."
+    part = "Content-Type: text/plain; charset={}\nContent-Transfer-Encoding: 8bit\n"
+    mislabelled = mail(BASIC + part.format("iso-8859-1"), "") + body.encode("utf-8")
+    msg = parse_message(mislabelled)
+    assert msg.text.strip() == body and "Ã" not in msg.text
+    assert any("mislabelled charset iso-8859-1" in d and "utf-8" in d for d in msg.defects)
+    for charset, encoding, text in (("iso-8859-1", "latin-1", body + " (½ Seite, ©)"),
+                                    ("windows-1252", "cp1252", body + " – 5 €")):
+        genuine = mail(BASIC + part.format(charset), "") + text.encode(encoding)
+        assert parse_message(genuine).text.strip() == text
+    subject = mail(BASIC.replace("Subject: Printer broken",
+                                 "Subject: =?iso-8859-1?Q?Jos=C3=A9s_Drucker?="))
+    assert parse_message(subject).subject == "Josés Drucker"
+
+
 def test_unknown_charset_falls_back_with_defect():
     raw = mail(BASIC + "Content-Type: text/plain; charset=x-unknown\nContent-Transfer-Encoding: 8bit\n",
                "") + "Café crème €5".encode("cp1252")

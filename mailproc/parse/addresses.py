@@ -73,13 +73,37 @@ def _decode_words(text: str, defects: list[str] | None, name: str) -> str:
     return "".join(out)
 
 
+# The charsets mail is most often mislabelled with: a client or gateway that writes UTF-8
+# but declares its default Western charset ("JosÃ©" for "José"). Text really written in one
+# of them is not valid UTF-8 once it holds a lower-case accented letter (a UTF-8 lead byte
+# must be followed by the right number of bytes 0x80-0xBF), so UTF-8 that decodes whole is
+# read as UTF-8.
+_OFTEN_MISLABELLED = frozenset({
+    "iso-8859-1", "iso8859-1", "iso_8859-1", "latin-1", "latin1", "l1", "iso-8859-15",
+    "iso8859-15", "latin-9", "windows-1252", "cp1252", "us-ascii", "ascii"})
+
+
+def _utf8_in_disguise(data: bytes) -> str | None:
+    if data.isascii():
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def decode_bytes(data: bytes, charset: str | None, defects: list[str] | None, where: str) -> str:
-    """Decode bytes with the declared charset, else UTF-8, else cp1252/latin-1, noting why."""
+    """Decode bytes with the declared charset, else UTF-8, else cp1252/latin-1, noting why;
+    UTF-8 declared as a Western charset is read as UTF-8."""
     declared = (charset or "").strip().strip('"').lower() or None
     if declared in ("unknown-8bit", "x-unknown", "unknown"):
         known = False
     else:
         known = True
+    if declared in _OFTEN_MISLABELLED and (text := _utf8_in_disguise(data)) is not None:
+        if defects is not None:
+            defects.append(f"mislabelled charset {declared} in {where}, decoded as utf-8")
+        return text
     if declared and known:
         try:
             text = data.decode(declared)
