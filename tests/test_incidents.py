@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from sqlalchemy import event, func, select
 
 from mailproc.actions.acknowledge import enqueue_incident_ack
-from mailproc.actions.incidents import (_FIRST_MESSAGES, on_new_case, recent_case_words, similarity,
+from mailproc.actions import incidents
+from mailproc.actions.incidents import (_FIRST_WORDS, on_new_case, recent_case_words, similarity,
                                         update_incident, words)
 from mailproc.config import AckSettings
 from mailproc.models import Case, CaseStatus, Event, Incident, Message, OutboundMail
@@ -149,6 +150,37 @@ def test_a_real_burst_in_a_backlog_is_still_one_incident(db, tmp_path):
         assert any("arrived within 15 minutes" in w for w in why)
 
 
+def test_a_burst_processed_out_of_arrival_order_is_still_found(db, tmp_path, monkeypatch):
+    """Two mailboxes' backlogs, processed one after the other: three reports from the first,
+    then more unrelated cases opened after them than the check reads (its limit, 5 here)
+    whose mail arrived days later, then the second mailbox's two reports of the same minute.
+    The cases compared are the newest whose mail arrived in the window, not the newest."""
+    monkeypatch.setattr(incidents, "RECENT_LIMIT", 5)
+    app = incident_app(db, tmp_path)
+    store = app.raw_store()
+    at = app.clock.now() - timedelta(days=3)
+    later = [("Printer jam", "The printer on floor 3 jams all the time."),
+             ("Password reset", "I forgot my password, please reset it."),
+             ("New laptop", "Our new colleague starts on Monday and needs a laptop."),
+             ("Invoice 2026-118", "The VAT on invoice 2026-118 looks wrong."),
+             ("Parking permit", "Can I get a parking permit for the garage?"),
+             ("Teams echo", "Calls in meeting room Elbe have an echo."),
+             ("Scanner PDFs", "Scans arrive as empty PDF files."),
+             ("Monitor flickers", "The monitor flickers after docking the notebook.")]
+    batch = [(at + timedelta(minutes=n), OUTAGE[n]) for n in range(3)] \
+        + [(at + timedelta(days=2, minutes=n), later[n]) for n in range(8)] \
+        + [(at + timedelta(minutes=3 + n), OUTAGE[3 + n]) for n in range(2)]
+    for n, (arrived, (subject, body)) in enumerate(batch):
+        raw = mail(frm=f"User {n} <user{n}@firma{n}.example>", subject=subject, body=body)
+        store.store_one("demo", FetchedMessage("demo", "INBOX", f"ooo:{n}", None, None, raw,
+                                               arrived))
+    process_pending(app)
+    with app.db.transaction() as s:
+        (incident,) = s.scalars(select(Incident)).all()
+        linked = s.scalars(select(Case.subject).where(Case.incident_id == incident.id)).all()
+        assert sorted(linked) == sorted(subject for subject, _ in OUTAGE)
+
+
 def test_the_burst_check_walks_only_the_cases_opened_within_the_window(db, tmp_path):
     """A new case compares itself with the open cases whose mail arrived within the window;
     the query walks the index of when cases were opened, down to the window's start only
@@ -174,7 +206,7 @@ def test_the_burst_check_walks_only_the_cases_opened_within_the_window(db, tmp_p
             cached = recent_case_words(s, newest, arrived, 15)
         finally:
             event.remove(db.engine, "before_cursor_execute", seen)
-        _FIRST_MESSAGES._known.clear()
+        _FIRST_WORDS._known.clear()
         read = recent_case_words(s, newest, arrived, 15)
         expected = [(c.id, words(f"{c.subject} {m.new_text or m.body_text}"))
                     for c, m in s.execute(select(Case, Message).join(Message)

@@ -94,8 +94,14 @@ def test_utf8_declared_as_a_western_charset_is_read_as_utf8():
     msg = parse_message(mislabelled)
     assert msg.text.strip() == body and "Ã" not in msg.text
     assert any("mislabelled charset iso-8859-1" in d and "utf-8" in d for d in msg.defects)
+    # Text really in those charsets, some of it valid UTF-8 byte for byte (a capital or ß
+    # right before a symbol: "É®" would read as U+026E, "ß…" as U+07C5), stays as written.
     for charset, encoding, text in (("iso-8859-1", "latin-1", body + " (½ Seite, ©)"),
-                                    ("windows-1252", "cp1252", body + " – 5 €")):
+                                    ("windows-1252", "cp1252", body + " – 5 €"),
+                                    ("iso-8859-1", "latin-1", "NESCAFÉ® startet nicht"),
+                                    ("windows-1252", "cp1252", "Display bleibt weiß…"),
+                                    ("iso-8859-15", "iso-8859-15", "Mon compte est BLOQUÉ\xa0!"),
+                                    ("windows-1252", "cp1252", "RENÉ’s laptop")):
         genuine = mail(BASIC + part.format(charset), "") + text.encode(encoding)
         assert parse_message(genuine).text.strip() == text
     subject = mail(BASIC.replace("Subject: Printer broken",

@@ -69,12 +69,13 @@ def _joined(subject: str, start: frozenset[str]) -> frozenset[str]:
     return _subject_words(subject) | start
 
 
-class _FirstMessages:
-    """When each recent case's first message arrived and the words of its start: a new case
-    compares itself with up to RECENT_LIMIT of them, each a new case's own a moment before.
-    Keyed by message id and raw id together: a rolled-back row's id can come back for another
-    mail on SQLite, its raw row's id cannot (it was committed first). The newest `size`, per
-    process; what is not remembered is read (a message without a raw row has no arrival)."""
+class _FirstWords:
+    """The words of the start of each recent case's first message: a new case compares itself
+    with up to RECENT_LIMIT of them, each a new case's own a moment before. Keyed by message
+    id and raw id together: a rolled-back row's id can come back for another mail on SQLite,
+    its raw row's id cannot (it was committed first). Per process, the newest `size`, and
+    only while they can be compared: an entry goes once mail that arrived a window after it
+    is checked (so a text redacted meanwhile is not compared in its old words for long)."""
 
     def __init__(self, size: int = 4 * RECENT_LIMIT) -> None:
         self.size = size
@@ -92,25 +93,29 @@ class _FirstMessages:
         while len(self._known) > self.size:
             self._known.popitem(last=False)
 
-    def of(self, session: Session, keys: list[tuple[int, int | None]]
-           ) -> dict[tuple[int, int | None], tuple[datetime, frozenset[str]]]:
-        """(arrival, words of the start) of each message that has a raw row."""
-        found = {k: self._known[k] for k in keys if k in self._known}
-        missing = [message_id for message_id, raw_id in keys
-                   if raw_id is not None and (message_id, raw_id) not in found]
+    def forget_before(self, moment: datetime) -> None:
+        """Drop the entries, oldest first, of mail that arrived before `moment`."""
+        while self._known and next(iter(self._known.values()))[0] < moment:
+            self._known.popitem(last=False)
+
+    def of(self, session: Session, rows: list[tuple[int, int, datetime]]
+           ) -> dict[tuple[int, int], frozenset[str]]:
+        """The words of the start of each (message id, raw id, arrival), reading only those
+        not remembered."""
+        found = {(m, r): self._known[(m, r)][1] for m, r, _ in rows if (m, r) in self._known}
+        missing = {m: (r, at) for m, r, at in rows if (m, r) not in found}
         if missing:
-            for message_id, raw_id, arrived, new, body in session.execute(
-                    select(Message.id, Message.raw_id, RawMessage.received_at,
-                           func.substr(Message.new_text, 1, START_CHARS),
+            for message_id, new, body in session.execute(
+                    select(Message.id, func.substr(Message.new_text, 1, START_CHARS),
                            func.substr(Message.body_text, 1, START_CHARS))
-                    .join(RawMessage, RawMessage.id == Message.raw_id)
                     .where(Message.id.in_(missing))):
-                found[(message_id, raw_id)] = value = (arrived, _text_words(new or body or ""))
-                self._remember((message_id, raw_id), value)
+                raw_id, arrived = missing[message_id]
+                found[(message_id, raw_id)] = value = _text_words(new or body or "")
+                self._remember((message_id, raw_id), (arrived, value))
         return found
 
 
-_FIRST_MESSAGES = _FirstMessages()
+_FIRST_WORDS = _FirstWords()
 
 
 def _arrival(session: Session, message: Message) -> datetime:
@@ -126,35 +131,32 @@ def _arrival(session: Session, message: Message) -> datetime:
 
 def recent_case_words(session: Session, case: Case, arrived: datetime,
                       window_minutes: int) -> list[tuple[int, frozenset[str]]]:
-    """Of the newest RECENT_LIMIT open cases without an incident opened since the window's
-    start, those whose first mail arrived within the window of `arrived`, with their words.
+    """The newest RECENT_LIMIT open cases without an incident whose first mail arrived within
+    the window of `arrived`, with their words.
 
     The window is measured on when mail reached our server, not when we processed it: after
-    a backlog (an outage, a first import), days of mail are processed in a minute, in the
-    order it arrived, so the cases opened last are those whose mail arrived last. The scan
-    walks the index of when cases were opened from the newest down, and stops at the window's
-    start (a case is opened after its mail arrives) however many cases are older; the
-    incident and status columns are wrapped so that their indexes, which hold every case,
-    are not the ones walked."""
+    a backlog (an outage, a first import), days of mail are processed in a minute. The scan
+    walks the index of when cases were opened from the newest down to the window's start (a
+    case is opened after its mail arrives), so it stops there however many cases are older;
+    the incident and status columns are wrapped so that their indexes, which hold every
+    case, are not the ones walked."""
     window = timedelta(minutes=window_minutes)
     first = (select(func.min(Message.id)).where(Message.case_id == Case.id)
              .correlate(Case).scalar_subquery())
     rows = session.execute(
-        select(Case.id, Case.subject, Message.id, Message.raw_id)
+        select(Case.id, Case.subject, Message.id, Message.raw_id, RawMessage.received_at)
         .join(Message, Message.id == first)
-        .where(Case.created_at >= arrived - window, Case.id != case.id,
-               func.coalesce(Case.incident_id, 0) == 0,
+        .join(RawMessage, RawMessage.id == Message.raw_id)
+        .where(Case.created_at >= arrived - window,
+               RawMessage.received_at >= arrived - window,
+               RawMessage.received_at <= arrived + window,
+               Case.id != case.id, func.coalesce(Case.incident_id, 0) == 0,
                func.coalesce(Case.status, "").in_((CaseStatus.NEW, CaseStatus.OPEN)))
         .order_by(Case.created_at.desc(), Case.id.desc()).limit(RECENT_LIMIT)).all()
-    firsts = _FIRST_MESSAGES.of(session, [(message_id, raw_id)
-                                          for _, _, message_id, raw_id in rows])
-    early, late = arrived - window, arrived + window
-    out = []
-    for case_id, subject, message_id, raw_id in rows:
-        known = firsts.get((message_id, raw_id))
-        if known is not None and early <= known[0] <= late:
-            out.append((case_id, _joined(subject or "", known[1])))
-    return out
+    _FIRST_WORDS.forget_before(arrived - window)
+    starts = _FIRST_WORDS.of(session, [(m, r, at) for _, _, m, r, at in rows])
+    return [(case_id, _joined(subject or "", starts[(message_id, raw_id)]))
+            for case_id, subject, message_id, raw_id, _ in rows]
 
 
 def incident_context(incident: Incident) -> dict:
@@ -179,7 +181,7 @@ def on_new_case(app, session: Session, case: Case, message: Message,
             _link(session, incident, case, now, "matches the incident")
             return incident
     arrived = _arrival(session, message)
-    _FIRST_MESSAGES.put(message, arrived, text)     # the next new cases compare with it
+    _FIRST_WORDS.put(message, arrived, text)     # the next new cases compare with it
     similar = [(case_id, w) for case_id, w
                in recent_case_words(session, case, arrived, settings.window_minutes)
                if similarity(mine, w) >= settings.similarity]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import email.header
 import email.message
 import email.utils
@@ -76,20 +77,29 @@ def _decode_words(text: str, defects: list[str] | None, name: str) -> str:
 # The charsets mail is most often mislabelled with: a client or gateway that writes UTF-8
 # but declares its default Western charset ("JosÃ©" for "José"). Text really written in one
 # of them is not valid UTF-8 once it holds a lower-case accented letter (a UTF-8 lead byte
-# must be followed by the right number of bytes 0x80-0xBF), so UTF-8 that decodes whole is
-# read as UTF-8.
-_OFTEN_MISLABELLED = frozenset({
-    "iso-8859-1", "iso8859-1", "iso_8859-1", "latin-1", "latin1", "l1", "iso-8859-15",
-    "iso8859-15", "latin-9", "windows-1252", "cp1252", "us-ascii", "ascii"})
+# must be followed by the right number of bytes 0x80-0xBF). What is left, a capital or ß
+# right before a symbol ("NESCAFÉ®", "weiß…"), reads as a letter of another script or an
+# IPA sign: UTF-8 is believed only when every character it gives is Latin (U+00A0-U+017F)
+# or from U+0800 on (punctuation, currency, CJK, emoji), which two Latin-1 bytes never give.
+_OFTEN_MISLABELLED = frozenset({"iso8859-1", "iso8859-15", "cp1252"})   # codecs' names
+_NOT_FROM_WESTERN_UTF8 = re.compile("[\x80-\x9f\u0180-\u07ff]")
+
+
+def _mislabelled(declared: str | None) -> bool:
+    try:
+        return declared is not None and codecs.lookup(declared).name in _OFTEN_MISLABELLED
+    except LookupError:
+        return False
 
 
 def _utf8_in_disguise(data: bytes) -> str | None:
     if data.isascii():
         return None
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    return None if _NOT_FROM_WESTERN_UTF8.search(text) else text
 
 
 def decode_bytes(data: bytes, charset: str | None, defects: list[str] | None, where: str) -> str:
@@ -100,7 +110,7 @@ def decode_bytes(data: bytes, charset: str | None, defects: list[str] | None, wh
         known = False
     else:
         known = True
-    if declared in _OFTEN_MISLABELLED and (text := _utf8_in_disguise(data)) is not None:
+    if _mislabelled(declared) and (text := _utf8_in_disguise(data)) is not None:
         if defects is not None:
             defects.append(f"mislabelled charset {declared} in {where}, decoded as utf-8")
         return text
