@@ -47,25 +47,25 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / math.sqrt(len(a) * len(b))
 
 
-def _case_words(subject: str, text: str) -> frozenset[str]:
-    # The start of the text is enough: people name the outage first, then their details.
-    return _subject_words(subject) | _text_words(text[:START_CHARS])
-
-
-# A word boundary falls at the space between subject and text, so a case's words are those
-# of its subject and those of its text's start; each is cached on its own.
+# A case's words: its subject's and its first text's start's (a word boundary falls at the
+# space between them, so each is cached on its own). The start of the text is enough: people
+# name the outage first, then their details.
 @functools.lru_cache(maxsize=2048)
 def _subject_words(subject: str) -> frozenset[str]:
     return words(subject)
 
 
+def _start_words(text: str) -> frozenset[str]:
+    return _cut_words(text[:START_CHARS])
+
+
 @functools.lru_cache(maxsize=2048)
-def _text_words(start: str) -> frozenset[str]:
+def _cut_words(start: str) -> frozenset[str]:
     return words(start)
 
 
 @functools.lru_cache(maxsize=4096)
-def _joined(subject: str, start: frozenset[str]) -> frozenset[str]:
+def _case_words(subject: str, start: frozenset[str]) -> frozenset[str]:
     return _subject_words(subject) | start
 
 
@@ -82,10 +82,9 @@ class _FirstWords:
         self._known: OrderedDict[tuple[int, int], tuple[datetime, frozenset[str]]] = \
             OrderedDict()
 
-    def put(self, message: Message, arrived: datetime, text: str) -> None:
+    def put(self, message: Message, arrived: datetime, start: frozenset[str]) -> None:
         if message.id is not None and message.raw_id is not None:
-            self._remember((message.id, message.raw_id),
-                           (arrived, _text_words(text[:START_CHARS])))
+            self._remember((message.id, message.raw_id), (arrived, start))
 
     def _remember(self, key: tuple[int, int], value: tuple[datetime, frozenset[str]]) -> None:
         self._known[key] = value
@@ -110,7 +109,7 @@ class _FirstWords:
                            func.substr(Message.body_text, 1, START_CHARS))
                     .where(Message.id.in_(missing))):
                 raw_id, arrived = missing[message_id]
-                found[(message_id, raw_id)] = value = _text_words(new or body or "")
+                found[(message_id, raw_id)] = value = _start_words(new or body or "")
                 self._remember((message_id, raw_id), (arrived, value))
         return found
 
@@ -155,7 +154,7 @@ def recent_case_words(session: Session, case: Case, arrived: datetime,
         .order_by(Case.created_at.desc(), Case.id.desc()).limit(RECENT_LIMIT)).all()
     _FIRST_WORDS.forget_before(arrived - window)
     starts = _FIRST_WORDS.of(session, [(m, r, at) for _, _, m, r, at in rows])
-    return [(case_id, _joined(subject or "", starts[(message_id, raw_id)]))
+    return [(case_id, _case_words(subject or "", starts[(message_id, raw_id)]))
             for case_id, subject, message_id, raw_id, _ in rows]
 
 
@@ -171,8 +170,8 @@ def on_new_case(app, session: Session, case: Case, message: Message,
     settings = app.ladder.incidents
     if not settings.enabled:
         return None
-    text = message.new_text or message.body_text
-    mine = _case_words(case.subject or message.subject, text)
+    start = _start_words(message.new_text or message.body_text)
+    mine = _case_words(case.subject or message.subject, start)
     if not mine:
         return None
     for incident in session.scalars(select(Incident).where(Incident.status == "open")
@@ -181,7 +180,7 @@ def on_new_case(app, session: Session, case: Case, message: Message,
             _link(session, incident, case, now, "matches the incident")
             return incident
     arrived = _arrival(session, message)
-    _FIRST_WORDS.put(message, arrived, text)     # the next new cases compare with it
+    _FIRST_WORDS.put(message, arrived, start)     # the next new cases compare with it
     similar = [(case_id, w) for case_id, w
                in recent_case_words(session, case, arrived, settings.window_minutes)
                if similarity(mine, w) >= settings.similarity]
