@@ -64,6 +64,28 @@ def test_html_body_quote_removed_and_rendered_as_text():
     assert "old" in parts.quoted
 
 
+def test_html_body_that_is_one_blockquote_is_the_text_not_history():
+    # Nothing outside the blockquote: an editor's indent, or the words written inside it. Read
+    # with a level taken off, an attribution inside still starts the history.
+    indented = "<blockquote>My printer is broken.<br>It says E42.<blockquote>old</blockquote></blockquote>"
+    assert extract(html=indented).text == "My printer is broken.\nIt says E42."
+    inside = ("<blockquote>Reply<div>On 11-Apr-2011, at 6:54 PM, Bob &lt;bob@example.com&gt; wrote:"
+              "</div><div>Test</div></blockquote>")
+    parts = extract(html=inside)
+    assert parts.text == "Reply" and parts.quoted.endswith("Test")
+
+
+def test_html_reply_with_nothing_new_stays_empty():
+    # Apple Mail writes its attribution inside the blockquote; words outside keep it a quote.
+    apple = ('<blockquote type="cite"><div>On Jun 5, 2020, at 10:00, Bob &lt;bob@example.com&gt; '
+             "wrote:</div><br><div>old text</div></blockquote>")
+    assert extract(html=apple).text == ""
+    outlook = ("<blockquote><div>From: Bob &lt;bob@example.com&gt;<br>Sent: Monday<br>To: Support"
+               "<br>Subject: hi</div><br><div>old text</div></blockquote>")
+    assert extract(html=outlook).text == ""
+    assert extract(html="<p>Thanks!</p><blockquote>old text</blockquote>").text == "Thanks!"
+
+
 def test_text_body_preferred_over_html():
     assert extract("plain wins", html="<p>html loses</p>").text == "plain wins"
 

@@ -187,8 +187,30 @@ def _extract(
         body = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
         return _extract_lines(body.split("\n"), sender, forward=forward, reply=reply)
     if html is not None and html.strip():
-        return _extract_lines(marked_text(html).split("\n"), sender, html=True, forward=forward, reply=reply)
+        lines = marked_text(html).split("\n")
+        parts = _extract_lines(lines, sender, html=True, forward=forward, reply=reply)
+        inside = None if parts.text or parts.signature else _indented_body(lines)
+        if inside is not None:
+            return _extract_lines(inside, sender, html=True, forward=forward, reply=reply)
+        return parts
     return ReplyParts("", "", "")
+
+
+def _indented_body(lines: list[str]) -> list[str] | None:
+    """The lines of an HTML body that is one blockquote and nothing else, a level of quoting
+    taken off; None for any other body. Nothing outside it means nothing was quoted: an editor's
+    indent ("Increase indent" writes a blockquote) or a client that wrote the reply inside it.
+    An attribution on top makes it quoted history after all (Apple Mail writes it inside); read
+    again, an attribution further down still starts the history."""
+    words = [i for i, line in enumerate(lines) if line.strip()]
+    if not words or lines[words[0]] != "\x00cite\x00" or len(words) < 2:
+        return None
+    body = lines[words[0] + 1:]
+    if not all(line.startswith(">") for line in body if line.strip()):
+        return None
+    inside = [line[2:] if line.startswith("> ") else line[1:] for line in body]
+    first = next(mark for line, mark in zip(inside, mark_lines(inside)) if line.strip())
+    return None if first in "shf" else inside      # Apple Mail's quote: its attribution inside
 
 
 def _part_text(part: email.message.Message) -> str:
