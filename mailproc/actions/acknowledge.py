@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from mailproc.actions.incidents import incident_context
@@ -16,6 +16,17 @@ from mailproc.outbox.mime import transport_address
 from mailproc.policy.ack import AckHistory, decide_ack
 from mailproc.templating.context import case_context
 
+_ACKS = OutboundMail.kind.in_(("ack", "incident"))
+_COUNT = select(func.count()).select_from(OutboundMail)
+_FORMS = bindparam("forms", expanding=True)
+# One read for the three answers of AckHistory.
+_HISTORY = select(
+    _COUNT.where(OutboundMail.case_id == bindparam("case_id"), _ACKS).scalar_subquery(),
+    _COUNT.where(_ACKS, OutboundMail.recipient.in_(_FORMS),
+                 OutboundMail.created_at >= bindparam("since")).scalar_subquery(),
+    select(func.max(Contact.undeliverable_until)).where(Contact.email.in_(_FORMS))
+    .scalar_subquery())
+
 
 def maybe_acknowledge(app, session: Session, case: Case, message: Message, verdict,
                       is_new_case: bool, now: datetime, *, is_agent: bool = False,
@@ -24,16 +35,9 @@ def maybe_acknowledge(app, session: Session, case: Case, message: Message, verdi
 
     def history() -> AckHistory:
         # Rows and bounces know an internationalised domain in its IDNA form: ask for both.
-        # One read for the three answers.
         forms = list({sender, transport_address(sender) or sender})
-        acks = OutboundMail.kind.in_(("ack", "incident"))
-        count = select(func.count()).select_from(OutboundMail)
-        row = session.execute(select(
-            count.where(OutboundMail.case_id == case.id, acks).scalar_subquery(),
-            count.where(acks, OutboundMail.recipient.in_(forms),
-                        OutboundMail.created_at >= now - timedelta(hours=1)).scalar_subquery(),
-            select(func.max(Contact.undeliverable_until))
-            .where(Contact.email.in_(forms)).scalar_subquery())).one()
+        row = session.execute(_HISTORY, {"case_id": case.id, "forms": forms,
+                                         "since": now - timedelta(hours=1)}).one()
         return AckHistory(acks_for_case=row[0], acks_to_sender_last_hour=row[1],
                           undeliverable_until=row[2])
 

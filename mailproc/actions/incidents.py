@@ -9,7 +9,7 @@ import re
 from collections import Counter, OrderedDict
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from mailproc.actions.notify import notify_agents
@@ -115,14 +115,29 @@ class _FirstWords:
 
 
 _FIRST_WORDS = _FirstWords()
+# The cases opened since `start`, newest first, with their first message, whose mail arrived
+# between `start` and `end`; built once (building it cost as much as SQLite takes to run it).
+_RECENT = (
+    select(Case.id, Case.subject, Message.id, Message.raw_id, RawMessage.received_at)
+    .join(Message, Message.id == select(func.min(Message.id)).where(Message.case_id == Case.id)
+          .correlate(Case).scalar_subquery())
+    .join(RawMessage, RawMessage.id == Message.raw_id)
+    .where(Case.created_at >= bindparam("start"),
+           RawMessage.received_at >= bindparam("start"),
+           RawMessage.received_at <= bindparam("end"),
+           Case.id != bindparam("case_id"), func.coalesce(Case.incident_id, 0) == 0,
+           func.coalesce(Case.status, "").in_((CaseStatus.NEW, CaseStatus.OPEN)))
+    .order_by(Case.created_at.desc(), Case.id.desc()).limit(RECENT_LIMIT))
+_RECEIVED = select(RawMessage.received_at).where(RawMessage.id == bindparam("raw_id"))
+_OPEN_INCIDENTS = (select(Incident).where(Incident.status == "open")
+                   .order_by(Incident.id.desc()).limit(50))
 
 
 def _arrival(session: Session, message: Message) -> datetime:
     """When the mail reached our server (IMAP INTERNALDATE, the file's time, else when we
     stored it); the Date header when there is no raw row."""
     if message.raw_id is not None:
-        received = session.scalar(select(RawMessage.received_at)
-                                  .where(RawMessage.id == message.raw_id))
+        received = session.scalar(_RECEIVED, {"raw_id": message.raw_id})
         if received is not None:
             return received
     return message.date_at
@@ -140,18 +155,8 @@ def recent_case_words(session: Session, case: Case, arrived: datetime,
     the incident and status columns are wrapped so that their indexes, which hold every
     case, are not the ones walked."""
     window = timedelta(minutes=window_minutes)
-    first = (select(func.min(Message.id)).where(Message.case_id == Case.id)
-             .correlate(Case).scalar_subquery())
-    rows = session.execute(
-        select(Case.id, Case.subject, Message.id, Message.raw_id, RawMessage.received_at)
-        .join(Message, Message.id == first)
-        .join(RawMessage, RawMessage.id == Message.raw_id)
-        .where(Case.created_at >= arrived - window,
-               RawMessage.received_at >= arrived - window,
-               RawMessage.received_at <= arrived + window,
-               Case.id != case.id, func.coalesce(Case.incident_id, 0) == 0,
-               func.coalesce(Case.status, "").in_((CaseStatus.NEW, CaseStatus.OPEN)))
-        .order_by(Case.created_at.desc(), Case.id.desc()).limit(RECENT_LIMIT)).all()
+    rows = session.execute(_RECENT, {"start": arrived - window, "end": arrived + window,
+                                     "case_id": case.id}).all()
     _FIRST_WORDS.forget_before(arrived - window)
     starts = _FIRST_WORDS.of(session, [(m, r, at) for _, _, m, r, at in rows])
     return [(case_id, _case_words(subject or "", starts[(message_id, raw_id)]))
@@ -174,8 +179,7 @@ def on_new_case(app, session: Session, case: Case, message: Message,
     mine = _case_words(case.subject or message.subject, start)
     if not mine:
         return None
-    for incident in session.scalars(select(Incident).where(Incident.status == "open")
-                                    .order_by(Incident.id.desc()).limit(50)):
+    for incident in session.scalars(_OPEN_INCIDENTS):
         if similarity(mine, frozenset(incident.keywords.split())) >= settings.similarity:
             _link(session, incident, case, now, "matches the incident")
             return incident

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailproc.cases.lifecycle import change_status
@@ -16,15 +16,18 @@ from mailproc.policy.priority import decide_priority
 from mailproc.sla.deadlines import compute_deadlines
 from mailproc.store.raw import mailbox_name
 
+# The assignee of the team's newest other case: round robin goes on from there.
+_LAST_ASSIGNEE = (select(Case.assignee).where(Case.team == bindparam("team"), Case.assignee != "",
+                                              Case.id != bindparam("case_id"))
+                  .order_by(Case.id.desc()).limit(1))
+
 
 def assign(app, session: Session, case: Case, parsed, now: datetime) -> None:
     directory = app.agents
     text = parsed.new_text or parsed.text
     team, why = route_team(directory, case.team, parsed.from_addr, parsed.subject, text)
     case.team = team
-    last = session.scalar(select(Case.assignee).where(
-        Case.team == team, Case.assignee != "", Case.id != case.id)
-        .order_by(Case.id.desc()).limit(1))
+    last = session.scalar(_LAST_ASSIGNEE, {"team": team, "case_id": case.id})
     choice = choose_assignee(directory, team, parsed.from_addr, parsed.subject, text, last)
     case.assignee = choice.assignee
     record_event(session, case.id, actor="mailproc", kind="assigned",

@@ -67,6 +67,10 @@ BATCH_SIZE = 32
 # replies arrive together); held, session.get finds them without a read.
 KEPT = "mailproc_kept"
 _RAW = RawMessage.__table__
+_STATE = select(_RAW.c.id, _RAW.c.status, _RAW.c.attempts).where(
+    _RAW.c.id.in_(bindparam("ids", expanding=True)))
+_COUNT_START = (update(_RAW).where(_RAW.c.id.in_(bindparam("ids", expanding=True)))
+                .values(attempts=1))
 _PROCESSED = (update(_RAW).where(_RAW.c.id == bindparam("raw_id"))
               .values(status=RawStatus.PROCESSED, processed_at=bindparam("at")))
 
@@ -161,13 +165,12 @@ def _batch(app: App, raw_ids: list[int], prepared) -> list[Outcome]:
     before it are done again without it (a failure is rare; a savepoint cost every row two
     statements). The failed row's failure is then recorded on its own."""
     with app.db.transaction() as session:
-        rows = {r.id: r for r in session.scalars(select(RawMessage).where(
-            RawMessage.id.in_(raw_ids)))}
-        fresh = list(itertools.takewhile(
-            lambda i: i in rows and rows[i].status == RawStatus.PENDING
-            and rows[i].attempts == 0, raw_ids))
-        for raw_id in fresh:
-            rows[raw_id].attempts = 1      # committed before any of them runs
+        state = {i: (status, attempts) for i, status, attempts    # not the bytes
+                 in session.execute(_STATE, {"ids": raw_ids})}
+        fresh = list(itertools.takewhile(lambda i: state.get(i) == (RawStatus.PENDING, 0),
+                                         raw_ids))
+        if fresh:                          # counted, and committed, before any of them runs
+            session.connection().execute(_COUNT_START, {"ids": fresh})
     if not fresh:
         return []
     once = cache(prepared)       # a redo uses what the first run was given

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Sequence
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -25,6 +25,9 @@ _INSERT_MESSAGE = insert(Message.__table__)
 _INSERT_PRINTS = insert(MessagePrint.__table__)
 _INSERT_REFS = insert(MessageRef.__table__)
 _INSERT_ATTACHMENTS = insert(Attachment.__table__)
+_HELD_BLOBS = select(Blob.sha256).where(Blob.sha256.in_(bindparam("hashes", expanding=True)))
+_INSERT_BLOB = {postgres: (pg_insert if postgres else sqlite_insert)(Blob)
+                .on_conflict_do_nothing(index_elements=["sha256"]) for postgres in (False, True)}
 
 
 def bare_id(message_id: str) -> str:
@@ -80,12 +83,10 @@ def _store_files(session: Session, message_pk: int, files: Sequence[ParsedAttach
     """The attachment rows and the bytes not yet held (a blob per content hash): one read and
     two Core inserts however many files, instead of a look-up and a flush per file."""
     conn = session.connection()
-    held = set(conn.execute(select(Blob.sha256).where(
-        Blob.sha256.in_({f.sha256 for f in files}))).scalars())
+    held = set(conn.execute(_HELD_BLOBS, {"hashes": list({f.sha256 for f in files})}).scalars())
     new = {f.sha256: f for f in files if f.sha256 not in held}
     if new:     # another process may store the same bytes in the meantime: theirs stand
-        insert_blob = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(Blob)
-        conn.execute(insert_blob.on_conflict_do_nothing(index_elements=["sha256"]),
+        conn.execute(_INSERT_BLOB[conn.dialect.name == "postgresql"],
                      [{"sha256": f.sha256, "size": f.size, "data": f.payload}
                       for f in new.values()])
     conn.execute(_INSERT_ATTACHMENTS, [
