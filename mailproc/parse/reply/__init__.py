@@ -189,9 +189,9 @@ def _extract(
     if html is not None and html.strip():
         lines = marked_text(html).split("\n")
         parts = _extract_lines(lines, sender, html=True, forward=forward, reply=reply)
-        inside = None if parts.text or parts.signature else _indented_body(lines)
-        if inside is not None:
-            return _extract_lines(inside, sender, html=True, forward=forward, reply=reply)
+        while not (parts.text or parts.signature) and (inside := _indented_body(lines)):
+            lines = inside          # indented twice: a level at a time
+            parts = _extract_lines(lines, sender, html=True, forward=forward, reply=reply)
         return parts
     return ReplyParts("", "", "")
 

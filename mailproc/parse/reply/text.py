@@ -178,8 +178,10 @@ def is_attribution(text: str, next_is_quote: bool) -> bool:
     has_email = P.EMAIL.search(text) is not None
     if has_date or has_email:
         return True
+    # "On Monday the printer wrote:" over the error it printed: without a date or an address,
+    # only a ">" quote below makes it an attribution.
     if P.ATTRIBUTION_START.match(text) and len(text) < 200:
-        return True
+        return next_is_quote
     # "John Smith wrote:" with nothing else is trusted only above a ">" quote.
     return next_is_quote and ends_colon and len(text.split()) <= 8
 

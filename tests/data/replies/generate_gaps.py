@@ -611,6 +611,16 @@ add("boxed-bounce-notice-stays", "Your message could not be delivered.\n\n" + "*
     "userx@example.com\n" + "*" * 40 + "\n", None, checks={"contains": ["userx@example.com"]},
     note="a box with an address and no phone is a notice, not a signature")
 
+# A review's probe of the kinds above (2026-12-07, review_kinds.json): inline answers in several
+# styles, signatures with titles, phones and legal notices in twelve languages, forwards inside
+# replies, wrapped headers in twenty more languages, HTML-only bodies, and prose that only looks
+# like them. Each expected text was written before the extractor ran; the cases it got wrong and
+# those a reader could take either way are not here.
+for c in json.loads((Path(__file__).parent / "review_kinds.json").read_text(encoding="utf-8")):
+    add("kinds-" + c["id"], c["input"], c["expected_text"], fmt=c["format"], lang=c["lang"],
+        sender=c["sender"], subject=c["subject"], answers=c.get("expected_answers"),
+        note=c.get("note") or None)
+
 with open(Path(__file__).with_name("gaps.jsonl"), "w") as f:
     for c in cases:
         f.write(json.dumps(c, ensure_ascii=False) + "\n")
