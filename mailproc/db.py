@@ -60,7 +60,25 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+
+    @event.listens_for(engine, "connect")
+    def _lz4_toast(dbapi_conn, _record):  # pragma: no branch - per connection
+        # Raw mail and bodies are compressed as they are stored; pglz, the default, took a
+        # third of the time of writing a corpus message's row, lz4 a tenth. A server built
+        # without lz4 keeps its default.
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute("SET default_toast_compression = 'lz4'")
+            dbapi_conn.commit()
+        except dbapi_error as exc:
+            dbapi_conn.rollback()
+            log.info("PostgreSQL keeps its default TOAST compression: %s", exc)
+        finally:
+            cur.close()
+
+    return engine
 
 
 def is_postgres(engine: Engine) -> bool:
