@@ -65,9 +65,9 @@ def make_engine(url: str, **kwargs) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _lz4_toast(dbapi_conn, _record):  # pragma: no branch - per connection
-        # Raw mail and bodies are compressed as they are stored; pglz, the default, took a
-        # third of the time of writing a corpus message's row, lz4 a tenth. A server built
-        # without lz4 keeps its default.
+        # Raw mail and bodies are compressed as they are stored: a corpus-sized row took
+        # 280 µs to write with pglz, the default, 185 µs with lz4 (194 µs uncompressed). A
+        # server built without lz4 keeps its default.
         cur = dbapi_conn.cursor()
         try:
             cur.execute("SET default_toast_compression = 'lz4'")

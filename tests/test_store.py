@@ -190,8 +190,8 @@ def test_postgresql_keeps_large_mail_in_the_database(db, tmp_path):
 
 
 def test_postgresql_stores_large_values_with_lz4(pg_db, tmp_path):
-    """Raw mail is compressed as PostgreSQL stores it: with lz4 (pglz, its default, cost a
-    third of writing a corpus message's row); the bytes read back are the bytes stored."""
+    """Raw mail is compressed as PostgreSQL stores it: with lz4, faster than pglz, its
+    default; the bytes read back are the bytes stored."""
     from sqlalchemy import text
 
     with pg_db.engine.connect() as conn:
