@@ -73,8 +73,8 @@ def _long_block_follows(lines: list[str], start: int, minimum: int = 5) -> bool:
 
 def _looks_rewrapped(previous: str, run: list[str]) -> bool:
     body = previous.lstrip(" >")
-    if body.rstrip().endswith(("?", ".", "!")):
-        return False  # a sentence quoted whole, and its answer below it ("seen it, thanks")
+    if body.rstrip().endswith("?"):
+        return False  # a question quoted whole, and its answer below it
     for line in run:
         s = line.strip()
         if "http" in s or s.startswith(("(", "_", "<", "[")) or s.endswith((">", ")", "]")):

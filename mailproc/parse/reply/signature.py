@@ -15,10 +15,7 @@ _DISCLAIMER = re.compile(
     r"confidential|disclaimer|intended (?:solely )?for|intended recipient|privileged|virus|registered (?:office|in)"
     r"|vertraulich|empfänger|geschäftsführer|handelsregister|amtsgericht|confidentiel|destinataire"
     r"|confidencial|destinatario|riservat|vertrouwelijk|poufn|конфиденциальн|please consider the environment"
-    r"|think before you print"
-    # data-protection notices (GDPR): es, fr, de, it, nl, en; nl "bestemd voor de geadresseerde"
-    r"|protecci[oó]n de datos|protection des donn[ée]es|datenschutz|protezione dei dati"
-    r"|gegevensbescherming|geadresseerde|data protection|\bgdpr\b|\brgpd\b|\bdsgvo\b",
+    r"|think before you print",
     re.IGNORECASE,
 )
 _NAME_WORD = re.compile(r"^[^\W\d_][\w.'’-]*$")
@@ -248,8 +245,6 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
         if content_from[pos + 1]:
             continue
         delimiter = P.SIG_DELIMITER.match(s) is not None
-        if not delimiter and i and P.QUOTE_PREFIX.match(lines[i - 1]):
-            continue    # right under a quoted line: an inline answer ("> …?" "Tak"), not a sign-off
         if not (delimiter or _sign_off_ok(s) or P.is_mobile_line(s)) and (
                 signoff_from[pos + 1] or _introduced_paragraph(lines, i)):
             continue    # the sign-off below ends the words; an address announced ("send it to:")
@@ -258,10 +253,10 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             candidates.append(i)
         elif (
             P.RULE_LINE.match(s)
-            and 1 <= len(boxed := _unboxed(below)) <= 8
-            and not any(P.RULE_LINE.match(x) for x in boxed)
-            and all(_is_sig_block_line(x) for x in boxed)
-            and (_is_name_line(boxed[0]) or _has_contact(boxed[:1] if boxed is below else boxed))
+            and 1 <= len(below) <= 8
+            and not any(P.RULE_LINE.match(x) for x in below)
+            and all(_is_sig_block_line(x) for x in below)
+            and (_is_name_line(below[0]) or _has_contact(below[:1]))
         ):
             candidates.append(i)
         elif P.is_mobile_line(s) and len(below) <= 2 and not P.continues_above(lines[i - 1] if i else "", s):
@@ -350,11 +345,6 @@ def _legal_from(lines: list[str], paragraph: list[int]) -> int:
     while start > paragraph[0] and len(lines[start - 1]) > 60:
         start -= 1
     return start
-
-
-def _unboxed(below: list[str]) -> list[str]:
-    """A signature's lines without the rule that closes its box (ja, zh: ━━━ above and below)."""
-    return below[:-1] if len(below) > 1 and P.RULE_LINE.match(below[-1].strip()) else below
 
 
 def _is_list_item(lines: list[str], i: int) -> bool:

@@ -178,12 +178,20 @@ def is_attribution(text: str, next_is_quote: bool) -> bool:
     has_email = P.EMAIL.search(text) is not None
     if has_date or has_email:
         return True
-    # "On Monday the printer wrote:" over the error it printed: without a date or an address,
-    # only a ">" quote below makes it an attribution.
     if P.ATTRIBUTION_START.match(text) and len(text) < 200:
-        return next_is_quote
+        # "On Monday the printer wrote:" over the error it printed: a thing, not a person,
+        # wrote it, and no date or address says otherwise; a ">" quote below still does.
+        return next_is_quote or not _THING_WROTE.search(text)
     # "John Smith wrote:" with nothing else is trusted only above a ">" quote.
     return next_is_quote and ends_colon and len(text.split()) <= 8
+
+
+# An article or possessive right before the verb ("the printer wrote", "le serveur a écrit") or,
+# German, right after it ("schrieb das Gerät"): what wrote is a thing.
+_THING_WROTE = re.compile(
+    r"\b(?:the|my|our|your|this|its|le|la|les|mon|notre|el|il|lo|het)\s+[^\W\d_]+\s+(?:%s)\s*[:：]?\s*$"
+    r"|\b(?:schrieb|schreibt)\s+(?:das|der|die|mein|meine|unser|unsere)\s+[^\W\d_]+\s*[:：]?\s*$"
+    % P.WROTE, re.IGNORECASE)
 
 
 def _dated_after_address(text: str, verb: re.Match, rest: str, ends_colon: bool) -> bool:
