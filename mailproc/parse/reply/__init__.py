@@ -109,10 +109,14 @@ def _reply_marks(marks: list[str]) -> list[str]:
 
 def _answered_inside(new: list[str], quoted: list[str]) -> bool:
     """The person says the answers are in the history: not in a file ("inline in the attached
-    Word file", "unten im PDF"), and the history has no ">" quotes to tell them apart."""
+    Word file", "unten im PDF"), and the history either has no ">" quotes to tell them apart
+    or has words between its ">" lines (an Outlook header over quoted questions and answers)."""
     note = next((line for line in new if P.INLINE_NOTE.search(line)), None)
-    return note is not None and not _ELSEWHERE.search(note) and not any(
-        P.QUOTE_PREFIX.match(line) for line in quoted)
+    if note is None or _ELSEWHERE.search(note):
+        return False
+    quotes = [i for i, line in enumerate(quoted) if P.QUOTE_PREFIX.match(line)]
+    return not quotes or any(line.strip() and not P.QUOTE_PREFIX.match(line)
+                             for line in quoted[quotes[0]:quotes[-1]])
 
 
 _ELSEWHERE = re.compile(r"attach|file|pdf|word|excel|spreadsheet|sheet|form\b|document|anhang|datei|dokument"
@@ -142,7 +146,9 @@ def _extract_lines(
     if not inline and split.quoted and _answered_inside(split.new, split.quoted):
         # "See my answers below in blue" over history with no ">": the answers are in it, and only
         # the person can tell them apart (colours, capitals): keep it all, lose none of them.
-        split = QuoteSplit(list(split.new) + list(split.quoted), [], False)
+        lines = list(split.new) + list(split.quoted)
+        last = max(i for i, line in enumerate(lines) if line.strip() and not P.QUOTE_PREFIX.match(line))
+        split = QuoteSplit(lines[:last + 1], lines[last + 1:], False)   # the quote after the last answer
         inline = True
     new, quoted = split.new, list(split.quoted) + list_footer + warning
     if split.forward:
