@@ -76,7 +76,7 @@ def _clean(lines: list[str]) -> str:
 
 def _cut_lone_blockquote(lines: list[str]) -> tuple[list[str], list[str]]:
     """HTML with no attribution: its one top-level blockquote is the quote (mail clients quote that way)."""
-    starts = [i for i, line in enumerate(lines) if line.startswith("\x00cite\x00")]
+    starts = [i for i, line in enumerate(lines) if line.startswith(("\x00cite\x00", "\x00indent\x00"))]
     if len(starts) != 1:
         return lines, []
     start = end = starts[0]
@@ -109,14 +109,10 @@ def _reply_marks(marks: list[str]) -> list[str]:
 
 def _answered_inside(new: list[str], quoted: list[str]) -> bool:
     """The person says the answers are in the history: not in a file ("inline in the attached
-    Word file", "unten im PDF"), and the history either has no ">" quotes to tell them apart
-    or has words between its ">" lines (an Outlook header over quoted questions and answers)."""
+    Word file", "unten im PDF"), and the history has no ">" quotes to tell them apart."""
     note = next((line for line in new if P.INLINE_NOTE.search(line)), None)
-    if note is None or _ELSEWHERE.search(note):
-        return False
-    quotes = [i for i, line in enumerate(quoted) if P.QUOTE_PREFIX.match(line)]
-    return not quotes or any(line.strip() and not P.QUOTE_PREFIX.match(line)
-                             for line in quoted[quotes[0]:quotes[-1]])
+    return note is not None and not _ELSEWHERE.search(note) and not any(
+        P.QUOTE_PREFIX.match(line) for line in quoted)
 
 
 _ELSEWHERE = re.compile(r"attach|file|pdf|word|excel|spreadsheet|sheet|form\b|document|anhang|datei|dokument"
@@ -146,9 +142,7 @@ def _extract_lines(
     if not inline and split.quoted and _answered_inside(split.new, split.quoted):
         # "See my answers below in blue" over history with no ">": the answers are in it, and only
         # the person can tell them apart (colours, capitals): keep it all, lose none of them.
-        lines = list(split.new) + list(split.quoted)
-        last = max(i for i, line in enumerate(lines) if line.strip() and not P.QUOTE_PREFIX.match(line))
-        split = QuoteSplit(lines[:last + 1], lines[last + 1:], False)   # the quote after the last answer
+        split = QuoteSplit(list(split.new) + list(split.quoted), [], False)
         inline = True
     new, quoted = split.new, list(split.quoted) + list_footer + warning
     if split.forward:
@@ -204,12 +198,13 @@ def _extract(
 
 def _indented_body(lines: list[str]) -> list[str] | None:
     """The lines of an HTML body that is one blockquote and nothing else, a level of quoting
-    taken off; None for any other body. Nothing outside it means nothing was quoted: an editor's
-    indent ("Increase indent" writes a blockquote) or a client that wrote the reply inside it.
+    taken off; None for any other body. A blockquote that is not a client's quote (no
+    type="cite", no cite=) with nothing outside it is an editor's indent ("Increase indent")
+    or a reply written inside it; a client's quote alone is an empty reply (a file sent back).
     An attribution on top makes it quoted history after all (Apple Mail writes it inside); read
     again, an attribution further down still starts the history."""
     words = [i for i, line in enumerate(lines) if line.strip()]
-    if not words or lines[words[0]] != "\x00cite\x00" or len(words) < 2:
+    if not words or lines[words[0]] != "\x00indent\x00" or len(words) < 2:
         return None
     body = lines[words[0] + 1:]
     if not all(line.startswith(">") for line in body if line.strip()):

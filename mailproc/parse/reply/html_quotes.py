@@ -32,8 +32,11 @@ def _marker(tag: str, attrs: dict[str, str]) -> str | None:
         return "stop" if ident == "stopspelling" or attrs.get("data-marker") == "__DIVIDER__" else None
     if tag == "blockquote":
         # Gmail marks inline-reply quotes with this class; only other blockquotes may be cut without
-        # an attribution above them.
-        return None if "gmail_quote" in classes else "cite"
+        # an attribution above them. A client's quote says so (type="cite", cite="mid:…"); other
+        # blockquotes may be an editor's indent.
+        if "gmail_quote" in classes:
+            return None
+        return "cite" if attrs.get("type", "").lower() == "cite" or "cite" in attrs else "indent"
     if tag == "div" and classes & _QUOTE_CLASSES:
         return "quote"
     if classes & {"yahoo_quoted", "moz-cite-prefix", "aolmsgpart"}:

@@ -65,10 +65,10 @@ REPLY_ABOVE = re.compile(
 # inline in CAPS", "Antworten im Text", "réponses ci-dessous", "respuestas abajo en rojo".
 INLINE_NOTE = re.compile(
     r"\b(?:(?:my\s+)?(?:answers?|responses?|replies|comments?)\s+(?:are\s+)?(?:inline|in-line)\b"
-    r"|(?:see|find|read)\s+(?:my\s+)?(?:answers?|responses?|comments?)\s+(?:below|inline|in\s+(?:blue|red|green|bold|caps))"
+    r"|(?:see|find|read)\s+my\s+(?:answers?|responses?|comments?)\s+(?:below|inline|in\s+(?:blue|red|green|bold|caps))"
     r"|(?:my\s+|(?m:^)\W*)(?:answers?|responses?|comments?)\s+(?:are\s+)?(?:below\s+)?in\s+(?:blue|red|green|bold"
     r"|caps|capitals|capital\s+letters|upper\s*case)\b"
-    r"|(?:(?:meine|siehe\s+meine)\s+|(?m:^)\W*)(?:antworten|anmerkungen|kommentare)"
+    r"|(?:meine|siehe\s+meine)\s+(?:antworten|anmerkungen|kommentare)"
     r"\s+(?:unten|im\s+text|inline|in\s+(?:blau|rot|grün))"
     r"|mes\s+(?:réponses?|commentaires)\s+(?:ci-dessous|dans\s+le\s+(?:texte|corps)|en\s+(?:bleu|rouge|vert))"
     r"|mis\s+(?:respuestas?|comentarios)\s+(?:abajo|debajo|en\s+(?:azul|rojo|verde|el\s+texto))"

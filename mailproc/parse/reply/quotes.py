@@ -71,15 +71,6 @@ def _long_block_follows(lines: list[str], start: int, minimum: int = 5) -> bool:
     return False
 
 
-# A quoted line that ends a sentence: a word of four letters or more, or a number, then "." or
-# "!" ("… ending 4417.", "… 10115 Berlin."), not an abbreviation the quote may run on after
-# ("e.g.", "approx.", "z.B.", "Ltd.").
-_ENDS_SENTENCE = re.compile(r"(?:(?<![\w.])(?!(?:approx|incl|excl|resp|usw|inkl|zzgl|evtl|dept|corp|sept)\.)"
-                            r"[^\W\d_]{4,}|\d)[.!]\s*$", re.IGNORECASE)
-# A brand written in lower case first ("iOS", "eBay", "iPad"): the quote's next sentence.
-_BRAND = re.compile(r"[a-z]+[A-Z]")
-
-
 def _looks_rewrapped(previous: str, run: list[str]) -> bool:
     body = previous.lstrip(" >")
     if body.rstrip().endswith("?"):
@@ -90,8 +81,8 @@ def _looks_rewrapped(previous: str, run: list[str]) -> bool:
             continue
         if (body.rstrip().endswith((",", ";")) or is_field(body.strip())) and len(s.split()) <= 3:
             continue  # "> Cc: A; b@example.org;" wrapped before "c@example.org;", or "> From: ... On Behalf Of"
-        if len(body) >= 60 and s[:1].islower() and (not _ENDS_SENTENCE.search(body) or _BRAND.match(s)):
-            continue    # a long line's overflow; after a full stop, an answer ("seen it, thanks")
+        if len(body) >= 60 and s[:1].islower():
+            continue
         return False
     return True
 

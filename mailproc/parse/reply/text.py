@@ -178,6 +178,8 @@ def is_attribution(text: str, next_is_quote: bool) -> bool:
     has_email = P.EMAIL.search(text) is not None
     if has_date or has_email:
         return True
+    if verb.group().lower().endswith("escrit"):
+        return False    # Catalan "ha escrit" is everyday prose: Thunderbird's line has a date
     if P.ATTRIBUTION_START.match(text) and len(text) < 200:
         # "On Monday the printer wrote:" over the error it printed: a thing, not a person,
         # wrote it, and no date or address says otherwise; a ">" quote below still does.
