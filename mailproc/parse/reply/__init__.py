@@ -201,8 +201,8 @@ def _indented_body(lines: list[str]) -> list[str] | None:
     taken off; None for any other body. A blockquote that is not a client's quote (no
     type="cite", no cite=) with nothing outside it is an editor's indent ("Increase indent")
     or a reply written inside it; a client's quote alone is an empty reply (a file sent back).
-    An attribution on top makes it quoted history after all (Apple Mail writes it inside); read
-    again, an attribution further down still starts the history."""
+    An attribution or a header on top makes it quoted history after all; read again, one
+    further down still starts the history."""
     words = [i for i, line in enumerate(lines) if line.strip()]
     if not words or lines[words[0]] != "\x00indent\x00" or len(words) < 2:
         return None
@@ -211,7 +211,7 @@ def _indented_body(lines: list[str]) -> list[str] | None:
         return None
     inside = [line[2:] if line.startswith("> ") else line[1:] for line in body]
     first = next(mark for line, mark in zip(inside, mark_lines(inside)) if line.strip())
-    return None if first in "shf" else inside      # Apple Mail's quote: its attribution inside
+    return None if first in "shf" else inside
 
 
 def _part_text(part: email.message.Message) -> str:

@@ -11,7 +11,8 @@ WROTE = (
     r"|kirjoitti|написал\(а\)|написала|написал|пишет|написав|写道|寫道|書きました|書き込みました|のメッセージ"
     r"|đã\s+viết|napsal\(a\)|napsal|napsala|yazdı|írta|έγραψε|a\s+scris|je\s+napisal|rašė|kirjutas"
     # sk napísal(a) (Gmail, Thunderbird), uk пише/написав, bg написа, ru The Bat! "Вы писали",
-    # id menulis, hr/sr napisao je, lv rakstīja, ca va escriure / ha escrit (Thunderbird, at the line's end), is skrifaði, he/ar Thunderbird
+    # id menulis, hr/sr napisao je, lv rakstīja, ca va escriure and ha escrit (Thunderbird: at the
+    # line's end), is skrifaði, he/ar Thunderbird
     r"|napísal\(a\)|napísal|napísala|пише|написав|написала|написа|писал\(а\)|писали|писала|писал"
     r"|menulis|je\s+napisao|je\s+napisala|napisao\s+je|napisala\s+je|написао|rakstīja|va\s+escriure"
     r"|ha\s+escrit(?=\s*:\s*$)|skrifaði|כתב|כתבה|كتب"
