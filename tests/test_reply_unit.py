@@ -198,3 +198,14 @@ def test_subject_tells_a_forward_from_a_reply_that_carries_one():
     msg["Subject"] = "Re: [#4711] Refund"
     msg.set_content(fwd)
     assert extract_from_message(msg.as_bytes()).text == "See the bank's answer."
+
+
+def test_signature_with_a_degree_or_a_dotted_legal_form():
+    # "Ph.D.", "s.r.o.", "Sp. z o.o." end a name or a company, not a sentence.
+    for sig in ("Jane Doe, Ph.D.\nSenior Scientist, Contoso Labs\nTel: +1 617 555 0143",
+                "Anna Kowalska\nPrzykład Sp. z o.o.\ntel. +48 22 123 45 67"):
+        parts = extract("The samples arrived in good condition.\n\nBest regards,\n" + sig + "\n")
+        assert parts.text == "The samples arrived in good condition."
+        assert "Tel" in parts.signature or "tel." in parts.signature
+    # Other dotted endings still end sentences: the request under "Thanks" is kept.
+    assert "Ship it to the U.S." in extract("The invoice is wrong.\n\nThanks\nShip it to the U.S.\n").text

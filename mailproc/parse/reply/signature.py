@@ -185,9 +185,17 @@ def _introduced_directly(lines: list[str], i: int) -> bool:
 
 
 def _sentence(line: str) -> bool:
-    """"Router arrived.": words ending a sentence, not a name ("Dave.")."""
+    """"Router arrived.": words ending a sentence, not a name ("Dave.") nor a short line that
+    ends in a degree or a company's form with dots inside ("Jane Doe, Ph.D.", "Acme s.r.o.")."""
     s = line.strip()
-    return s.endswith((".", "!", "?")) and len(s.split()) >= 2
+    words = s.split()
+    return s.endswith((".", "!", "?")) and len(words) >= 2 and not (
+        len(words) <= 5 and _DOTTED_END.search(s))
+
+
+# Degrees and companies' legal forms written with dots, at a line's end.
+_DOTTED_END = re.compile(r"(?<![\w.])(?:Ph\.D|M\.D|M\.Sc|B\.Sc|Dr\.-Ing|s\.r\.o|o\.o|S\.A|S\.L|S\.p\.A"
+                         r"|B\.V|N\.V|e\.V|S\.A\.S|S\.R\.L)\.$")
 
 
 def _introduced_paragraph(lines: list[str], i: int) -> bool:
