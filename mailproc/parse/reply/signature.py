@@ -280,7 +280,8 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             and len(below) <= 4
             and not _is_list_item(lines, i)
             and all(_is_sig_block_line(x) for x in below)
-            and (not below or s[:1] not in "/" and not s[1:2].islower())  # "/Johan", "-roman": last
+            and (not below or (s[:1] not in "/" or _has_contact(below)) and not s[1:2].islower())
+            # "/Johan" last or over a phone, "-roman" last
             and not (s[1:2].islower() and sum(1 for x in lines if _LOWER_DASH.match(x)) > 1)  # -flags
             and (s[:1] in "-–—" and not s[1:2].islower() or not names or _mentions(s.lstrip("/~-"), names))
         ):                       # "/Library", "-force": the sender's name only when we know it

@@ -356,7 +356,7 @@ def _name_above_address(above: str, line: str) -> bool:
     line above the attribution, belongs to it ("Nagy János\n<a@b> ezt írta (…):")."""
     above = above.strip()
     words = above.split()
-    return (_LEADING_ADDRESS.match(line) is not None and 0 < len(words) <= 4
+    return (_LEADING_ADDRESS.match(line) is not None and 0 < len(words) <= 6   # name, department
             and not above.endswith((".", "!", "?", ":", "：")) and "@" not in above
             and all(w[:1].isupper() or not w[:1].isalpha() for w in words))
 
