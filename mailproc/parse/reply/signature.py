@@ -189,13 +189,17 @@ def _sentence(line: str) -> bool:
     ends in a degree or a company's form with dots inside ("Jane Doe, Ph.D.", "Acme s.r.o.")."""
     s = line.strip()
     words = s.split()
-    return s.endswith((".", "!", "?")) and len(words) >= 2 and not (
-        len(words) <= 5 and _DOTTED_END.search(s))
+    if not s.endswith((".", "!", "?")) or len(words) < 2:
+        return False
+    form = _DOTTED_END.search(s)     # a name's or a company's: every word before it capitalised,
+    head = s[:form.start()] if form else ""      # no label ("Nabywca: Kowalski Sp. z o.o.")
+    return not (form and len(words) <= 5 and ":" not in head and all(
+        w[:1].isupper() or not w[:1].isalpha() for w in head.split()))
 
 
 # Degrees and companies' legal forms written with dots, at a line's end.
-_DOTTED_END = re.compile(r"(?<![\w.])(?:Ph\.D|M\.D|M\.Sc|B\.Sc|Dr\.-Ing|s\.r\.o|o\.o|S\.A|S\.L|S\.p\.A"
-                         r"|B\.V|N\.V|e\.V|S\.A\.S|S\.R\.L)\.$")
+_DOTTED_END = re.compile(r"(?<![\w.])(?:Ph\.D|M\.D|M\.Sc|B\.Sc|Dr\.-Ing|s\.r\.o|Sp\. z o\.o|S\.A|S\.L"
+                         r"|S\.p\.A|B\.V|N\.V|e\.V|S\.A\.S|S\.R\.L)\.$")
 
 
 def _introduced_paragraph(lines: list[str], i: int) -> bool:
@@ -280,8 +284,9 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             and len(below) <= 4
             and not _is_list_item(lines, i)
             and all(_is_sig_block_line(x) for x in below)
-            and (not below or (s[:1] not in "/" or _has_contact(below)) and not s[1:2].islower())
-            # "/Johan" last or over a phone, "-roman" last
+            and (not below or (s[:1] not in "/" or _has_contact(below) and not lines[i - 1].strip())
+                 and not s[1:2].islower())
+            # "/Johan" last or set apart over a phone ("…under\n/Library" is a path), "-roman" last
             and not (s[1:2].islower() and sum(1 for x in lines if _LOWER_DASH.match(x)) > 1)  # -flags
             and (s[:1] in "-–—" and not s[1:2].islower() or not names or _mentions(s.lstrip("/~-"), names))
         ):                       # "/Library", "-force": the sender's name only when we know it

@@ -303,7 +303,8 @@ def mark_lines(lines: list[str]) -> list[str]:
         if span:
             for j in range(i, i + span):
                 marks[j] = "s"
-            if i and marks[i - 1] == "t" and _name_above_address(lines[i - 1], stripped):
+            if i and marks[i - 1] == "t" and _name_above_address(lines[i - 1], stripped,
+                                                                   i < 2 or not lines[i - 2].strip()):
                 marks[i - 1] = "s"
             i += span
             continue
@@ -351,12 +352,16 @@ _LABELLED_ADDRESS = re.compile(r"^\s*[*_]?[^\W\d_]{1,12}[*_]?\s*[:：]\s*[^<>\[\
 _LEADING_ADDRESS = re.compile(r"^[(\[]?<?(?:mailto:)?[^\s<>()\[\]]+@[^\s<>()\[\]]+[>)\]]")
 
 
-def _name_above_address(above: str, line: str) -> bool:
+def _name_above_address(above: str, line: str, apart: bool) -> bool:
     """A client wrapped "Name <address> <verb> …:" before the address: the name, alone on the
-    line above the attribution, belongs to it ("Nagy János\n<a@b> ezt írta (…):")."""
+    line above the attribution, belongs to it ("Nagy János\n<a@b> ezt írta (…):"). A name with
+    a department (five or six words) only when a blank line (`apart`) sets it off from the
+    words above, and never in capitals alone ("PLEASE CALL ME BACK TODAY")."""
     above = above.strip()
     words = above.split()
-    return (_LEADING_ADDRESS.match(line) is not None and 0 < len(words) <= 6   # name, department
+    return (_LEADING_ADDRESS.match(line) is not None
+            and (0 < len(words) <= 4 or len(words) <= 6 and apart and not above.isupper()
+                 and any(c.isalpha() for c in above))
             and not above.endswith((".", "!", "?", ":", "：")) and "@" not in above
             and all(w[:1].isupper() or not w[:1].isalpha() for w in words))
 
