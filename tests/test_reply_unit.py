@@ -209,13 +209,3 @@ def test_signature_with_a_degree_or_a_dotted_legal_form():
         assert "Tel" in parts.signature or "tel." in parts.signature
     # Other dotted endings still end sentences: the request under "Thanks" is kept.
     assert "Ship it to the U.S." in extract("The invoice is wrong.\n\nThanks\nShip it to the U.S.\n").text
-
-
-def test_attribution_wrapped_after_its_verb():
-    # Thunderbird fi: "<name> kirjoitti <date>:" wrapped after the verb, over the quote.
-    parts = extract("Vika toistuu.\n\nAsiakaspalvelu, Esimerkki Oy:n huoltopalvelut kirjoitti\n"
-                    "5.3.2026 klo 14.37:\n> Hei,\n> kokeilkaa päivittää.\n")
-    assert parts.text == "Vika toistuu." and parts.quoted.startswith("Asiakaspalvelu")
-    # English never puts the date after "wrote": a sentence introducing a log stays.
-    text = "Hi,\n\nAs the engineer wrote\n5.3.2026 at 14:37:\n> log line 1\n\nWhat now?"
-    assert "As the engineer wrote" in extract(text).text

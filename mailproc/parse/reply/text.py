@@ -352,22 +352,6 @@ _LABELLED_ADDRESS = re.compile(r"^\s*[*_]?[^\W\d_]{1,12}[*_]?\s*[:：]\s*[^<>\[\
 _LEADING_ADDRESS = re.compile(r"^[(\[]?<?(?:mailto:)?[^\s<>()\[\]]+@[^\s<>()\[\]]+[>)\]]")
 
 
-def _verb_then_date(lines: list[str], marks: list[str], i: int, line: str) -> bool:
-    """Thunderbird wrapped "Name <verb> <date>:" after the verb, over a ">" quote
-    ("Asiakaspalvelu, Esimerkki Oy:n huoltopalvelut kirjoitti\n5.3.2026 klo 14.37:")."""
-    below = lines[i + 1].strip() if i + 1 < len(lines) else ""
-    if not below[:1].isdigit() or not below.endswith((":", "：")) or len(below) > 40 \
-            or len(line) > 160 or line.endswith((":", "：")):
-        return False        # the cheap tests first: this is asked of every line
-    verb = None
-    for verb in P.VERB.finditer(line):
-        pass
-    if verb is None or verb.end() != len(line):
-        return False
-    after = next_nonempty(marks, lines, i + 2)
-    return after is not None and marks[after] == "m" and is_attribution(line + " " + below, True)
-
-
 def _name_above_address(above: str, line: str, apart: bool) -> bool:
     """A client wrapped "Name <address> <verb> …:" before the address: the name, alone on the
     line above the attribution, belongs to it ("Nagy János\n<a@b> ezt írta (…):"). A name with
@@ -386,8 +370,6 @@ def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
     line = lines[i].strip()
     if len(line) > 400:
         return 0
-    if _verb_then_date(lines, marks, i, line):
-        return 2
     # Every attribution has a date, an address, a colon or a dash rule, or opens with "On", "Am", ...
     if not _MAYBE_ATTRIBUTION.search(line) and not P.ATTRIBUTION_START.match(line):
         return 0
