@@ -620,11 +620,12 @@ for c in json.loads((Path(__file__).parent / "review_kinds.json").read_text(enco
     add("kinds-" + c["id"], c["input"], c["expected_text"], fmt=c["format"], lang=c["lang"],
         sender=c["sender"], subject=c["subject"], answers=c.get("expected_answers"),
         note=c.get("note") or None)
-# Three reviews of those rules (review_rules.json): inputs where a rule too wide would cut the
+# Four reviews of those rules (review_rules.json): inputs where a rule too wide would cut the
 # person's words or leave history and signatures in them (abbreviations ending a quoted line,
 # sign-offs under inline answers, boxes and GDPR words in the person's text, dateless and
 # Catalan attributions, notes about comments below, HTML indents against empty replies, dotted
-# company forms in requests, paths like "/Library", capitals above an address). For an inline
+# company forms in requests, paths like "/Library", capitals above an address, a letter's line
+# ending in "schrieb" or "escribió" over a date and a pasted quote). For an inline
 # reply, the answers are compared (and the text when given).
 for c in json.loads((Path(__file__).parent / "review_rules.json").read_text(encoding="utf-8")):
     add("rules-" + c["id"], c["input"], c["expected_text"], fmt=c["format"], sender=c["sender"],
