@@ -104,10 +104,7 @@ class _FirstWords:
         found = {(m, r): self._known[(m, r)][1] for m, r, _ in rows if (m, r) in self._known}
         missing = {m: (r, at) for m, r, at in rows if (m, r) not in found}
         if missing:
-            for message_id, new, body in session.execute(
-                    select(Message.id, func.substr(Message.new_text, 1, START_CHARS),
-                           func.substr(Message.body_text, 1, START_CHARS))
-                    .where(Message.id.in_(missing))):
+            for message_id, new, body in session.execute(_STARTS, {"ids": list(missing)}):
                 raw_id, arrived = missing[message_id]
                 found[(message_id, raw_id)] = value = _start_words(new or body or "")
                 self._remember((message_id, raw_id), (arrived, value))
@@ -115,6 +112,9 @@ class _FirstWords:
 
 
 _FIRST_WORDS = _FirstWords()
+_STARTS = (select(Message.id, func.substr(Message.new_text, 1, START_CHARS),
+                  func.substr(Message.body_text, 1, START_CHARS))
+           .where(Message.id.in_(bindparam("ids", expanding=True))))
 # The cases opened since `start`, newest first, with their first message, whose mail arrived
 # between `start` and `end`; built once (building it cost as much as SQLite takes to run it).
 _RECENT = (
