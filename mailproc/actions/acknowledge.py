@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from mailproc.actions.incidents import incident_context
 from mailproc.cases.records import record_event
 from mailproc.classify.rules import is_system_sender
+from mailproc.db import core
 from mailproc.models import Case, Contact, Incident, Message, OutboundMail
 from mailproc.outbox.automatic import enqueue_templated
 from mailproc.outbox.mime import transport_address
@@ -36,8 +37,8 @@ def maybe_acknowledge(app, session: Session, case: Case, message: Message, verdi
     def history() -> AckHistory:
         # Rows and bounces know an internationalised domain in its IDNA form: ask for both.
         forms = list({sender, transport_address(sender) or sender})
-        row = session.execute(_HISTORY, {"case_id": case.id, "forms": forms,
-                                         "since": now - timedelta(hours=1)}).one()
+        row = core(session).execute(_HISTORY, {"case_id": case.id, "forms": forms,
+                                               "since": now - timedelta(hours=1)}).one()
         return AckHistory(acks_for_case=row[0], acks_to_sender_last_hour=row[1],
                           undeliverable_until=row[2])
 

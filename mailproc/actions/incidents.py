@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from mailproc.actions.notify import notify_agents
 from mailproc.cases.lifecycle import change_status
 from mailproc.cases.records import record_event
+from mailproc.db import core
 from mailproc.errors import MailprocError
 from mailproc.models import Case, CaseStatus, Event, Incident, Message, RawMessage
 from mailproc.outbox.automatic import enqueue_templated
@@ -104,7 +105,7 @@ class _FirstWords:
         found = {(m, r): self._known[(m, r)][1] for m, r, _ in rows if (m, r) in self._known}
         missing = {m: (r, at) for m, r, at in rows if (m, r) not in found}
         if missing:
-            for message_id, new, body in session.execute(_STARTS, {"ids": list(missing)}):
+            for message_id, new, body in core(session).execute(_STARTS, {"ids": list(missing)}):
                 raw_id, arrived = missing[message_id]
                 found[(message_id, raw_id)] = value = _start_words(new or body or "")
                 self._remember((message_id, raw_id), (arrived, value))
@@ -137,7 +138,7 @@ def _arrival(session: Session, message: Message) -> datetime:
     """When the mail reached our server (IMAP INTERNALDATE, the file's time, else when we
     stored it); the Date header when there is no raw row."""
     if message.raw_id is not None:
-        received = session.scalar(_RECEIVED, {"raw_id": message.raw_id})
+        received = core(session).scalar(_RECEIVED, {"raw_id": message.raw_id})
         if received is not None:
             return received
     return message.date_at
@@ -155,8 +156,8 @@ def recent_case_words(session: Session, case: Case, arrived: datetime,
     the incident and status columns are wrapped so that their indexes, which hold every
     case, are not the ones walked."""
     window = timedelta(minutes=window_minutes)
-    rows = session.execute(_RECENT, {"start": arrived - window, "end": arrived + window,
-                                     "case_id": case.id}).all()
+    rows = core(session).execute(_RECENT, {"start": arrived - window, "end": arrived + window,
+                                           "case_id": case.id}).all()
     _FIRST_WORDS.forget_before(arrived - window)
     starts = _FIRST_WORDS.of(session, [(m, r, at) for _, _, m, r, at in rows])
     return [(case_id, _case_words(subject or "", starts[(message_id, raw_id)]))

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from mailproc.cases.lifecycle import change_status
 from mailproc.cases.records import record_event
+from mailproc.db import core
 from mailproc.models import Case, CaseStatus, Message
 from mailproc.policy.assign import choose_assignee, route_team
 from mailproc.policy.kb import suggest_for_case
@@ -27,7 +28,7 @@ def assign(app, session: Session, case: Case, parsed, now: datetime) -> None:
     text = parsed.new_text or parsed.text
     team, why = route_team(directory, case.team, parsed.from_addr, parsed.subject, text)
     case.team = team
-    last = session.scalar(_LAST_ASSIGNEE, {"team": team, "case_id": case.id})
+    last = core(session).scalar(_LAST_ASSIGNEE, {"team": team, "case_id": case.id})
     choice = choose_assignee(directory, team, parsed.from_addr, parsed.subject, text, last)
     case.assignee = choice.assignee
     record_event(session, case.id, actor="mailproc", kind="assigned",

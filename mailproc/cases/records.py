@@ -85,8 +85,8 @@ def add_participants(session: Session, case: Case, people: Iterable[tuple[str, s
             wanted[address] = name or ""
     if not wanted:
         return []
-    with session.no_autoflush:
-        rows = session.execute(_PEOPLE, {"case_id": case.id, "emails": list(wanted)}).all()
+    rows = session.connection().execute(     # no flush: nothing pending is read here
+        _PEOPLE, {"case_id": case.id, "emails": list(wanted)}).all()
     ids = {email: contact_id for contact_id, email, _, _ in rows}
     present = {email for _, email, _, participant in rows if participant is not None}
     for contact_id, email, name, _ in rows:

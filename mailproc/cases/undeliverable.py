@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from mailproc.cases.records import get_contact, record_event
 from mailproc.classify.bounce import Bounce, analyse_bounce
 from mailproc.config import parse_timedelta
+from mailproc.db import core
 from mailproc.models import OutboundMail
 from mailproc.parse.message import ParsedMessage
 from mailproc.store.messages import bare_id
@@ -43,7 +44,7 @@ def case_for_bounce(session: Session, bounce: Bounce) -> tuple[int | None, Repor
     if not bounce.original_message_id:
         return None, None
     mid = bare_id(bounce.original_message_id)
-    row = session.execute(_REPORTED, {"ids": [mid, f"<{mid}>"]}).first()
+    row = core(session).execute(_REPORTED, {"ids": [mid, f"<{mid}>"]}).first()
     return (row.case_id, Reported(row.message_id, tuple(row.to_addrs or ()))) if row \
         else (None, None)
 
@@ -89,7 +90,7 @@ def link_bounce(app: App, session: Session, msg: ParsedMessage, raw: bytes,
     # Anyone can send a "bounce": it may only silence addresses we wrote to (the reported
     # mail's recipients when it is found), never an agent's.
     wrote_to = ({a.lower() for a in outgoing.to_addrs} if outgoing is not None
-                else set(session.scalars(_WROTE_TO, {
+                else set(core(session).scalars(_WROTE_TO, {
                     "addresses": [a.lower() for a in bounce.addresses]})))
     agents = app.agents
     believable = tuple(a for a in bounce.addresses

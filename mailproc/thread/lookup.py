@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from mailproc.db import core
 from mailproc.models import (
     Case, Contact, Direction, Message, MessagePrint, MessageRef, OutboundMail,
     Participant,
@@ -143,11 +144,15 @@ class DbThreadLookup:
         self._asked: set[str] = set()
         self._rows: list = []
 
+    def _read(self, statement, params: dict):
+        """Columns only: on the session's connection, without the ORM's execution path."""
+        return core(self.session).execute(statement, params)
+
     def case_for_signed_ref(self, ref: str) -> int | None:
         return self.case_for_ref(ref)
 
     def case_for_ref(self, ref: str) -> int | None:
-        row = self.session.execute(_REF, {"ref": ref}).first()
+        row = self._read(_REF, {"ref": ref}).first()
         return self._live(*row) if row else None
 
     def _live(self, case_id: int | None, merged_into: int | None) -> int | None:
@@ -157,14 +162,14 @@ class DbThreadLookup:
         while case_id and merged_into and case_id not in seen:  # merges chain: A into B into C
             seen.add(case_id)
             case_id = merged_into
-            merged_into = self.session.scalar(_MERGED_INTO, {"case_id": case_id})
+            merged_into = self._read(_MERGED_INTO, {"case_id": case_id}).scalar()
         return case_id
 
     def _message_rows(self, ids: list[str]) -> list:
         """The _MESSAGE_CASES rows of `ids`, read once per id (with those given ahead)."""
         missing = [i for i in dict.fromkeys([*ids, *self._ahead]) if i not in self._asked]
         if missing:
-            self._rows += self.session.execute(_MESSAGE_CASES, {
+            self._rows += self._read(_MESSAGE_CASES, {
                 "ids": missing, "both": missing + [f"<{i}>" for i in missing]}).all()
             self._asked.update(missing)
         wanted = set(ids)
@@ -195,19 +200,19 @@ class DbThreadLookup:
         ids = [bare_id(i) for i in ids]
         if not ids:
             return None
-        rows = self.session.execute(_REFERENCED_CASES, {"ids": ids}).all()
+        rows = self._read(_REFERENCED_CASES, {"ids": ids}).all()
         nearest = _nearest(ids, {rid: (case_id, merged) for rid, case_id, merged in rows})
         return self._live(*nearest) if nearest else None
 
     def is_participant(self, case_id: int, address: str) -> bool:
-        return self.session.scalar(_PARTICIPANT, {"case_id": case_id,
-                                                  "address": address.lower()}) is not None
+        return self._read(_PARTICIPANT, {"case_id": case_id,
+                                         "address": address.lower()}).scalar() is not None
 
     def recent_case_for_subject(self, sender: str, normalized_subject: str,
                                 since_at: datetime) -> int | None:
-        return self.session.scalar(_SENDER_SUBJECT, {"sender": sender.lower(),
-                                                     "subject": normalized_subject,
-                                                     "since": since_at})
+        return self._read(_SENDER_SUBJECT, {"sender": sender.lower(),
+                                            "subject": normalized_subject,
+                                            "since": since_at}).scalar()
 
     def recent_cases_near(self, sender: str, domain: str | None,
                           since_at: datetime, limit: int = RECENT_CASES) -> list[RecentCase]:
@@ -230,7 +235,7 @@ class DbThreadLookup:
         dialect = self.session.get_bind().dialect.name
         given = prints if dialect == "postgresql" else json.dumps(prints)
         best: dict[int, int] = {}
-        for case_id, merged_into, hits in self.session.execute(
+        for case_id, merged_into, hits in self._read(
                 _quoting(dialect), {"prints": given, "shared": shared, "least": least}):
             case_id = self._live(case_id, merged_into)
             if case_id is not None:
@@ -246,14 +251,14 @@ class DbThreadLookup:
         if not prints or not case_ids:
             return {}
         held: dict[int, set[int]] = {}
-        for value, case_id in self.session.execute(_HELD, {"prints": list(prints),
-                                                           "cases": list(case_ids)}):
+        for value, case_id in self._read(_HELD, {"prints": list(prints),
+                                                 "cases": list(case_ids)}):
             held.setdefault(case_id, set()).add(value)
         return {case_id: frozenset(values) for case_id, values in held.items()}
 
     def _describe(self, statement, params: dict) -> list[RecentCase]:
         cases: dict[int, tuple[str, datetime, str, set[str]]] = {}
-        for case_id, subject, at, customer, person in self.session.execute(statement, params):
+        for case_id, subject, at, customer, person in self._read(statement, params):
             if case_id not in cases:
                 cases[case_id] = (subject or "", at, customer or "",
                                   {customer} if customer else set())
