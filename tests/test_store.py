@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 
@@ -202,3 +202,20 @@ def test_postgresql_stores_large_values_with_lz4(pg_db, tmp_path):
         method = conn.execute(text("SELECT pg_column_compression(data) FROM raw_messages")).scalar()
     assert method == "lz4"
     assert load_raw(rows(pg_db)[0]) == raw
+
+
+def test_core_reads_see_what_the_session_has_not_flushed_yet(db):
+    """`core(session)` runs a read of columns on the session's connection: it flushes the
+    pending objects first, as `session.execute` would, except inside `no_autoflush`."""
+    from mailproc.db import core
+    from mailproc.models import Contact
+
+    now = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
+    emails = select(Contact.email).order_by(Contact.email)
+    with db.transaction() as session:
+        session.add(Contact(email="ana@example.org", name="Ana", phones=[], created_at=now))
+        with session.no_autoflush:
+            assert core(session).scalars(emails).all() == []
+        assert core(session).scalars(emails).all() == ["ana@example.org"]
+        session.add(Contact(email="bo@example.org", name="Bo", phones=[], created_at=now))
+        assert core(session).scalars(emails).all() == ["ana@example.org", "bo@example.org"]
