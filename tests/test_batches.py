@@ -298,3 +298,28 @@ def test_events_held_by_a_transaction_that_rolls_back_are_not_written(db, tmp_pa
         record_event(s, None, actor="mailproc", kind="note", detail="kept", now=app.clock.now())
     with app.db.transaction() as s:
         assert list(s.scalars(select(Event.detail).where(Event.kind == "note"))) == ["kept"]
+
+
+def test_a_mailbox_held_by_a_retry_does_not_hold_the_mail_of_others_behind_it(
+        db, tmp_path, monkeypatch):
+    """process_pending reads the pending ids a batch and its look-ahead at a time: when all
+    it read belong to a mailbox a retry stopped, it reads on, and the other mailbox's mail
+    behind them is processed in the same round; the stopped mailbox's waits, unstarted."""
+    app = agent_app(db, tmp_path)
+    monkeypatch.setenv("MAILPROC_PREPARE_PROCESSES", "0")
+    held = ingest(app, conversation(2 * BATCH_SIZE + 8), mailbox="held")   # past a read
+    other = ingest(app, [mail(frm=f"o{i}@other.example", subject=f"Printer {i} jams",
+                              body="It jams on every page.", msgid=f"<o{i}@other.example>")
+                         for i in range(2)], mailbox="other")
+    place = inbound.place
+
+    def db_gone(app, session, row, msg, *args):
+        if row.id == held[0]:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        return place(app, session, row, msg, *args)
+    monkeypatch.setattr(inbound, "place", db_gone)
+    outcomes = inbound.process_pending(app)
+    assert [(o.raw_id, o.result) for o in outcomes] == \
+        [(held[0], "retry")] + [(i, "processed") for i in other]
+    with app.db.transaction() as s:
+        assert {s.get(RawMessage, i).status for i in held} == {RawStatus.PENDING}

@@ -108,12 +108,18 @@ def process_pending(app: App, *, limit: int = 100_000, progress=None) -> list[Ou
     stopped: set = set()
     after = 0
     ahead = Ahead.start(app)
+    # A batch and the pool's look-ahead past it: reading a thousand ids for each batch of
+    # 32 took 5 ms, a sixth of a millisecond per message.
+    wanted = BATCH_SIZE + (ahead.window if ahead is not None else 0)
     try:
         while len(outcomes) < limit:
-            rows = [(r, b) for r, b in pending_raw_ids(app, min(1000, limit - len(outcomes)),
-                                                       after=after) if b not in stopped]
-            if not rows:
+            read = pending_raw_ids(app, min(wanted, limit - len(outcomes)), after=after)
+            if not read:
                 break
+            rows = [(r, b) for r, b in read if b not in stopped]
+            if not rows:            # only stopped mailboxes' mail here: look further on
+                after = read[-1][0]
+                continue
             box_of = dict(rows)
             ids = list(box_of)
             done = process_many(app, ids[:BATCH_SIZE], _unprepared if ahead is None else
