@@ -209,3 +209,22 @@ def test_signature_with_a_degree_or_a_dotted_legal_form():
         assert "Tel" in parts.signature or "tel." in parts.signature
     # Other dotted endings still end sentences: the request under "Thanks" is kept.
     assert "Ship it to the U.S." in extract("The invoice is wrong.\n\nThanks\nShip it to the U.S.\n").text
+    # A longer company name, and one joined by "i": up to four words before the form.
+    for company in ("Firma Budowlana Kowalski Sp. z o.o.", "Nowak Handel i Usługi Sp. z o.o."):
+        parts = extract("Dzień dobry,\n\nproszę o fakturę.\n\nPozdrawiam serdecznie\nJan Nowak\n"
+                        f"Prezes Zarządu\n{company}\ntel. +48 601 234 567\n")
+        assert parts.text == "Dzień dobry,\n\nproszę o fakturę." and company in parts.signature
+    # A verb before the form is a request's line, capitalised or not.
+    parts = extract("Hola,\n\nGracias.\nFacturar a Acme S.L.\n")
+    assert "Facturar a Acme S.L." in parts.text and not parts.signature
+
+
+def test_microsoft_clients_lines_with_their_link_are_footers_a_persons_link_is_not():
+    for footer in ("Sent from Mail<https://go.microsoft.com/fwlink/?LinkId=550986> for Windows 10",
+                   "Obtenir Outlook pour Android<https://aka.ms/AAb9ysg>",
+                   "Outlook für Android herunterladen<https://aka.ms/AAb9ysg>"):
+        parts = extract(f"Thanks, the new password works.\n\n{footer}\n")
+        assert parts.text == "Thanks, the new password works." and parts.signature == footer
+    letter = ("Hi,\n\nthe link on your site\nGet the app for Android<https://play.google.com/store/"
+              "apps/details?id=com.example.app.reader>\ndoes not work for me.\n\nThanks\nAnna")
+    assert "does not work for me." in extract(letter).text

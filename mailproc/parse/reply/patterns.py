@@ -228,8 +228,15 @@ MOBILE_CARRIER = re.compile(r"^\s*sent\s+(?:from|via)\s+(?:my|the)\s+(?:verizon|
                             r"\b[^\n]{0,60}\b(?:smartphone|phone|device|tablet)\.?\s*$", re.IGNORECASE)
 
 
+# The link Microsoft's clients write into their own line: "Sent from Mail<https://go.microsoft.
+# com/fwlink/…> for Windows 10", "Obtenir Outlook pour Android<https://aka.ms/…>". Only theirs:
+# "Get the app for Android<https://play.google.com/…>" in a letter is the person's.
+_LINK = re.compile(r"<https?://(?:aka\.ms|go\.microsoft\.com)/[^<>\s]*>", re.IGNORECASE)
+
+
 def is_mobile_line(line: str) -> bool:
     """A client's or a device's own line under the words ("Sent from my iPhone")."""
+    line = _LINK.sub(" ", line)
     return bool(MOBILE_LINE.match(line) and not MOBILE_FALSE.search(line)
                 or MOBILE_CARRIER.match(line) and not _CLAUSE.search(line))
 

@@ -631,6 +631,15 @@ for c in json.loads((Path(__file__).parent / "review_rules.json").read_text(enco
     add("rules-" + c["id"], c["input"], c["expected_text"], fmt=c["format"], sender=c["sender"],
         subject=c["subject"], answers=c["expected_answers"], note=c["note"])
 
+# A probe of signatures without a "-- " line (sign-offs in ten languages, names, titles and
+# labelled phones, devices' and mail apps' lines, Microsoft's with a link inside), of the quote
+# headers clients write and of the traps among them (review_checks.json, 2026-12-07): what must
+# and must not be in the text, decided before the extractor ran; the cases it got wrong and those
+# a reader could take either way are not here.
+for c in json.loads((Path(__file__).parent / "review_checks.json").read_text(encoding="utf-8")):
+    add("checks-" + c["id"], c["input"], None, fmt=c["format"],
+        checks={"contains": c["contains"], "not_contains": c["not_contains"]}, note=c["kind"])
+
 with open(Path(__file__).with_name("gaps.jsonl"), "w") as f:
     for c in cases:
         f.write(json.dumps(c, ensure_ascii=False) + "\n")
