@@ -45,6 +45,17 @@ def break_placement(monkeypatch) -> None:
     monkeypatch.setattr(inbound, "place", breaks)
 
 
+def database_gone_at(monkeypatch, raw_id: int) -> None:
+    """Placement of raw row `raw_id` (and only of it) meets a lost database connection."""
+    place = inbound.place
+
+    def db_gone(app, session, row, msg, *args):
+        if row.id == raw_id:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        return place(app, session, row, msg, *args)
+    monkeypatch.setattr(inbound, "place", db_gone)
+
+
 def commits(db) -> list[int]:
     seen = [0]
     event.listen(db.engine, "commit", lambda conn: seen.__setitem__(0, seen[0] + 1))
@@ -171,13 +182,7 @@ def test_the_database_failing_mid_batch_holds_the_rest(db, tmp_path, monkeypatch
     the rows after it were never started (their attempts are not counted)."""
     app = agent_app(db, tmp_path)
     ids = ingest(app, conversation(3))
-    place = inbound.place
-
-    def db_gone(app, session, row, msg, *args):
-        if row.id == ids[3]:
-            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
-        return place(app, session, row, msg, *args)
-    monkeypatch.setattr(inbound, "place", db_gone)
+    database_gone_at(monkeypatch, ids[3])
     outcomes = process_many(app, ids)
     assert [o.result for o in outcomes] == ["processed"] * 3 + ["retry"]
     with app.db.transaction() as s:
@@ -311,13 +316,7 @@ def test_a_mailbox_held_by_a_retry_does_not_hold_the_mail_of_others_behind_it(
     other = ingest(app, [mail(frm=f"o{i}@other.example", subject=f"Printer {i} jams",
                               body="It jams on every page.", msgid=f"<o{i}@other.example>")
                          for i in range(2)], mailbox="other")
-    place = inbound.place
-
-    def db_gone(app, session, row, msg, *args):
-        if row.id == held[0]:
-            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
-        return place(app, session, row, msg, *args)
-    monkeypatch.setattr(inbound, "place", db_gone)
+    database_gone_at(monkeypatch, held[0])
     outcomes = inbound.process_pending(app)
     assert [(o.raw_id, o.result) for o in outcomes] == \
         [(held[0], "retry")] + [(i, "processed") for i in other]
