@@ -229,9 +229,11 @@ MOBILE_CARRIER = re.compile(r"^\s*sent\s+(?:from|via)\s+(?:my|the)\s+(?:verizon|
 
 
 # The link Microsoft's clients write into their own line: "Sent from Mail<https://go.microsoft.
-# com/fwlink/…> for Windows 10", "Obtenir Outlook pour Android<https://aka.ms/…>". Only theirs:
-# "Get the app for Android<https://play.google.com/…>" in a letter is the person's.
-_LINK = re.compile(r"<https?://(?:aka\.ms|go\.microsoft\.com)/[^<>\s]*>", re.IGNORECASE)
+# com/fwlink/…> for Windows 10", "Obtenir Outlook pour Android<https://aka.ms/…>". Only theirs,
+# and only with a few words after it: "Get Outlook for Android<https://aka.ms/…> and sign in
+# with your work account" is the person's, and "Get the app for Android<https://play.google…>".
+_LINK = re.compile(r"<https?://(?:aka\.ms|go\.microsoft\.com)/[^<>\s]*>(?=[\w ]{0,16}$)",
+                   re.IGNORECASE)
 
 
 def is_mobile_line(line: str) -> bool:

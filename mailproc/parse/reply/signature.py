@@ -115,8 +115,7 @@ def _is_sig_block_line(line: str) -> bool:
     if len(words) > 8:
         return False
     # Titles, company names, addresses: short lines that do not read like a sentence.
-    return not (s.endswith((".", "!")) and len(words) > 5 and P.lower_words(s) > 2
-                and not _named_form(s))
+    return not (s.endswith((".", "!")) and len(words) > 5 and P.lower_words(s) > 2)
 
 
 def _has_contact(lines: list[str]) -> bool:
@@ -192,20 +191,12 @@ def _sentence(line: str) -> bool:
     words = s.split()
     if not s.endswith((".", "!", "?")) or len(words) < 2:
         return False
-    return not _named_form(s)
+    form = _DOTTED_END.search(s)     # a name's or a company's: every word before it capitalised,
+    head = s[:form.start()] if form else ""      # no label ("Nabywca: Kowalski Sp. z o.o.")
+    return not (form and len(words) <= 5 and ":" not in head and all(
+        w[:1].isupper() or not w[:1].isalpha() for w in head.split()))
 
 
-def _named_form(s: str) -> bool:
-    """A name's or a company's line ending in its dotted form: up to four words before it, each
-    capitalised or joining them, and no label ("Nabywca: Kowalski Sp. z o.o." is a request's)."""
-    form = _DOTTED_END.search(s)
-    head = s[:form.start()] if form else ""
-    return bool(form) and len(head.split()) <= 4 and ":" not in head and all(
-        w[:1].isupper() or not w[:1].isalpha() or w in _JOINS for w in head.split())
-
-
-# "Nowak Handel i Usługi Sp. z o.o.", "Müller und Söhne S.A.": the words that join a name's.
-_JOINS = {"i", "und", "and", "et", "og", "och"}   # not "a", "y", "en": "Facturar a Acme S.L."
 # Degrees and companies' legal forms written with dots, at a line's end.
 _DOTTED_END = re.compile(r"(?<![\w.])(?:Ph\.D|M\.D|M\.Sc|B\.Sc|Dr\.-Ing|s\.r\.o|Sp\. z o\.o|S\.A|S\.L"
                          r"|S\.p\.A|B\.V|N\.V|e\.V|S\.A\.S|S\.R\.L)\.$")
