@@ -214,7 +214,11 @@ def test_signature_with_a_degree_or_a_dotted_legal_form():
 def test_microsoft_clients_lines_with_their_link_are_footers_a_persons_link_is_not():
     for footer in ("Sent from Mail<https://go.microsoft.com/fwlink/?LinkId=550986> for Windows 10",
                    "Obtenir Outlook pour Android<https://aka.ms/AAb9ysg>",
-                   "Outlook für Android herunterladen<https://aka.ms/AAb9ysg>"):
+                   "Outlook für Android herunterladen<https://aka.ms/AAb9ysg>",
+                   "Hämta Outlook för Android<https://aka.ms/ghei36>",
+                   "Envoyé à partir de Courrier<https://go.microsoft.com/fwlink/?LinkId=550986> "
+                   "pour Windows 10",
+                   "Enviado desde Correo<https://go.microsoft.com/fwlink/?LinkId=550986> para Windows"):
         parts = extract(f"Thanks, the new password works.\n\n{footer}\n")
         assert parts.text == "Thanks, the new password works." and parts.signature == footer
     letter = ("Hi,\n\nthe link on your site\nGet the app for Android<https://play.google.com/store/"
