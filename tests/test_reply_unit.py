@@ -221,6 +221,9 @@ def test_microsoft_clients_lines_with_their_link_are_footers_a_persons_link_is_n
                    "Enviado desde Correo<https://go.microsoft.com/fwlink/?LinkId=550986> para Windows"):
         parts = extract(f"Thanks, the new password works.\n\n{footer}\n")
         assert parts.text == "Thanks, the new password works." and parts.signature == footer
+    html = ('<div>Thanks, the refund arrived.</div><div><br></div><div>Sent from <a href="https://'
+            'go.microsoft.com/fwlink/?LinkId=550986">Mail</a> for Windows 10</div>')
+    assert extract(html=html).text == "Thanks, the refund arrived."
     letter = ("Hi,\n\nthe link on your site\nGet the app for Android<https://play.google.com/store/"
               "apps/details?id=com.example.app.reader>\ndoes not work for me.\n\nThanks\nAnna")
     assert "does not work for me." in extract(letter).text
