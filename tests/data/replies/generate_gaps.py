@@ -633,8 +633,9 @@ for c in json.loads((Path(__file__).parent / "review_rules.json").read_text(enco
 
 # A probe of signatures without a "-- " line (sign-offs in ten languages, names, titles and
 # labelled phones, devices' and mail apps' lines, Microsoft's with a link inside), of the quote
-# headers clients write and of the traps among them, and a review of the rules it led to (dotted
-# company forms in requests, Microsoft clients' links in the person's words) (review_checks.json,
+# headers clients write and of the traps among them, and reviews of the rules it led to (dotted
+# company forms in requests, Microsoft clients' links in the person's words, a last line of
+# initials that is an answer: "B.", "U.S.") (review_checks.json,
 # 2026-12-07): what must and must not be in the text, decided before the extractor ran; the
 # cases it got wrong and those a reader could take either way are not here.
 for c in json.loads((Path(__file__).parent / "review_checks.json").read_text(encoding="utf-8")):
