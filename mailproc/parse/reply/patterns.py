@@ -236,9 +236,9 @@ MOBILE_CARRIER = re.compile(r"^\s*sent\s+(?:from|via)\s+(?:my|the)\s+(?:verizon|
 # com/fwlink/…> for Windows 10", "Obtenir Outlook pour Android<https://aka.ms/…>". Only theirs,
 # and only with a few words after it: "Get Outlook for Android<https://aka.ms/…> and sign in
 # with your work account" is the person's, and "Get the app for Android<https://play.google…>".
-_LINK = re.compile(r"<https?://(?:aka\.ms|go\.microsoft\.com)/[^<>\s]*>(?=[\w ]{0,16}$)"
-                   r"| \(https?://(?:aka\.ms|go\.microsoft\.com)/[^()\s]*\)(?=[\w ]{0,16}$)",  # HTML's
-                   re.IGNORECASE)
+_MICROSOFT = r"https?://(?:aka\.ms|go\.microsoft\.com)/"
+_LINK = re.compile(rf"(?:<{_MICROSOFT}[^<>\s]*>| \({_MICROSOFT}[^()\s]*\))(?=[\w ]{{0,16}}$)",
+                   re.IGNORECASE)     # "<…>" in text, " (…)" as HTML mail's text writes it
 
 
 def is_mobile_line(line: str) -> bool:
