@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from mailproc.clock import FixedClock
-from mailproc.models import Checkpoint as CheckpointRow, RawMessage, RawStatus
+from mailproc.db import core
+from mailproc.models import Checkpoint as CheckpointRow, Contact, RawMessage, RawStatus
 from mailproc.source.base import Checkpoint, FetchedMessage, imap_source_key
 from mailproc.store.raw import RawStore, header_message_id, load_raw
 
@@ -207,9 +208,6 @@ def test_postgresql_stores_large_values_with_lz4(pg_db, tmp_path):
 def test_core_reads_see_what_the_session_has_not_flushed_yet(db):
     """`core(session)` runs a read of columns on the session's connection: it flushes the
     pending objects first, as `session.execute` would, except inside `no_autoflush`."""
-    from mailproc.db import core
-    from mailproc.models import Contact
-
     now = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
     emails = select(Contact.email).order_by(Contact.email)
     with db.transaction() as session:
