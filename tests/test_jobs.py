@@ -24,6 +24,7 @@ from mailproc.runners import inbound as pipeline, jobs
 from mailproc.runners.drain import MailboxLock, drain_mailbox
 from tests.helpers import demo_raws, ingest, make_app
 from tests.test_workers_crash import generate_mail
+from workers.worker import MailprocWorker
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -287,6 +288,21 @@ def test_worker_sigterm_finishes_the_current_job_then_exits(tmp_path, conn, redi
     assert (tmp_path / "finished").exists()
     job.refresh()
     assert job.get_status() == "finished" and job.return_value() == "done"
+
+
+def test_worker_leaves_its_channel_at_once_when_its_thread_is_between_reads(conn):
+    """The warm shutdown unsubscribes, then joins the pubsub thread. A thread that has already
+    read the UNSUBSCRIBE's confirmation waits to be subscribed again: 60 s with RQ's own wait,
+    which held a SIGTERMed worker past the crash test's limit."""
+    worker = MailprocWorker([jobs.queue(jobs.DEFAULT, conn)], connection=conn)
+    worker.subscribe()
+    time.sleep(0.3)
+    worker.pubsub.unsubscribe()     # the thread reads the confirmation ...
+    time.sleep(0.5)                 # ... and waits to be subscribed again
+    started = time.monotonic()
+    worker.unsubscribe()
+    assert time.monotonic() - started < 5
+    assert not worker.pubsub_thread.is_alive()
 
 
 def flaky_job(path: str) -> str:
