@@ -231,3 +231,16 @@ def test_microsoft_clients_lines_with_their_link_are_footers_a_persons_link_is_n
     letter = ("Hi,\n\nyour colleague said:\n\nGet Outlook for Android<https://aka.ms/ghei36> and "
               "sign in with your work account\n\nI did that but still get error 0x80070005.\n")
     assert "still get error 0x80070005" in extract(letter).text
+
+
+def test_google_groups_wrote_on_header_and_a_lone_quote_marker_are_history():
+    parts = extract("Thanks, that fixed it.\n\n'Acme Support' via Help Center <help@example.com> "
+                    "wrote on 12/06/2024 10:00:\n> Please try restarting the sync.\n")
+    assert parts.text == "Thanks, that fixed it."
+    assert parts.quoted.startswith("'Acme Support' via Help Center")
+    # Prose with the same words and no address before them stays the person's.
+    letter = "As I wrote on 12/06/2024 10:00:\nthe sync stops at 80 %.\n"
+    assert "As I wrote on 12/06/2024 10:00:" in extract(letter).text
+    # An empty ">" under a short reply is the client's, a ">" line with words is not.
+    assert extract("Yes, go ahead.\n>\n").text == "Yes, go ahead."
+    assert extract("Same error here, with\n> 5 users online\n").text.endswith("> 5 users online")

@@ -189,9 +189,11 @@ def split_quote(lines: list[str], marks: list[str]) -> QuoteSplit:
     headed = _headed_quote(lines, seq)
     if headed is not None and "m" not in seq[headed[1]:] and any(k in "tcM" for k in seq[: headed[0]]):
         return QuoteSplit(lines[: headed[0]] + lines[headed[1]:], lines[headed[0]:headed[1]], False)
-    # Otherwise only a trailing or leading block of several ">" lines is history.
+    # Otherwise only a trailing or leading block of several ">" lines is history, or of ">"
+    # alone (a client's empty quote under a short reply).
     m = re.search(r"m[me]*$", seq)
-    if m and seq[: m.start()].strip("e") and seq.count("m", m.start()) >= 2:
+    if m and seq[: m.start()].strip("e") and (seq.count("m", m.start()) >= 2 or not any(
+            _dequote(line).strip() for line in lines[m.start():])):
         return QuoteSplit(lines[: m.start()], lines[m.start():], False)
     m = re.match(r"^e*m[me]*", seq)
     if m and seq.count("m", 0, m.end()) >= 2 and "m" not in seq[m.end():]:

@@ -197,7 +197,10 @@ _THING_WROTE = re.compile(
 
 
 def _dated_after_address(text: str, verb: re.Match, rest: str, ends_colon: bool) -> bool:
-    return (ends_colon and verb.group().lower() not in ("wrote", "writes") and len(rest) <= 80
+    """"Name <address> <verb> <date and time>:"; in English only "wrote on …" ("'Acme' via Help
+    Center <help@example.com> wrote on 12/06/2024 10:00:", Google Groups)."""
+    english = verb.group().lower() in ("wrote", "writes")
+    return (ends_colon and (not english or rest[:3].lower() == "on ") and len(rest) <= 80
             and _BRACKETED_ADDRESS.search(text, 0, verb.start()) is not None
             and _YEAR.search(rest) is not None and _TIME.search(rest) is not None)
 
