@@ -244,3 +244,14 @@ def test_google_groups_wrote_on_header_and_a_lone_quote_marker_are_history():
     # An empty ">" under a short reply is the client's, a ">" line with words is not.
     assert extract("Yes, go ahead.\n>\n").text == "Yes, go ahead."
     assert extract("Same error here, with\n> 5 users online\n").text.endswith("> 5 users online")
+
+
+def test_a_postscript_under_the_signature_is_the_persons():
+    parts = extract("Please cancel order 4411.\n\nBest regards,\nJohn Smith\nAcme Ltd.\n\n"
+                    "P.S. The invoice address changed as well: 12 High Street, Leeds.\n")
+    assert parts.text == ("Please cancel order 4411.\n\n"
+                          "P.S. The invoice address changed as well: 12 High Street, Leeds.")
+    assert parts.signature == "Best regards,\nJohn Smith\nAcme Ltd."
+    # Without a signature above it, nothing is taken out.
+    letter = "The sync fails.\n\nIt fails on Tuesdays too.\n\nPS: and on Fridays.\n"
+    assert extract(letter).text == letter.strip()

@@ -14,7 +14,7 @@ from mailproc.parse.reply.html_quotes import marked_text
 from mailproc.parse.reply.quotes import QuoteSplit, split_quote, strip_quotes
 from mailproc.parse.reply import patterns as P
 from mailproc.parse.reply.banner import leading_banner
-from mailproc.parse.reply.signature import list_footer_start, signature_start
+from mailproc.parse.reply.signature import list_footer_start, postscript_start, signature_start
 from mailproc.parse.reply.text import mark_lines, split_inline_attribution
 
 log = logging.getLogger(__name__)
@@ -162,6 +162,9 @@ def _extract_lines(
     signature: list[str] = []
     if start is not None:
         new, signature = new[:start], new[start:]
+    elif (ps := postscript_start(new)) is not None \
+            and (start := signature_start(new[:ps], sender)) is not None:
+        new, signature = new[:start] + new[ps:], new[start:ps]     # a P.S. under the signature
     elif new and all(P.is_mobile_line(line) for line in new if line.strip()):
         new, signature = [], new     # "Sent from my iPhone" over the quote: no words of their own
     return ReplyParts(_clean(new), _clean(quoted), _clean(signature), inline=inline)

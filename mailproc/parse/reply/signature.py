@@ -137,6 +137,13 @@ def _content_line(line: str) -> bool:
     return bool(_PS.match(line) or _CODE.search(line))
 
 
+def postscript_start(lines: list[str]) -> int | None:
+    """Index of the first "P.S." that opens a paragraph, or None: from there down the words
+    are the person's, written after the signature."""
+    return next((i for i in range(1, len(lines))
+                 if _PS.match(lines[i]) and not lines[i - 1].strip()), None)
+
+
 def _delimited_again(below: list[str]) -> bool:
     """Another "--" further down, after words that are no signature's: rules between paragraphs
     (Markdown), not a signature's own rule ("--\nRegards, Petar\n---\nPGP key: ...")."""
