@@ -255,3 +255,36 @@ def test_a_postscript_under_the_signature_is_the_persons():
     # Without a signature above it, nothing is taken out.
     letter = "The sync fails.\n\nIt fails on Tuesdays too.\n\nPS: and on Fridays.\n"
     assert extract(letter).text == letter.strip()
+    # "P.S." alone over its words is no initials; Spanish writes "P.D.".
+    parts = extract("Please add the Berlin office.\n\nThanks\nDirk\n\nP.S.\nThe contact there is "
+                    "Jana Wolf, jana.wolf@example.de.\n", sender="dirk@example.de")
+    assert parts.text.endswith("P.S.\nThe contact there is Jana Wolf, jana.wolf@example.de.")
+    parts = extract("Gracias, ya funciona.\n\nUn saludo,\nPablo Sánchez\nResponsable de Sistemas\n"
+                    "Tel. +34 93 123 45 67\n\nP.D.: ¿Me dais acceso a pruebas?\n")
+    assert parts.text == "Gracias, ya funciona.\n\nP.D.: ¿Me dais acceso a pruebas?"
+
+
+def test_finnish_reply_subject_vs_is_a_reply_when_a_wrote_line_heads_a_quote():
+    # "VS:" is Finnish Outlook's reply and Norwegian and Danish Outlook's forward.
+    letter = ("Hei,\n\nkiitos, lasku on nyt maksettu.\n\nTerveisin\nSanna\n\n"
+              "ti 4. maalisk. 2025 klo 10.12 Laskutus (laskutus@yritys.example.fi)\nkirjoitti:\n\n"
+              "> laskunne 4471 on erääntynyt.\n")
+    parts = extract(letter, subject="Vs: Maksumuistutus")
+    assert parts.text == "Hei,\n\nkiitos, lasku on nyt maksettu." and "4471" in parts.quoted
+    forward = ("Se nedenfor.\n\nFra: Banken <no-reply@bank.example.no>\nSendt: 2. mars 2026 10:15\n"
+               "Til: ola@example.no\nEmne: Trekk\n\nTrekk på 990 kr.\n")
+    assert "Trekk på 990 kr." in extract(forward, subject="VS: Trekk").text
+
+
+def test_a_forwarders_signature_above_the_forwarded_mail_is_set_aside():
+    letter = ("Hi,\n\nPlease call the customer back today.\n\nKind regards,\nHelen Moore\n"
+              "Customer Relations Manager\nMobile +44 7700 900777\n\n"
+              "---------- Forwarded message ---------\nFrom: Gary Stone <gary@example.co.uk>\n"
+              "Date: Tue, 4 Mar 2025 at 17:55\nSubject: No engineer\nTo: <info@example.co.uk>\n\n"
+              "Nobody came for the boiler service.\n")
+    parts = extract(letter, subject="Fwd: No engineer")
+    assert "Please call the customer back today." in parts.text
+    assert "Nobody came for the boiler service." in parts.text
+    assert "Mobile +44 7700 900777" in parts.signature and "Helen Moore" not in parts.text
+    assert "Danke und Gruß" in extract("Bitte VPN einrichten.\n\nDanke und Gruß\nThomas Weber\n"
+                                       "Handy: 0172 9876543\n").signature

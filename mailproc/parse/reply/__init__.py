@@ -15,7 +15,9 @@ from mailproc.parse.reply.quotes import QuoteSplit, split_quote, strip_quotes
 from mailproc.parse.reply import patterns as P
 from mailproc.parse.reply.banner import leading_banner
 from mailproc.parse.reply.signature import list_footer_start, postscript_start, signature_start
-from mailproc.parse.reply.text import mark_lines, split_inline_attribution
+from mailproc.parse.reply.text import (
+    is_attribution, mark_lines, next_nonempty, split_inline_attribution,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,16 +89,38 @@ def _cut_lone_blockquote(lines: list[str]) -> tuple[list[str], list[str]]:
     return lines[:start] + lines[end + 1:], lines[start:end + 1]
 
 
-def _forward_marks(marks: list[str]) -> list[str]:
-    """In a message whose subject says it forwards mail, its first header starts the forwarded mail."""
+def _forward_marks(lines: list[str], marks: list[str]) -> list[str]:
+    """In a message whose subject says it forwards mail, its first header starts the forwarded
+    mail; unless it is a reply's "<name> wrote:" over ">" lines (Finnish Outlook's reply is
+    "VS:", Norwegian and Danish Outlook's forward)."""
     first = next((i for i, k in enumerate(marks) if k in "sfh"), None)
     if first is None or marks[first] == "f" or sum(k in "tc" for k in marks[:first]) > _FORWARD_NOTE_LINES:
+        return marks
+    end = first
+    while end < len(marks) and marks[end] in "sh":
+        end += 1
+    below = next_nonempty(marks, lines, end)
+    if below is not None and marks[below] == "m" \
+            and is_attribution(" ".join(x.strip() for x in lines[first:end]), True):
         return marks
     marks = list(marks)
     while first < len(marks) and marks[first] in "sh":
         marks[first] = "f"
         first += 1
     return marks
+
+
+def _forwarders_signature(lines: list[str], marks: list[str], sender: str | None
+                          ) -> tuple[list[str], list[str]]:
+    """A forward's lines without the signature of the person forwarding, which ends their note
+    above the forwarded mail; and that signature."""
+    at = next((i for i, k in enumerate(marks) if k == "f"), None)
+    while at and (not lines[at - 1].strip() or _RULE.match(lines[at - 1])):
+        at -= 1
+    start = signature_start(lines[:at], sender) if at else None
+    if start is None:
+        return lines, []
+    return lines[:start] + lines[at:], lines[start:at]
 
 
 def _reply_marks(marks: list[str]) -> list[str]:
@@ -134,7 +158,7 @@ def _extract_lines(
         lines, list_footer = lines[:footer_at], lines[footer_at:]
     marks = mark_lines(lines)
     if forward:
-        marks = _forward_marks(marks)
+        marks = _forward_marks(lines, marks)
     elif reply:
         marks = _reply_marks(marks)
     split = split_quote(lines, marks)
@@ -146,7 +170,8 @@ def _extract_lines(
         inline = True
     new, quoted = split.new, list(split.quoted) + list_footer + warning
     if split.forward:
-        return ReplyParts(_clean(new), _clean(list_footer + warning), "")
+        new, signature = _forwarders_signature(new, marks, sender)
+        return ReplyParts(_clean(new), _clean(list_footer + warning), _clean(signature))
     if html and not quoted:
         new, quoted = _cut_lone_blockquote(new)
     footer = list_footer_start(new)

@@ -287,7 +287,7 @@ SIGN_OFF = re.compile(
     r"|have\s+a\s+(?:nice|great|good|lovely)\s+(?:day|weekend|week|evening)"
     r"|(?:mit\s+)?(?:freundlichen|besten|herzlichen|lieben|liebe|viele|schöne|sonnige)\s+grüßen?"
     r"|(?:mit\s+)?(?:freundlichen|besten|herzlichen|lieben|viele)\s+grüssen?|mfg|lg|vg|grüße|gruß|gruss"
-    r"|viele\s+grüße|beste\s+grü(?:ß|ss)e|grüessli|danke(?:\s+schön)?|vielen\s+dank|herzliche\s+grüße|servus|tschüss"
+    r"|viele\s+grüße|beste\s+grü(?:ß|ss)e|grüessli|danke?\s+(?:und|&)\s+gr(?:uß|uss|üße|üsse)|danke(?:\s+schön)?|vielen\s+dank|herzliche\s+grüße|servus|tschüss"
     r"|(?:mit\s+)?freundliche[mn]?\s+gr(?:uß|uss)|freundliche\s+grü(?:ß|ss)e|besten\s+dank"
     r"|cordialement|bien\s+(?:à\s+vous|cordialement)|salutations|meilleures\s+salutations|(?:bonne|belle)\s+journée"
     r"|merci(?:\s+beaucoup)?|amicalement|bises|[àa]\s+bientôt|sincères\s+salutations"

@@ -128,7 +128,8 @@ def _block_fits(below: list[str]) -> bool:
     return len(below) <= limit and all(_is_sig_block_line(x) for x in below)
 
 
-_PS = re.compile(r"^\s*(?:p\.\s?s\.|p\.\s?p\.\s?s\.|ps:|pps:|ps\s)", re.IGNORECASE)
+# "P.S.", "PS:", Spanish "P.D." (posdata)
+_PS = re.compile(r"^\s*(?:p\.\s?s\.|p\.\s?p\.\s?s\.|ps:|pps:|ps\s|p\.\s?d\.)", re.IGNORECASE)
 _CODE = re.compile(r"\s==?\s|[{}]\s*$")      # an assignment or a comparison, a brace
 
 
@@ -257,8 +258,8 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
     for pos, i in enumerate(above_footer):
         if candidates:
             break       # the first from the top is where the signature starts
-        if i == first_content or i in code_lines:
-            continue
+        if i == first_content or i in code_lines or _PS.match(lines[i]):
+            continue        # "P.S." alone over its words is no name's initials
         s = lines[i].strip()
         below = [lines[j] for j in above_footer[pos + 1:]]
         if content_from[pos + 1]:
