@@ -288,3 +288,19 @@ def test_a_forwarders_signature_above_the_forwarded_mail_is_set_aside():
     assert "Mobile +44 7700 900777" in parts.signature and "Helen Moore" not in parts.text
     assert "Danke und Gruß" in extract("Bitte VPN einrichten.\n\nDanke und Gruß\nThomas Weber\n"
                                        "Handy: 0172 9876543\n").signature
+
+
+def test_answers_between_quotes_under_outlooks_header_when_the_reply_says_so():
+    letter = ("Hi,\n\nanswers inline below.\n\n-----Original Message-----\n"
+              "From: Billing Team <billing@saas.example.com>\nSent: Wednesday, March 5, 2025 08:14\n"
+              "To: Omar <omar@example.org>\nSubject: Your invoice query\n\n"
+              "> Which invoice number are you referring to?\nINV-2025-00871\n\n"
+              "> Was the card charged twice?\nCharged twice, on 1 March.\n\n"
+              "> Kind regards,\n> Billing Team\n")
+    parts = extract(letter, subject="RE: Your invoice query")
+    assert parts.inline and "INV-2025-00871" in parts.answers
+    assert "Charged twice, on 1 March." in parts.answers
+    assert "Sent: Wednesday" not in parts.text and "Billing Team" not in parts.answers
+    # Without the note, Outlook's history is someone else's mail, answers and all.
+    plain = extract(letter.replace("answers inline below.", "see below."), subject="RE: x")
+    assert "INV-2025-00871" not in plain.text

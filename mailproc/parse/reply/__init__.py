@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from mailproc.errors import ParseError
 from mailproc.parse.html_text import html_to_text
 from mailproc.parse.reply.html_quotes import marked_text
-from mailproc.parse.reply.quotes import QuoteSplit, split_quote, strip_quotes
+from mailproc.parse.reply.quotes import QuoteSplit, answers_under_header, split_quote, strip_quotes
 from mailproc.parse.reply import patterns as P
 from mailproc.parse.reply.banner import leading_banner
 from mailproc.parse.reply.signature import list_footer_start, postscript_start, signature_start
@@ -131,12 +131,16 @@ def _reply_marks(marks: list[str]) -> list[str]:
     return [("s" if k == "f" and i > first else k) for i, k in enumerate(marks)]
 
 
-def _answered_inside(new: list[str], quoted: list[str]) -> bool:
-    """The person says the answers are in the history: not in a file ("inline in the attached
-    Word file", "unten im PDF"), and the history has no ">" quotes to tell them apart."""
+def _says_inline(new: list[str]) -> bool:
+    """The person says the answers are in the history, not in a file ("inline in the attached
+    Word file", "unten im PDF")."""
     note = next((line for line in new if P.INLINE_NOTE.search(line)), None)
-    return note is not None and not _ELSEWHERE.search(note) and not any(
-        P.QUOTE_PREFIX.match(line) for line in quoted)
+    return note is not None and not _ELSEWHERE.search(note)
+
+
+def _answered_inside(new: list[str], quoted: list[str]) -> bool:
+    """Answers said to be in a history that has no ">" quotes to tell them apart."""
+    return _says_inline(new) and not any(P.QUOTE_PREFIX.match(line) for line in quoted)
 
 
 _ELSEWHERE = re.compile(r"attach|file|pdf|word|excel|spreadsheet|sheet|form\b|document|anhang|datei|dokument"
@@ -168,6 +172,10 @@ def _extract_lines(
         # the person can tell them apart (colours, capitals): keep it all, lose none of them.
         split = QuoteSplit(list(split.new) + list(split.quoted), [], False)
         inline = True
+    elif not inline and split.quoted and _says_inline(split.new) \
+            and (inner := answers_under_header(list(split.quoted))) is not None:
+        # Outlook's header over ">" lines with the answers between them.
+        split, inline = QuoteSplit(list(split.new) + inner.new, inner.quoted, False), True
     new, quoted = split.new, list(split.quoted) + list_footer + warning
     if split.forward:
         new, signature = _forwarders_signature(new, marks, sender)

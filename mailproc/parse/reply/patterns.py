@@ -66,7 +66,7 @@ REPLY_ABOVE = re.compile(
 # inline in CAPS", "Antworten im Text", "réponses ci-dessous", "respuestas abajo en rojo".
 INLINE_NOTE = re.compile(
     r"\b(?:(?:my\s+)?(?:answers?|responses?|replies|comments?)\s+(?:are\s+)?(?:inline|in-line)\b"
-    r"|(?:see|find|read)\s+my\s+(?:answers?|responses?|comments?)\s+(?:below|inline|in\s+(?:blue|red|green|bold|caps))"
+    r"|(?:see|find|read)\s+my\s+(?:answers?|responses?|replies|comments?)\s+(?:below|inline|in\s+(?:blue|red|green|bold|caps))"
     r"|(?:my\s+|(?m:^)\W*)(?:answers?|responses?|comments?)\s+(?:are\s+)?(?:below\s+)?in\s+(?:blue|red|green|bold"
     r"|caps|capitals|capital\s+letters|upper\s*case)\b"
     r"|(?:meine|siehe\s+meine)\s+(?:antworten|anmerkungen|kommentare)"

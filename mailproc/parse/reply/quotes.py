@@ -135,6 +135,19 @@ def _inline_answers(lines: list[str], seq: str) -> QuoteSplit | None:
     return QuoteSplit(lines[: last_new + 1], quoted, False, inline=True)
 
 
+def answers_under_header(lines: list[str]) -> QuoteSplit | None:
+    """History headed by a mail's header (From:/Sent:, "-----Original Message-----") whose
+    ">" lines have answers between them, for a reply that says it answers inline: the
+    questions and answers, and the rest (header, quotes, what follows the last answer)."""
+    seq = "".join(_resolve(lines, mark_lines(lines)))
+    first = seq.find("m")
+    if first < 0 or any(k in "tcM" for k in seq[:first]) or not _INTERLEAVED.search(seq, first):
+        return None
+    last_new = max(i for i, k in enumerate(seq) if k in "tcM")
+    quoted = [line for i, line in enumerate(lines) if i < first or i > last_new or seq[i] in "mshe"]
+    return QuoteSplit(lines[first:last_new + 1], quoted, False, inline=True)
+
+
 def split_quote(lines: list[str], marks: list[str]) -> QuoteSplit:
     """Read the marks: where the quoted history starts and ends, and what around it is new."""
     marks = _resolve(lines, marks)
