@@ -304,3 +304,16 @@ def test_answers_between_quotes_under_outlooks_header_when_the_reply_says_so():
     # Without the note, Outlook's history is someone else's mail, answers and all.
     plain = extract(letter.replace("answers inline below.", "see below."), subject="RE: x")
     assert "INV-2025-00871" not in plain.text
+
+
+def test_a_header_line_a_sentence_announces_is_the_persons():
+    letter = ("Hi,\n\nThe quarantine log shows:\n\nFrom: billing@supplier.example.com To: "
+              "ap@example.com Status: rejected (550 5.7.1 SPF fail)\n\nCan you whitelist the "
+              "supplier's domain?\n\nThanks,\nNick\n")
+    assert "Can you whitelist the supplier's domain?" in extract(letter).text
+    letter = ("Hello,\n\nRight now recipients see:\n\nFrom: noreply <noreply@notify.example.com>\n\n"
+              "and many think it is spam.\n")
+    assert "and many think it is spam." in extract(letter).text
+    # Over ">" lines the same line heads the history.
+    reply = "Done, thanks.\n\nSee below:\n\nFrom: Support <help@example.com>\n> Please restart it.\n"
+    assert extract(reply).text == "Done, thanks.\n\nSee below:"

@@ -288,6 +288,8 @@ def mark_lines(lines: list[str]) -> list[str]:
             i += 1
             continue
         block = header_block(lines, i) if _FIELD_COLON.search(stripped, 0, 40) else 0
+        if block == 1 and P.announced(lines, i) and not _quote_below(lines, i):
+            block = 0      # "the log shows:\n\nFrom: a@b To: c@d Status: rejected": what it shows
         if block:
             for j in range(i, i + block):
                 marks[j] = "s"
@@ -315,6 +317,11 @@ def mark_lines(lines: list[str]) -> list[str]:
             marks[i] = "M"
         i += 1
     return marks
+
+
+def _quote_below(lines: list[str], i: int) -> bool:
+    j = next_nonempty([], lines, i + 1)
+    return j is not None and P.QUOTE_PREFIX.match(lines[j]) is not None
 
 
 _MAYBE_ATTRIBUTION = re.compile(r"[\d:：@]|^-")
