@@ -317,3 +317,31 @@ def test_a_header_line_a_sentence_announces_is_the_persons():
     # Over ">" lines the same line heads the history.
     reply = "Done, thanks.\n\nSee below:\n\nFrom: Support <help@example.com>\n> Please restart it.\n"
     assert extract(reply).text == "Done, thanks.\n\nSee below:"
+
+
+def test_what_the_postscript_forward_and_wrote_on_rules_leave_alone():
+    # Initials are a name's, a prompt is PowerShell's: the signature under them is still one.
+    for name in ("P.D. Smith", "P.S. Kumar"):
+        parts = extract(f"The VPN works again.\n\nBest regards\n{name}\nHead of IT\nTel. +44 20 7946 0000\n")
+        assert parts.text == "The VPN works again." and name in parts.signature
+    log = ("Service status after the reboot:\n\n---\n\nPS C:\\> Get-Service spooler\nStopped\n")
+    assert "Service status after the reboot:" in extract(log).text
+    # Above a P.S. or a forwarded mail, only a sign-off opens a signature: an address asked
+    # about is the person's.
+    letter = ("Hi,\n\nthe replacement should go to our warehouse\n\nNorthwind Warehouse\n"
+              "Unit 4, Riverside Park\nTel. 0113 496 0123\n\nP.S. Deliveries only before 2pm please.\n")
+    assert "Unit 4, Riverside Park" in extract(letter, subject="Re: Replacement").text
+    forward = ("Please call this customer back:\n\nDr. Helen Park\nParkside Clinic\nTel. 0161 496 0000\n\n"
+               "---------- Forwarded message ---------\nFrom: Helen <helen@clinic.example>\n"
+               "Subject: Scanner\n\nThe scanner is broken.\n")
+    assert "Tel. 0161 496 0000" in extract(forward, subject="Fwd: Scanner").text
+    # A forward whose note quotes a colleague keeps both: only "VS:" may also be a reply.
+    forward = ("Hi,\n\nMy colleague Tom wrote:\n> the VAT on this invoice is wrong\nI agree with him.\n\n"
+               "---------- Forwarded message ---------\nFrom: Billing <billing@vendor.example>\n"
+               "Subject: Invoice 113\n\nPlease find invoice 113 attached.\n")
+    parts = extract(forward, subject="Fwd: Invoice 113")
+    assert "I agree with him." in parts.text and "invoice 113 attached" in parts.text
+    # "wrote on" in the person's sentence, over their own words, is prose.
+    letter = ("Hello,\n\nAs your colleague Sarah <sarah@acme.example> wrote on 3 March 2025 at 10:15:\n"
+              "the refund is on its way.\n\nI still have not received the refund.\n")
+    assert "I still have not received the refund." in extract(letter).text

@@ -14,7 +14,9 @@ from mailproc.parse.reply.html_quotes import marked_text
 from mailproc.parse.reply.quotes import QuoteSplit, answers_under_header, split_quote, strip_quotes
 from mailproc.parse.reply import patterns as P
 from mailproc.parse.reply.banner import leading_banner
-from mailproc.parse.reply.signature import list_footer_start, postscript_start, signature_start
+from mailproc.parse.reply.signature import (
+    list_footer_start, postscript_start, signature_start, signed_start,
+)
 from mailproc.parse.reply.text import (
     is_attribution, mark_lines, next_nonempty, split_inline_attribution,
 )
@@ -39,6 +41,7 @@ _REPLY_SUBJECT = re.compile(
     r"\s*(?:\[\d+\])?\s*[:：]",
     re.IGNORECASE,
 )
+_EITHER_SUBJECT = re.compile(r"^\s*(?:\[[^\]]*\]\s*)?vs\s*:", re.IGNORECASE)
 _FORWARD_NOTE_LINES = 15
 
 
@@ -89,10 +92,10 @@ def _cut_lone_blockquote(lines: list[str]) -> tuple[list[str], list[str]]:
     return lines[:start] + lines[end + 1:], lines[start:end + 1]
 
 
-def _forward_marks(lines: list[str], marks: list[str]) -> list[str]:
+def _forward_marks(lines: list[str], marks: list[str], either: bool) -> list[str]:
     """In a message whose subject says it forwards mail, its first header starts the forwarded
-    mail; unless it is a reply's "<name> wrote:" over ">" lines (Finnish Outlook's reply is
-    "VS:", Norwegian and Danish Outlook's forward)."""
+    mail; unless the subject may say reply as well (`either`) and that header is a reply's
+    "<name> wrote:" over ">" lines, with no forward's marker anywhere."""
     first = next((i for i, k in enumerate(marks) if k in "sfh"), None)
     if first is None or marks[first] == "f" or sum(k in "tc" for k in marks[:first]) > _FORWARD_NOTE_LINES:
         return marks
@@ -100,7 +103,7 @@ def _forward_marks(lines: list[str], marks: list[str]) -> list[str]:
     while end < len(marks) and marks[end] in "sh":
         end += 1
     below = next_nonempty(marks, lines, end)
-    if below is not None and marks[below] == "m" \
+    if either and "f" not in marks and below is not None and marks[below] == "m" \
             and is_attribution(" ".join(x.strip() for x in lines[first:end]), True):
         return marks
     marks = list(marks)
@@ -117,7 +120,7 @@ def _forwarders_signature(lines: list[str], marks: list[str], sender: str | None
     at = next((i for i, k in enumerate(marks) if k == "f"), None)
     while at and (not lines[at - 1].strip() or _RULE.match(lines[at - 1])):
         at -= 1
-    start = signature_start(lines[:at], sender) if at else None
+    start = signed_start(lines[:at], sender) if at else None
     if start is None:
         return lines, []
     return lines[:start] + lines[at:], lines[start:at]
@@ -162,7 +165,7 @@ def _extract_lines(
         lines, list_footer = lines[:footer_at], lines[footer_at:]
     marks = mark_lines(lines)
     if forward:
-        marks = _forward_marks(lines, marks)
+        marks = _forward_marks(lines, marks, either=reply)
     elif reply:
         marks = _reply_marks(marks)
     split = split_quote(lines, marks)
@@ -196,7 +199,7 @@ def _extract_lines(
     if start is not None:
         new, signature = new[:start], new[start:]
     elif (ps := postscript_start(new)) is not None \
-            and (start := signature_start(new[:ps], sender)) is not None:
+            and (start := signed_start(new[:ps], sender)) is not None:
         new, signature = new[:start] + new[ps:], new[start:ps]     # a P.S. under the signature
     elif new and all(P.is_mobile_line(line) for line in new if line.strip()):
         new, signature = [], new     # "Sent from my iPhone" over the quote: no words of their own
@@ -212,7 +215,9 @@ def extract(
     ("Re:": a forwarded mail below the person's words is set aside with the quoted part).
     """
     forward = is_forward(subject)
-    reply = bool(subject and not forward and _REPLY_SUBJECT.match(subject))
+    # "VS:" is Finnish Outlook's reply and Norwegian and Danish Outlook's forward: either.
+    reply = bool(subject and (_EITHER_SUBJECT.match(subject)
+                              or not forward and _REPLY_SUBJECT.match(subject)))
     return _extract(text, html, sender, forward=forward, reply=reply)
 
 

@@ -128,21 +128,42 @@ def _block_fits(below: list[str]) -> bool:
     return len(below) <= limit and all(_is_sig_block_line(x) for x in below)
 
 
-# "P.S.", "PS:", Spanish "P.D." (posdata)
-_PS = re.compile(r"^\s*(?:p\.\s?s\.|p\.\s?p\.\s?s\.|ps:|pps:|ps\s|p\.\s?d\.)", re.IGNORECASE)
+_PS = re.compile(r"^\s*(?:p\.\s?s\.|p\.\s?p\.\s?s\.|ps:|pps:|ps\s)", re.IGNORECASE)
+# A postscript's own marker: "P.S." or "PS:" (not "P.S. Kumar", a name's initials, nor
+# PowerShell's "PS C:\>"); Spanish "P.D.:", or "P.D." before a sentence ("P.D. Smith" and
+# "P.D. Records Unit, City of Springfield" are a name and a police department).
+_POSTSCRIPT = re.compile(r"^\s*(?:(?:p\.\s?p\.\s?s\.|p\.\s?s\.|pps|ps)\s*(?::|$|\s+(?![A-Z]:\\))"
+                         r"|p\.\s?d\.\s*:|pd:|p\.\s?d\.\s+\S+\s+\S+\s.*[.!?]\s*$)", re.IGNORECASE)
+_INITIALS_NAME = re.compile(r"^\s*\S+\s+(?:[A-Z][\w'’-]*\s*){1,3}$")
 _CODE = re.compile(r"\s==?\s|[{}]\s*$")      # an assignment or a comparison, a brace
 
 
 def _content_line(line: str) -> bool:
     """A "P.S." or a line of code: no signature starts above it."""
-    return bool(_PS.match(line) or _CODE.search(line))
+    return bool(_PS.match(line) and not _INITIALS_NAME.match(line) or _postscript(line)
+                or _CODE.search(line))
+
+
+def _postscript(line: str) -> bool:
+    return _POSTSCRIPT.match(line) is not None and not _INITIALS_NAME.match(line)
 
 
 def postscript_start(lines: list[str]) -> int | None:
     """Index of the first "P.S." that opens a paragraph, or None: from there down the words
     are the person's, written after the signature."""
     return next((i for i in range(1, len(lines))
-                 if _PS.match(lines[i]) and not lines[i - 1].strip()), None)
+                 if _postscript(lines[i]) and not lines[i - 1].strip()), None)
+
+
+def signed_start(lines: list[str], sender: str | None = None) -> int | None:
+    """signature_start, only where the signature opens with a sign-off, a "-- " line or a
+    device's line: for the lines above a P.S. or a forwarded mail, where an address, a name
+    or a rule is as often what the person asks about as their signature."""
+    start = signature_start(lines, sender)
+    if start is None:
+        return None
+    s = lines[start].strip()
+    return start if _sign_off_ok(s) or s in ("--", "-- ") or P.is_mobile_line(s) else None
 
 
 def _delimited_again(below: list[str]) -> bool:
@@ -258,7 +279,7 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
     for pos, i in enumerate(above_footer):
         if candidates:
             break       # the first from the top is where the signature starts
-        if i == first_content or i in code_lines or _PS.match(lines[i]):
+        if i == first_content or i in code_lines or _postscript(lines[i]):
             continue        # "P.S." alone over its words is no name's initials
         s = lines[i].strip()
         below = [lines[j] for j in above_footer[pos + 1:]]

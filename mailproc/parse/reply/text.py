@@ -171,7 +171,8 @@ def is_attribution(text: str, next_is_quote: bool) -> bool:
         return False
     # Only a name (or address) may follow the verb: "schrieb Max <max@x.de>:", never a clause;
     # or, after "Name <address> <verb>", the date: "… kirjutas kuupäeval K, 4. märts 2026 kell 10:15:" (et).
-    if rest and not P.EMAIL.search(rest) and not _dated_after_address(text, verb, rest, ends_colon):
+    if rest and not P.EMAIL.search(rest) \
+            and not _dated_after_address(text, verb, rest, ends_colon, next_is_quote):
         if len(rest.split()) > 6 or verb.group().lower() in ("wrote", "writes"):
             return False
     has_date = P.DATE_HINT.search(text) is not None
@@ -196,11 +197,14 @@ _THING_WROTE = re.compile(
     % P.WROTE, re.IGNORECASE)
 
 
-def _dated_after_address(text: str, verb: re.Match, rest: str, ends_colon: bool) -> bool:
-    """"Name <address> <verb> <date and time>:"; in English only "wrote on …" ("'Acme' via Help
-    Center <help@example.com> wrote on 12/06/2024 10:00:", Google Groups)."""
+def _dated_after_address(text: str, verb: re.Match, rest: str, ends_colon: bool,
+                         next_is_quote: bool) -> bool:
+    """"Name <address> <verb> <date and time>:"; in English only "wrote on …" over ">" lines
+    ("'Acme' via Help Center <help@example.com> wrote on 12/06/2024 10:00:", Google Groups):
+    "As Sarah <sarah@…> wrote on 3 March at 10:15:" over the person's words is prose."""
     english = verb.group().lower() in ("wrote", "writes")
-    return (ends_colon and (not english or rest[:3].lower() == "on ") and len(rest) <= 80
+    return (ends_colon and (not english or next_is_quote and rest[:3].lower() == "on ")
+            and len(rest) <= 80
             and _BRACKETED_ADDRESS.search(text, 0, verb.start()) is not None
             and _YEAR.search(rest) is not None and _TIME.search(rest) is not None)
 
