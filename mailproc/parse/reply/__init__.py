@@ -14,9 +14,8 @@ from mailproc.parse.reply.html_quotes import marked_text
 from mailproc.parse.reply.quotes import QuoteSplit, answers_under_header, split_quote, strip_quotes
 from mailproc.parse.reply import patterns as P
 from mailproc.parse.reply.banner import leading_banner
-from mailproc.parse.reply.signature import (
-    list_footer_start, postscript_start, signature_start, signed_start,
-)
+from mailproc.parse.reply.postscript import postscript_start
+from mailproc.parse.reply.signature import list_footer_start, signature_start, signed_start
 from mailproc.parse.reply.text import (
     is_attribution, mark_lines, next_nonempty, split_inline_attribution,
 )

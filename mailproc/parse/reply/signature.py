@@ -7,6 +7,7 @@ import re
 from email.utils import parseaddr
 
 from mailproc.parse.reply import patterns as P
+from mailproc.parse.reply.postscript import is_postscript, postscript_like
 
 _TAIL_LINES = 14  # a signature is a short block; anything longer above the bottom is content
 _LIST_FOOTER = re.compile(r"mailing list|listinfo|unsubscribe|abmelden|se désinscrire|darse de baja", re.I)
@@ -128,31 +129,12 @@ def _block_fits(below: list[str]) -> bool:
     return len(below) <= limit and all(_is_sig_block_line(x) for x in below)
 
 
-_PS = re.compile(r"^\s*(?:p\.\s?s\.|p\.\s?p\.\s?s\.|ps:|pps:|ps\s)", re.IGNORECASE)
-# A postscript's own marker: "P.S." or "PS:" (not "P.S. Kumar", a name's initials, nor
-# PowerShell's "PS C:\>"); Spanish "P.D.:", or "P.D." before a sentence ("P.D. Smith" and
-# "P.D. Records Unit, City of Springfield" are a name and a police department).
-_POSTSCRIPT = re.compile(r"^\s*(?:(?:p\.\s?p\.\s?s\.|p\.\s?s\.|pps|ps)\s*(?::|$|\s+(?![A-Z]:\\))"
-                         r"|p\.\s?d\.\s*:|pd:|p\.\s?d\.\s+\S+\s+\S+\s.*[.!?]\s*$)", re.IGNORECASE)
-_INITIALS_NAME = re.compile(r"^\s*\S+\s+(?:[A-Z][\w'’-]*\s*){1,3}$")
 _CODE = re.compile(r"\s==?\s|[{}]\s*$")      # an assignment or a comparison, a brace
 
 
 def _content_line(line: str) -> bool:
     """A "P.S." or a line of code: no signature starts above it."""
-    return bool(_PS.match(line) and not _INITIALS_NAME.match(line) or _postscript(line)
-                or _CODE.search(line))
-
-
-def _postscript(line: str) -> bool:
-    return _POSTSCRIPT.match(line) is not None and not _INITIALS_NAME.match(line)
-
-
-def postscript_start(lines: list[str]) -> int | None:
-    """Index of the first "P.S." that opens a paragraph, or None: from there down the words
-    are the person's, written after the signature."""
-    return next((i for i in range(1, len(lines))
-                 if _postscript(lines[i]) and not lines[i - 1].strip()), None)
+    return bool(postscript_like(line) or _CODE.search(line))
 
 
 def signed_start(lines: list[str], sender: str | None = None) -> int | None:
@@ -279,7 +261,7 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
     for pos, i in enumerate(above_footer):
         if candidates:
             break       # the first from the top is where the signature starts
-        if i == first_content or i in code_lines or _postscript(lines[i]):
+        if i == first_content or i in code_lines or is_postscript(lines[i]):
             continue        # "P.S." alone over its words is no name's initials
         s = lines[i].strip()
         below = [lines[j] for j in above_footer[pos + 1:]]
