@@ -345,3 +345,26 @@ def test_what_the_postscript_forward_and_wrote_on_rules_leave_alone():
     letter = ("Hello,\n\nAs your colleague Sarah <sarah@acme.example> wrote on 3 March 2025 at 10:15:\n"
               "the refund is on its way.\n\nI still have not received the refund.\n")
     assert "I still have not received the refund." in extract(letter).text
+
+
+def test_second_review_someone_elses_inline_answers_a_full_header_line_and_short_postscripts():
+    history = ("\n\n-----Original Message-----\nFrom: Bob <bob@vendor.example>\nSent: Monday, "
+               "March 2, 2026 10:15\nTo: Jane <jane@client.example>\nSubject: RE: Upgrade\n\n"
+               "> Does the upgrade need downtime?\nYes, the upgrade takes about ten minutes.\n"
+               "> Can it run at night?\nYes, any time after 20:00.\n")
+    parts = extract("Thanks for your answers inline, that clears it up." + history,
+                    subject="RE: Upgrade")
+    assert "ten minutes" not in parts.text
+    # A whole header on one line heads the history, announced or not.
+    letter = ("Still failing, see the thread below:\n\nFrom: Bob <bob@vendor.example> Sent: Tuesday, "
+              "March 3, 2026 10:15 AM To: Jane <jane@client.example> Subject: RE: Export\n\n"
+              "Hi Jane,\n\nthe fix ships with 4.3 on Friday.\n\nBob\n")
+    assert "ships with 4.3" not in extract(letter, subject="Re: Export").text
+    # Short postscripts are no names; spaced initials and a company are.
+    for ps in ("P.S. Happy Holidays", "PS: Happy New Year", "P.S. Thank You"):
+        parts = extract(f"Renewal confirmed.\n\nBest regards,\nJane\n\n{ps}\n")
+        assert ps in parts.text and "Best regards" not in parts.text
+    for name in ("P. S. Raghavan", "PPS Logistics GmbH"):
+        parts = extract(f"How many licences are left?\n\nRegards,\n{name}\nTechnical Lead\n"
+                        "+91 44 5555 0100\n")
+        assert parts.text == "How many licences are left?"

@@ -134,10 +134,10 @@ def _reply_marks(marks: list[str]) -> list[str]:
 
 
 def _says_inline(new: list[str]) -> bool:
-    """The person says the answers are in the history, not in a file ("inline in the attached
-    Word file", "unten im PDF")."""
+    """The person says their answers are in the history: not in a file ("inline in the
+    attached Word file", "unten im PDF"), not someone else's ("thanks for your answers inline")."""
     note = next((line for line in new if P.INLINE_NOTE.search(line)), None)
-    return note is not None and not _ELSEWHERE.search(note)
+    return note is not None and not _ELSEWHERE.search(note) and not _THEIRS.search(note)
 
 
 def _answered_inside(new: list[str], quoted: list[str]) -> bool:
@@ -145,6 +145,9 @@ def _answered_inside(new: list[str], quoted: list[str]) -> bool:
     return _says_inline(new) and not any(P.QUOTE_PREFIX.match(line) for line in quoted)
 
 
+_THEIRS = re.compile(r"\b(?:your|his|her|their|deine|ihre|vos|tes|sus|tus)\s+(?:\w+\s+)?(?:answers?|responses?"
+                     r"|replies|comments?|antworten|anmerkungen|kommentare|réponses?|commentaires"
+                     r"|respuestas?|comentarios)\b", re.IGNORECASE)
 _ELSEWHERE = re.compile(r"attach|file|pdf|word|excel|spreadsheet|sheet|form\b|document|anhang|datei|dokument"
                         r"|formular|tabelle|fichier|pièce|documento|archivo|adjunto|bestand|bijlage", re.IGNORECASE)
 

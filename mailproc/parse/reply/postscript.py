@@ -10,18 +10,29 @@ _PS = re.compile(r"^\s*(?:p\.\s?s\.|p\.\s?p\.\s?s\.|ps:|pps:|ps\s)", re.IGNORECA
 # "P.D. Records Unit, City of Springfield" are a name and a police department).
 _POSTSCRIPT = re.compile(r"^\s*(?:(?:p\.\s?p\.\s?s\.|p\.\s?s\.|pps|ps)\s*(?::|$|\s+(?![A-Z]:\\))"
                          r"|p\.\s?d\.\s*:|pd:|p\.\s?d\.\s+\S+\s+\S+\s.*[.!?]\s*$)", re.IGNORECASE)
-_INITIALS_NAME = re.compile(r"^\s*\S+\s+(?:[A-Z][\w'’-]*\s*){1,3}$")
+# "P.S. Kumar", "P. S. Raghavan": a name's initials; not "P.S. Happy Holidays", "PS: Call Me".
+_INITIALS_NAME = re.compile(r"^\s*(?:[A-Za-z]\.\s?){2,3}\s*(?!(?:%s)\b)(?:[A-Z][\w'’-]*\s*){1,3}$" % "|".join(
+    ("Thanks", "Thank", "Happy", "Merry", "Call", "Please", "See", "Have", "Good", "Great", "Nice",
+     "Love", "Sorry", "Congrats", "Congratulations", "Also", "Note", "Welcome", "Cheers", "Enjoy",
+     "Remember", "Let", "Looking", "Hope", "Best", "Ring", "Text", "Email", "Reply", "Gracias",
+     "Feliz", "Saludos", "Danke", "Frohe", "Merci", "Bonne", "Joyeux", "Buon", "Grazie")))
+
+
+# "PPS Logistics GmbH", "PS Tech": a company's name.
+_BARE_NAME = re.compile(r"^\s*(?i:p?ps)\s+(?:[A-Z][\w'’&.-]*\s*){1,4}$")
 
 
 def is_postscript(line: str) -> bool:
     """The line opens a postscript."""
-    return _POSTSCRIPT.match(line) is not None and not _INITIALS_NAME.match(line)
+    return _POSTSCRIPT.match(line) is not None and not _INITIALS_NAME.match(line) \
+        and not _BARE_NAME.match(line)
 
 
 def postscript_like(line: str) -> bool:
     """A postscript, or a line that opens like one and is no name ("PS C:\\> dir"): the
     person's words, under which no signature of theirs starts above."""
-    return bool(_PS.match(line) and not _INITIALS_NAME.match(line) or is_postscript(line))
+    return bool(_PS.match(line) and not _INITIALS_NAME.match(line)
+                and not _BARE_NAME.match(line) or is_postscript(line))
 
 
 def postscript_start(lines: list[str]) -> int | None:

@@ -292,7 +292,8 @@ def mark_lines(lines: list[str]) -> list[str]:
             i += 1
             continue
         block = header_block(lines, i) if _FIELD_COLON.search(stripped, 0, 40) else 0
-        if block == 1 and P.announced(lines, i) and not _quote_below(lines, i):
+        if block == 1 and P.announced(lines, i) and not _quote_below(lines, i) \
+                and not {"sent", "subject"} <= _inline_fields(stripped):
             block = 0      # "the log shows:\n\nFrom: a@b To: c@d Status: rejected": what it shows
         if block:
             for j in range(i, i + block):
