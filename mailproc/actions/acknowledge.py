@@ -37,8 +37,9 @@ def maybe_acknowledge(app, session: Session, case: Case, message: Message, verdi
     def history() -> AckHistory:
         # Rows and bounces know an internationalised domain in its IDNA form: ask for both.
         forms = list({sender, transport_address(sender) or sender})
-        row = core(session).execute(_HISTORY, {"case_id": case.id, "forms": forms,
-                                               "since": now - timedelta(hours=1)}).one()
+        with session.no_autoflush:  # outbox rows and contacts: none changed unwritten here
+            row = core(session).execute(_HISTORY, {"case_id": case.id, "forms": forms,
+                                                   "since": now - timedelta(hours=1)}).one()
         return AckHistory(acks_for_case=row[0], acks_to_sender_last_hour=row[1],
                           undeliverable_until=row[2])
 

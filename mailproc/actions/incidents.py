@@ -180,15 +180,17 @@ def on_new_case(app, session: Session, case: Case, message: Message,
     mine = _case_words(case.subject or message.subject, start)
     if not mine:
         return None
-    for incident in session.scalars(_OPEN_INCIDENTS):
-        if similarity(mine, frozenset(incident.keywords.split())) >= settings.similarity:
-            _link(session, incident, case, now, "matches the incident")
-            return incident
-    arrived = _arrival(session, message)
-    _FIRST_WORDS.put(message, arrived, start)     # the next new cases compare with it
-    similar = [(case_id, w) for case_id, w
-               in recent_case_words(session, case, arrived, settings.window_minutes)
-               if similarity(mine, w) >= settings.similarity]
+    # Incidents and other cases, each written when it changed: this case's changes can wait.
+    with session.no_autoflush:
+        for incident in session.scalars(_OPEN_INCIDENTS):
+            if similarity(mine, frozenset(incident.keywords.split())) >= settings.similarity:
+                _link(session, incident, case, now, "matches the incident")
+                return incident
+        arrived = _arrival(session, message)
+        _FIRST_WORDS.put(message, arrived, start)     # the next new cases compare with it
+        similar = [(case_id, w) for case_id, w
+                   in recent_case_words(session, case, arrived, settings.window_minutes)
+                   if similarity(mine, w) >= settings.similarity]
     if len(similar) + 1 < settings.min_cases:
         return None
     group = [(session.get(Case, case_id), w) for case_id, w in similar]

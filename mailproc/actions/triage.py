@@ -28,7 +28,8 @@ def assign(app, session: Session, case: Case, parsed, now: datetime) -> None:
     text = parsed.new_text or parsed.text
     team, why = route_team(directory, case.team, parsed.from_addr, parsed.subject, text)
     case.team = team
-    last = core(session).scalar(_LAST_ASSIGNEE, {"team": team, "case_id": case.id})
+    with session.no_autoflush:      # other cases only: this one's changes can wait
+        last = core(session).scalar(_LAST_ASSIGNEE, {"team": team, "case_id": case.id})
     choice = choose_assignee(directory, team, parsed.from_addr, parsed.subject, text, last)
     case.assignee = choice.assignee
     record_event(session, case.id, actor="mailproc", kind="assigned",

@@ -43,7 +43,10 @@ def enqueue(session: Session, *, case_id: int | None, kind: str, dedupe_key: str
         recipient=(to[0].strip().lower() if to else ""), subject=subject, template=template,
         context=context or {}, raw=raw, attempts=0, next_attempt_at=now, lease_until=None,
         last_error=None, created_at=now, sent_at=None)
-    new_id = session.execute(_NEW_ROW[session.get_bind().dialect.name], values).scalar()
+    if session.new:     # a row it may refer to (a new case) is written first; changes to
+        session.flush()  # rows written before can wait for the caller's next flush
+    new_id = session.connection().execute(_NEW_ROW[session.get_bind().dialect.name],
+                                          values).scalar()
     if new_id is None:
         log.info("outbox: %s (or %s) is queued already, not queued again", dedupe_key,
                  message_id)
