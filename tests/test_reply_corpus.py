@@ -51,6 +51,8 @@ def _parts(case: dict) -> ReplyParts:
 
 def _answer(case: dict) -> str:
     parts = _parts(case)
+    if (case.get("checks") or {}).get("field") == "answers":
+        return parts.answers        # an inline reply's own words, without what they answer
     return parts.text_with_signature if case.get("signature") == "kept" else parts.text
 
 

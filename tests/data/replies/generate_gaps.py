@@ -644,13 +644,14 @@ for c in json.loads((Path(__file__).parent / "review_checks.json").read_text(enc
 
 # A probe of inline answers, signatures with titles and several phones, forwards inside
 # replies, quote headers wrapped in 22 languages, tails (P.S., Google Groups, a lone ">") and
-# traps, and a review of the rules it led to (review_probe34.json, 2026-12-07), each with the
+# traps, and two reviews of the rules it led to (review_probe34.json, 2026-12-07), each with the
 # subject and sender it came with; decided before the extractor ran, the debatable and the
-# wrong left out.
+# wrong left out. "field": "answers" checks an inline reply's answers, not its text.
 for c in json.loads((Path(__file__).parent / "review_probe34.json").read_text(encoding="utf-8")):
     add("checks-" + c["id"], c["input"], None, fmt=c["format"], sender=c["sender"],
-        subject=c["subject"], checks={"contains": c["contains"], "not_contains": c["not_contains"]},
-        note=c["kind"])
+        subject=c["subject"], note=c["kind"],
+        checks={"contains": c["contains"], "not_contains": c["not_contains"],
+                **({"field": c["field"]} if c.get("field") else {})})
 
 with open(Path(__file__).with_name("gaps.jsonl"), "w") as f:
     for c in cases:
