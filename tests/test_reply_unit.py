@@ -368,3 +368,18 @@ def test_second_review_someone_elses_inline_answers_a_full_header_line_and_short
         parts = extract(f"How many licences are left?\n\nRegards,\n{name}\nTechnical Lead\n"
                         "+91 44 5555 0100\n")
         assert parts.text == "How many licences are left?"
+
+
+def test_a_notes_signature_over_inline_answers_and_a_forward_without_a_note():
+    letter = ("Hi Bob,\n\nanswers inline below.\n\n-- \nJane Doe\nClient Corp\n\n"
+              "-----Original Message-----\nFrom: Bob <bob@vendor.example>\nSent: Monday, March 2, "
+              "2026 10:15\nTo: Jane <jane@client.example>\nSubject: RE: Bug\n\n"
+              "> Which version do you run?\nVersion 4.2.1 on Windows 11.\n"
+              "> Since when?\nSince Monday.\n")
+    parts = extract(letter, subject="RE: Bug")
+    assert "Version 4.2.1 on Windows 11." in parts.answers and "Since Monday." in parts.answers
+    assert "Jane Doe" in parts.signature and "Jane Doe" not in parts.text
+    forward = ("Best regards,\nAnna Berg\nSales Lead\n\n---------- Forwarded message ---------\n"
+               "From: Bank <info@bank.example>\nSubject: Transfer\n\nThe transfer was sent.\n")
+    parts = extract(forward, subject="Fwd: Transfer")
+    assert "Sales Lead" in parts.signature and "The transfer was sent." in parts.text

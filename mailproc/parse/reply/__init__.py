@@ -15,7 +15,9 @@ from mailproc.parse.reply.quotes import QuoteSplit, answers_under_header, split_
 from mailproc.parse.reply import patterns as P
 from mailproc.parse.reply.banner import leading_banner
 from mailproc.parse.reply.postscript import postscript_start
-from mailproc.parse.reply.signature import list_footer_start, signature_start, signed_start
+from mailproc.parse.reply.signature import (
+    list_footer_start, only_signature, signature_start, signed_start,
+)
 from mailproc.parse.reply.text import (
     is_attribution, mark_lines, next_nonempty, split_inline_attribution,
 )
@@ -120,6 +122,8 @@ def _forwarders_signature(lines: list[str], marks: list[str], sender: str | None
     while at and (not lines[at - 1].strip() or _RULE.match(lines[at - 1])):
         at -= 1
     start = signed_start(lines[:at], sender) if at else None
+    if start is None and at and only_signature(lines[:at]):
+        start = 0       # no note, only "Best regards, Anna" or "Sent from my iPhone"
     if start is None:
         return lines, []
     return lines[:start] + lines[at:], lines[start:at]
@@ -177,10 +181,16 @@ def _extract_lines(
         # the person can tell them apart (colours, capitals): keep it all, lose none of them.
         split = QuoteSplit(list(split.new) + list(split.quoted), [], False)
         inline = True
-    elif not inline and split.quoted and _says_inline(split.new) \
+    note_signature: list[str] = []
+    if not inline and split.quoted and _says_inline(split.new) \
             and (inner := answers_under_header(list(split.quoted))) is not None:
-        # Outlook's header over ">" lines with the answers between them.
-        split, inline = QuoteSplit(list(split.new) + inner.new, inner.quoted, False), True
+        # Outlook's header over ">" lines with the answers between them; the note's signature
+        # (above the header) is set aside first, or it would take the answers under it along.
+        note = list(split.new)
+        cut = signature_start(note, sender)
+        if cut is not None:
+            note, note_signature = note[:cut], note[cut:]
+        split, inline = QuoteSplit(note + inner.new, inner.quoted, False), True
     new, quoted = split.new, list(split.quoted) + list_footer + warning
     if split.forward:
         new, signature = _forwarders_signature(new, marks, sender)
@@ -205,7 +215,7 @@ def _extract_lines(
         new, signature = new[:start] + new[ps:], new[start:ps]     # a P.S. under the signature
     elif new and all(P.is_mobile_line(line) for line in new if line.strip()):
         new, signature = [], new     # "Sent from my iPhone" over the quote: no words of their own
-    return ReplyParts(_clean(new), _clean(quoted), _clean(signature), inline=inline)
+    return ReplyParts(_clean(new), _clean(quoted), _clean(note_signature + signature), inline=inline)
 
 
 def extract(

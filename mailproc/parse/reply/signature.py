@@ -148,6 +148,15 @@ def signed_start(lines: list[str], sender: str | None = None) -> int | None:
     return start if _sign_off_ok(s) or s in ("--", "-- ") or P.is_mobile_line(s) else None
 
 
+def only_signature(lines: list[str]) -> bool:
+    """Nothing but a signature: a device's line, or a sign-off over a short block."""
+    content = [line.strip() for line in lines if line.strip()]
+    if not content:
+        return False
+    return all(P.is_mobile_line(line) for line in content) \
+        or _sign_off_ok(content[0]) and _block_fits(content[1:])
+
+
 def _delimited_again(below: list[str]) -> bool:
     """Another "--" further down, after words that are no signature's: rules between paragraphs
     (Markdown), not a signature's own rule ("--\nRegards, Petar\n---\nPGP key: ...")."""
