@@ -43,8 +43,9 @@ def place(app: App, session: Session, row: RawMessage, msg: ParsedMessage,
                      detail=f"{verdict.kind} {msg.message_id} matched no case ({verdict.reason})",
                      now=now, data={"raw_id": row.id})
         return None
-    customer = get_contact(session, msg.from_addr or "unknown@invalid", msg.from_name, now)
     name = mailbox_name(session, row.mailbox_id)
+    customer = get_contact(session, msg.from_addr or "unknown@invalid", msg.from_name, now,
+                           flush=False)
     mailbox = next((m for m in app.settings.mailboxes if m.name == name), None)
     case = open_case(session, subject=msg.subject, normalized_subject=normalize_subject(msg.subject),
                      customer=customer, mailbox_id=row.mailbox_id,

@@ -8,7 +8,6 @@ from typing import Iterable
 
 from sqlalchemy import and_, bindparam, event, insert, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from mailproc.models import Case, CaseStatus, Contact, Event, Participant
 from mailproc.thread.nearby import domain_of
@@ -60,13 +59,17 @@ def write_events(session: Session) -> None:
         held.clear()
 
 
-def get_contact(session: Session, email: str, name: str, now: datetime) -> Contact:
+def get_contact(session: Session, email: str, name: str, now: datetime, *,
+                flush: bool = True) -> Contact:
+    """The contact of `email`, added when new; written at once unless `flush` is False (its
+    id then comes with the caller's next flush: a new case's, in one unit of work)."""
     email = email.strip().lower()
     contact = session.scalar(_CONTACT, {"email": email})
     if contact is None:
         contact = Contact(email=email, name=name or "", phones=[], created_at=now)
         session.add(contact)
-        session.flush()
+        if flush:
+            session.flush()
     elif name and not contact.name:
         contact.name = name
     return contact
@@ -121,13 +124,12 @@ def open_case(session: Session, *, subject: str, normalized_subject: str, custom
               mailbox_id: int | None, priority: str, team: str, ref_base: int, now: datetime,
               linked_case_id: int | None = None) -> Case:
     case = Case(subject=subject, normalized_subject=normalized_subject[:300],
-                customer_id=customer.id, customer_domain=domain_of(customer.email) or None,
+                customer=customer, customer_domain=domain_of(customer.email) or None,
                 mailbox_id=mailbox_id, priority=priority, team=team,
                 status=CaseStatus.NEW, created_at=now, updated_at=now,
                 last_customer_message_at=now, linked_case_id=linked_case_id, kb_suggestions=[])
     session.add(case)
-    session.flush()
-    set_committed_value(case, "customer", customer)    # known: the template needs no look-up
+    session.flush()     # the customer too, when new: one unit of work for both
     # The public reference follows the row id: unique without a sequence of its own (written
     # by the next flush, with the message's other changes to the case).
     case.ref = str(ref_base + case.id)
