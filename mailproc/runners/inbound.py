@@ -208,7 +208,8 @@ def _rows_or_rollback(app: App, fresh: list[int], upto: int, prepared) -> list[O
     """fresh[:upto] in one transaction, the rows after fresh[upto] uncounted (never begun:
     as if never counted; fresh[upto], a row that failed before, keeps its count for
     _record_failure); _RowFailed, all rolled back, when one of them fails. Each row's
-    changes are flushed before the next begins, so an error is its own row's."""
+    changes are flushed before the next begins, so an error is its own row's, and the reads
+    that do not flush (a new case's look at other cases, incidents, outbox rows) see them."""
     outcomes: list[Outcome] = []
     processed: list[dict] = []
     counted = tuple(fresh)       # the pool's work on these may be done here meanwhile
