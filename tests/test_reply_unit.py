@@ -7,6 +7,7 @@ from email.message import EmailMessage
 
 from mailproc.parse.html_text import html_to_text
 from mailproc.parse.reply import ReplyParts, extract, extract_from_message
+from mailproc.parse.reply import patterns as P
 
 QUOTE = "On Mon, Nov 24, 2025 at 10:02 AM Support <support@example.com> wrote:\n> Did the restart help?\n> Support"
 
@@ -383,3 +384,20 @@ def test_a_notes_signature_over_inline_answers_and_a_forward_without_a_note():
                "From: Bank <info@bank.example>\nSubject: Transfer\n\nThe transfer was sent.\n")
     parts = extract(forward, subject="Fwd: Transfer")
     assert "Sales Lead" in parts.signature and "The transfer was sent." in parts.text
+
+
+def test_html_answers_set_apart_in_colour_inside_the_quote_when_the_reply_says_so():
+    quote = ('<div class="gmail_quote"><div class="gmail_attr">On Tue, Mar 4, 2025 at 10:12 AM '
+             'Support &lt;help@example.com&gt; wrote:<br></div><blockquote class="gmail_quote" '
+             'style="margin:0 0 0 .8ex;border-left:1px #ccc solid;padding-left:1ex">'
+             '<p>Which version do you use?</p><div><font color="#0000ff">5.2.1 on a Mac.</font></div>'
+             '<p>Since when?</p><div><span style="color: rgb(255, 38, 0)">Two days ago.</span></div>'
+             '<p>Kind regards,<br>Priya<br><b>Customer Success</b></p></blockquote></div>')
+    parts = extract(html='<div dir="ltr">Answers inline in blue.</div>' + quote)
+    assert parts.inline and "5.2.1 on a Mac." in parts.answers and "Two days ago." in parts.answers
+    assert "Which version do you use?" not in parts.answers
+    # Without the note, coloured words in the quote are the quoted mail's.
+    parts = extract(html='<div dir="ltr">Thanks, that helps.</div>' + quote)
+    assert parts.text == "Thanks, that helps." and "5.2.1 on a Mac." in parts.quoted
+    # "The comments in red on page 2" is about a document, not a note.
+    assert not P.INLINE_NOTE.search("the comments in red on page 2 of the contract")

@@ -33,8 +33,9 @@ _SOFT_BREAKS = re.compile(r"[ \t]*[\x02\x03][\x02\x03 \t]*")
 class _TextBuilder(HTMLParser):
     """Collects text runs and line breaks; `marker` hooks let callers tag elements (quote detection)."""
 
-    def __init__(self, marker=None) -> None:
+    def __init__(self, marker=None, unquote=None) -> None:
         super().__init__(convert_charrefs=True)
+        self.unquote = unquote      # (tag, attrs) -> True: the element's text is not quoted
         self.out: list[str] = []
         self.skip_depth = 0
         self.pre_depth = 0
@@ -42,7 +43,7 @@ class _TextBuilder(HTMLParser):
         self.lists: list[list[int]] = []  # [ordered?, counter]
         self.links: list[tuple[str, int]] = []
         self.marker = marker
-        self.stack: list[tuple[str, bool, bool]] = []  # (tag, counted quote, marker pushed)
+        self.stack: list[tuple[str, bool, bool]] = []  # (tag, counted quote, unquoted)
 
     # -- output helpers -------------------------------------------------
     def _newline(self, blank: bool = False) -> None:
@@ -98,7 +99,11 @@ class _TextBuilder(HTMLParser):
             self.links.append((attr.get("href", ""), len(self.out)))
         elif tag in ("td", "th"):
             self.out.append(" ")
-        self.stack.append((tag, is_quote, False))
+        unquoted = bool(self.unquote and self.quote_depth and not is_quote
+                        and self.unquote(tag, attr))
+        if unquoted:
+            self.out.append("\n\x010\x01")   # its own line, without "> "
+        self.stack.append((tag, is_quote, unquoted))
 
     def handle_endtag(self, tag: str) -> None:
         tag = tag.lower()
@@ -112,12 +117,12 @@ class _TextBuilder(HTMLParser):
         if not any(t == tag for t, _, _ in self.stack):
             return
         while self.stack:
-            t, is_quote, _ = self.stack.pop()
-            self._close(t, is_quote)
+            t, is_quote, unquoted = self.stack.pop()
+            self._close(t, is_quote, unquoted)
             if t == tag:
                 break
 
-    def _close(self, tag: str, is_quote: bool) -> None:
+    def _close(self, tag: str, is_quote: bool, unquoted: bool = False) -> None:
         if tag == "a" and self.links:
             href, start = self.links.pop()
             label = "".join(self.out[start:]).strip()
@@ -134,6 +139,8 @@ class _TextBuilder(HTMLParser):
         if is_quote:
             self.quote_depth -= 1
             self.out.append("\n\x01%d\x01" % self.quote_depth)
+        if unquoted:
+            self.out.append("\n\x01%d\x01" % self.quote_depth)
 
     def handle_data(self, data: str) -> None:
         if self.skip_depth:
@@ -145,8 +152,8 @@ class _TextBuilder(HTMLParser):
 
     def close_all(self) -> None:
         while self.stack:
-            t, is_quote, _ = self.stack.pop()
-            self._close(t, is_quote)
+            t, is_quote, unquoted = self.stack.pop()
+            self._close(t, is_quote, unquoted)
 
 
 def _layout(raw: str, keep_marks: bool) -> str:
@@ -182,9 +189,10 @@ def _layout(raw: str, keep_marks: bool) -> str:
     return text.strip("\n")
 
 
-def render(html: str, marker=None) -> str:
-    """Render HTML to text; `marker(tag, attrs)` may return a name that is emitted as a marker line."""
-    builder = _TextBuilder(marker)
+def render(html: str, marker=None, unquote=None) -> str:
+    """Render HTML to text; `marker(tag, attrs)` may return a name that is emitted as a marker
+    line; inside a quote, the text of an element `unquote(tag, attrs)` accepts is not quoted."""
+    builder = _TextBuilder(marker, unquote)
     try:
         builder.feed(html)
         builder.close()

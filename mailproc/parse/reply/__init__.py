@@ -245,6 +245,12 @@ def _extract(
         while not (parts.text or parts.signature) and (inside := _indented_body(lines)):
             lines = inside          # indented twice: a level at a time
             parts = _extract_lines(lines, sender, html=True, forward=forward, reply=reply)
+        if parts.quoted and not parts.inline and _says_inline(parts.text.split("\n")):
+            # "My answers are in blue below": the words set apart inside the quote are theirs.
+            answered = _extract_lines(marked_text(html, answers=True).split("\n"), sender,
+                                      html=True, forward=forward, reply=reply)
+            if answered.inline:
+                return answered
         return parts
     return ReplyParts("", "", "")
 

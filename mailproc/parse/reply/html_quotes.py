@@ -48,6 +48,47 @@ def _marker(tag: str, attrs: dict[str, str]) -> str | None:
     return None
 
 
-def marked_text(html: str) -> str:
-    """Text of `html` with "\\x00name\\x00" lines where a client's quote container starts."""
-    return render(html, marker=_marker)
+_COLOUR = re.compile(r"(?<![-\w])(?:color|background(?:-color)?)\s*:\s*([^;]+)", re.IGNORECASE)
+_HEX = re.compile(r"#([0-9a-f]{3}|[0-9a-f]{6})\b", re.IGNORECASE)
+_RGB = re.compile(r"rgba?\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)", re.IGNORECASE)
+_NAMED = frozenset({"red", "blue", "green", "orange", "purple", "magenta", "fuchsia", "darkred",
+                    "darkblue", "darkgreen", "navy", "maroon", "teal", "olive", "crimson",
+                    "yellow", "lime", "aqua", "cyan", "royalblue", "dodgerblue", "firebrick"})
+
+
+_OUTLOOKS = frozenset({"1f497d", "44546a", "1f3864"})     # Outlook's own text colours
+
+
+def _colourful(value: str) -> bool:
+    """A colour a person picks to set their words apart: not black, grey or white, nor the
+    dark blue Outlook writes its text and signatures in."""
+    value = value.strip().lower()
+    if value.split(" ", 1)[0] in _NAMED:
+        return True
+    if m := _HEX.search(value):
+        h = m.group(1)
+        h = "".join(c * 2 for c in h) if len(h) == 3 else h
+        if h in _OUTLOOKS:
+            return False
+        rgb = [int(h[i:i + 2], 16) for i in (0, 2, 4)]
+    elif m := _RGB.search(value):
+        rgb = [int(g) for g in m.groups()]
+    else:
+        return False
+    return max(rgb) - min(rgb) >= 80
+
+
+def _answer_style(tag: str, attrs: dict[str, str]) -> bool:
+    """Words set apart inside a quote: a colour, a highlight, bold."""
+    if tag in ("b", "strong", "mark"):
+        return True
+    if tag == "font" and _colourful(attrs.get("color", "")):
+        return True
+    return any(_colourful(value) for value in _COLOUR.findall(attrs.get("style", "")))
+
+
+def marked_text(html: str, answers: bool = False) -> str:
+    """Text of `html` with "\\x00name\\x00" lines where a client's quote container starts; with
+    `answers`, words set apart in a colour, a highlight or bold inside a quote are not quoted
+    (a reply that says its answers are in the quoted mail, in blue)."""
+    return render(html, marker=_marker, unquote=_answer_style if answers else None)
