@@ -401,3 +401,13 @@ def test_html_answers_set_apart_in_colour_inside_the_quote_when_the_reply_says_s
     assert parts.text == "Thanks, that helps." and "5.2.1 on a Mac." in parts.quoted
     # "The comments in red on page 2" is about a document, not a note.
     assert not P.INLINE_NOTE.search("the comments in red on page 2 of the contract")
+
+
+def test_device_lines_with_their_apology_or_yahoos_link_are_footers():
+    for footer in ("Sent from my phone, excuse typos", "Sent from my iPhone, please excuse brevity"):
+        parts = extract(f"The API still returns 503.\n\n{footer}\n")
+        assert parts.text == "The API still returns 503." and parts.signature == footer
+    html = ('<div dir="ltr">Thanks, the reset link worked.</div><br><div id="ymail_android_signature">'
+            '<a href="https://go.onelink.me/107872968?pid=InProduct">Sent from Yahoo Mail on Android</a></div>')
+    assert extract(html=html).text == "Thanks, the reset link worked."
+    assert "the rest is broken" in extract("Sent from my phone, the rest is broken\n").text

@@ -249,14 +249,18 @@ MOBILE_CARRIER = re.compile(r"^\s*sent\s+(?:from|via)\s+(?:my|the)\s+(?:verizon|
 # com/fwlink/…> for Windows 10", "Obtenir Outlook pour Android<https://aka.ms/…>". Only theirs,
 # and only with a few words after it: "Get Outlook for Android<https://aka.ms/…> and sign in
 # with your work account" is the person's, and "Get the app for Android<https://play.google…>".
-_MICROSOFT = r"https?://(?:aka\.ms|go\.microsoft\.com)/"
-_LINK = re.compile(rf"(?:<{_MICROSOFT}[^<>\s]*>| \({_MICROSOFT}[^()\s]*\))(?=[\w ]{{0,16}}$)",
+# Microsoft's and Yahoo's clients link their own line ("Sent from Yahoo Mail on Android").
+_CLIENT_LINK = r"https?://(?:aka\.ms|go\.microsoft\.com|go\.onelink\.me|overview\.mail\.yahoo\.com)/"
+_LINK = re.compile(rf"(?:<{_CLIENT_LINK}[^<>\s]*>| \({_CLIENT_LINK}[^()\s]*\))(?=[\w ]{{0,16}}$)",
                    re.IGNORECASE)     # "<…>" in text, " (…)" as HTML mail's text writes it
+# "Sent from my phone, excuse typos", "…, please excuse brevity": the line's own apology.
+_EXCUSE = re.compile(r"[,;.]?\s*(?:please\s+)?(?:excuse|pardon|forgive)\s+(?:any\s+|the\s+|my\s+)?"
+                     r"(?:typos?|brevity|errors?|mistakes?|spelling)[.!]?\s*$", re.IGNORECASE)
 
 
 def is_mobile_line(line: str) -> bool:
     """A client's or a device's own line under the words ("Sent from my iPhone")."""
-    line = _LINK.sub(" ", line)
+    line = _EXCUSE.sub("", _LINK.sub(" ", line))
     return bool(MOBILE_LINE.match(line) and not MOBILE_FALSE.search(line)
                 or MOBILE_CARRIER.match(line) and not _CLAUSE.search(line))
 
