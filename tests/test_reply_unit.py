@@ -411,3 +411,14 @@ def test_device_lines_with_their_apology_or_yahoos_link_are_footers():
             '<a href="https://go.onelink.me/107872968?pid=InProduct">Sent from Yahoo Mail on Android</a></div>')
     assert extract(html=html).text == "Thanks, the reset link worked."
     assert "the rest is broken" in extract("Sent from my phone, the rest is broken\n").text
+
+
+def test_apple_mails_forward_inside_its_quote_is_content_under_a_forward_subject():
+    html = ('<html><body>Can you check this?<div><br></div><div>Ingrid<br><blockquote type="cite">'
+            '<div>Begin forwarded message:</div><br><div><b>From: </b>Clinic &lt;noreply@clinic.example&gt;'
+            '</div><div><b>Subject: </b>Reminder</div><br><div>Your appointment is on 5 March at 14:30.'
+            '</div></blockquote></div></body></html>')
+    parts = extract(html=html, subject="Fwd: Reminder")
+    assert "Can you check this?" in parts.text and "5 March at 14:30" in parts.text
+    # Under "Re:" the same quote is history.
+    assert "5 March at 14:30" not in extract(html=html, subject="Re: Reminder").text

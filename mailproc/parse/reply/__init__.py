@@ -241,6 +241,8 @@ def _extract(
         return _extract_lines(body.split("\n"), sender, forward=forward, reply=reply)
     if html is not None and html.strip():
         lines = marked_text(html).split("\n")
+        if forward:
+            lines = _forwarded_quote(lines)
         parts = _extract_lines(lines, sender, html=True, forward=forward, reply=reply)
         while not (parts.text or parts.signature) and (inside := _indented_body(lines)):
             lines = inside          # indented twice: a level at a time
@@ -253,6 +255,19 @@ def _extract(
                 return answered
         return parts
     return ReplyParts("", "", "")
+
+
+def _forwarded_quote(lines: list[str]) -> list[str]:
+    """A forward that Apple Mail wrote inside a quote ("> Begin forwarded message:"): from its
+    marker down, a level of quoting less, so that the forwarded mail is read as content."""
+    at = next((i for i, line in enumerate(lines) if P.QUOTE_PREFIX.match(line)
+               and P.FORWARD_MARKER.match(_ONE_LEVEL.sub("", line))), None)
+    if at is None or any(P.QUOTE_PREFIX.match(line) for line in lines[:at]):
+        return lines
+    return lines[:at] + [_ONE_LEVEL.sub("", line) for line in lines[at:]]
+
+
+_ONE_LEVEL = re.compile(r"^\s*>\s?")
 
 
 def _indented_body(lines: list[str]) -> list[str] | None:
