@@ -391,11 +391,14 @@ def test_html_answers_set_apart_in_colour_inside_the_quote_when_the_reply_says_s
              'Support &lt;help@example.com&gt; wrote:<br></div><blockquote class="gmail_quote" '
              'style="margin:0 0 0 .8ex;border-left:1px #ccc solid;padding-left:1ex">'
              '<p>Which version do you use?</p><div><font color="#0000ff">5.2.1 on a Mac.</font></div>'
-             '<p>Since when?</p><div><span style="color: rgb(255, 38, 0)">Two days ago.</span></div>'
+             '<p>Since when?</p><div><span style="color: rgb(0, 112, 192)">Two days <b>ago</b>.</span>'
+             '</div><p><span style="color:#ff0000">Important:</span> back up first.</p>'
              '<p>Kind regards,<br>Priya<br><b>Customer Success</b></p></blockquote></div>')
     parts = extract(html='<div dir="ltr">Answers inline in blue.</div>' + quote)
     assert parts.inline and "5.2.1 on a Mac." in parts.answers and "Two days ago." in parts.answers
-    assert "Which version do you use?" not in parts.answers
+    # The quoted mail's own red, bold and questions are not the answers the note names.
+    for theirs in ("Which version do you use?", "Important:", "Customer Success"):
+        assert theirs not in parts.answers
     # Without the note, coloured words in the quote are the quoted mail's.
     parts = extract(html='<div dir="ltr">Thanks, that helps.</div>' + quote)
     assert parts.text == "Thanks, that helps." and "5.2.1 on a Mac." in parts.quoted

@@ -36,6 +36,7 @@ class _TextBuilder(HTMLParser):
     def __init__(self, marker=None, unquote=None) -> None:
         super().__init__(convert_charrefs=True)
         self.unquote = unquote      # (tag, attrs) -> True: the element's text is not quoted
+        self.unquoted_depth = 0     # inside such an element: its children follow it
         self.out: list[str] = []
         self.skip_depth = 0
         self.pre_depth = 0
@@ -100,8 +101,9 @@ class _TextBuilder(HTMLParser):
         elif tag in ("td", "th"):
             self.out.append(" ")
         unquoted = bool(self.unquote and self.quote_depth and not is_quote
-                        and self.unquote(tag, attr))
+                        and not self.unquoted_depth and self.unquote(tag, attr))
         if unquoted:
+            self.unquoted_depth += 1
             self.out.append("\n\x010\x01")   # its own line, without "> "
         self.stack.append((tag, is_quote, unquoted))
 
@@ -140,6 +142,7 @@ class _TextBuilder(HTMLParser):
             self.quote_depth -= 1
             self.out.append("\n\x01%d\x01" % self.quote_depth)
         if unquoted:
+            self.unquoted_depth -= 1
             self.out.append("\n\x01%d\x01" % self.quote_depth)
 
     def handle_data(self, data: str) -> None:

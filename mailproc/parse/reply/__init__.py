@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from mailproc.errors import ParseError
 from mailproc.parse.html_text import html_to_text
-from mailproc.parse.reply.html_quotes import marked_text
+from mailproc.parse.reply.html_quotes import answer_style, marked_text
 from mailproc.parse.reply.quotes import QuoteSplit, answers_under_header, split_quote, strip_quotes
 from mailproc.parse.reply import patterns as P
 from mailproc.parse.reply.banner import leading_banner
@@ -137,11 +137,17 @@ def _reply_marks(marks: list[str]) -> list[str]:
     return [("s" if k == "f" and i > first else k) for i, k in enumerate(marks)]
 
 
-def _says_inline(new: list[str]) -> bool:
-    """The person says their answers are in the history: not in a file ("inline in the
-    attached Word file", "unten im PDF"), not someone else's ("thanks for your answers inline")."""
+def _inline_note(new: list[str]) -> str | None:
+    """The line where the person says their answers are in the history: not in a file ("inline
+    in the attached Word file", "unten im PDF"), not someone else's ("thanks for your answers
+    inline")."""
     note = next((line for line in new if P.INLINE_NOTE.search(line)), None)
-    return note is not None and not _ELSEWHERE.search(note) and not _THEIRS.search(note)
+    return note if note is not None and not _ELSEWHERE.search(note) \
+        and not _THEIRS.search(note) else None
+
+
+def _says_inline(new: list[str]) -> bool:
+    return _inline_note(new) is not None
 
 
 def _answered_inside(new: list[str], quoted: list[str]) -> bool:
@@ -247,10 +253,11 @@ def _extract(
         while not (parts.text or parts.signature) and (inside := _indented_body(lines)):
             lines = inside          # indented twice: a level at a time
             parts = _extract_lines(lines, sender, html=True, forward=forward, reply=reply)
-        if parts.quoted and not parts.inline and _says_inline(parts.text.split("\n")):
-            # "My answers are in blue below": the words set apart inside the quote are theirs.
-            answered = _extract_lines(marked_text(html, answers=True).split("\n"), sender,
-                                      html=True, forward=forward, reply=reply)
+        note = _inline_note(parts.text.split("\n")) if parts.quoted and not parts.inline else None
+        if note is not None:
+            # "My answers are in blue below": the words in that colour inside the quote are theirs.
+            answered = _extract_lines(marked_text(html, answers=answer_style(note)).split("\n"),
+                                      sender, html=True, forward=forward, reply=reply)
             if answered.inline:
                 return answered
         return parts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import colorsys
 import re
 
 from mailproc.parse.html_text import render
@@ -51,44 +52,60 @@ def _marker(tag: str, attrs: dict[str, str]) -> str | None:
 _COLOUR = re.compile(r"(?<![-\w])(?:color|background(?:-color)?)\s*:\s*([^;]+)", re.IGNORECASE)
 _HEX = re.compile(r"#([0-9a-f]{3}|[0-9a-f]{6})\b", re.IGNORECASE)
 _RGB = re.compile(r"rgba?\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)", re.IGNORECASE)
-_NAMED = frozenset({"red", "blue", "green", "orange", "purple", "magenta", "fuchsia", "darkred",
-                    "darkblue", "darkgreen", "navy", "maroon", "teal", "olive", "crimson",
-                    "yellow", "lime", "aqua", "cyan", "royalblue", "dodgerblue", "firebrick"})
+_NAMED = {"red": (255, 0, 0), "blue": (0, 0, 255), "green": (0, 128, 0), "orange": (255, 165, 0),
+          "purple": (128, 0, 128), "magenta": (255, 0, 255), "fuchsia": (255, 0, 255),
+          "yellow": (255, 255, 0), "lime": (0, 255, 0), "aqua": (0, 255, 255),
+          "cyan": (0, 255, 255), "crimson": (220, 20, 60), "darkred": (139, 0, 0)}
+# The colour a note names ("my answers are in blue"), by hue in degrees.
+_HUES = {"red": 0, "rot": 0, "rouge": 0, "rojo": 0, "rosso": 0, "rood": 0, "orange": 30,
+         "yellow": 60, "gelb": 60, "jaune": 60, "amarillo": 60, "giallo": 60, "geel": 60,
+         "green": 120, "grün": 120, "vert": 120, "verde": 120, "groen": 120,
+         "blue": 220, "blau": 220, "bleu": 220, "azul": 220, "blu": 220, "blauw": 220,
+         "purple": 280}
 
 
-_OUTLOOKS = frozenset({"1f497d", "44546a", "1f3864"})     # Outlook's own text colours
-
-
-def _colourful(value: str) -> bool:
-    """A colour a person picks to set their words apart: not black, grey or white, nor the
-    dark blue Outlook writes its text and signatures in."""
+def _rgb(value: str) -> tuple[int, int, int] | None:
     value = value.strip().lower()
     if value.split(" ", 1)[0] in _NAMED:
-        return True
+        return _NAMED[value.split(" ", 1)[0]]
     if m := _HEX.search(value):
         h = m.group(1)
         h = "".join(c * 2 for c in h) if len(h) == 3 else h
-        if h in _OUTLOOKS:
-            return False
-        rgb = [int(h[i:i + 2], 16) for i in (0, 2, 4)]
-    elif m := _RGB.search(value):
-        rgb = [int(g) for g in m.groups()]
-    else:
+        return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+    if m := _RGB.search(value):
+        return int(m.group(1)), int(m.group(2)), int(m.group(3))
+    return None
+
+
+def _hue(rgb: tuple[int, int, int]) -> float:
+    return colorsys.rgb_to_hsv(*(c / 255 for c in rgb))[0] * 360
+
+
+def _vivid(rgb: tuple[int, int, int] | None, hue: float | None) -> bool:
+    """A colour a person picks to set their words apart (bright and saturated: not black, grey,
+    white, nor the dark blues of Outlook's text and of signatures), of the hue their note
+    names when it names one."""
+    if rgb is None or max(rgb) < 170 or max(rgb) - min(rgb) < 120:
         return False
-    return max(rgb) - min(rgb) >= 80
+    return hue is None or min(abs(_hue(rgb) - hue), 360 - abs(_hue(rgb) - hue)) <= 45
 
 
-def _answer_style(tag: str, attrs: dict[str, str]) -> bool:
-    """Words set apart inside a quote: a colour, a highlight, bold."""
-    if tag in ("b", "strong", "mark"):
-        return True
-    if tag == "font" and _colourful(attrs.get("color", "")):
-        return True
-    return any(_colourful(value) for value in _COLOUR.findall(attrs.get("style", "")))
+def answer_style(note: str):
+    """The test for words set apart inside a quote in the colour (or highlight) `note` names,
+    any vivid one when it names none. Not bold: quoted mail has bold headings and names."""
+    named = next((h for word, h in _HUES.items() if re.search(rf"\b{word}\b", note, re.I)), None)
+
+    def test(tag: str, attrs: dict[str, str]) -> bool:
+        if tag == "a":
+            return False                # a link's colour is the link's
+        if tag == "font" and _vivid(_rgb(attrs.get("color", "")), named):
+            return True
+        return any(_vivid(_rgb(value), named) for value in _COLOUR.findall(attrs.get("style", "")))
+    return test
 
 
-def marked_text(html: str, answers: bool = False) -> str:
+def marked_text(html: str, answers=None) -> str:
     """Text of `html` with "\\x00name\\x00" lines where a client's quote container starts; with
-    `answers`, words set apart in a colour, a highlight or bold inside a quote are not quoted
-    (a reply that says its answers are in the quoted mail, in blue)."""
-    return render(html, marker=_marker, unquote=_answer_style if answers else None)
+    `answers` (answer_style), the words it accepts inside a quote are not quoted (a reply that
+    says its answers are in the quoted mail, in blue)."""
+    return render(html, marker=_marker, unquote=answers)

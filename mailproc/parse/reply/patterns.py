@@ -74,20 +74,7 @@ INLINE_NOTE = re.compile(
     r"|mes\s+(?:réponses?|commentaires)\s+(?:ci-dessous|dans\s+le\s+(?:texte|corps)|en\s+(?:bleu|rouge|vert))"
     r"|mis\s+(?:respuestas?|comentarios)\s+(?:abajo|debajo|en\s+(?:azul|rojo|verde|el\s+texto))"
     r"|le\s+mie\s+(?:risposte|commenti)\s+(?:sotto|di\s+seguito|in\s+(?:blu|rosso))"
-    r"|mijn\s+(?:antwoorden|opmerkingen)\s+(?:hieronder|in\s+de\s+tekst|in\s+het\s+(?:blauw|rood))"
-    # ... by colour, at the line's start ("Antworten unten in Rot", "Respuestas en rojo entre
-    # líneas", "Risposte in blu qui sotto"), or saying where ("answers in red inside your mail",
-    # "I highlighted my answers in yellow below", "Le respondo en azul"); "the comments in red on
-    # page 2 of the contract" is about a document
-    r"|(?m:^)\W*(?:answers?|responses?|replies|comments?|antworten|anmerkungen|kommentare|réponses?"
-    r"|respuestas?|comentarios|risposte|commenti|antwoorden|opmerkingen)\s+(?:are\s+)?(?:below\s+|unten\s+)?"
-    r"(?:in|en)\s+(?:het\s+)?%(colour)s"
-    r"|(?:answers?|responses?|replies|comments?)\s+(?:are\s+)?in\s+%(colour)s\s+(?:below|inside|inline|between)"
-    r"|my\s+(?:answers?|responses?|replies|comments?)\s+in\s+%(colour)s"
-    r"|(?m:^)\W*answered\s+(?:inline|in-line|below)|respondo\s+en\s+%(colour)s)\b"
-    % {"colour": r"(?:blue|red|green|yellow|orange|purple|bold|blau|rot|grün|gelb|fett|bleu|rouge|vert"
-                 r"|jaune|gras|azul|rojo|verde|amarillo|negrita|blu|rosso|giallo|grassetto|blauw|rood"
-                 r"|groen|geel|vet)"},
+    r"|mijn\s+(?:antwoorden|opmerkingen)\s+(?:hieronder|in\s+de\s+tekst|in\s+het\s+(?:blauw|rood)))\b",
     re.IGNORECASE)
 # Horde and IMP: "Quoting Name <address>:", "Zitat von Name <address>:", "Citation de Name <address> :".
 QUOTING = re.compile(r"^\s*(?:quoting|zitat\s+von|citation\s+de|cita\s+de|citando|citaat\s+van|cytuję|cytat\s+od)"

@@ -644,8 +644,9 @@ for c in json.loads((Path(__file__).parent / "review_checks.json").read_text(enc
 
 # A probe of inline answers, signatures with titles and several phones, forwards inside
 # replies, quote headers wrapped in 22 languages, tails (P.S., Google Groups, a lone ">") and
-# traps, two reviews of the rules it led to, and a probe of HTML replies as Outlook, Gmail,
-# Apple Mail, Thunderbird and webmail write them (review_probe34.json, 2026-12-07), each with the
+# traps, two reviews of the rules it led to, a probe of HTML replies as Outlook, Gmail, Apple
+# Mail, Thunderbird and webmail write them and a review of answers in colour inside HTML
+# quotes (review_probe34.json, 2026-12-07), each with the
 # subject and sender it came with; decided before the extractor ran, the debatable and the
 # wrong left out. "field": "answers" checks an inline reply's answers, not its text.
 for c in json.loads((Path(__file__).parent / "review_probe34.json").read_text(encoding="utf-8")):
