@@ -425,3 +425,17 @@ def test_apple_mails_forward_inside_its_quote_is_content_under_a_forward_subject
     assert "Can you check this?" in parts.text and "5 March at 14:30" in parts.text
     # Under "Re:" the same quote is history.
     assert "5 March at 14:30" not in extract(html=html, subject="Re: Reminder").text
+
+
+def test_a_shown_header_and_a_pre_log_are_the_persons_own_words():
+    html = ('<div>The reminders look like this:</div><div><br></div><div>From: Notifications '
+            '&lt;noreply@example.com&gt;</div><div>Subject: Payment reminder</div><div><br></div>'
+            '<div>but they should show our company name.</div><div><br></div><div>Regards, Tereza</div>')
+    assert "but they should show our company name." in extract(html=html).text
+    html = ('<div>The build fails:</div><pre>&gt; sdk@3.4.0 build\nerror TS2322\n--\nFound 1 error\n'
+            '</pre><div>Node 20.11, TypeScript 5.4.</div><div><br></div><div>Yusuf</div>')
+    parts = extract(html=html)
+    assert "Found 1 error" in parts.text and "Node 20.11, TypeScript 5.4." in parts.text
+    # Thunderbird writes its signature in <pre>: still a signature.
+    html = ('<p>Yes, go ahead.</p><pre class="moz-signature" cols="72">-- \nAnna Berg\nClient AB</pre>')
+    assert extract(html=html).text == "Yes, go ahead."

@@ -40,6 +40,7 @@ class _TextBuilder(HTMLParser):
         self.out: list[str] = []
         self.skip_depth = 0
         self.pre_depth = 0
+        self.fences: list[bool] = []   # per open <pre>: marked as a fence
         self.quote_depth = 0
         self.lists: list[list[int]] = []  # [ordered?, counter]
         self.links: list[tuple[str, int]] = []
@@ -88,6 +89,11 @@ class _TextBuilder(HTMLParser):
             self._newline(tag in PARAGRAPH_TAGS)
         if tag == "pre":
             self.pre_depth += 1
+            # A log or code: the reader's ``` fence; not Thunderbird's signature in <pre>.
+            fenced = self.marker is not None and "signature" not in attr.get("class", "").lower()
+            self.fences.append(fenced)
+            if fenced:
+                self.out.append("\n\x00pre\x00\n")
         elif tag in ("ul", "ol"):
             self.lists.append([tag == "ol", 0])
         elif tag == "li":
@@ -134,6 +140,8 @@ class _TextBuilder(HTMLParser):
                     self.out.append(" (%s)" % target.strip())
         if tag == "pre" and self.pre_depth:
             self.pre_depth -= 1
+            if self.fences.pop():
+                self.out.append("\n\x00pre\x00\n")
         if tag in ("ul", "ol") and self.lists:
             self.lists.pop()
         if tag in BLOCK_TAGS:

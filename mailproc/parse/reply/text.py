@@ -13,6 +13,7 @@ from mailproc.parse.reply.patterns import is_field
 # r rule line, h hard quote boundary from HTML structure, M mobile "Sent from" line, c code.
 _HTML_MARK = re.compile(r"\x00(\w+)\x00")
 HARD_HTML_MARKS = frozenset({"quote", "stop"})
+CODE_FENCE = "\x00pre\x00"        # where HTML's <pre> starts and ends: a fence, as ``` is
 WEAK_HTML_MARKS = frozenset({"hr", "rule"})
 _MAX_HEADER_JOIN = 6
 
@@ -253,7 +254,7 @@ def mark_lines(lines: list[str]) -> list[str]:
     in_code = False
     for i, line in enumerate(lines):
         stripped = line.strip()
-        if stripped.startswith("```"):
+        if stripped.startswith("```") or stripped == CODE_FENCE:
             marks[i] = "c"
             in_code = not in_code
             continue
@@ -292,8 +293,7 @@ def mark_lines(lines: list[str]) -> list[str]:
             i += 1
             continue
         block = header_block(lines, i) if _FIELD_COLON.search(stripped, 0, 40) else 0
-        if block == 1 and P.announced(lines, i) and not _quote_below(lines, i) \
-                and not {"sent", "subject"} <= _inline_fields(stripped):
+        if block and _shown(lines, i, block):
             block = 0      # "the log shows:\n\nFrom: a@b To: c@d Status: rejected": what it shows
         if block:
             for j in range(i, i + block):
@@ -327,6 +327,18 @@ def mark_lines(lines: list[str]) -> list[str]:
 def _quote_below(lines: list[str], i: int) -> bool:
     j = next_nonempty([], lines, i + 1)
     return j is not None and P.QUOTE_PREFIX.match(lines[j]) is not None
+
+
+_SENT_LINE = re.compile(r"^\s*[*_]?(?:%s)[*_]?\s*[:：]" % P.HEADER_FIELDS["sent"], re.IGNORECASE)
+
+
+def _shown(lines: list[str], i: int, block: int) -> bool:
+    """The header a sentence announces ("the log shows:", "they look like this:") is the
+    person's example: one or two lines, no date (a client's history has one), no ">" under it."""
+    head = lines[i:i + block]
+    return block <= 2 and P.announced(lines, i) and not _quote_below(lines, i + block - 1) \
+        and not any(_SENT_LINE.match(line) or "sent" in _inline_fields(line.strip())
+                    for line in head)
 
 
 _MAYBE_ATTRIBUTION = re.compile(r"[\d:：@]|^-")
