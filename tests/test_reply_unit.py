@@ -439,3 +439,19 @@ def test_a_shown_header_and_a_pre_log_are_the_persons_own_words():
     # Thunderbird writes its signature in <pre>: still a signature.
     html = ('<p>Yes, go ahead.</p><pre class="moz-signature" cols="72">-- \nAnna Berg\nClient AB</pre>')
     assert extract(html=html).text == "Yes, go ahead."
+
+
+def test_html_signature_lines_with_their_links_written_out():
+    html = ('<p>Please activate the three extra users today.</p><p>Kind regards,</p><p>Tom Fletcher</p>'
+            '<p>Managing Director</p><p>Tel 01632 960123 | Mob 07700 900456</p><p>'
+            '<a href="https://www.linkedin.com/in/tomfletcher">LinkedIn</a> | <a href="https://twitter.com/'
+            'fletcherjoinery">Twitter</a> | <a href="https://facebook.com/fletcherjoinery">Facebook</a></p>'
+            '<p><a href="https://teams.microsoft.com/l/chat/0/0?users=tom@fletcher.example">Chat with me '
+            'on Teams</a></p>')
+    parts = extract(html=html)
+    assert parts.text == "Please activate the three extra users today."
+    assert "Chat with me on Teams" in parts.signature
+    # A sentence with a link under the sign-off is the person's.
+    html = ('<p>Thanks,</p><p>Please read the migration guide (<a href="https://docs.example.com/guides/'
+            'migration/v5">here</a>) before you call us on Monday morning.</p>')
+    assert "before you call us on Monday morning." in extract(html=html).text

@@ -98,10 +98,20 @@ def _is_name_line(line: str, titled: bool = False) -> bool:
         and not (w.endswith(".") and len(w) > 4) for w in words)
 
 
+# HTML mail's text writes a link's target after its words: "LinkedIn (https://…)".
+_LINK_TARGET = re.compile(r" \((?:https?://|mailto:)[^()\s]+\)")
+_LINK_WORDS = re.compile(r"^(?:[^\W\d_][\w.&'’-]*\s?){1,5}$")
+
+
 @functools.lru_cache(maxsize=4096)
 def _is_sig_block_line(line: str) -> bool:
     s = line.strip()
     if not s or _DISCLAIMER.search(s) or _BARE_URL.match(s):
+        return True
+    if _LINK_TARGET.search(s) and all(_LINK_WORDS.match(part.strip()) for part in
+                                      re.split(r"[|·•]", _LINK_TARGET.sub("", s)) if part.strip()):
+        # A signature's links ("LinkedIn (…) | Twitter (…)", "Chat with me on Teams (…)",
+        # "www.acme.example (…)"): a few words each, no sentence.
         return True
     contact = _phone(s) or P.EMAIL.search(s) or P.URL.search(s) or P.CONTACT_LABEL.match(s)
     # "Office: +44 20 7946 0958 | Mobile: +44 7700 900123 | Fax: +44 20 7946 0959" runs long.
