@@ -30,6 +30,9 @@ _TRAILING = re.compile(r"[ \t]+\n")
 _SOFT_BREAKS = re.compile(r"[ \t]*[\x02\x03][\x02\x03 \t]*")
 
 
+PRE_FENCE = "\x00pre\x00"     # marked text's line where a <pre> starts and ends
+
+
 class _TextBuilder(HTMLParser):
     """Collects text runs and line breaks; `marker` hooks let callers tag elements (quote detection)."""
 
@@ -39,8 +42,7 @@ class _TextBuilder(HTMLParser):
         self.unquoted_depth = 0     # inside such an element: its children follow it
         self.out: list[str] = []
         self.skip_depth = 0
-        self.pre_depth = 0
-        self.fences: list[bool] = []   # per open <pre>: marked as a fence
+        self.pres: list[bool] = []   # per open <pre>: marked with PRE_FENCE
         self.quote_depth = 0
         self.lists: list[list[int]] = []  # [ordered?, counter]
         self.links: list[tuple[str, int]] = []
@@ -88,12 +90,11 @@ class _TextBuilder(HTMLParser):
         if tag in BLOCK_TAGS:
             self._newline(tag in PARAGRAPH_TAGS)
         if tag == "pre":
-            self.pre_depth += 1
             # A log or code: the reader's ``` fence; not Thunderbird's signature in <pre>.
             fenced = self.marker is not None and "signature" not in attr.get("class", "").lower()
-            self.fences.append(fenced)
+            self.pres.append(fenced)
             if fenced:
-                self.out.append("\n\x00pre\x00\n")
+                self.out.append("\n%s\n" % PRE_FENCE)
         elif tag in ("ul", "ol"):
             self.lists.append([tag == "ol", 0])
         elif tag == "li":
@@ -138,10 +139,8 @@ class _TextBuilder(HTMLParser):
             if target and not target.startswith("#") and label and target.strip() != label:
                 if not target.lower().startswith(("javascript:", "cid:")):
                     self.out.append(" (%s)" % target.strip())
-        if tag == "pre" and self.pre_depth:
-            self.pre_depth -= 1
-            if self.fences.pop():
-                self.out.append("\n\x00pre\x00\n")
+        if tag == "pre" and self.pres and self.pres.pop():
+            self.out.append("\n%s\n" % PRE_FENCE)
         if tag in ("ul", "ol") and self.lists:
             self.lists.pop()
         if tag in BLOCK_TAGS:
@@ -156,7 +155,7 @@ class _TextBuilder(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.skip_depth:
             return
-        if self.pre_depth:
+        if self.pres:
             self.out.append(data)
         else:
             self.out.append(_SPACES.sub(" ", data))

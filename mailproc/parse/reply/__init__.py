@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from mailproc.errors import ParseError
 from mailproc.parse.html_text import html_to_text
 from mailproc.parse.reply.html_quotes import answer_style, marked_text
-from mailproc.parse.reply.quotes import QuoteSplit, answers_under_header, split_quote, strip_quotes
+from mailproc.parse.reply.quotes import (
+    QuoteSplit, answers_under_header, dequote, split_quote, strip_quotes,
+)
 from mailproc.parse.reply import patterns as P
 from mailproc.parse.reply.banner import leading_banner
 from mailproc.parse.reply.postscript import postscript_start
@@ -107,11 +109,7 @@ def _forward_marks(lines: list[str], marks: list[str], either: bool) -> list[str
     if either and "f" not in marks and below is not None and marks[below] == "m" \
             and is_attribution(" ".join(x.strip() for x in lines[first:end]), True):
         return marks
-    marks = list(marks)
-    while first < len(marks) and marks[first] in "sh":
-        marks[first] = "f"
-        first += 1
-    return marks
+    return marks[:first] + ["f"] * (end - first) + marks[end:]
 
 
 def _forwarders_signature(lines: list[str], marks: list[str], sender: str | None
@@ -268,13 +266,10 @@ def _forwarded_quote(lines: list[str]) -> list[str]:
     """A forward that Apple Mail wrote inside a quote ("> Begin forwarded message:"): from its
     marker down, a level of quoting less, so that the forwarded mail is read as content."""
     at = next((i for i, line in enumerate(lines) if P.QUOTE_PREFIX.match(line)
-               and P.FORWARD_MARKER.match(_ONE_LEVEL.sub("", line))), None)
+               and P.FORWARD_MARKER.match(dequote(line))), None)
     if at is None or any(P.QUOTE_PREFIX.match(line) for line in lines[:at]):
         return lines
-    return lines[:at] + [_ONE_LEVEL.sub("", line) for line in lines[at:]]
-
-
-_ONE_LEVEL = re.compile(r"^\s*>\s?")
+    return lines[:at] + [dequote(line) for line in lines[at:]]
 
 
 def _indented_body(lines: list[str]) -> list[str] | None:

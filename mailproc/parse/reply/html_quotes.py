@@ -66,8 +66,8 @@ _HUES = {"red": 0, "rot": 0, "rouge": 0, "rojo": 0, "rosso": 0, "rood": 0, "oran
 
 def _rgb(value: str) -> tuple[int, int, int] | None:
     value = value.strip().lower()
-    if value.split(" ", 1)[0] in _NAMED:
-        return _NAMED[value.split(" ", 1)[0]]
+    if (name := value.split(" ", 1)[0]) in _NAMED:
+        return _NAMED[name]
     if m := _HEX.search(value):
         h = m.group(1)
         h = "".join(c * 2 for c in h) if len(h) == 3 else h
@@ -87,7 +87,7 @@ def _vivid(rgb: tuple[int, int, int] | None, hue: float | None) -> bool:
     names when it names one."""
     if rgb is None or max(rgb) < 170 or max(rgb) - min(rgb) < 120:
         return False
-    return hue is None or min(abs(_hue(rgb) - hue), 360 - abs(_hue(rgb) - hue)) <= 45
+    return hue is None or min(off := abs(_hue(rgb) - hue), 360 - off) <= 45
 
 
 def answer_style(note: str):

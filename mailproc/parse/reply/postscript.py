@@ -31,8 +31,8 @@ def is_postscript(line: str) -> bool:
 def postscript_like(line: str) -> bool:
     """A postscript, or a line that opens like one and is no name ("PS C:\\> dir"): the
     person's words, under which no signature of theirs starts above."""
-    return bool(_PS.match(line) and not _INITIALS_NAME.match(line)
-                and not _BARE_NAME.match(line) or is_postscript(line))
+    return bool((_PS.match(line) or _POSTSCRIPT.match(line)) and not _INITIALS_NAME.match(line)
+                and not _BARE_NAME.match(line))
 
 
 def postscript_start(lines: list[str]) -> int | None:

@@ -95,7 +95,8 @@ def _heads_history(line: str) -> bool:
     return bool(is_field(s) or P.ORIGINAL_MESSAGE.match(s) or P.RULE_LINE.match(s) or P.FORWARD_MARKER.match(s))
 
 
-def _dequote(line: str) -> str:
+def dequote(line: str) -> str:
+    """`line` a level of quoting less."""
     return re.sub(r"^\s*>\s?", "", line)
 
 
@@ -104,7 +105,7 @@ def _headed_quote(lines: list[str], seq: str) -> tuple[int, int] | None:
     m = re.search(r"m[me]*m", seq)
     if m is None:
         return None
-    inner = [_dequote(line) for line in lines[m.start():m.end()]]
+    inner = [dequote(line) for line in lines[m.start():m.end()]]
     first = next((i for i, line in enumerate(inner) if line.strip()), None)
     if first is None:
         return None
@@ -206,7 +207,7 @@ def split_quote(lines: list[str], marks: list[str]) -> QuoteSplit:
     # alone (a client's empty quote under a short reply).
     m = re.search(r"m[me]*$", seq)
     if m and seq[: m.start()].strip("e") and (seq.count("m", m.start()) >= 2 or not any(
-            _dequote(line).strip() for line in lines[m.start():])):
+            dequote(line).strip() for line in lines[m.start():])):
         return QuoteSplit(lines[: m.start()], lines[m.start():], False)
     m = re.match(r"^e*m[me]*", seq)
     if m and seq.count("m", 0, m.end()) >= 2 and "m" not in seq[m.end():]:

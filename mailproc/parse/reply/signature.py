@@ -8,7 +8,7 @@ from email.utils import parseaddr
 
 from mailproc.parse.reply import patterns as P
 from mailproc.parse.reply.postscript import is_postscript, postscript_like
-from mailproc.parse.reply.text import CODE_FENCE
+from mailproc.parse.reply.text import is_fence
 
 _TAIL_LINES = 14  # a signature is a short block; anything longer above the bottom is content
 _LIST_FOOTER = re.compile(r"mailing list|listinfo|unsubscribe|abmelden|se désinscrire|darse de baja", re.I)
@@ -265,7 +265,7 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
     in_code = False
     code_lines: set[int] = set()
     for i, line in enumerate(lines):
-        if line.strip().startswith("```") or line.strip() == CODE_FENCE:
+        if is_fence(line):
             in_code = not in_code
             code_lines.add(i)
         elif in_code:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from mailproc.parse.html_text import PRE_FENCE
 from mailproc.parse.reply import patterns as P
 from mailproc.parse.reply.notes import notes_table
 from mailproc.parse.reply.patterns import is_field
@@ -13,7 +14,6 @@ from mailproc.parse.reply.patterns import is_field
 # r rule line, h hard quote boundary from HTML structure, M mobile "Sent from" line, c code.
 _HTML_MARK = re.compile(r"\x00(\w+)\x00")
 HARD_HTML_MARKS = frozenset({"quote", "stop"})
-CODE_FENCE = "\x00pre\x00"        # where HTML's <pre> starts and ends: a fence, as ``` is
 WEAK_HTML_MARKS = frozenset({"hr", "rule"})
 _MAX_HEADER_JOIN = 6
 
@@ -254,7 +254,7 @@ def mark_lines(lines: list[str]) -> list[str]:
     in_code = False
     for i, line in enumerate(lines):
         stripped = line.strip()
-        if stripped.startswith("```") or stripped == CODE_FENCE:
+        if is_fence(stripped):
             marks[i] = "c"
             in_code = not in_code
             continue
@@ -322,6 +322,12 @@ def mark_lines(lines: list[str]) -> list[str]:
             marks[i] = "M"
         i += 1
     return marks
+
+
+def is_fence(line: str) -> bool:
+    """Where code or a log starts or ends: a Markdown fence, or HTML's <pre>."""
+    line = line.strip()
+    return line.startswith("```") or line == PRE_FENCE
 
 
 def _quote_below(lines: list[str], i: int) -> bool:
