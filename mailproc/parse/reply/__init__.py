@@ -144,15 +144,6 @@ def _inline_note(new: list[str]) -> str | None:
         and not _THEIRS.search(note) else None
 
 
-def _says_inline(new: list[str]) -> bool:
-    return _inline_note(new) is not None
-
-
-def _answered_inside(new: list[str], quoted: list[str]) -> bool:
-    """Answers said to be in a history that has no ">" quotes to tell them apart."""
-    return _says_inline(new) and not any(P.QUOTE_PREFIX.match(line) for line in quoted)
-
-
 _THEIRS = re.compile(r"\b(?:your|his|her|their|deine|ihre|vos|tes|sus|tus)\s+(?:\w+\s+)?(?:answers?|responses?"
                      r"|replies|comments?|antworten|anmerkungen|kommentare|réponses?|commentaires"
                      r"|respuestas?|comentarios)\b", re.IGNORECASE)
@@ -180,14 +171,14 @@ def _extract_lines(
         marks = _reply_marks(marks)
     split = split_quote(lines, marks)
     inline = split.inline
-    if not inline and split.quoted and _answered_inside(split.new, split.quoted):
+    said = not inline and bool(split.quoted) and _inline_note(split.new) is not None
+    note_signature: list[str] = []
+    if said and not any(P.QUOTE_PREFIX.match(line) for line in split.quoted):
         # "See my answers below in blue" over history with no ">": the answers are in it, and only
         # the person can tell them apart (colours, capitals): keep it all, lose none of them.
         split = QuoteSplit(list(split.new) + list(split.quoted), [], False)
         inline = True
-    note_signature: list[str] = []
-    if not inline and split.quoted and _says_inline(split.new) \
-            and (inner := answers_under_header(list(split.quoted))) is not None:
+    elif said and (inner := answers_under_header(list(split.quoted))) is not None:
         # Outlook's header over ">" lines with the answers between them; the note's signature
         # (above the header) is set aside first, or it would take the answers under it along.
         note = list(split.new)
