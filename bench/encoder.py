@@ -4,7 +4,8 @@ The texts are what the KB's semantic stage reads for a new case: the query (subj
 text, cut to the KB's query_tokens) of every corpus message, and the shared FAQ questions.
 Prints ms per text for each backend, one text at a time as the pipeline asks (NumPy with
 OpenBLAS on one thread, as in a prepare-pool child or an RQ worker, and with its default
-threads), batches of 8 (the KB's passages), and the largest difference between the vectors.
+threads; ONNX Runtime in float32 and in int8, the default), batches of 8 (the KB's
+passages), float32's largest difference from NumPy and int8's smallest cosine to it.
 
     .venv/bin/python bench/encoder.py [--limit 400] [--json]
 """
@@ -101,6 +102,7 @@ def main() -> int:
         return numpy_only(args.limit)
     one_thread = one_thread_numpy(args.limit)
     onnx, numpy = MiniLMEncoder(backend="onnx"), MiniLMEncoder(backend="numpy")
+    int8 = MiniLMEncoder(backend="onnx-int8")
     report = {}
     for name, texts in sets(args.limit, onnx):
         tokens = [len(onnx.tokenizer.encode(t).ids) for t in texts]
@@ -113,6 +115,10 @@ def main() -> int:
         row["onnx_batch8_ms"], _ = per_text(onnx, texts, 8)
         row["max_abs_difference"] = float(np.abs(fast - ref).max())
         row["speedup_vs_numpy_1_thread"] = round(row["numpy_1_thread_ms"] / row["onnx_ms"], 2)
+        row["onnx_int8_ms"], quantised = per_text(int8, texts, 1)
+        row["onnx_int8_batch8_ms"], _ = per_text(int8, texts, 8)
+        row["int8_min_cosine"] = float((quantised * ref).sum(1).min())
+        row["int8_speedup_vs_onnx"] = round(row["onnx_ms"] / row["onnx_int8_ms"], 2)
         report[name] = {k: round(v, 3) if isinstance(v, float) and k.endswith("ms") else v
                         for k, v in row.items()}
     if args.json:
@@ -122,7 +128,8 @@ def main() -> int:
         print(f"{name} ({row['texts']} texts, {row['mean_tokens']} word pieces on average)")
         for key, value in row.items():
             if key not in ("texts", "mean_tokens"):
-                print(f"  {key:28} {value:.3g}" if key == "max_abs_difference" else f"  {key:28} {value}")
+                print(f"  {key:28} {value:.4g}" if key in ("max_abs_difference", "int8_min_cosine")
+                      else f"  {key:28} {value}")
     return 0
 
 

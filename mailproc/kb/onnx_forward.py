@@ -7,8 +7,18 @@ norm) and `BiasGelu` (exact erf GELU), around plain MatMuls. It computes what th
 layers in semantic.py compute (within 1e-6; tests/test_kb_encoder.py holds them equal), in
 float32, in less than half the time on one thread (bench/encoder.py: 2.1x on corpus mail's
 queries, 2.6x on short questions): the query vector of a new case was the largest cost of
-its message. Weights are not quantised: int8 lost 3–5
-points of R@1 on bench/kb_quality.py's FAQ sets.
+its message.
+
+The int8 graph (`int8=True`, what the encoder runs by default) multiplies in 8-bit integers:
+each weight column has its own scale, each input one scale per call. It takes another 45 %
+off a corpus query (bench/encoder.py) and its vectors stay within cosine 0.99 of float32's.
+Where it is int8 was measured: one scale for a whole weight matrix (what a quick
+quantisation does) cost 4–6 points of hybrid R@1 on bench/kb_quality.py's FAQ sets; a scale
+per column, none on stackfaq and 2–5 on the others, all lost in the feed-forward output of
+the first layers, whose inputs (GELU's outputs) have outliers a scale per call cannot hold.
+Those four projections stay float32 (`FLOAT_FFN`); hybrid R@1 is then .972 / .742 / .845
+on stackfaq / covidfaq / python-faq against float32's .970 / .735 / .859 (one question more,
+three more, one fewer), R@3 and MRR@10 within one question.
 
 One thread per session, no thread pool: the embedded `mailproc run` forks its prepare pool
 after the encoder is loaded, and each worker process is one core's worth of work anyway.
@@ -22,6 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 
 MS = "com.microsoft"  # ONNX Runtime's contrib operators (the CPU provider has them all)
+FLOAT_FFN = 4          # int8: the first layers whose feed-forward output stays in float32
 
 
 def onnx_available() -> bool:
@@ -29,34 +40,56 @@ def onnx_available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
 
 
-def build_graph(layers: Sequence[tuple], heads: int, dim: int) -> bytes:
+def build_graph(layers: Sequence[tuple], heads: int, dim: int, int8: bool = False) -> bytes:
     """The serialised model: input `x` [batch, seq, dim] (embeddings after their layer norm)
     and `mask` [batch, seq] (int32, 1 = token), output `y` [batch, seq, dim]: the last hidden
-    states. `layers`: semantic.MiniLMEncoder's tuples, weights already [in, out]."""
+    states. `layers`: semantic.MiniLMEncoder's tuples, weights already [in, out].
+
+    `int8`: the projections multiply in 8-bit integers (weights per output column, inputs per
+    call: ONNX Runtime's QAttention and DynamicQuantizeMatMul), except the feed-forward output
+    of the first FLOAT_FFN layers: its inputs, GELU's outputs, carry outliers that a single
+    scale per call cannot hold (see the module's docstring)."""
     from onnx import TensorProto, helper, numpy_helper
 
     weights: list = []
     nodes: list = []
 
-    def const(name: str, array: np.ndarray) -> str:
-        weights.append(numpy_helper.from_array(np.ascontiguousarray(array, dtype=np.float32), name))
+    def const(name: str, array: np.ndarray, dtype=np.float32) -> str:
+        weights.append(numpy_helper.from_array(np.ascontiguousarray(array, dtype=dtype), name))
         return name
 
-    def node(op: str, inputs: list[str], domain: str = "", **attrs) -> str:
-        out = f"t{len(nodes)}"
-        nodes.append(helper.make_node(op, inputs, [out], name=f"n{len(nodes)}", domain=domain, **attrs))
-        return out
+    def node(op: str, inputs: list[str], domain: str = "", outputs: int = 1, **attrs):
+        out = [f"t{len(nodes)}" + (f"_{k}" if k else "") for k in range(outputs)]
+        nodes.append(helper.make_node(op, inputs, out, name=f"n{len(nodes)}", domain=domain, **attrs))
+        return out[0] if outputs == 1 else out
+
+    def quantized(name: str, w: np.ndarray) -> list[str]:
+        """Symmetric int8 per output column: the weight, its scales and zero points."""
+        scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0
+        q = np.clip(np.rint(w / scale), -127, 127)
+        return [const(f"{name}.q", q, np.int8), const(f"{name}.scale", scale),
+                const(f"{name}.zero", np.zeros(w.shape[1]), np.int8)]
+
+    def matmul(a: str, name: str, w: np.ndarray, exact: bool = False) -> str:
+        if int8 and not exact:
+            return node("DynamicQuantizeMatMul", [a, *quantized(name, w)], MS)
+        return node("MatMul", [a, const(name, w)])
 
     x = "x"
     for i, (qkv_w, qkv_b, o_w, o_b, ln1, i_w, i_b, f_w, f_b, ln2) in enumerate(layers):
-        ctx = node("Attention", [x, const(f"l{i}.qkv.w", qkv_w), const(f"l{i}.qkv.b", qkv_b), "mask"],
-                   MS, num_heads=heads)
-        x = node("SkipLayerNormalization", [node("MatMul", [ctx, const(f"l{i}.out.w", o_w)]), x,
+        if int8:
+            xq, x_scale, x_zero = node("DynamicQuantizeLinear", [x], outputs=3)
+            w, w_scale, w_zero = quantized(f"l{i}.qkv", qkv_w)
+            ctx = node("QAttention", [xq, w, const(f"l{i}.qkv.b", qkv_b), x_scale, w_scale, "mask",
+                                      x_zero, w_zero], MS, num_heads=heads)
+        else:
+            ctx = node("Attention", [x, const(f"l{i}.qkv.w", qkv_w), const(f"l{i}.qkv.b", qkv_b),
+                                     "mask"], MS, num_heads=heads)
+        x = node("SkipLayerNormalization", [matmul(ctx, f"l{i}.out.w", o_w), x,
                                             const(f"l{i}.ln1.w", ln1[0]), const(f"l{i}.ln1.b", ln1[1]),
                                             const(f"l{i}.out.b", o_b)], MS, epsilon=1e-12)
-        inter = node("BiasGelu", [node("MatMul", [x, const(f"l{i}.inter.w", i_w)]),
-                                  const(f"l{i}.inter.b", i_b)], MS)
-        x = node("SkipLayerNormalization", [node("MatMul", [inter, const(f"l{i}.ffn.w", f_w)]), x,
+        inter = node("BiasGelu", [matmul(x, f"l{i}.inter.w", i_w), const(f"l{i}.inter.b", i_b)], MS)
+        x = node("SkipLayerNormalization", [matmul(inter, f"l{i}.ffn.w", f_w, exact=i < FLOAT_FFN), x,
                                             const(f"l{i}.ln2.w", ln2[0]), const(f"l{i}.ln2.b", ln2[1]),
                                             const(f"l{i}.ffn.b", f_b)], MS, epsilon=1e-12)
     nodes[-1].output[0] = "y"
@@ -78,7 +111,7 @@ class OnnxUnavailable(RuntimeError):
 class OnnxLayers:
     """Callable like the NumPy layers: (x, mask) -> last hidden states."""
 
-    def __init__(self, layers: Sequence[tuple], heads: int, dim: int) -> None:
+    def __init__(self, layers: Sequence[tuple], heads: int, dim: int, int8: bool = False) -> None:
         try:
             import onnxruntime as ort
             from onnxruntime.capi import onnxruntime_pybind11_state as state
@@ -93,7 +126,7 @@ class OnnxLayers:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3  # warnings about the graph are ours to test, not to log
         try:
-            self.session = ort.InferenceSession(build_graph(layers, heads, dim), options,
+            self.session = ort.InferenceSession(build_graph(layers, heads, dim, int8), options,
                                                 providers=["CPUExecutionProvider"])
         except errors as exc:
             raise OnnxUnavailable(f"ONNX Runtime cannot run the model: {exc}") from exc
