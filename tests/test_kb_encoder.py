@@ -11,7 +11,7 @@ import pytest
 
 from mailproc.kb import semantic
 from mailproc.kb.index import query_text
-from mailproc.kb.onnx_forward import OnnxUnavailable
+from mailproc.kb.onnx_forward import OnnxUnavailable, int8_exact
 
 KB_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "kb"
 
@@ -46,6 +46,16 @@ def test_auto_uses_onnx_runtime_when_installed():
     assert semantic.get_encoder().backend == "onnx-int8"
     with pytest.raises(ValueError, match="encoder backend 'torch'"):
         semantic.MiniLMEncoder(backend="torch")
+
+
+def test_int8_only_where_the_cpu_sums_int8_products_without_saturating(monkeypatch):
+    """x86 without VNNI multiplies u8 by s8 with AVX2's saturating VPMADDUBSW: float32 there."""
+    assert not int8_exact("processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n")
+    assert int8_exact("flags\t\t: fpu avx2 avx512f avx512_vnni\n")
+    assert int8_exact("flags\t\t: avx2 avx_vnni\n") and int8_exact("flags\t\t: amx_int8\n")
+    assert int8_exact("Features\t: fp asimd asimddp\n")   # no x86 flags line: not x86
+    monkeypatch.setattr("mailproc.kb.semantic.int8_exact", lambda: False)
+    assert semantic.MiniLMEncoder().backend == "onnx"
 
 
 def test_auto_falls_back_to_numpy_when_onnx_runtime_cannot_run(monkeypatch, caplog):

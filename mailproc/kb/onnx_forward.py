@@ -27,7 +27,9 @@ after the encoder is loaded, and each worker process is one core's worth of work
 from __future__ import annotations
 
 import importlib.util
+import platform
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -38,6 +40,22 @@ FLOAT_FFN = 4          # int8: the first layers whose feed-forward output stays 
 def onnx_available() -> bool:
     """True when onnxruntime (to run) and onnx (to build the graph) are installed."""
     return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
+
+
+def int8_exact(cpuinfo: str | None = None) -> bool:
+    """False on an x86 CPU without VNNI: there ONNX Runtime multiplies u8 by s8 with AVX2's
+    VPMADDUBSW, whose 16-bit sums of two products saturate, so int8 is not what was measured.
+    `cpuinfo`: /proc/cpuinfo's text (read when None; where there is none, True)."""
+    if cpuinfo is None:
+        if platform.machine().lower() not in ("x86_64", "amd64", "i686", "x86"):
+            return True
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            return True
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines()
+                  if line.startswith("flags")), None)
+    return flags is None or any(f in flags for f in ("avx512_vnni", "avx_vnni", "amx_int8"))
 
 
 def build_graph(layers: Sequence[tuple], heads: int, dim: int, int8: bool = False) -> bytes:

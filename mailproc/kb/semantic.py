@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mailproc.kb.onnx_forward import OnnxLayers, OnnxUnavailable, onnx_available
+from mailproc.kb.onnx_forward import OnnxLayers, OnnxUnavailable, int8_exact, onnx_available
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,9 @@ class MiniLMEncoder:
     `backend`: "onnx-int8" (ONNX Runtime's fused kernels, multiplying in 8-bit integers:
     within cosine 0.99 of float32, in a quarter of NumPy's time), "onnx" (the same kernels in
     float32: NumPy's numbers in less than half its time), "numpy", or "auto" (onnx-int8 when
-    onnxruntime and onnx are installed). Vectors of different backends are not mixed: the
-    KB's passages and queries come from one encoder, and prepared vectors carry its name."""
+    onnxruntime and onnx are installed; onnx on an x86 CPU without VNNI, see int8_exact).
+    Vectors of different backends are not mixed: the KB's passages and queries come from one
+    encoder, and prepared vectors carry its name."""
 
     heads = 12
 
@@ -102,7 +103,7 @@ class MiniLMEncoder:
             raise ValueError(f"encoder backend {backend!r}: expected {', '.join(BACKENDS)}")
         self.backend, self._onnx = "numpy", None
         if backend == "auto":
-            backend = "onnx-int8" if onnx_available() else "numpy"
+            backend = ("onnx-int8" if int8_exact() else "onnx") if onnx_available() else "numpy"
         if backend != "numpy":
             try:
                 self._onnx = OnnxLayers(self.layers, self.heads, DIM, int8=backend == "onnx-int8")
