@@ -3,11 +3,11 @@
 The graph is built in memory from the weights semantic.py loads, no file and no export
 step: per layer ONNX Runtime's `Attention` (the query/key/value projection, the masked
 softmax and the heads in one kernel) and `BiasGelu` (exact erf GELU), around plain MatMuls
-and layer norms written in plain operators (faster than its fused kernel). It computes what the NumPy
-layers in semantic.py compute (within 1e-6; tests/test_kb_encoder.py holds them equal), in
-float32, in less than half the time on one thread (bench/encoder.py: 2.1x on corpus mail's
-queries, 2.6x on short questions): the query vector of a new case was the largest cost of
-its message.
+and layer norms in plain operators (faster than its fused kernel). In float32 it computes
+what the NumPy layers in semantic.py compute (within 1e-6; tests/test_kb_encoder.py holds
+them equal) in less than half the time on one thread (bench/encoder.py: 1.8x on corpus
+mail's queries, 2.6x on short questions): the query vector of a new case was the largest
+cost of its message.
 
 The int8 graph (`int8=True`, what the encoder runs by default) multiplies in 8-bit integers:
 each weight column has its own scale, each input one scale per call. A corpus query takes a
@@ -21,9 +21,10 @@ hybrid stage answers 851 right at R@1):
   larger than the rest (24.5 against a median of 1.5 in the first layer): one scale per call
   cannot hold both. The same channels have the largest weights of the projection's rows.
 - so the OUTLIER_ROWS inputs whose rows hold the largest weights multiply in float32, found
-  from the weights alone: 846 right (4, 8 and 16 rows: 847, 843, 846; the whole projection
-  in float32 in the first four layers instead: 849, at 1.3 times the time). Float32's first
-  article is int8's first for 955 of the 986 questions, and among its first three for all.
+  from the weights alone: 846 right with 16 rows (847 with 4, 843 with 8; 849 with the
+  whole projection in float32 in the first four layers, at 1.3 times the time). Float32's
+  first article is int8's first for 955 of the 986 questions, and among its first three
+  for all. One question in a hundred either way is within what rounding alone moves.
 
 One thread per session, no thread pool: the embedded `mailproc run` forks its prepare pool
 after the encoder is loaded, and each worker process is one core's worth of work anyway.

