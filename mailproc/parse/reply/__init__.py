@@ -45,6 +45,9 @@ _REPLY_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _EITHER_SUBJECT = re.compile(r"^\s*(?:\[[^\]]*\]\s*)?vs\s*:", re.IGNORECASE)
+# Outlook's header in the languages whose "VS:" is a reply's (fi "Vastaus", hu "Válasz"), not
+# a forward's (no, da "Videresendt"): under "VS:", "Lähettäjä:" or "Feladó:" heads a reply.
+_REPLYING_LANGUAGE = re.compile(r"^\W*(?:lähettäjä|feladó)\W*[:：]", re.IGNORECASE)
 _FORWARD_NOTE_LINES = 15
 
 
@@ -106,8 +109,10 @@ def _forward_marks(lines: list[str], marks: list[str], either: bool) -> list[str
     while end < len(marks) and marks[end] in "sh":
         end += 1
     below = next_nonempty(marks, lines, end)
-    if either and "f" not in marks and below is not None and marks[below] == "m" \
-            and is_attribution(" ".join(x.strip() for x in lines[first:end]), True):
+    if either and "f" not in marks and (
+            below is not None and marks[below] == "m"
+            and is_attribution(" ".join(x.strip() for x in lines[first:end]), True)
+            or _REPLYING_LANGUAGE.match(lines[first])):
         return marks
     return marks[:first] + ["f"] * (end - first) + marks[end:]
 

@@ -209,12 +209,15 @@ MOBILE_LINE = re.compile(
     r"|von\s+yahoo\s+mail\s+(?:auf|für)\s+\S+\s+gesendet"
     r"|(?:sent\s+with|gesendet\s+mit\s+der\s+sicheren\s+e-mail\s+von|envoyé\s+avec\s+la\s+messagerie\s+sécurisée)"
     r"\s+proton\s*mail(?:\s+secure\s+email)?\.?"
-    r"|(?:iphone|ipad|android|samsung|galaxy|mobil|telefon|cep\s+telefon)\S{0,6}'?(?:[uü]mdan|[ıi]mdan|[dt][ae]n)"
-    r"\s+gönderildi[.!]?"
+    r"|(?:[\w.\-]+\s+){0,3}?(?:iphone|ipad|android|samsung|galaxy|mobil|telefon|cep\s+telefon)\S{0,6}'?"
+    r"(?:[uü]mdan|[ıi]mdan|[dt][ae]n)\s+gönderildi[.!]?"
     r"|odesláno\s+z\s+(?:iphonu|ipadu|androidu|mobilu|telefonu|(?:mého|mojí)\s+(?:iphonu|ipadu|androidu|mobilu"
     r"|telefonu|samsungu))"
     r"|(?:obtenir|obtener|scarica|baixe\s+o|baixar\s+o)\s+outlook\s+(?:pour|para|per)\s+(?:ios|android)"
     r"|(?:hämta|hent)\s+outlook\s+(?:för|for|til)\s+(?:ios|android)"
+    r"|pobierz\s+(?:aplikację\s+)?outlook\s+dla\s+(?:systemu\s+)?(?:ios|android)"
+    r"|στάλθηκε\s+από\s+(?:το|τη|την)\s+(?:[\w.\-]+\s+){0,2}?(?:%s)\b(?:\s+μου)?"
+    r"|내\s+\S{1,20}에서\s+보냄"
     # Windows' Mail app in its own words: "Envoyé à partir de Courrier pour Windows 10"
     r"|(?:envoyé\s+à\s+partir\s+de\s+courrier\s+pour|enviado\s+desde\s+correo\s+para"
     r"|inviato\s+da\s+posta\s+per)\s+windows(?:\s+1[01])?"
@@ -222,7 +225,7 @@ MOBILE_LINE = re.compile(
     r"|get\s+outlook\s+for\s+(?:ios|android)\s*<[^<>\s]+>"
     r"|(?:lähetetty|skickat|sendt)\s+\S+(?:sta|stä|från|fra)\b[^\n]{0,20}"
     r"|\S{1,20}から送信[^\n]{0,10}|发自我的\S{1,20}|從我的\s?\S{1,20}\s?傳送|来自\S{1,20}"
-    r")\s*$" % (MOBILE_DEVICES, MOBILE_DEVICES),
+    r")\s*$" % (MOBILE_DEVICES, MOBILE_DEVICES, MOBILE_DEVICES),
     re.IGNORECASE,
 )
 MOBILE_FALSE = re.compile(r"[,;]\s+\w+\s+\w+|\bis\b|\bare\b|\bwas\b", re.IGNORECASE)
@@ -316,7 +319,7 @@ SIGN_OFF = re.compile(
     r"|με\s+εκτίμηση|με\s+φιλικούς\s+χαιρετισμούς|ευχαριστώ|φιλικά|з\s+повагою|дякую|з\s+найкращими\s+побажаннями"
     r"|ystävällisesti"
     r"|(?:srdačan\s+|lep\s+|lijep\s+)?pozdrav|lp|ar\s+cieņu|pagarbiai|lugupidamisega|parimate\s+soovidega"
-    r"|hormat\s+saya|salam|terima\s+kasih|cảm\s+ơn|감사합니다|고맙습니다|בברכה|תודה|مع\s+تحياتي|شكرا"
+    r"|hormat\s+saya|salam|terima\s+kasih|cảm\s+ơn|감사합니다|고맙습니다|בברכה|תודה|مع\s+تحياتي|مع\s+(?:خالص\s+)?التحية|تحياتي|شكرا"
     r")(?![\w])",
     re.IGNORECASE,
 )

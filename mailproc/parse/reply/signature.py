@@ -16,7 +16,8 @@ _LIST_FOOTER = re.compile(r"mailing list|listinfo|unsubscribe|abmelden|se désin
 _DISCLAIMER = re.compile(
     r"confidential|disclaimer|intended (?:solely )?for|intended recipient|privileged|virus|registered (?:office|in)"
     r"|vertraulich|empfänger|geschäftsführer|handelsregister|amtsgericht|confidentiel|destinataire"
-    r"|confidencial|destinatario|riservat|vertrouwelijk|poufn|конфиденциальн|please consider the environment"
+    r"|confidencial|destinatario|riservat|vertrouwelijk|uitsluitend bestemd|niet de geadresseerde|poufn|конфиденциальн"
+    r"|please consider the environment"
     r"|think before you print",
     re.IGNORECASE,
 )
@@ -220,7 +221,7 @@ def _sentence(line: str) -> bool:
     ends in a degree or a company's form with dots inside ("Jane Doe, Ph.D.", "Acme s.r.o.")."""
     s = line.strip()
     words = s.split()
-    if not s.endswith((".", "!", "?")) or len(words) < 2:
+    if not s.endswith((".", "!", "?")) or len(words) < 2 or _ADDRESS.match(s):
         return False
     form = _DOTTED_END.search(s)     # a name's or a company's: every word before it capitalised,
     head = s[:form.start()] if form else ""      # no label ("Nabywca: Kowalski Sp. z o.o.")
@@ -228,6 +229,8 @@ def _sentence(line: str) -> bool:
         w[:1].isupper() or not w[:1].isalpha() for w in head.split()))
 
 
+# A postal address ending in its house number: "1117 Budapest, Október huszonharmadika u. 8."
+_ADDRESS = re.compile(r"^\d{4,5}\s+[^\W\d_][\w-]*,\s[^\n]{0,60}\s\d{1,4}[a-z]?\.$")
 # Degrees and companies' legal forms written with dots, at a line's end.
 _DOTTED_END = re.compile(r"(?<![\w.])(?:Ph\.D|M\.D|M\.Sc|B\.Sc|Dr\.-Ing|s\.r\.o|Sp\. z o\.o|S\.A|S\.L"
                          r"|S\.p\.A|B\.V|N\.V|e\.V|S\.A\.S|S\.R\.L)\.$")
@@ -360,7 +363,7 @@ def _legal(footer: list[str]) -> bool:
 
 
 _STRONG = re.compile(r"confidential|disclaimer|intended recipient|vertraulich|confidentiel|confidencial|riservat"
-                     r"|vertrouwelijk|poufn|конфиденциальн", re.IGNORECASE)
+                     r"|vertrouwelijk|uitsluitend bestemd|poufn|конфиденциальн", re.IGNORECASE)
 
 
 def _disclaimer_start(lines: list[str], content: list[int]) -> int | None:

@@ -404,7 +404,9 @@ def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
     if len(line) > 400:
         return 0
     # Every attribution has a date, an address, a colon or a dash rule, or opens with "On", "Am", ...
-    if not _MAYBE_ATTRIBUTION.search(line) and not P.ATTRIBUTION_START.match(line):
+    # or is wrapped at its address: "Müşteri Hizmetleri A.Ş. <\nmusteri@…>, 4 Mar 2025 …".
+    if not _MAYBE_ATTRIBUTION.search(line) and not P.ATTRIBUTION_START.match(line) and not (
+            line.endswith("<") and i + 1 < len(lines) and _LEADING_ADDRESS.match(lines[i + 1].strip())):
         return 0
     nxt = next_nonempty(marks, lines, i + 1)
     next_is_quote = nxt is not None and marks[nxt] == "m"
