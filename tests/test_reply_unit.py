@@ -8,6 +8,7 @@ from email.message import EmailMessage
 from mailproc.parse.html_text import html_to_text
 from mailproc.parse.reply import ReplyParts, extract, extract_from_message
 from mailproc.parse.reply import patterns as P
+from mailproc.parse.reply.signature import _sentence
 
 QUOTE = "On Mon, Nov 24, 2025 at 10:02 AM Support <support@example.com> wrote:\n> Did the restart help?\n> Support"
 
@@ -455,3 +456,87 @@ def test_html_signature_lines_with_their_links_written_out():
     html = ('<p>Thanks,</p><p>Please read the migration guide (<a href="https://docs.example.com/guides/'
             'migration/v5">here</a>) before you call us on Monday morning.</p>')
     assert "before you call us on Monday morning." in extract(html=html).text
+
+
+def test_device_lines_in_greek_korean_polish_and_turkish_are_footers():
+    for footer in ("Στάλθηκε από το iPhone μου", "내 iPhone에서 보냄",
+                   "Pobierz aplikację Outlook dla systemu Android",
+                   "Samsung Galaxy akıllı telefonumdan gönderildi."):
+        parts = extract(f"The invoice is still wrong.\n\n{footer}\n")
+        assert parts.text == "The invoice is still wrong." and parts.signature == footer, footer
+    # The words inside a sentence are the person's.
+    text = "Since the update, everything sent from my iPhone arrives twice.\n"
+    assert "arrives twice" in extract(text).text
+
+
+def test_arabic_sign_off_and_dutch_disclaimer_end_the_words():
+    parts = extract("الطابعة لا تطبع منذ الصباح.\n\nمع التحية،\nعمر حداد\nمدير تقنية المعلومات\n"
+                    "هاتف: +962 6 123 4567\n")
+    assert parts.text == "الطابعة لا تطبع منذ الصباح." and "هاتف" in parts.signature
+    body = ("Donderdag schikt ons prima.\n\nMet vriendelijke groet,\n\nRob van Dam\nProjectleider\n"
+            "T 078 123 4567\n\nDit e-mailbericht is uitsluitend bestemd voor de geadresseerde(n). "
+            "Verstrekking aan en gebruik\ndoor anderen is niet toegestaan. Indien u niet de geadresseerde "
+            "bent, wordt u verzocht de afzender\nhiervan op de hoogte te stellen en het bericht te verwijderen.\n")
+    parts = extract(body)
+    assert parts.text == "Donderdag schikt ons prima." and "uitsluitend bestemd" in parts.signature
+    # "de geadresseerde" in a question about a parcel is the person's.
+    assert "geadresseerde heeft niets ontvangen" in extract(
+        "Mijn pakket is afgeleverd, maar de geadresseerde heeft niets ontvangen.\n\nGroet,\nJan\n").text
+
+
+def test_a_postal_address_ending_in_its_house_number_is_a_signature_line():
+    body = ("Kérem, vegyenek fel egy új felhasználót.\n\nÜdvözlettel:\n\nNagy Péter\nrendszergazda\n"
+            "Példa Kft.\n1117 Budapest, Október huszonharmadika u. 8.\nTel.: +36 1 234 5678\n")
+    parts = extract(body)
+    assert parts.text == "Kérem, vegyenek fel egy új felhasználót." and "1117 Budapest" in parts.signature
+    assert not _sentence("1117 Budapest, Október huszonharmadika u. 8.")
+    assert _sentence("The parcel went to 1117 Budapest, but it came back on day 8.")
+
+
+def test_vs_over_a_finnish_or_hungarian_outlook_header_is_a_reply():
+    header = {"fi": "Lähettäjä: Tuki <tuki@example.fi>\nLähetetty: tiistai 4. maaliskuuta 2025 10.12\n"
+                    "Vastaanottaja: Sanna <sanna@example.fi>\nAihe: Tunnus\n",
+              "hu": "Feladó: Ügyfélszolgálat <info@example.hu>\nElküldve: 2025. március 4. 10:12\n"
+                    "Címzett: Péter <peter@example.hu>\nTárgy: Jelszó\n",
+              "no": "Fra: Kundeservice <kunde@example.no>\nSendt: tirsdag 4. mars 2025 10:12\n"
+                    "Til: Ola <ola@example.no>\nEmne: Passord\n"}
+    for lang, block in header.items():
+        body = f"Kyllä, tunnuksen saa poistaa.\n\n{block}\nVoiko tunnuksen poistaa?\n"
+        parts = extract(body, subject="VS: Tunnus")
+        if lang == "no":      # Norwegian and Danish "VS:" forwards: the forwarded mail is content
+            assert "Voiko tunnuksen poistaa?" in parts.text
+        else:
+            assert parts.text == "Kyllä, tunnuksen saa poistaa.", lang
+
+
+def test_an_attribution_wrapped_at_its_address_heads_the_quote():
+    body = ("Yönetici olarak çalıştırdım, hata kodu aynı.\n\nMurat Kaya\n\n"
+            "Müşteri Hizmetleri Örnek Teknoloji A.Ş. <\nmusteri@ornek.example.com.tr>, 4 Mar 2025 Sal, 10:12\n"
+            "tarihinde şunu yazdı:\n\n> Merhaba,\n> kurulum dosyasını yönetici olarak çalıştırın.\n")
+    parts = extract(body, subject="Ynt: Kurulum hatası", sender="murat.kaya@example.com.tr")
+    assert parts.text == "Yönetici olarak çalıştırdım, hata kodu aynı." and parts.signature == "Murat Kaya"
+    assert "Müşteri Hizmetleri Örnek Teknoloji A.Ş. <" in parts.quoted   # not a signature's line
+    assert "Müşteri" not in parts.signature
+
+
+def test_what_the_person_quotes_or_shows_in_their_own_words_stays_theirs():
+    # "your colleague Fiona wrote:" is prose: a client's attribution has no "your".
+    body = ('Hello,\n\nOn 12 February your colleague Fiona wrote:\n"We will refund EUR 48.00 within 5 days."\n'
+            "It has now been three weeks. Could you look into it?\n\nRegards,\nBen Walsh\n")
+    assert "Could you look into it?" in extract(body).text
+    # A device's line the person announces is their example.
+    body = ("every email your portal sends ends with this line:\n\nSent from my iPhone\n\n"
+            "but I send them from my laptop. How can I remove it?\n\nThanks,\nNoah\n")
+    assert "How can I remove it?" in extract(body).text
+    # A message's source with its transport's fields is shown, not quoted.
+    body = ("Ihre Rechnungsmails landen im Spam. Hier der Kopf einer solchen Mail:\n\n"
+            "Received: from mail.rechnung.example.com (mail.rechnung.example.com [203.0.113.25])\n"
+            "From: Rechnungsversand <noreply@rechnung.example.com>\nTo: it@praxis.example.de\n"
+            "Subject: Ihre Rechnung 2025-02-1187\nDate: Tue, 4 Mar 2025 06:00:12 +0100\n"
+            "Authentication-Results: mx.praxis.example.de; spf=fail\n\n"
+            "Der SPF-Eintrag passt nicht. Können Sie das prüfen?\n\nGruß\nJonas\n")
+    assert "Können Sie das prüfen?" in extract(body).text
+    # An Outlook header under the words is still history, with or without a colon above it.
+    body = ("Please see below:\n\nFrom: Support <support@example.com>\nSent: Tuesday, March 4, 2025 10:12 AM\n"
+            "To: Ben <ben@example.ie>\nSubject: Refund\n\nWe will refund the difference.\n")
+    assert "We will refund the difference." not in extract(body).text

@@ -53,8 +53,11 @@ def _inline_fields(line: str) -> set[str]:
 
 
 def header_block(lines: list[str], i: int) -> int:
-    """Length of an Outlook-style From/Sent/To/Subject block starting at line i, or 0."""
-    return _header_block(lines, i) or _more_header_block(lines, i)
+    """Length of an Outlook-style From/Sent/To/Subject block starting at line i, or 0: not a
+    message's source the person shows, whose transport's fields ("Received:",
+    "Authentication-Results:") no client quotes."""
+    n = _header_block(lines, i) or _more_header_block(lines, i)
+    return 0 if n and _shown_source(lines, i, i + n) else n
 
 
 def _more_header_block(lines: list[str], i: int) -> int:
@@ -140,6 +143,20 @@ def _announced_fields(lines: list[str], i: int, j: int, roles: set[str]) -> bool
     return k >= 0 and lines[k].rstrip().endswith((":", "："))
 
 
+_TRANSPORT_FIELD = re.compile(r"^\s*(?:received|return-path|authentication-results|dkim-signature"
+                              r"|arc-[\w-]+|delivered-to|x-[\w-]+)\s*:", re.IGNORECASE)
+
+
+def _shown_source(lines: list[str], i: int, j: int) -> bool:
+    """The paragraph holding lines i..j has a transport's field and a line announces it."""
+    start, end = i, j
+    while start > 0 and lines[start - 1].strip():
+        start -= 1
+    while end < len(lines) and lines[end].strip():
+        end += 1
+    return P.announced(lines, start) and any(_TRANSPORT_FIELD.match(lines[n]) for n in range(start, end))
+
+
 _ON_SENT = re.compile(r"^[\s*_-]*On\s.{0,200}\d.{0,200}\ssent\s*:\s*$")
 # Right-to-left and other invisible marks Gmail puts around names and addresses in Hebrew and Arabic.
 _INVISIBLE = re.compile("[\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c\ufeff]")
@@ -194,8 +211,10 @@ def is_attribution(text: str, next_is_quote: bool) -> bool:
 # German, right after it ("schrieb das Gerät"): what wrote is a thing.
 _THING_WROTE = re.compile(
     r"\b(?:the|my|our|your|this|its|le|la|les|mon|notre|el|il|lo|het)\s+[^\W\d_]+\s+(?:%s)\s*[:：]?\s*$"
+    # or someone named after one: "your colleague Fiona wrote:" (a client writes no "your")
+    r"|\b(?:my|our|your|his|her|their)\s+[^\W\d_]+(?:\s+[^\W\d_][\w'’-]*){1,2}\s+(?:%s)\s*[:：]?\s*$"
     r"|\b(?:schrieb|schreibt)\s+(?:das|der|die|mein|meine|unser|unsere)\s+[^\W\d_]+\s*[:：]?\s*$"
-    % P.WROTE, re.IGNORECASE)
+    % (P.WROTE, P.WROTE), re.IGNORECASE)
 
 
 def _dated_after_address(text: str, verb: re.Match, rest: str, ends_colon: bool,
@@ -318,7 +337,8 @@ def mark_lines(lines: list[str]) -> list[str]:
                 marks[i - 1] = "s"
             i += span
             continue
-        if P.is_mobile_line(stripped) and not P.continues_above(lines[i - 1] if i else "", stripped):
+        if P.is_mobile_line(stripped) and not P.continues_above(lines[i - 1] if i else "", stripped) \
+                and not P.announced(lines, i):      # "ends with this line:\n\nSent from my iPhone"
             marks[i] = "M"
         i += 1
     return marks
