@@ -540,3 +540,42 @@ def test_what_the_person_quotes_or_shows_in_their_own_words_stays_theirs():
     body = ("Please see below:\n\nFrom: Support <support@example.com>\nSent: Tuesday, March 4, 2025 10:12 AM\n"
             "To: Ben <ben@example.ie>\nSubject: Refund\n\nWe will refund the difference.\n")
     assert "We will refund the difference." not in extract(body).text
+
+
+def test_the_reviews_traps_for_probe_35s_rules_stay_the_persons():
+    def text(body, **kw):
+        return extract(body, **kw).text
+    # Device words in the person's sentences (review 35).
+    assert "kontrol eder misiniz" in text("Merhaba,\n\nFatura telefonumdan gönderildi.\n\n"
+                                          "Ama sistemde görünmüyor, kontrol eder misiniz?\n\nAyşe\n")
+    assert "δεν λειτουργεί" in text("Παρήγγειλα ένα κινητό.\nΣτάλθηκε από το κατάστημα Samsung\n"
+                                    "αλλά ο κωδικός δεν λειτουργεί.\n")
+    for body in ("How do I remove the phrase\nSent from my iPhone\nfrom the end of my mails?\n",
+                 "Na stronie widzę przycisk\nPobierz aplikację Outlook dla systemu Android\n"
+                 "ale po kliknięciu nic się nie dzieje.\n"):
+        assert body.split("\n")[2] in text(body)
+    # A greeting, a P.S. and prose in Arabic and Dutch.
+    assert "هل تم شحنه" in text("السلام عليكم\nتحياتي،\nأود الاستفسار عن الطلب 4411\nهل تم شحنه؟\n")
+    assert "هل يمكن التوصيل يوم السبت" in text("مرحبا،\n\nطلبت المنتج قبل أسبوعين.\n\nمع التحية\nأحمد\n\n"
+                                               "ملاحظة: هل يمكن التوصيل يوم السبت؟\n")
+    parts = extract("Hallo,\n\nVolgens jullie website is de korting uitsluitend bestemd voor nieuwe klanten. "
+                    "Geldt die ook voor mij?\n\nMet vriendelijke groet,\nSanne Bakker\n")
+    assert "uitsluitend bestemd voor nieuwe klanten" in parts.text and "Sanne Bakker" in parts.signature
+    # An address the person announces under their name, and order lines, are theirs.
+    assert "1117 Budapest" in text("Kérem, küldjék az új címemre.\n\nÜdvözlettel,\nNagy Anna\n\n"
+                                   "Új szállítási cím:\n1117 Budapest, Október huszonharmadika u. 8.\n")
+    assert "5000 units, delivery week 12." in text("Hi Anna,\n\nThanks!\n\nOrder details:\n"
+                                                  "5000 units, delivery week 12.\n2500 boxes, delivery week 14.\n\nTom\n")
+    # Prose wrapped at an address: lower-case words before the name.
+    assert "Ama param hâlâ gelmedi" in text("Merhaba,\n\nGeçen hafta temsilciniz Ayşe Kaya <\nayse@acme.com.tr> "
+                                            "4 Mart 2025 saat 10:15'te\nbana şunu yazdı:\n\nİadeniz onaylandı.\n\n"
+                                            "Ama param hâlâ gelmedi.\n")
+    # Review 35b: a note ending in a colon over a device's line, a signature and history.
+    body = ("Here are the details below:\n\nSent from my iPhone\nAnna Berg\nOffice Manager\n+46 8 123 45 67\n\n"
+            "On Tue, Mar 4, 2025 at 10:12 AM Support <support@example.com> wrote:\n> Which order is it?\n")
+    parts = extract(body, subject="Re: Order")
+    assert parts.text == "Here are the details below:" and "Which order" not in parts.text
+    # A gateway's X- line in a quoted Outlook header does not make it a pasted source.
+    body = ("See below:\nFrom: Support <support@example.com>\nSent: Tuesday, March 4, 2025 10:12 AM\n"
+            "To: Ben <ben@example.ie>\nSubject: Refund\nX-Priority: 3\n\nWe will refund the difference.\n")
+    assert "We will refund the difference." not in text(body, subject="Re: Refund")

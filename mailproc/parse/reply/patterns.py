@@ -209,15 +209,16 @@ MOBILE_LINE = re.compile(
     r"|von\s+yahoo\s+mail\s+(?:auf|für)\s+\S+\s+gesendet"
     r"|(?:sent\s+with|gesendet\s+mit\s+der\s+sicheren\s+e-mail\s+von|envoyé\s+avec\s+la\s+messagerie\s+sécurisée)"
     r"\s+proton\s*mail(?:\s+secure\s+email)?\.?"
-    r"|(?:[\w.\-]+\s+){0,3}?(?:iphone|ipad|android|samsung|galaxy|mobil|telefon|cep\s+telefon)\S{0,6}'?"
+    r"|(?:(?:samsung|galaxy|huawei|xiaomi|redmi|oppo|apple|[a-z]?\d{1,3}\+?|ultra)\s+){0,3}(?:akıllı\s+)?"
+    r"(?:iphone|ipad|android|samsung|galaxy|mobil|telefon|cep\s+telefon)\S{0,6}'?"
     r"(?:[uü]mdan|[ıi]mdan|[dt][ae]n)\s+gönderildi[.!]?"
     r"|odesláno\s+z\s+(?:iphonu|ipadu|androidu|mobilu|telefonu|(?:mého|mojí)\s+(?:iphonu|ipadu|androidu|mobilu"
     r"|telefonu|samsungu))"
     r"|(?:obtenir|obtener|scarica|baixe\s+o|baixar\s+o)\s+outlook\s+(?:pour|para|per)\s+(?:ios|android)"
     r"|(?:hämta|hent)\s+outlook\s+(?:för|for|til)\s+(?:ios|android)"
     r"|pobierz\s+(?:aplikację\s+)?outlook\s+dla\s+(?:systemu\s+)?(?:ios|android)"
-    r"|στάλθηκε\s+από\s+(?:το|τη|την)\s+(?:[\w.\-]+\s+){0,2}?(?:%s)\b(?:\s+μου)?"
-    r"|내\s+\S{1,20}에서\s+보냄"
+    r"|στάλθηκε\s+από\s+(?:το|τη|την)\s+(?:[\w.\-]+\s+){0,2}?(?:%s|κινητό|τηλέφωνο|tablet)\S*\s+μου\.?"
+    r"|(?:내|나의)\s+(?:iphone|ipad|galaxy|갤럭시|아이폰|아이패드)[^\s에]{0,12}에서\s+보냄"
     # Windows' Mail app in its own words: "Envoyé à partir de Courrier pour Windows 10"
     r"|(?:envoyé\s+à\s+partir\s+de\s+courrier\s+pour|enviado\s+desde\s+correo\s+para"
     r"|inviato\s+da\s+posta\s+per)\s+windows(?:\s+1[01])?"
@@ -283,6 +284,21 @@ def continues_above(above: str, line: str) -> bool:
         above.strip() and line.strip()[:1].islower() and not above.endswith((".", "!", "?")))
 
 
+def in_sentence(lines: list[str], i: int) -> bool:
+    """A device's line the person's sentence goes on after, in lower case: announced ("ends
+    with this line:\n\nSent from my iPhone\n\nbut I send…") or inside it ("the phrase\nSent
+    from my iPhone\nfrom my mails")."""
+    below = next((line.strip() for line in lines[i + 1:] if line.strip()), "")
+    if not below[:1].islower():
+        return False
+    above = next((line.rstrip() for line in reversed(lines[:i]) if line.strip()), "")
+    if above.endswith((":", "：")):
+        return True
+    # Inside it: no blank line on either side, and the line above ends no sentence.
+    return 0 < i < len(lines) - 1 and lines[i - 1].strip() != "" and lines[i + 1].strip() != "" \
+        and not above.endswith((".", "!", "?", ";"))
+
+
 _CLAUSE = re.compile(r"\b(?:is|are|was|were|than|then)\b", re.IGNORECASE)   # "Sent from my desk, is ..."
 
 SIGN_OFF = re.compile(
@@ -319,7 +335,7 @@ SIGN_OFF = re.compile(
     r"|με\s+εκτίμηση|με\s+φιλικούς\s+χαιρετισμούς|ευχαριστώ|φιλικά|з\s+повагою|дякую|з\s+найкращими\s+побажаннями"
     r"|ystävällisesti"
     r"|(?:srdačan\s+|lep\s+|lijep\s+)?pozdrav|lp|ar\s+cieņu|pagarbiai|lugupidamisega|parimate\s+soovidega"
-    r"|hormat\s+saya|salam|terima\s+kasih|cảm\s+ơn|감사합니다|고맙습니다|בברכה|תודה|مع\s+تحياتي|مع\s+(?:خالص\s+)?التحية|تحياتي|شكرا"
+    r"|hormat\s+saya|salam|terima\s+kasih|cảm\s+ơn|감사합니다|고맙습니다|בברכה|תודה|مع\s+تحياتي|مع\s+(?:خالص\s+)?التحية|مع\s+(?:أطيب\s+)?التحيات|شكرا"
     r")(?![\w])",
     re.IGNORECASE,
 )

@@ -9,7 +9,7 @@ _PS = re.compile(r"^\s*(?:p\.\s?s\.|p\.\s?p\.\s?s\.|ps:|pps:|ps\s)", re.IGNORECA
 # PowerShell's "PS C:\>"); Spanish "P.D.:", or "P.D." before a sentence ("P.D. Smith" and
 # "P.D. Records Unit, City of Springfield" are a name and a police department).
 _POSTSCRIPT = re.compile(r"^\s*(?:(?:p\.\s?p\.\s?s\.|p\.\s?s\.|pps|ps)\s*(?::|$|\s+(?![A-Z]:\\))"
-                         r"|p\.\s?d\.\s*:|pd:|p\.\s?d\.\s+\S+\s+\S+\s.*[.!?]\s*$)", re.IGNORECASE)
+                         r"|p\.\s?d\.\s*:|pd:|p\.\s?d\.\s+\S+\s+\S+\s.*[.!?]\s*$|ملاحظة\s*:)", re.IGNORECASE)
 # "P.S. Kumar", "P. S. Raghavan": a name's initials; not "P.S. Happy Holidays", "PS: Call Me".
 _INITIALS_NAME = re.compile(r"^\s*(?:[A-Za-z]\.\s?){2,3}\s*(?!(?:%s)\b)(?:[A-Z][\w'’-]*\s*){1,3}$" % "|".join(
     ("Thanks", "Thank", "Happy", "Merry", "Call", "Please", "See", "Have", "Good", "Great", "Nice",

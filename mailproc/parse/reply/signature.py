@@ -16,7 +16,7 @@ _LIST_FOOTER = re.compile(r"mailing list|listinfo|unsubscribe|abmelden|se désin
 _DISCLAIMER = re.compile(
     r"confidential|disclaimer|intended (?:solely )?for|intended recipient|privileged|virus|registered (?:office|in)"
     r"|vertraulich|empfänger|geschäftsführer|handelsregister|amtsgericht|confidentiel|destinataire"
-    r"|confidencial|destinatario|riservat|vertrouwelijk|uitsluitend bestemd|niet de geadresseerde|poufn|конфиденциальн"
+    r"|confidencial|destinatario|riservat|vertrouwelijk|uitsluitend bestemd voor de geadresseerde|niet de geadresseerde bent|poufn|конфиденциальн"
     r"|please consider the environment"
     r"|think before you print",
     re.IGNORECASE,
@@ -230,7 +230,7 @@ def _sentence(line: str) -> bool:
 
 
 # A postal address ending in its house number: "1117 Budapest, Október huszonharmadika u. 8."
-_ADDRESS = re.compile(r"^\d{4,5}\s+[^\W\d_][\w-]*,\s[^\n]{0,60}\s\d{1,4}[a-z]?\.$")
+_ADDRESS = re.compile(r"^\d{4,5}\s+[A-ZÀ-ÝĀ-ſ][\w-]*,\s[^\n]{0,60}\s\d{1,4}[a-z]?\.$")
 # Degrees and companies' legal forms written with dots, at a line's end.
 _DOTTED_END = re.compile(r"(?<![\w.])(?:Ph\.D|M\.D|M\.Sc|B\.Sc|Dr\.-Ing|s\.r\.o|Sp\. z o\.o|S\.A|S\.L"
                          r"|S\.p\.A|B\.V|N\.V|e\.V|S\.A\.S|S\.R\.L)\.$")
@@ -305,12 +305,14 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             and (_is_name_line(below[0]) or _has_contact(below[:1]))
         ):
             candidates.append(i)
-        elif P.is_mobile_line(s) and len(below) <= 2 and not P.continues_above(lines[i - 1] if i else "", s):
+        elif P.is_mobile_line(s) and len(below) <= 2 and not P.continues_above(lines[i - 1] if i else "", s) \
+                and not P.in_sentence(lines, i):
             candidates.append(i)
         elif _sign_off_ok(s) and _block_fits(below) and not _in_short_list(lines, i) \
                 and not (below and (_sentence(below[0]) or P.prose(below[0]))) \
                 and not any(_sentence(x) and P.lower_words(x) >= 2 for x in below) \
-                and not _introduced_directly(lines, i) and (
+                and not _introduced_directly(lines, i) \
+                and not any(x.rstrip().endswith((":", "：")) for x in below) and (
                 not _bare_only(s) or below and len(below) <= 3 and _is_name_line(below[0])):
             candidates.append(i)    # a word that is also a greeting ("Pozdrav,") needs a name under it
         elif (
@@ -363,7 +365,8 @@ def _legal(footer: list[str]) -> bool:
 
 
 _STRONG = re.compile(r"confidential|disclaimer|intended recipient|vertraulich|confidentiel|confidencial|riservat"
-                     r"|vertrouwelijk|uitsluitend bestemd|poufn|конфиденциальн", re.IGNORECASE)
+                     r"|vertrouwelijk|uitsluitend bestemd voor de geadresseerde|poufn|конфиденциальн",
+                     re.IGNORECASE)
 
 
 def _disclaimer_start(lines: list[str], content: list[int]) -> int | None:

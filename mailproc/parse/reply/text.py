@@ -143,8 +143,8 @@ def _announced_fields(lines: list[str], i: int, j: int, roles: set[str]) -> bool
     return k >= 0 and lines[k].rstrip().endswith((":", "："))
 
 
-_TRANSPORT_FIELD = re.compile(r"^\s*(?:received|return-path|authentication-results|dkim-signature"
-                              r"|arc-[\w-]+|delivered-to|x-[\w-]+)\s*:", re.IGNORECASE)
+_TRANSPORT_FIELD = re.compile(r"^\s*(?:received:\s*(?:from|by)\s|(?:return-path|authentication-results"
+                              r"|dkim-signature|arc-seal|delivered-to)\s*:)", re.IGNORECASE)
 
 
 def _shown_source(lines: list[str], i: int, j: int) -> bool:
@@ -338,7 +338,7 @@ def mark_lines(lines: list[str]) -> list[str]:
             i += span
             continue
         if P.is_mobile_line(stripped) and not P.continues_above(lines[i - 1] if i else "", stripped) \
-                and not P.announced(lines, i):      # "ends with this line:\n\nSent from my iPhone"
+                and not P.in_sentence(lines, i):
             marks[i] = "M"
         i += 1
     return marks
@@ -426,7 +426,8 @@ def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
     # Every attribution has a date, an address, a colon or a dash rule, or opens with "On", "Am", ...
     # or is wrapped at its address: "Müşteri Hizmetleri A.Ş. <\nmusteri@…>, 4 Mar 2025 …".
     if not _MAYBE_ATTRIBUTION.search(line) and not P.ATTRIBUTION_START.match(line) and not (
-            line.endswith("<") and i + 1 < len(lines) and _LEADING_ADDRESS.match(lines[i + 1].strip())):
+            line.endswith("<") and i + 1 < len(lines) and _LEADING_ADDRESS.match(lines[i + 1].strip())
+            and all(w[:1].isupper() or not w[:1].isalpha() for w in line.split())):    # a name's words
         return 0
     nxt = next_nonempty(marks, lines, i + 1)
     next_is_quote = nxt is not None and marks[nxt] == "m"

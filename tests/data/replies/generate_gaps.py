@@ -646,10 +646,14 @@ for c in json.loads((Path(__file__).parent / "review_checks.json").read_text(enc
 # replies, quote headers wrapped in 22 languages, tails (P.S., Google Groups, a lone ">") and
 # traps, two reviews of the rules it led to, a probe of HTML replies as Outlook, Gmail, Apple
 # Mail, Thunderbird and webmail write them and a review of answers in colour inside HTML
-# quotes (review_probe34.json, 2026-12-07), each with the
+# quotes (review_probe34.json, 2026-12-07); a probe of quote headers, device lines,
+# signatures and legal footers in languages the others cover little (Greek, Korean, Turkish,
+# Arabic, Hungarian, Finnish, ...) and of the person's own words that look like history, with
+# reviews of the rules it led to (review_probe35.json, 2026-12-07); each with the
 # subject and sender it came with; decided before the extractor ran, the debatable and the
 # wrong left out. "field": "answers" checks an inline reply's answers, not its text.
-for c in json.loads((Path(__file__).parent / "review_probe34.json").read_text(encoding="utf-8")):
+for c in [c for name in ("review_probe34.json", "review_probe35.json")
+          for c in json.loads((Path(__file__).parent / name).read_text(encoding="utf-8"))]:
     add("checks-" + c["id"], c["input"], None, fmt=c["format"], sender=c["sender"],
         subject=c["subject"], note=c["kind"],
         checks={"contains": c["contains"], "not_contains": c["not_contains"],
