@@ -284,7 +284,14 @@ def continues_above(above: str, line: str) -> bool:
         above.strip() and line.strip()[:1].islower() and not above.endswith((".", "!", "?")))
 
 
-def in_sentence(lines: list[str], i: int) -> bool:
+def device_line_at(lines: list[str], i: int) -> bool:
+    """Line i is a client's or a device's own line, not one the person writes or quotes."""
+    line = lines[i].strip()
+    return is_mobile_line(line) and not continues_above(lines[i - 1] if i else "", line) \
+        and not _in_sentence(lines, i)
+
+
+def _in_sentence(lines: list[str], i: int) -> bool:
     """A device's line the person's sentence goes on after, in lower case: announced ("ends
     with this line:\n\nSent from my iPhone\n\nbut I send…") or inside it ("the phrase\nSent
     from my iPhone\nfrom my mails")."""

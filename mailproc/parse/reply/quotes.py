@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass
 
 from mailproc.parse.reply import patterns as P
-from mailproc.parse.reply.text import header_block, is_attribution, is_field, mark_lines, next_nonempty
+from mailproc.parse.reply.headers import header_block
+from mailproc.parse.reply.patterns import is_field
+from mailproc.parse.reply.text import is_attribution, mark_lines, next_nonempty
 
 
 @dataclass(frozen=True)

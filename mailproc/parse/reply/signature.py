@@ -16,8 +16,8 @@ _LIST_FOOTER = re.compile(r"mailing list|listinfo|unsubscribe|abmelden|se désin
 _DISCLAIMER = re.compile(
     r"confidential|disclaimer|intended (?:solely )?for|intended recipient|privileged|virus|registered (?:office|in)"
     r"|vertraulich|empfänger|geschäftsführer|handelsregister|amtsgericht|confidentiel|destinataire"
-    r"|confidencial|destinatario|riservat|vertrouwelijk|uitsluitend bestemd voor de geadresseerde|niet de geadresseerde bent|poufn|конфиденциальн"
-    r"|please consider the environment"
+    r"|confidencial|destinatario|riservat|vertrouwelijk|uitsluitend bestemd voor de geadresseerde"
+    r"|niet de geadresseerde bent|poufn|конфиденциальн|please consider the environment"
     r"|think before you print",
     re.IGNORECASE,
 )
@@ -217,8 +217,9 @@ def _introduced_directly(lines: list[str], i: int) -> bool:
 
 
 def _sentence(line: str) -> bool:
-    """"Router arrived.": words ending a sentence, not a name ("Dave.") nor a short line that
-    ends in a degree or a company's form with dots inside ("Jane Doe, Ph.D.", "Acme s.r.o.")."""
+    """"Router arrived.": words ending a sentence, not a name ("Dave."), an address that ends in
+    its house number, nor a short line that ends in a degree or a company's form with dots
+    inside ("Jane Doe, Ph.D.", "Acme s.r.o.")."""
     s = line.strip()
     words = s.split()
     if not s.endswith((".", "!", "?")) or len(words) < 2 or _ADDRESS.match(s):
@@ -305,8 +306,7 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             and (_is_name_line(below[0]) or _has_contact(below[:1]))
         ):
             candidates.append(i)
-        elif P.is_mobile_line(s) and len(below) <= 2 and not P.continues_above(lines[i - 1] if i else "", s) \
-                and not P.in_sentence(lines, i):
+        elif P.device_line_at(lines, i) and len(below) <= 2:
             candidates.append(i)
         elif _sign_off_ok(s) and _block_fits(below) and not _in_short_list(lines, i) \
                 and not (below and (_sentence(below[0]) or P.prose(below[0]))) \

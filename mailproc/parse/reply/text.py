@@ -7,8 +7,8 @@ import unicodedata
 
 from mailproc.parse.html_text import PRE_FENCE
 from mailproc.parse.reply import patterns as P
+from mailproc.parse.reply.headers import LABELLED_ADDRESS, TIME, header_block, inline_fields, is_from
 from mailproc.parse.reply.notes import notes_table
-from mailproc.parse.reply.patterns import is_field
 
 # Line marks (talon's idea): t text, e empty, m ">"-quoted, s quote header/splitter, f forward marker,
 # r rule line, h hard quote boundary from HTML structure, M mobile "Sent from" line, c code.
@@ -37,124 +37,6 @@ def _names_a_line(text: str) -> bool:
     """Cheap test before REPLY_ABOVE, which every line is asked: it names "this line"."""
     low = text.lower()
     return "line" in low or "zeile" in low or "ligne" in low or "línea" in low or "lijn" in low or "regel" in low
-
-
-_INLINE_FIELD = re.compile(
-    r"\s[*_]?(%s)[*_]?\s*:\s" % "|".join("(?P<%s>%s)" % (r, n) for r, n in P.HEADER_FIELDS.items()),
-    re.IGNORECASE,
-)
-
-
-def _inline_fields(line: str) -> set[str]:
-    found = set()
-    for m in _INLINE_FIELD.finditer(line):
-        found.update(role for role in P.HEADER_FIELDS if m.group(role))
-    return found
-
-
-def header_block(lines: list[str], i: int) -> int:
-    """Length of an Outlook-style From/Sent/To/Subject block starting at line i, or 0: not a
-    message's source the person shows, whose transport's fields ("Received:",
-    "Authentication-Results:") no client quotes."""
-    n = _header_block(lines, i) or _more_header_block(lines, i)
-    return 0 if n and _shown_source(lines, i, i + n) else n
-
-
-def _more_header_block(lines: list[str], i: int) -> int:
-    """A block in the languages whose labels are common words (MORE_HEADER_FIELDS): every line a
-    field, three of From/Sent/To/Subject, the Sent line with its time, an address in it or in a
-    "Label: Name <address>" line right above (a From label we do not know)."""
-    roles: dict[str, int] = {}
-    j = i
-    while j < len(lines) and j < i + 8 and lines[j].strip():
-        m = P.MORE_FIELD_LINE.match(lines[j].strip())
-        if not m:
-            break
-        roles.setdefault(next(r for r in P.MORE_HEADER_FIELDS if m.group(r)), j)
-        j += 1
-    if len({"from", "sent", "to", "subject"} & set(roles)) < 3 or "sent" not in roles \
-            or not _TIME.search(lines[roles["sent"]]):
-        return 0
-    above = lines[i - 1] if i else ""
-    if not any(P.EMAIL.search(lines[n]) for n in range(i, j)) and (
-            "from" in roles or not _LABELLED_ADDRESS.match(above)):
-        return 0
-    return j - i
-
-
-def _header_block(lines: list[str], i: int) -> int:
-    roles: set[str] = set()
-    j = i
-    continuation = 0
-    while j < len(lines) and j < i + 12:
-        line = lines[j].strip()
-        if not line:
-            break
-        role = is_field(line)
-        if role:
-            roles.add(role)
-            # Some clients run the fields together on one line: "From: a Date: b".
-            roles.update(_inline_fields(line))
-            continuation = 0
-        elif j == i:
-            return 0
-        else:
-            continuation += 1
-            if continuation > 2:
-                break
-        j += 1
-    # Trailing continuation lines after the last field may be the start of the quoted body; keep them
-    # out unless they end the block (wrapped addresses usually precede "Sent:").
-    while j > i and not is_field(lines[j - 1].strip()) and continuation:
-        j -= 1
-        continuation -= 1
-    if len(roles) < 2:
-        if roles == {"from"} and j - i <= 2 and P.FROM_WITH_ADDRESS.match(lines[i]):
-            return j - i
-        return 0
-    if "from" in roles or {"sent", "to"} <= roles or {"sent", "subject"} <= roles or {"to", "subject"} <= roles:
-        # A client's header names an address or the time it was sent: a letter's or an order's
-        # fields ("Kepada: / Tarikh: 4 Mac", "Od: Praha / Kam: Brno / Datum: 3. 3.") do not.
-        if not any(P.EMAIL.search(lines[n]) or _TIME.search(lines[n]) for n in range(i, j)):
-            return 0
-        return 0 if _announced_fields(lines, i, j, roles) else j - i
-    return 0
-
-
-def _is_from(line: str) -> bool:
-    m = P.MORE_FIELD_LINE.match(line)
-    return m is not None and m.group("from") is not None
-
-
-def _announced_fields(lines: list[str], i: int, j: int, roles: set[str]) -> bool:
-    """Fields the person announced ("I need to change my booking:" over "From: Berlin / To:
-    Lisbon / Date: ..."), none of them naming an address, not all four of a client's header:
-    their words, not a quote's header."""
-    if {"from", "sent", "to", "subject"} <= roles:
-        return False
-    k = i - 1
-    while k >= max(0, i - 12) and lines[k].strip() and not P.RULE_LINE.match(lines[k].strip()) \
-            and not lines[k].rstrip().endswith((":", "：")):
-        k -= 1      # to the paragraph's first line ("Version: 4.2.1" over "Date: ...")
-    if any(P.EMAIL.search(lines[n]) for n in range(max(k, 0), j)):
-        return False
-    while k >= 0 and (not lines[k].strip() or P.RULE_LINE.match(lines[k].strip())):
-        k -= 1
-    return k >= 0 and lines[k].rstrip().endswith((":", "："))
-
-
-_TRANSPORT_FIELD = re.compile(r"^\s*(?:received:\s*(?:from|by)\s|(?:return-path|authentication-results"
-                              r"|dkim-signature|arc-seal|delivered-to)\s*:)", re.IGNORECASE)
-
-
-def _shown_source(lines: list[str], i: int, j: int) -> bool:
-    """The paragraph holding lines i..j has a transport's field and a line announces it."""
-    start, end = i, j
-    while start > 0 and lines[start - 1].strip():
-        start -= 1
-    while end < len(lines) and lines[end].strip():
-        end += 1
-    return P.announced(lines, start) and any(_TRANSPORT_FIELD.match(lines[n]) for n in range(start, end))
 
 
 _ON_SENT = re.compile(r"^[\s*_-]*On\s.{0,200}\d.{0,200}\ssent\s*:\s*$")
@@ -226,7 +108,7 @@ def _dated_after_address(text: str, verb: re.Match, rest: str, ends_colon: bool,
     return (ends_colon and (not english or next_is_quote and rest[:3].lower() == "on ")
             and len(rest) <= 80
             and _BRACKETED_ADDRESS.search(text, 0, verb.start()) is not None
-            and _YEAR.search(rest) is not None and _TIME.search(rest) is not None)
+            and _YEAR.search(rest) is not None and TIME.search(rest) is not None)
 
 
 def next_nonempty(marks: list[str], lines: list[str], i: int) -> int | None:
@@ -317,8 +199,8 @@ def mark_lines(lines: list[str]) -> list[str]:
         if block:
             for j in range(i, i + block):
                 marks[j] = "s"
-            if i and marks[i - 1] == "t" and _LABELLED_ADDRESS.match(lines[i - 1]) \
-                    and not _is_from(stripped):
+            if i and marks[i - 1] == "t" and LABELLED_ADDRESS.match(lines[i - 1]) \
+                    and not is_from(stripped):
                 marks[i - 1] = "s"     # the block's From under a name we do not know: lv "No:"
             i += block
             continue
@@ -337,8 +219,7 @@ def mark_lines(lines: list[str]) -> list[str]:
                 marks[i - 1] = "s"
             i += span
             continue
-        if P.is_mobile_line(stripped) and not P.continues_above(lines[i - 1] if i else "", stripped) \
-                and not P.in_sentence(lines, i):
+        if P.device_line_at(lines, i):
             marks[i] = "M"
         i += 1
     return marks
@@ -363,14 +244,13 @@ def _shown(lines: list[str], i: int, block: int) -> bool:
     person's example: one or two lines, no date (a client's history has one), no ">" under it."""
     head = lines[i:i + block]
     return block <= 2 and P.announced(lines, i) and not _quote_below(lines, i + block - 1) \
-        and not any(_SENT_LINE.match(line) or "sent" in _inline_fields(line.strip())
+        and not any(_SENT_LINE.match(line) or "sent" in inline_fields(line.strip())
                     for line in head)
 
 
 _MAYBE_ATTRIBUTION = re.compile(r"[\d:：@]|^-")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _BRACKETED_ADDRESS = re.compile(r"[<\[(]\s?(?:mailto:)?[^<>\[\]()\s]+@[^<>\[\]()\s]+\s?[>\])]")
-_TIME = re.compile(r"(?<!\d)\d{1,2}[:：]\d{2}(?!\d)")     # 10:15, not a version (2.10) or an IP
 _BRACKETS = re.compile(r"\((?:[^()]|\([^()]*\))*\)")    # (…), one level nested: eu "(…, og. (10:15))"
 # Every script's decimal digits as ASCII ones: a date in Bengali or Persian digits is a date.
 _DIGITS = {c: str(unicodedata.decimal(chr(c))) for c in range(0x0660, 0x1100)
@@ -395,13 +275,10 @@ def _any_language(line: str) -> bool:
     head, tail = digits[:address.start()], digits[address.end():]
     dated = head + " ".join(_BRACKETS.findall(tail))
     undated_tail = _BRACKETS.sub(" ", tail)
-    return (_YEAR.search(dated) is not None and _TIME.search(dated) is not None
-            and not _YEAR.search(undated_tail) and not _TIME.search(undated_tail))
+    return (_YEAR.search(dated) is not None and TIME.search(dated) is not None
+            and not _YEAR.search(undated_tail) and not TIME.search(undated_tail))
 
 
-# "Label: Name <address>": one short word and an address in brackets.
-_LABELLED_ADDRESS = re.compile(r"^\s*[*_]?[^\W\d_]{1,12}[*_]?\s*[:：]\s*[^<>\[\]\n]{0,80}"
-                               r"[<\[](?:mailto:)?[^<>\[\]\s]+@[^<>\[\]\s]+[>\]]\s*$")
 _LEADING_ADDRESS = re.compile(r"^[(\[]?<?(?:mailto:)?[^\s<>()\[\]]+@[^\s<>()\[\]]+[>)\]]")
 
 
@@ -453,7 +330,7 @@ def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
     if not opens and ("@" not in line and (i + 1 >= len(lines) or "@" not in lines[i + 1])
                       or len(line) > 160
                       or ("<" not in line and "(" not in line and not (   # wrapped at the address
-                          _TIME.search(line.translate(_DIGITS)) and not P.prose(line)
+                          TIME.search(line.translate(_DIGITS)) and not P.prose(line)
                           and i + 1 < len(lines) and _LEADING_ADDRESS.match(lines[i + 1].strip())))):
         return 0
     if not P.DATE_HINT.search(line) and not (   # "… schrieb am So., 23.\nJuni 2024, 21:08:"
