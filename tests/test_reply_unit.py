@@ -507,6 +507,11 @@ def test_vs_over_a_finnish_or_hungarian_outlook_header_is_a_reply():
             assert "Voiko tunnuksen poistaa?" in parts.text
         else:
             assert parts.text == "Kyllä, tunnuksen saa poistaa.", lang
+        # Outlook's HTML: the header under its quote marker (a rule, divRplyFwdMsg).
+        html = ("<div>Kyllä, tunnuksen saa poistaa.</div><hr><div id=\"divRplyFwdMsg\">"
+                + "<br>".join(block.strip().split("\n")) + "</div><div>Voiko tunnuksen poistaa?</div>")
+        parts = extract(html=html, subject="VS: Tunnus")
+        assert ("Voiko tunnuksen poistaa?" in parts.text) == (lang == "no"), lang
 
 
 def test_an_attribution_wrapped_at_its_address_heads_the_quote():
