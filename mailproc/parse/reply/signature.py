@@ -119,10 +119,6 @@ def _is_sig_block_line(line: str) -> bool:
     # "Office: +44 20 7946 0958 | Mobile: +44 7700 900123 | Fax: +44 20 7946 0959" runs long.
     if contact and len(s) <= 120 and any(sep in s for sep in _SEPARATORS):
         return True
-    parts = [part.strip() for part in re.split(r"[|·•]", s)]
-    if len(parts) >= 3 and len(s) <= 100 and all(
-            0 < len(part) <= 40 and not part.endswith(("?", "!")) and not P.prose(part) for part in parts):
-        return True     # "Acme, S.A. | Polígono Industrial Sur, nave 14 | 41016 Sevilla"
     if len(s) > 72 or s.endswith("?"):
         return False
     if contact:
