@@ -17,8 +17,7 @@ _DISCLAIMER = re.compile(
     r"confidential|disclaimer|intended (?:solely )?for|intended recipient|privileged|virus|registered (?:office|in)"
     r"|vertraulich|empfänger|geschäftsführer|handelsregister|amtsgericht|confidentiel|destinataire"
     r"|confidencial|destinatario|riservat|vertrouwelijk|uitsluitend bestemd voor de geadresseerde"
-    r"|niet de geadresseerde bent|alleen bedoeld voor de geadresseerde|kunnen geen rechten worden ontleend"
-    r"|poufn|конфиденциальн|please consider the environment"
+    r"|niet de geadresseerde bent|poufn|конфиденциальн|please consider the environment"
     r"|think before you print",
     re.IGNORECASE,
 )
@@ -232,7 +231,7 @@ def _sentence(line: str) -> bool:
 
 
 # A postal address ending in its house number: "1117 Budapest, Október huszonharmadika u. 8."
-_ADDRESS = re.compile(r"^(?:[A-Z]{1,2}-)?\d{4,5}\s+[A-ZÀ-ÝĀ-ſ][\w-]*,\s[^\n]{0,60}\s\d{1,4}(?:/?[A-Za-z])?\.$")
+_ADDRESS = re.compile(r"^\d{4,5}\s+[A-ZÀ-ÝĀ-ſ][\w-]*,\s[^\n]{0,60}\s\d{1,4}[a-z]?\.$")
 # Degrees and companies' legal forms written with dots, at a line's end.
 _DOTTED_END = re.compile(r"(?<![\w.])(?:Ph\.D|M\.D|M\.Sc|B\.Sc|Dr\.-Ing|s\.r\.o|Sp\. z o\.o|S\.A|S\.L"
                          r"|S\.p\.A|B\.V|N\.V|e\.V|S\.A\.S|S\.R\.L)\.$")
@@ -366,8 +365,7 @@ def _legal(footer: list[str]) -> bool:
 
 
 _STRONG = re.compile(r"confidential|disclaimer|intended recipient|vertraulich|confidentiel|confidencial|riservat"
-                     r"|vertrouwelijk|(?:uitsluitend|alleen) (?:bestemd|bedoeld) voor de geadresseerde"
-                     r"|poufn|конфиденциальн",
+                     r"|vertrouwelijk|uitsluitend bestemd voor de geadresseerde|poufn|конфиденциальн",
                      re.IGNORECASE)
 
 
