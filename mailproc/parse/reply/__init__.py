@@ -112,10 +112,17 @@ def _forward_marks(lines: list[str], marks: list[str], either: bool) -> list[str
     if either and "f" not in marks and (
             below is not None and marks[below] == "m"
             and is_attribution(" ".join(x.strip() for x in lines[first:end]), True)
-            or any(_REPLYING_LANGUAGE.match(line)     # under HTML's quote marker too
-                   for line in lines[first:end] + ([lines[below]] if below is not None else []))):
+            or any(_REPLYING_LANGUAGE.match(line) for line in _header_lines(lines, marks, first, end, below))):
         return marks
     return marks[:first] + ["f"] * (end - first) + marks[end:]
+
+
+def _header_lines(lines: list[str], marks: list[str], first: int, end: int, below: int | None) -> list[str]:
+    """The lines of the header at lines[first:end]; the line below when those are only HTML's
+    quote marker (a rule, divRplyFwdMsg), over the header's first line."""
+    if any(marks[k] != "h" for k in range(first, end)) or below is None:
+        return lines[first:end]
+    return [lines[below]]
 
 
 def _forwarders_signature(lines: list[str], marks: list[str], sender: str | None
