@@ -298,12 +298,9 @@ def _in_sentence(lines: list[str], i: int) -> bool:
     below = next((line.strip() for line in lines[i + 1:] if line.strip()), "")
     if not below[:1].islower():
         return False
-    above = next((line.rstrip() for line in reversed(lines[:i]) if line.strip()), "")
-    if above.endswith((":", "：")):
-        return True
     # Inside it: no blank line on either side, and the line above ends no sentence.
-    return 0 < i < len(lines) - 1 and lines[i - 1].strip() != "" and lines[i + 1].strip() != "" \
-        and not above.endswith((".", "!", "?", ";"))
+    return announced(lines, i) or 0 < i < len(lines) - 1 and lines[i - 1].strip() != "" \
+        and lines[i + 1].strip() != "" and not lines[i - 1].rstrip().endswith((".", "!", "?", ";"))
 
 
 _CLAUSE = re.compile(r"\b(?:is|are|was|were|than|then)\b", re.IGNORECASE)   # "Sent from my desk, is ..."
