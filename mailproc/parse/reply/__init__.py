@@ -112,7 +112,8 @@ def _forward_marks(lines: list[str], marks: list[str], either: bool) -> list[str
     if either and "f" not in marks and (
             below is not None and marks[below] == "m"
             and is_attribution(" ".join(x.strip() for x in lines[first:end]), True)
-            or any(_REPLYING_LANGUAGE.match(line) for line in _header_lines(lines, marks, first, end, below))):
+            or any(_REPLYING_LANGUAGE.match(line)
+                   for line in _header_lines(lines, marks, first, end, below))):
         return marks
     return marks[:first] + ["f"] * (end - first) + marks[end:]
 

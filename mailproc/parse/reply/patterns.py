@@ -261,6 +261,11 @@ def lower_words(line: str) -> int:
     return sum(w[:1].islower() for w in line.split())
 
 
+def capitalised(line: str) -> bool:
+    """Every word of the line that starts with a letter starts with a capital: a name's."""
+    return all(w[:1].isupper() or not w[:1].isalpha() for w in line.split())
+
+
 def prose(line: str) -> bool:
     """Four words or more in lower case: a sentence's words ("if there are more than"). A title
     may read so too ("Chargée de clientèle pour les grands comptes"), but not two lines of it."""

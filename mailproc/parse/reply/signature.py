@@ -226,8 +226,7 @@ def _sentence(line: str) -> bool:
         return False
     form = _DOTTED_END.search(s)     # a name's or a company's: every word before it capitalised,
     head = s[:form.start()] if form else ""      # no label ("Nabywca: Kowalski Sp. z o.o.")
-    return not (form and len(words) <= 5 and ":" not in head and all(
-        w[:1].isupper() or not w[:1].isalpha() for w in head.split()))
+    return not (form and len(words) <= 5 and ":" not in head and P.capitalised(head))
 
 
 # A postal address ending in its house number: "1117 Budapest, Október huszonharmadika u. 8."

@@ -293,7 +293,7 @@ def _name_above_address(above: str, line: str, apart: bool) -> bool:
             and (0 < len(words) <= 4 or len(words) <= 6 and apart and not above.isupper()
                  and any(c.isalpha() for c in above))
             and not above.endswith((".", "!", "?", ":", "：")) and "@" not in above
-            and all(w[:1].isupper() or not w[:1].isalpha() for w in words))
+            and P.capitalised(above))
 
 
 def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
@@ -304,7 +304,7 @@ def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
     # or is wrapped at its address: "Müşteri Hizmetleri A.Ş. <\nmusteri@…>, 4 Mar 2025 …".
     if not _MAYBE_ATTRIBUTION.search(line) and not P.ATTRIBUTION_START.match(line) and not (
             line.endswith("<") and i + 1 < len(lines) and _LEADING_ADDRESS.match(lines[i + 1].strip())
-            and all(w[:1].isupper() or not w[:1].isalpha() for w in line.split())):    # a name's words
+            and P.capitalised(line)):
         return 0
     nxt = next_nonempty(marks, lines, i + 1)
     next_is_quote = nxt is not None and marks[nxt] == "m"
