@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import email
 import logging
 import mailbox
+import random
 from pathlib import Path
 
 import mailparser
 import pytest
+from mailparser.exceptions import MailParserReceivedParsingError
+from mailparser.received import split_received
 
 from mailproc.parse import message as parse_module
 from mailproc.parse.addresses import address_header_notes
-from mailproc.parse.dates import date_header_notes
+from mailproc.parse.dates import date_header_notes, received_stamp
 from mailproc.parse.message import parse_message
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
@@ -55,6 +59,37 @@ def test_header_notes_equal_mailparsers_own_diagnostics():
         with_notes += bool(full.address_header_defects or full.date_header_defects)
     assert compared > 2000
     assert with_notes > 50  # the comparison covers real diagnostics, not only empty lists
+
+
+def _stamp_or_error(read, value: str):
+    try:
+        return "stamp", read(value)
+    except MailParserReceivedParsingError as exc:
+        return "error", str(exc)
+
+
+def test_received_stamp_reads_every_trace_field_as_split_received_does():
+    """The jump from one delimiter to the next gives split_received's stamp, or its error,
+    on the corpora's Received fields and on the same fields with delimiters thrown in."""
+    values = [value for _, raw in corpus() for name, value in
+              email.message_from_bytes(raw).raw_items() if name.lower() == "received"]
+    assert len(values) > 5000
+    rnd = random.Random(7)
+    pieces = list('()"[]<>;\\ \tx1:@') + ["from ", "by ", " id ", "for <a@b>", "with cipher"]
+    mangled = []
+    for value in values[::3]:
+        chars = list(value)
+        for _ in range(rnd.randint(1, 4)):
+            chars.insert(rnd.randrange(len(chars) + 1), rnd.choice(pieces))
+        mangled.append("".join(chars))
+    mangled += ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 24)))
+                for _ in range(20000)]
+    split = lambda value: split_received(value, defects=[])[1]  # noqa: E731
+    differing = [v for v in values + mangled
+                 if _stamp_or_error(split, v) != _stamp_or_error(received_stamp, v)]
+    assert not differing, differing[:5]
+    errors = sum(_stamp_or_error(received_stamp, v)[0] == "error" for v in mangled)
+    assert errors > 1000      # the malformed shapes were exercised, not only good ones
 
 
 def test_short_load_keeps_every_defect_of_the_full_parse():

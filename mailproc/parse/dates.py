@@ -84,7 +84,6 @@ def date_header_notes(msg: email.message.Message) -> list[dict]:
     the rest of its parse: Date and Resent-Date, then each Received stamp, last hop first."""
     from mailparser.dates import date_diagnostics, parse_mail_date
     from mailparser.exceptions import MailParserReceivedParsingError
-    from mailparser.received import split_received
 
     notes: list[dict] = []
     seen: dict[str, int] = {}
@@ -104,7 +103,7 @@ def date_header_notes(msg: email.message.Message) -> list[dict]:
         except UnicodeEncodeError:
             value = raw
         try:
-            stamp = split_received(value, defects=[])[1]
+            stamp = received_stamp(value)
         except MailParserReceivedParsingError:
             stamp = None  # mail-parser keeps such a hop raw, without a date
         # As mail-parser stores clause values before it reads the date back.
@@ -117,3 +116,64 @@ def date_header_notes(msg: email.message.Message) -> list[dict]:
             result = parse_mail_date(stamps[occurrence])
             notes.extend(date_diagnostics(result, received[occurrence], "received", occurrence))
     return notes
+
+
+_TRACE_SPECIAL = re.compile(r'[\\()"\[\]<>;]')
+_FWS = " \t\r\n"
+
+
+def received_stamp(value: str) -> str | None:
+    """The date stamp of a Received field body as mail-parser's split_received reads it
+    (its second value), raising its MailParserReceivedParsingError alike.
+
+    split_received walks every character in Python; a field has a few dozen that matter
+    (comments, quotes, literals, angle brackets, the ';'). This jumps from one to the next
+    with the same states, and hands split_received the fields it would read differently
+    from a plain "clauses; date": no ';' (a SendGrid stamp) or several (a misplaced
+    separator), and the malformed ones it raises on."""
+    from mailparser.received import split_received
+
+    comment, quote, literal, angle = 0, False, False, False
+    separator = -1
+    position = 0
+    search = _TRACE_SPECIAL.search
+    while (found := search(value, position)) is not None:
+        index = found.start()
+        char = value[index]
+        position = index + 1
+        if comment:
+            if char == "\\":
+                position += 1          # a quoted pair: the next character is taken as is
+            elif char == "(":
+                comment += 1
+            elif char == ")":
+                comment -= 1
+        elif quote or literal:
+            if char == "\\":
+                position += 1
+            elif quote and char == '"':
+                quote = False
+            elif literal and char == "]":
+                literal = False
+        elif char == "(":
+            comment = 1
+        elif char == '"':
+            quote = True
+        elif char == "[":
+            literal = True
+        elif char == "<":
+            if angle:
+                break                  # nested angle address: split_received raises
+            angle = True
+        elif char == ">":
+            angle = False
+        elif char == ";" and not angle:
+            if separator >= 0:
+                break                  # a second separator: split_received decides
+            separator = index
+        elif char == ")":
+            break                      # a comment closed that was never opened: it raises
+    else:
+        if separator >= 0 and not (comment or quote or literal or angle):
+            return value[separator + 1:].strip(_FWS)
+    return split_received(value, defects=[])[1]
