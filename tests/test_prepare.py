@@ -217,6 +217,46 @@ def test_a_foreign_vector_is_not_offered_to_the_kb(app):
         assert kb.query_vectors.get(prepared.query_key) is None
 
 
+def _mail(sender: str, subject: str, msgid: str, date: str = "Mon, 02 Mar 2026") -> bytes:
+    return (f"From: {sender}\r\nTo: support@example.com\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{msgid}>\r\nDate: {date} 09:00:00 +0000\r\n\r\n"
+            "The invoice export stops at 80 % with error E-41 since this morning.\r\n"
+            ).encode()
+
+
+@pytest.mark.skipif(not SEMANTIC, reason="semantic KB stage not installed")
+def test_no_vector_for_mail_that_continues_the_senders_case(app, monkeypatch):
+    """A customer's second mail about the same subject, without headers, joins their case
+    (the subject rule) and asks the KB nothing: prepared ahead it gets no vector, from the
+    database the pool process opens itself as well as from the app's; anyone else's mail,
+    or any other subject, still gets one."""
+    monkeypatch.setenv(prepare.ENV, "0")
+    ingest(app, [_mail("ann@customer.example", "Export stops at 80%", "first@customer.example")])
+    assert [o.rule for o in process_pending(app)] == ["new"]
+    how = prepare.recipe(app)
+    assert how.database_url == app.db.url
+    again = _mail("Ann@Customer.example", "Re: Export stops at 80%", "again@customer.example")
+    for db in (app.db, prepare._database(how.database_url)):
+        assert prepare.prepare_bytes(again, MONDAY, MONDAY, how, db).vector is None
+    assert prepare.loads(prepare._child(again, MONDAY, MONDAY, how)).vector is None
+    for other in (_mail("bob@elsewhere.example", "Export stops at 80%", "b@elsewhere.example"),
+                  _mail("ann@customer.example", "Printer offline", "p@customer.example")):
+        assert prepare.prepare_bytes(other, MONDAY, MONDAY, how, app.db).vector is not None
+    assert prepare.prepare_bytes(again, MONDAY, MONDAY, how).vector is not None   # no db
+    # Outside the threading window the subject rule no longer joins it: a vector again.
+    late = _mail("ann@customer.example", "Re: Export stops at 80%", "late@customer.example",
+                 date="Fri, 01 May 2026")
+    assert prepare.prepare_bytes(late, MONDAY, MONDAY, how, app.db).vector is not None
+    ingest(app, [again])
+    assert [o.rule for o in process_pending(app)] == ["subject"]
+
+
+def test_a_database_in_memory_is_not_handed_to_pool_processes():
+    assert prepare._shared_url("sqlite://") == prepare._shared_url("sqlite:///:memory:") == ""
+    assert prepare._shared_url("sqlite:///var/m.db") == "sqlite:///var/m.db"
+    assert prepare._database("") is None
+
+
 def test_processing_with_prepared_results_decides_the_same(tmp_path, monkeypatch):
     """The demo mailbox processed with every message prepared ahead (some corrupted, some for
     other bytes) ends in the same cases, rules and KB suggestions as without."""

@@ -27,14 +27,16 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from mailproc.app import App
 from mailproc.classify.rules import classify
+from mailproc.db import Database
 from mailproc.errors import ParseError
 from mailproc.kb.index import query_text
 from mailproc.kb.search import suggestion_query
@@ -43,7 +45,9 @@ from mailproc.models import RawMessage
 from mailproc.parse.dates import choose_date
 from mailproc.parse.message import ParsedMessage, parse_message
 from mailproc.store.raw import load_raw
+from mailproc.thread.lookup import DbThreadLookup
 from mailproc.thread.prints import fingerprints, history
+from mailproc.thread.subjects import is_generic_subject, normalize_subject
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,8 @@ class Recipe:
     own_message_id_domain: str
     agent_addresses: frozenset[str]
     loop_token: str
+    database_url: str = ""         # where a pool process reads the cases ('' in memory: none)
+    subject_window: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -105,20 +111,30 @@ def recipe(app: App) -> Recipe:
                   model=model_id() if semantic else "",
                   own_addresses=app.own_addresses, own_message_id_domain=app.message_id_domain,
                   agent_addresses=frozenset(app.agents.addresses),
-                  loop_token=app.settings.support.address)
+                  loop_token=app.settings.support.address,
+                  database_url=_shared_url(app.db.url), subject_window=app.subject_window)
+
+
+def _shared_url(url: str) -> str:
+    """`url`, unless it names an in-memory SQLite database another process cannot open."""
+    parsed = make_url(url)
+    memory = parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+    return "" if memory else url
 
 
 def prepare_bytes(raw: bytes, received_fallback_at: datetime | None, now: datetime,
-                  how: Recipe) -> Prepared | None:
+                  how: Recipe, db: Database | None = None) -> Prepared | None:
     """The parse (None when the bytes do not parse: the ordered step quarantines them) and,
-    for mail that may open a customer case, the KB query vector its triage will ask for."""
+    for mail that may open a customer case, the KB query vector its triage will ask for.
+    `db`: where to see whether the sender's case with this subject is there already."""
     try:
         parsed = parse_message(raw, max_bytes=how.max_bytes,
                                received_fallback_at=received_fallback_at, now=now)
     except ParseError:
         return None
     key = vector = None
-    if how.query_tokens is not None and _may_open_case(parsed, how):
+    if how.query_tokens is not None and _may_open_case(parsed, how) \
+            and not _continues_a_case(db, parsed, now, how.subject_window):
         key = query_text(suggestion_query(parsed.subject, parsed.new_text or parsed.text),
                          how.query_tokens, get_encoder())
         vector = get_encoder().encode([key])[0]
@@ -136,6 +152,26 @@ def _may_open_case(parsed: ParsedMessage, how: Recipe) -> bool:
                     own_message_id_domain=how.own_message_id_domain,
                     agent_addresses=how.agent_addresses, loop_token=how.loop_token
                     ).kind == "human"
+
+
+def _continues_a_case(db: Database | None, parsed: ParsedMessage, now: datetime,
+                      window: timedelta) -> bool:
+    """The sender wrote this subject in a case within the threading window: the subject rule
+    will most likely place the mail there, and no new case asks the KB. A customer's second
+    mail without headers, or the same mail sent again: a vector (tens of milliseconds on a
+    CPU without VNNI) costs more than this one indexed read."""
+    subject = normalize_subject(parsed.subject)
+    sender = parsed.from_addr.strip().lower()
+    if db is None or not sender or is_generic_subject(subject):
+        return False
+    at = min(parsed.date_at, now) if parsed.date_at is not None else now
+    try:
+        with db.reading() as session:
+            found = DbThreadLookup(session).recent_case_for_subject(sender, subject, at - window)
+    except Exception:  # noqa: BLE001 - only a guess: without it the vector is computed
+        log.warning("prepare: the look-up of the sender's cases failed", exc_info=True)
+        return False
+    return found is not None
 
 
 # -- the ordered step's side ------------------------------------------------------------------
@@ -261,9 +297,23 @@ def _discard_pool() -> None:
         _POOL = None
 
 
+_DATABASE: tuple[int, str, Database] | None = None
+
+
+def _database(url: str) -> Database | None:
+    """A pool process's own connections to `url`, opened on its first look-up and kept."""
+    global _DATABASE
+    if not url:
+        return None
+    if _DATABASE is None or _DATABASE[:2] != (os.getpid(), url):
+        _DATABASE = (os.getpid(), url, Database(url))
+    return _DATABASE[2]
+
+
 def _child(raw: bytes, received_fallback_at, now, how: Recipe) -> bytes | None:
     try:
-        prepared = prepare_bytes(raw, received_fallback_at, now, how)
+        prepared = prepare_bytes(raw, received_fallback_at, now, how,
+                                 _database(how.database_url))
         return dumps(prepared) if prepared is not None else None
     except Exception:  # noqa: BLE001 - the ordered step meets the same error and handles it
         log.warning("prepare failed in the pool", exc_info=True)
@@ -358,7 +408,8 @@ class Ahead:
                 del self._futures[raw_id]
                 raw, received_at, now = self._inputs.pop(raw_id)
                 try:
-                    self._stolen[raw_id] = prepare_bytes(raw, received_at, now, self._how)
+                    self._stolen[raw_id] = prepare_bytes(raw, received_at, now, self._how,
+                                                         self.app.db)
                 except Exception:  # noqa: BLE001 - the ordered step meets it again inline
                     log.warning("prepare of raw message %s failed", raw_id, exc_info=True)
                     self._stolen[raw_id] = None

@@ -59,7 +59,8 @@ def prepare_rows(app: App, raw_ids: list[int], conn) -> dict:
                 counts["skipped"] += 1
                 continue
             claimed = True
-            prepared = prepare_bytes(load_raw(row), row.received_at, app.clock.now(), how)
+            prepared = prepare_bytes(load_raw(row), row.received_at, app.clock.now(), how,
+                                     app.db)
             if prepared is not None:
                 conn.set(redis_key(app, row.id), dumps(prepared), ex=TTL)
                 _signal(app, conn, row.id)
