@@ -16,7 +16,7 @@ from sqlalchemy import select
 from mailproc.db import Database
 from mailproc.kb import semantic as semantic_mod
 from mailproc.kb.search import suggestion_query
-from mailproc.models import Case, Message, RawMessage
+from mailproc.models import Case, Message, MessagePrint, RawMessage
 from mailproc.parse.message import parse_message
 from mailproc.runners import prepare, prepare_redis
 from mailproc.runners.inbound import process_pending, process_raw
@@ -78,7 +78,7 @@ def test_the_pool_prepares_what_the_ordered_step_would(app, monkeypatch):
     try:
         with app.db.transaction() as session:
             rows = {r.id: r for r in session.scalars(select(RawMessage))}
-        got = 0
+        got = without_own = 0
         for index, raw_id in enumerate(ids):
             ahead.feed(ids[index:])
             future = ahead._futures.get(raw_id)
@@ -94,12 +94,14 @@ def test_the_pool_prepares_what_the_ordered_step_would(app, monkeypatch):
             assert prepare.use(app, prepared, load_raw(row), row.received_at,
                                prepared.now).parsed == inline
             assert prepared.quoted_prints == fingerprints(history(inline))
-            assert prepared.own_prints == fingerprints(inline.new_text)
+            assert prepared.own_prints in (None, fingerprints(inline.new_text))
+            without_own += prepared.own_prints is None
             if prepared.vector is not None:
                 query = suggestion_query(inline.subject, inline.new_text or inline.text)
                 assert np.array_equal(prepared.vector, app.knowledge_base._current()
                                       .query_vector(query))
         assert got == len(ids)
+        assert 0 < without_own < got     # list mail and bounces: not computed
     finally:
         ahead.close()
 
@@ -249,6 +251,23 @@ def test_no_vector_for_mail_that_continues_the_senders_case(app, monkeypatch):
     assert prepare.prepare_bytes(late, MONDAY, MONDAY, how, app.db).vector is not None
     ingest(app, [again])
     assert [o.rule for o in process_pending(app)] == ["subject"]
+
+
+def test_prints_of_a_persons_mail_are_stored_when_the_pool_left_them_out(app):
+    """The pool computes a mail's own prints only when it takes it for a person's; where its
+    guess was wrong (None), the ordered step computes the prints the message stores."""
+    raw = _mail("ann@customer.example", "Export stops at 80%", "first@customer.example")
+    prepared = prepare.prepare_bytes(raw, MONDAY, MONDAY, prepare.recipe(app))
+    assert prepared.own_prints == fingerprints(prepared.parsed.new_text) != ()
+    [raw_id] = ingest(app, [raw])
+    assert process_raw(app, raw_id, prepared=replace(prepared, own_prints=None)).rule == "new"
+    with app.db.transaction() as session:
+        stored = session.scalars(select(MessagePrint.print)).all()
+    assert sorted(stored) == sorted(prepared.own_prints)
+    listed = (b"From: list@lists.example.org\r\nTo: support@example.com\r\nSubject: digest\r\n"
+              b"List-Id: <news.lists.example.org>\r\nPrecedence: list\r\n"
+              b"Message-ID: <d1@lists.example.org>\r\n\r\nThis week's news and more news.\r\n")
+    assert prepare.prepare_bytes(listed, MONDAY, MONDAY, prepare.recipe(app)).own_prints is None
 
 
 def test_a_database_in_memory_is_not_handed_to_pool_processes():

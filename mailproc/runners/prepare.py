@@ -75,9 +75,10 @@ class Recipe:
 
 @dataclass(frozen=True)
 class Prepared:
-    """The parse of one raw message, the fingerprints of what it quotes and of its new text
-    (thread.prints), and, when it may open a customer case, the KB query vector (`vector` =
-    the encoder's output for `query_key`, the text the model reads)."""
+    """The parse of one raw message, the fingerprints of what it quotes and, for a person's
+    mail (the only kind whose prints are stored), of its new text (thread.prints; None: not
+    computed), and, when it may open a customer case, the KB query vector (`vector` = the
+    encoder's output for `query_key`, the text the model reads)."""
 
     sha256: str
     max_bytes: int
@@ -88,7 +89,7 @@ class Prepared:
     vector: np.ndarray | None = None
     model: str = ""
     quoted_prints: tuple[int, ...] = ()
-    own_prints: tuple[int, ...] = ()
+    own_prints: tuple[int, ...] | None = ()
     version: int = VERSION
 
 
@@ -132,26 +133,24 @@ def prepare_bytes(raw: bytes, received_fallback_at: datetime | None, now: dateti
                                received_fallback_at=received_fallback_at, now=now)
     except ParseError:
         return None
+    # A guess is enough: a wrong one costs work here or in the ordered step.
+    kind = classify(parsed, own_addresses=how.own_addresses,
+                    own_message_id_domain=how.own_message_id_domain,
+                    agent_addresses=how.agent_addresses, loop_token=how.loop_token).kind
     key = vector = None
-    if how.query_tokens is not None and _may_open_case(parsed, how) \
+    if how.query_tokens is not None and _may_open_case(parsed, kind) \
             and not _continues_a_case(db, parsed, now, how.subject_window):
         key = query_text(suggestion_query(parsed.subject, parsed.new_text or parsed.text),
                          how.query_tokens, get_encoder())
         vector = get_encoder().encode([key])[0]
+    own = fingerprints(parsed.new_text) if kind in ("human", "agent") else None
     return Prepared(hashlib.sha256(raw).hexdigest(), how.max_bytes, received_fallback_at, now,
-                    parsed, key, vector, how.model, fingerprints(history(parsed)),
-                    fingerprints(parsed.new_text))
+                    parsed, key, vector, how.model, fingerprints(history(parsed)), own)
 
 
-def _may_open_case(parsed: ParsedMessage, how: Recipe) -> bool:
-    """Only a new customer case asks the KB; a guess is enough (a wrong one costs a vector
-    here or one inline): human mail that names no earlier message."""
-    if parsed.in_reply_to or parsed.references:
-        return False
-    return classify(parsed, own_addresses=how.own_addresses,
-                    own_message_id_domain=how.own_message_id_domain,
-                    agent_addresses=how.agent_addresses, loop_token=how.loop_token
-                    ).kind == "human"
+def _may_open_case(parsed: ParsedMessage, kind: str) -> bool:
+    """Only a new customer case asks the KB: human mail that names no earlier message."""
+    return kind == "human" and not (parsed.in_reply_to or parsed.references)
 
 
 def _continues_a_case(db: Database | None, parsed: ParsedMessage, now: datetime,
@@ -182,7 +181,8 @@ def use(app: App, prepared: Prepared | None, raw: bytes, received_fallback_at: d
     then goes to the KB); None otherwise: the caller parses inline."""
     if not isinstance(prepared, Prepared) or prepared.version != VERSION \
             or not isinstance(prepared.parsed, ParsedMessage) \
-            or not _are_prints(prepared.quoted_prints) or not _are_prints(prepared.own_prints):
+            or not _are_prints(prepared.quoted_prints) \
+            or not (prepared.own_prints is None or _are_prints(prepared.own_prints)):
         return None
     if (prepared.sha256 != hashlib.sha256(raw).hexdigest()
             or prepared.max_bytes != app.settings.storage.max_message_bytes
