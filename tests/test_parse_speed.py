@@ -13,6 +13,7 @@ import pytest
 from mailparser.exceptions import MailParserReceivedParsingError
 from mailparser.received import split_received
 
+from mailproc.parse import addresses as address_module
 from mailproc.parse import message as parse_module
 from mailproc.parse.addresses import address_header_notes
 from mailproc.parse.dates import date_header_notes, received_stamp
@@ -90,6 +91,50 @@ def test_received_stamp_reads_every_trace_field_as_split_received_does():
     assert not differing, differing[:5]
     errors = sum(_stamp_or_error(received_stamp, v)[0] == "error" for v in mangled)
     assert errors > 1000      # the malformed shapes were exercised, not only good ones
+
+
+def test_plain_address_fields_are_what_mail_parser_notes_nothing_on():
+    """address_header_notes skips mail-parser's scan for PLAIN_ADDRESSES fields: on every
+    such field of the corpora, and on generated ones of each shape, it notes nothing."""
+    from mailparser.const import ADDRESSES_HEADERS
+    from mailparser.utils import get_addresses
+
+    values = [msg.policy.header_fetch_parse(name, value) for _, raw in corpus()
+              for msg in [email.message_from_bytes(raw)] for name, value in msg.raw_items()
+              if name.lower() in ADDRESSES_HEADERS]
+    rnd = random.Random(11)
+    atext = "abcXYZ019!#$%&'*+/=?^_`{|}~-"
+
+    def word(chars: str = atext) -> str:
+        return "".join(rnd.choice(chars) for _ in range(rnd.randint(1, 6)))
+
+    def address() -> str:
+        return ".".join(word() for _ in range(rnd.randint(1, 2))) + "@" + \
+            ".".join(word("abc019-") for _ in range(rnd.randint(2, 3)))
+
+    def mailbox_() -> str:
+        shape = rnd.randrange(4)
+        name = (" ".join(word(atext.replace("=", "").replace("?", ""))
+                         for _ in range(rnd.randint(1, 3))) if shape == 1 else
+                '"' + "".join(rnd.choice(" !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}~")
+                              for _ in range(rnd.randint(1, 10))) + '"' if shape == 2 else "")
+        return address() if shape == 0 else f"{name}{rnd.choice(['', ' '])}<{address()}>"
+
+    values += [rnd.choice(["", " "]) + rnd.choice([",", ", ", " , "]).join(
+        mailbox_() for _ in range(rnd.randint(1, 3))) for _ in range(5000)]
+    plain = [v for v in values
+             if isinstance(v, str) and address_module.PLAIN_ADDRESSES.fullmatch(v)]
+    assert len(plain) > 9000
+    noted = []
+    for value in plain:
+        found: list[dict] = []
+        get_addresses(value, defects=found, decode_names=True)
+        if found:
+            noted.append((value, found))
+    assert not noted, noted[:3]
+    for other in ("=?utf-8?q?J=C3=B6rg?= <j@x.org>", "j@x.org (Jörg)", "a@b", '"a\\"b" <x@y.z>',
+                  "Jörg <j@x.org>", "John Q. Public <j@x.org>", "a@b.com,\r\n b@c.de"):
+        assert not address_module.PLAIN_ADDRESSES.fullmatch(other), other
 
 
 def test_short_load_keeps_every_defect_of_the_full_parse():
