@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from mailproc.classify.bounce import analyse_bounce
+from mailproc.classify.inbound import classify_inbound
 from mailproc.db import Database
 from mailproc.kb import semantic as semantic_mod
 from mailproc.kb.search import suggestion_query
@@ -78,7 +80,7 @@ def test_the_pool_prepares_what_the_ordered_step_would(app, monkeypatch):
     try:
         with app.db.transaction() as session:
             rows = {r.id: r for r in session.scalars(select(RawMessage))}
-        got = without_own = 0
+        got = without_own = bounces = 0
         for index, raw_id in enumerate(ids):
             ahead.feed(ids[index:])
             future = ahead._futures.get(raw_id)
@@ -96,12 +98,17 @@ def test_the_pool_prepares_what_the_ordered_step_would(app, monkeypatch):
             assert prepared.quoted_prints == fingerprints(history(inline))
             assert prepared.own_prints in (None, fingerprints(inline.new_text))
             without_own += prepared.own_prints is None
+            assert prepared.verdict == classify_inbound(app, inline, None)
+            bounces += prepared.verdict.kind == "bounce"
+            assert prepared.bounce == (analyse_bounce(inline, load_raw(row))
+                                       if prepared.verdict.kind == "bounce" else None)
             if prepared.vector is not None:
                 query = suggestion_query(inline.subject, inline.new_text or inline.text)
                 assert np.array_equal(prepared.vector, app.knowledge_base._current()
                                       .query_vector(query))
         assert got == len(ids)
         assert 0 < without_own < got     # list mail and bounces: not computed
+        assert bounces
     finally:
         ahead.close()
 
@@ -268,6 +275,24 @@ def test_prints_of_a_persons_mail_are_stored_when_the_pool_left_them_out(app):
               b"List-Id: <news.lists.example.org>\r\nPrecedence: list\r\n"
               b"Message-ID: <d1@lists.example.org>\r\n\r\nThis week's news and more news.\r\n")
     assert prepare.prepare_bytes(listed, MONDAY, MONDAY, prepare.recipe(app)).own_prints is None
+
+
+def test_a_verdict_made_ahead_stands_only_under_the_same_addresses(app):
+    """The rules' verdict (and a bounce's analysis) made ahead is used while the addresses
+    the rules read are the app's; an agent added since (a reloaded directory) drops it, and
+    the ordered step classifies again."""
+    raw = _mail("ann@customer.example", "Export stops at 80%", "first@customer.example")
+    prepared = prepare.prepare_bytes(raw, MONDAY, MONDAY, prepare.recipe(app))
+    assert prepared.verdict.kind == "human"
+    assert prepare.use(app, prepared, raw, MONDAY, MONDAY).verdict == prepared.verdict
+    other = prepare.recipe(app)
+    other = replace(other, agent_addresses=other.agent_addresses | {"ann@customer.example"})
+    ahead = prepare.prepare_bytes(raw, MONDAY, MONDAY, other)
+    assert ahead.verdict.kind == "agent"
+    used = prepare.use(app, ahead, raw, MONDAY, MONDAY)
+    assert used.parsed == prepared.parsed and used.verdict is None and used.bounce is None
+    [raw_id] = ingest(app, [raw])
+    assert process_raw(app, raw_id, prepared=ahead).kind == "human"
 
 
 def test_a_database_in_memory_is_not_handed_to_pool_processes():

@@ -80,10 +80,14 @@ def mark_undeliverable(session: Session, addresses, *, case_id: int | None, hold
     return marked
 
 
+NOT_ANALYSED = Bounce((), "", None, "", "")    # link_bounce's analysed: not computed yet
+
+
 def link_bounce(app: App, session: Session, msg: ParsedMessage, raw: bytes,
-                now: datetime) -> ThreadMatch | None:
-    """Link a bounce to the outgoing mail it reports on; hard bounces mark addresses dead."""
-    bounce = analyse_bounce(msg, raw)
+                now: datetime, analysed: Bounce | None = NOT_ANALYSED) -> ThreadMatch | None:
+    """Link a bounce to the outgoing mail it reports on; hard bounces mark addresses dead.
+    `analysed`: analyse_bounce(msg, raw) computed ahead (runners/prepare.py)."""
+    bounce = analyse_bounce(msg, raw) if analysed is NOT_ANALYSED else analysed
     if bounce is None:
         return None
     case_id, outgoing = case_for_bounce(session, bounce)

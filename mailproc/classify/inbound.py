@@ -13,14 +13,17 @@ if TYPE_CHECKING:
     from mailproc.app import App
 
 
-def classify_inbound(app: App, msg: ParsedMessage, signed: SignedRef | None) -> Classification:
+def classify_inbound(app: App, msg: ParsedMessage, signed: SignedRef | None,
+                     rules_said: Classification | None = None) -> Classification:
     """The classification rules with what the app knows: an agent's own-looking mail is an
     agent's, and a lead's, manager's or vendor's reply through their signed address is
-    internal."""
+    internal. `rules_said`: what the rules gave for this message with the app's addresses,
+    computed ahead (runners/prepare.py)."""
     agents = app.agents
-    verdict = classify(msg, own_addresses=app.own_addresses,
-                       own_message_id_domain=app.message_id_domain,
-                       agent_addresses=agents.addresses, loop_token=app.settings.support.address)
+    verdict = rules_said or classify(msg, own_addresses=app.own_addresses,
+                                     own_message_id_domain=app.message_id_domain,
+                                     agent_addresses=agents.addresses,
+                                     loop_token=app.settings.support.address)
     if verdict.kind == "own" and agents.by_address(msg.from_addr):
         # Agents often share our domain, so their client's Message-ID looks like ours;
         # our own mail never comes From an agent address.

@@ -24,7 +24,7 @@ from mailproc.actions.after_message import after_message
 from mailproc.app import App
 from mailproc.cases.placement import learn_phones, place
 from mailproc.cases.records import hold_events, record_event
-from mailproc.cases.undeliverable import link_bounce
+from mailproc.cases.undeliverable import NOT_ANALYSED, link_bounce
 from mailproc.classify.inbound import classify_inbound
 from mailproc.db import advisory_xact_locks, is_postgres
 from mailproc.errors import ParseError
@@ -363,8 +363,10 @@ def _process(app: App, session: Session, raw_id: int, prepared: Prepared | None,
         return Outcome(raw_id, "quarantined", reason=str(exc))
     signed = find_signed_ref(recipient_addresses(msg), app.settings.support.address,
                              app.secret_key)
-    verdict = classify_inbound(app, msg, signed)                              # classify
-    bounce = link_bounce(app, session, msg, raw, now) if verdict.kind == "bounce" else None
+    said = ready.verdict if ready else None
+    verdict = classify_inbound(app, msg, signed, said)                        # classify
+    bounce = link_bounce(app, session, msg, raw, now, ready.bounce if said and said.kind ==
+                         "bounce" else NOT_ANALYSED) if verdict.kind == "bounce" else None
     quoted = ready.quoted_prints if ready else fingerprints(history(msg))
     lookup = DbThreadLookup(session, msg.message_id, [*msg.references, *msg.in_reply_to])
     match = bounce or thread_message(thread_input(app, msg, signed, verdict, quoted, now),

@@ -1,6 +1,7 @@
 """Work on a message that depends only on its bytes, done ahead and in parallel (issue #18).
 
-The parse and the KB query vector of a message need neither the database nor the order of
+The parse, the classification rules' verdict (and a bounce's analysis) and the KB query
+vector of a message need neither the database nor the order of
 its mailbox, so they can run before the message's turn: in production as `prepare` jobs on
 any worker, the result kept in Redis for an hour (runners/prepare_redis.py); in the embedded `mailproc run` in a small
 process pool while the main process runs the ordered step. The ordered step
@@ -35,7 +36,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from mailproc.app import App
-from mailproc.classify.rules import classify
+from mailproc.classify.bounce import Bounce, analyse_bounce
+from mailproc.classify.rules import Classification, classify
 from mailproc.db import Database
 from mailproc.errors import ParseError
 from mailproc.kb.index import query_text
@@ -51,7 +53,7 @@ from mailproc.thread.subjects import is_generic_subject, normalize_subject
 
 log = logging.getLogger(__name__)
 
-VERSION = 2
+VERSION = 3
 MAGIC = b"mailproc-prepared-%d\n" % VERSION
 MAX_BYTES = 2_000_000     # larger mail is parsed in the ordered step only: payloads stay small
 WAIT = 30.0               # seconds the ordered step waits for a pool result already started
@@ -90,6 +92,9 @@ class Prepared:
     model: str = ""
     quoted_prints: tuple[int, ...] = ()
     own_prints: tuple[int, ...] | None = ()
+    verdict: Classification | None = None      # the rules' (classify), under rules_key
+    rules_key: str = ""
+    bounce: Bounce | None = None               # analyse_bounce, for what the rules call a bounce
     version: int = VERSION
 
 
@@ -133,10 +138,11 @@ def prepare_bytes(raw: bytes, received_fallback_at: datetime | None, now: dateti
                                received_fallback_at=received_fallback_at, now=now)
     except ParseError:
         return None
-    # A guess is enough: a wrong one costs work here or in the ordered step.
-    kind = classify(parsed, own_addresses=how.own_addresses,
-                    own_message_id_domain=how.own_message_id_domain,
-                    agent_addresses=how.agent_addresses, loop_token=how.loop_token).kind
+    verdict = classify(parsed, own_addresses=how.own_addresses,
+                       own_message_id_domain=how.own_message_id_domain,
+                       agent_addresses=how.agent_addresses, loop_token=how.loop_token)
+    kind = verdict.kind
+    bounce = analyse_bounce(parsed, raw) if kind == "bounce" else None
     key = vector = None
     if how.query_tokens is not None and _may_open_case(parsed, kind) \
             and not _continues_a_case(db, parsed, now, how.subject_window):
@@ -145,7 +151,18 @@ def prepare_bytes(raw: bytes, received_fallback_at: datetime | None, now: dateti
         vector = get_encoder().encode([key])[0]
     own = fingerprints(parsed.new_text) if kind in ("human", "agent") else None
     return Prepared(hashlib.sha256(raw).hexdigest(), how.max_bytes, received_fallback_at, now,
-                    parsed, key, vector, how.model, fingerprints(history(parsed)), own)
+                    parsed, key, vector, how.model, fingerprints(history(parsed)), own,
+                    verdict, rules_key(how.own_addresses, how.own_message_id_domain,
+                                       how.agent_addresses, how.loop_token), bounce)
+
+
+@functools.lru_cache(maxsize=16)
+def rules_key(own_addresses: frozenset[str], own_message_id_domain: str,
+              agent_addresses: frozenset[str], loop_token: str) -> str:
+    """What the classification rules read besides the message, as a digest the same in every
+    process: a verdict made ahead stands only under the same."""
+    return hashlib.sha256(repr((sorted(own_addresses), own_message_id_domain,
+                                sorted(agent_addresses), loop_token)).encode()).hexdigest()
 
 
 def _may_open_case(parsed: ParsedMessage, kind: str) -> bool:
@@ -181,6 +198,8 @@ def use(app: App, prepared: Prepared | None, raw: bytes, received_fallback_at: d
     then goes to the KB); None otherwise: the caller parses inline."""
     if not isinstance(prepared, Prepared) or prepared.version != VERSION \
             or not isinstance(prepared.parsed, ParsedMessage) \
+            or not isinstance(prepared.verdict, (Classification, type(None))) \
+            or not isinstance(prepared.bounce, (Bounce, type(None))) \
             or not _are_prints(prepared.quoted_prints) \
             or not (prepared.own_prints is None or _are_prints(prepared.own_prints)):
         return None
@@ -190,6 +209,10 @@ def use(app: App, prepared: Prepared | None, raw: bytes, received_fallback_at: d
             or not _same_date(prepared.parsed, received_fallback_at, prepared.now, now)):
         return None
     _offer_vector(app, prepared)
+    if prepared.verdict is not None and prepared.rules_key != rules_key(
+            app.own_addresses, app.message_id_domain, app.agents.addresses,
+            app.settings.support.address):
+        prepared = replace(prepared, verdict=None, bounce=None)   # the addresses changed
     return prepared
 
 
