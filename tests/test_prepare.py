@@ -20,7 +20,7 @@ from mailproc.kb import semantic as semantic_mod
 from mailproc.kb.search import suggestion_query
 from mailproc.models import Case, Message, MessagePrint, RawMessage
 from mailproc.parse.message import parse_message
-from mailproc.runners import prepare, prepare_redis
+from mailproc.runners import prepare, prepare_pool, prepare_redis
 from mailproc.runners.inbound import process_pending, process_raw
 from mailproc.store.raw import load_raw
 from mailproc.thread.prints import fingerprints, history
@@ -74,9 +74,9 @@ def test_prepared_parse_and_vector_equal_the_inline_ones(app):
 
 
 def test_the_pool_prepares_what_the_ordered_step_would(app, monkeypatch):
-    monkeypatch.setenv(prepare.ENV, "1")
+    monkeypatch.setenv(prepare_pool.ENV, "1")
     ids = ingest(app, corpus(12))
-    ahead = prepare.Ahead.start(app)
+    ahead = prepare_pool.Ahead.start(app)
     try:
         with app.db.transaction() as session:
             rows = {r.id: r for r in session.scalars(select(RawMessage))}
@@ -113,7 +113,7 @@ def test_the_pool_prepares_what_the_ordered_step_would(app, monkeypatch):
         ahead.close()
 
 
-_POOL_CHILD = prepare._child
+_POOL_CHILD = prepare_pool._child
 
 
 def _slow_child(*args):
@@ -123,11 +123,11 @@ def _slow_child(*args):
 
 def test_the_ordered_step_computes_what_the_pool_has_not_started_while_it_waits(
         app, monkeypatch):
-    monkeypatch.setenv(prepare.ENV, "1")
-    monkeypatch.setattr(prepare, "_child", _slow_child)
-    prepare._discard_pool()          # a pool forked before the patch would not sleep
+    monkeypatch.setenv(prepare_pool.ENV, "1")
+    monkeypatch.setattr(prepare_pool, "_child", _slow_child)
+    prepare_pool._discard_pool()          # a pool forked before the patch would not sleep
     ids = ingest(app, corpus(12))
-    ahead = prepare.Ahead.start(app)
+    ahead = prepare_pool.Ahead.start(app)
     try:
         with app.db.transaction() as session:
             rows = {r.id: r for r in session.scalars(select(RawMessage))}
@@ -160,7 +160,7 @@ def test_the_ordered_step_computes_what_the_pool_has_not_started_while_it_waits(
         assert not ahead._stolen
     finally:
         ahead.close()
-        prepare._discard_pool()
+        prepare_pool._discard_pool()
 
 
 def parse_fails(row) -> bool:
@@ -239,15 +239,15 @@ def test_no_vector_for_mail_that_continues_the_senders_case(app, monkeypatch):
     (the subject rule) and asks the KB nothing: prepared ahead it gets no vector, from the
     database the pool process opens itself as well as from the app's; anyone else's mail,
     or any other subject, still gets one."""
-    monkeypatch.setenv(prepare.ENV, "0")
+    monkeypatch.setenv(prepare_pool.ENV, "0")
     ingest(app, [_mail("ann@customer.example", "Export stops at 80%", "first@customer.example")])
     assert [o.rule for o in process_pending(app)] == ["new"]
     how = prepare.recipe(app)
     assert how.database_url == app.db.url
     again = _mail("Ann@Customer.example", "Re: Export stops at 80%", "again@customer.example")
-    for db in (app.db, prepare._database(how.database_url)):
+    for db in (app.db, prepare_pool._database(how.database_url)):
         assert prepare.prepare_bytes(again, MONDAY, MONDAY, how, db).vector is None
-    assert prepare.loads(prepare._child(again, MONDAY, MONDAY, how)).vector is None
+    assert prepare.loads(prepare_pool._child(again, MONDAY, MONDAY, how)).vector is None
     for other in (_mail("bob@elsewhere.example", "Export stops at 80%", "b@elsewhere.example"),
                   _mail("ann@customer.example", "Printer offline", "p@customer.example")):
         assert prepare.prepare_bytes(other, MONDAY, MONDAY, how, app.db).vector is not None
@@ -298,7 +298,7 @@ def test_a_verdict_made_ahead_stands_only_under_the_same_addresses(app):
 def test_a_database_in_memory_is_not_handed_to_pool_processes():
     assert prepare._shared_url("sqlite://") == prepare._shared_url("sqlite:///:memory:") == ""
     assert prepare._shared_url("sqlite:///var/m.db") == "sqlite:///var/m.db"
-    assert prepare._database("") is None
+    assert prepare_pool._database("") is None
 
 
 def test_processing_with_prepared_results_decides_the_same(tmp_path, monkeypatch):
@@ -329,13 +329,13 @@ def test_processing_with_prepared_results_decides_the_same(tmp_path, monkeypatch
             return replace(p, sha256=hashlib.sha256(b"other").hexdigest())   # stale
         return prepare.loads(prepare.dumps(p))
 
-    monkeypatch.setenv(prepare.ENV, "0")
+    monkeypatch.setenv(prepare_pool.ENV, "0")
     assert run("inline", lambda app, row, index: None) == run("ahead", ahead)
 
 
 def test_process_pending_with_the_pool_matches_inline(tmp_path, monkeypatch):
     def run(name: str, processes: str):
-        monkeypatch.setenv(prepare.ENV, processes)
+        monkeypatch.setenv(prepare_pool.ENV, processes)
         db = Database(f"sqlite:///{tmp_path / name}.sqlite3")
         db.upgrade()
         app = make_app(db, tmp_path / name)

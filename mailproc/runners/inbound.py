@@ -31,7 +31,8 @@ from mailproc.errors import ParseError
 from mailproc.models import Quarantine, RawMessage, RawStatus
 from mailproc.parse.message import parse_message, recipient_addresses
 from mailproc.runners.isolation import run_alone
-from mailproc.runners.prepare import Ahead, Prepared, use
+from mailproc.runners.prepare import Prepared, use
+from mailproc.runners.prepare_pool import Ahead
 from mailproc.signing import find_signed_ref
 from mailproc.store.messages import store_message
 from mailproc.store.raw import load_raw
@@ -365,8 +366,9 @@ def _process(app: App, session: Session, raw_id: int, prepared: Prepared | None,
                              app.secret_key)
     said = ready.verdict if ready else None
     verdict = classify_inbound(app, msg, signed, said)                        # classify
-    bounce = link_bounce(app, session, msg, raw, now, ready.bounce if said and said.kind ==
-                         "bounce" else NOT_ANALYSED) if verdict.kind == "bounce" else None
+    analysed = ready.bounce if said is not None and said.kind == "bounce" else NOT_ANALYSED
+    bounce = link_bounce(app, session, msg, raw, now, analysed) \
+        if verdict.kind == "bounce" else None
     quoted = ready.quoted_prints if ready else fingerprints(history(msg))
     lookup = DbThreadLookup(session, msg.message_id, [*msg.references, *msg.in_reply_to])
     match = bounce or thread_message(thread_input(app, msg, signed, verdict, quoted, now),
