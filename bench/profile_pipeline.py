@@ -85,7 +85,7 @@ STAGES: list[tuple[str, str, tuple[str, ...]]] = [
         "mailproc.runners.inbound:process_pending", "mailproc.runners.inbound:process_many",
         "mailproc.runners.inbound:_batch", "mailproc.runners.inbound:_rows_or_rollback",
         "mailproc.runners.inbound:process_raw", "mailproc.runners.inbound:_attempt")),
-    ("runner", "prepare pool: feed, wait, unpickle", ("mailproc.runners.prepare:Ahead.*",)),
+    ("runner", "prepare pool: feed, wait, unpickle", ("mailproc.runners.prepare_pool:Ahead.*",)),
     ("runner", "prepare: checks of a result (use)", ("mailproc.runners.prepare:use",)),
     ("runner", "runner: pending ids query", ("mailproc.runners.inbound:pending_raw_ids",)),
     ("runner", "runner: count attempt (own tx)", ("mailproc.runners.inbound:_start_attempt",)),
