@@ -40,6 +40,7 @@ from mailproc.parse.dates import choose_date
 from mailproc.parse.message import ParsedMessage, parse_message
 from mailproc.thread.lookup import DbThreadLookup
 from mailproc.thread.prints import fingerprints, history
+from mailproc.thread.rules import window_start
 from mailproc.thread.subjects import is_generic_subject, normalize_subject
 
 log = logging.getLogger(__name__)
@@ -171,10 +172,10 @@ def _continues_a_case(db: Database | None, parsed: ParsedMessage, now: datetime,
     sender = parsed.from_addr.strip().lower()
     if db is None or not sender or is_generic_subject(subject):
         return False
-    at = min(parsed.date_at, now) if parsed.date_at is not None else now
+    since = window_start(parsed.date_at, now, window)
     try:
         with db.reading() as session:
-            found = DbThreadLookup(session).recent_case_for_subject(sender, subject, at - window)
+            found = DbThreadLookup(session).recent_case_for_subject(sender, subject, since)
     except Exception:  # noqa: BLE001 - only a guess: without it the vector is computed
         log.warning("prepare: the look-up of the sender's cases failed", exc_info=True)
         return False

@@ -146,6 +146,12 @@ def message_ids_from_header(value: str | None) -> tuple[str, ...]:
     return tuple(ids)
 
 
+def window_start(date_at: datetime | None, now: datetime, window: timedelta) -> datetime:
+    """Where the subject rules look back to: `window` before the mail's date. A Date header
+    can lie; never look for cases from the future."""
+    return (min(date_at, now) if date_at is not None else now) - window
+
+
 def _rule_copy(msg: ThreadInput, lookup: ThreadLookup, ctx: _Context) -> ThreadMatch | None:
     # The Message-ID alone is not enough (broken clients reuse ids): the same sender and the
     # same subject make it the same mail, which arrived through a second address of ours.
@@ -240,9 +246,7 @@ def _rule_subject(msg: ThreadInput, lookup: ThreadLookup, ctx: _Context) -> Thre
     sender = msg.from_addr.strip().lower()
     if is_generic_subject(normalized) or not sender:
         return None
-    # A Date header can lie; never look for cases from the future.
-    reference_at = min(msg.date_at, ctx.now) if msg.date_at is not None else ctx.now
-    since_at = reference_at - ctx.subject_window
+    since_at = window_start(msg.date_at, ctx.now, ctx.subject_window)
     if ctx.subject_match == "sender":
         case_id = lookup.recent_case_for_subject(sender, normalized, since_at)
         if case_id is None:
@@ -285,10 +289,10 @@ def _rule_nearby(msg: ThreadInput, lookup: ThreadLookup, ctx: _Context) -> Threa
     subject = normalize_subject(msg.subject)
     if is_generic_subject(subject):
         return None
-    reference_at = min(msg.date_at, ctx.now) if msg.date_at is not None else ctx.now
     reply = is_reply_subject(msg.subject)
     domain = colleague_domain(sender, ctx.own_domains) if reply else None
-    cases = lookup.recent_cases_near(sender, domain, reference_at - ctx.subject_window)
+    cases = lookup.recent_cases_near(sender, domain,
+                                     window_start(msg.date_at, ctx.now, ctx.subject_window))
     found = choose(cases, sender=sender, subject=subject, reply=reply,
                    own_domains=ctx.own_domains)
     if found is None and cases and msg.quoted_prints and isinstance(lookup, HeldLookup):
