@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mailparser  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, make_url, select, text  # noqa: E402
 
 from _corpus import load_corpus, repeated  # noqa: E402
 from mailproc import config  # noqa: E402
@@ -94,7 +94,14 @@ def make_database(backend: str, workdir: Path, pg_url: str) -> tuple[Database, s
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     admin.dispose()
-    return Database(pg_url, connect_args={"options": f"-csearch_path={schema}"}), schema
+    return Database(schema_url(pg_url, schema)), schema
+
+
+def schema_url(pg_url: str, schema: str) -> str:
+    """`pg_url` with its connections in `schema`, written in the URL so that a process which
+    opens the URL itself (the prepare pool's look-ups) reads the same tables."""
+    return make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"}) \
+        .render_as_string(hide_password=False)
 
 
 def open_schema(pg_url: str, schema: str) -> tuple[Database, bool]:
@@ -107,7 +114,7 @@ def open_schema(pg_url: str, schema: str) -> tuple[Database, bool]:
         if not exists:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     admin.dispose()
-    return Database(pg_url, connect_args={"options": f"-csearch_path={schema}"}), exists
+    return Database(schema_url(pg_url, schema)), exists
 
 
 def drop_schema(pg_url: str, schema: str) -> None:
