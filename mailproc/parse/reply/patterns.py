@@ -19,8 +19,23 @@ WROTE = (
 )
 # ja Apple Mail "…のメール:", ko Thunderbird "… 쓴 글:", th Gmail "… เขียนว่า:"
 WROTE_CJK = r"写道|寫道|書きました|書き込みました|のメッセージ|のメール|작성|쓴\s?글|เขียนว่า"
+
+
+def by_first_letter(alternatives: str) -> str:
+    """`alternatives` ("a|b(?:c|d)|…", each opening with a letter) grouped by their first
+    letter behind a look-ahead for those letters: the same matches, in the same order, but the
+    engine reads each position's letter once instead of trying every alternative at it."""
+    groups: dict[str, list[str]] = {}
+    for alternative in re.split(r"\|(?![^()]*\))", alternatives):    # not inside a group
+        assert alternative[0].isalpha(), alternative
+        groups.setdefault(alternative[0].lower(), []).append(alternative[1:])
+    return "(?=[%s])(?:%s)" % ("".join(map(re.escape, groups)), "|".join(
+        re.escape(first) + "(?:%s)" % "|".join(rests) for first, rests in groups.items()))
+
+
 # The attribution verb, word-bounded for alphabetic scripts; CJK verbs need no boundary.
-VERB = re.compile(r"(?:\b(?:%s)(?![\w(])(?:\(a\))?|(?:%s))" % (WROTE, WROTE_CJK), re.IGNORECASE)
+VERB = re.compile(r"(?:\b%s(?![\w(])(?:\(a\))?|(?:%s))" % (by_first_letter(WROTE), WROTE_CJK),
+                  re.IGNORECASE)
 # Words that open an attribution line in each language.
 ATTRIBUTION_START = re.compile(
     r"^[\s*_-]*(?:On|Am|Le|El|Il|In\s+data|Op|Em|W\s+dniu|Dnia|Den|På|Vào|Dne|Dňa|La|Pe|В|Kun|Il\s+giorno"
@@ -249,9 +264,15 @@ _EXCUSE = re.compile(r"[,;.]?\s*(?:please\s+)?(?:excuse|pardon|forgive)\s+(?:any
                      r"(?:typos?|brevity|errors?|mistakes?|spelling)[.!]?\s*$", re.IGNORECASE)
 
 
+_EXCUSE_WORD = re.compile(r"(?=[epf])(?:excuse|pardon|forgive)", re.IGNORECASE)   # ahead of _EXCUSE
+
+
 def is_mobile_line(line: str) -> bool:
     """A client's or a device's own line under the words ("Sent from my iPhone")."""
-    line = _EXCUSE.sub("", _LINK.sub(" ", line))
+    if "://" in line:
+        line = _LINK.sub(" ", line)
+    if _EXCUSE_WORD.search(line):    # _EXCUSE tries every position of the line: 4x slower
+        line = _EXCUSE.sub("", line)
     return bool(MOBILE_LINE.match(line) and not MOBILE_FALSE.search(line)
                 or MOBILE_CARRIER.match(line) and not _CLAUSE.search(line))
 

@@ -13,12 +13,12 @@ from mailproc.parse.reply.text import is_fence
 _TAIL_LINES = 14  # a signature is a short block; anything longer above the bottom is content
 _LIST_FOOTER = re.compile(r"mailing list|listinfo|unsubscribe|abmelden|se désinscrire|darse de baja", re.I)
 # Legal footers under a signature: long lines that still belong to it.
-_DISCLAIMER = re.compile(
+_DISCLAIMER = re.compile(P.by_first_letter(
     r"confidential|disclaimer|intended (?:solely )?for|intended recipient|privileged|virus|registered (?:office|in)"
     r"|vertraulich|empfänger|geschäftsführer|handelsregister|amtsgericht|confidentiel|destinataire"
     r"|confidencial|destinatario|riservat|vertrouwelijk|uitsluitend bestemd voor de geadresseerde"
     r"|niet de geadresseerde bent|poufn|конфиденциальн|please consider the environment"
-    r"|think before you print",
+    r"|think before you print"),
     re.IGNORECASE,
 )
 _NAME_WORD = re.compile(r"^[^\W\d_][\w.'’-]*$")
