@@ -27,6 +27,8 @@ from mailproc.parse.reply.text import (
 log = logging.getLogger(__name__)
 
 _MARKER = re.compile(r"\x00\w*\x00")
+_QUOTED_MARKER = re.compile(r"^[> ]*>[> ]*\x00\w*\x00\s*$")
+_SIGNATURE_MARK = "\x00signature\x00"        # html_quotes: a client's signature element
 _BLANKS = re.compile(r"\n{3,}")
 _RULE = re.compile(r"^\s*(?:[-_=*~—–]\s*){3,}$")
 # Fwd:, FW:, WG: (de), TR: (fr), RV:/RE: no, I: (it), Doorst: (nl), VS:/VB: (fi/nl), PD: (pl), ENC: (pt),
@@ -81,7 +83,8 @@ def is_forward(subject: str | None) -> bool:
 
 
 def _clean(lines: list[str]) -> str:
-    text = "\n".join(_MARKER.sub("", line).rstrip() for line in lines)
+    text = "\n".join(_MARKER.sub("", line).rstrip() for line in lines
+                     if not _QUOTED_MARKER.match(line))     # a container's start inside a quote
     return _BLANKS.sub("\n\n", text).strip().strip("\u200b\ufeff").strip()
 
 
@@ -165,6 +168,15 @@ _ELSEWHERE = re.compile(r"attach|file|pdf|word|excel|spreadsheet|sheet|form\b|do
                         r"|formular|tabelle|fichier|pièce|documento|archivo|adjunto|bestand|bijlage", re.IGNORECASE)
 
 
+def _signature_container(lines: list[str], start: int | None) -> int | None:
+    """Where the signature starts: at the element an HTML client put it in (Gmail's
+    gmail_signature, ...) when words of the person's stand above it, or at `start`."""
+    at = next((i for i, line in enumerate(lines) if line.startswith(_SIGNATURE_MARK)), None)
+    if at is None or not any(_MARKER.sub("", line).strip() for line in lines[:at]):
+        return start
+    return at if start is None else min(at, start)
+
+
 def _extract_lines(
     lines: list[str], sender: str | None, html: bool = False, forward: bool = False, reply: bool = False
 ) -> ReplyParts:
@@ -215,13 +227,16 @@ def _extract_lines(
         if new[-1].strip():
             quoted.insert(0, new[-1])
         new = new[:-1]
-    start = signature_start(new, sender)
+    start = _signature_container(new, signature_start(new, sender))
+    ps = postscript_start(new)
+    signed = signed_start(new[:ps], sender) if ps is not None and (start is None or start > ps) \
+        else None
     signature: list[str] = []
-    if start is not None:
+    if signed is not None:      # a P.S. under the signature (and the name under the P.S.)
+        end = len(new) if start is None else start
+        new, signature = new[:signed] + new[ps:end], new[signed:ps] + new[end:]
+    elif start is not None:
         new, signature = new[:start], new[start:]
-    elif (ps := postscript_start(new)) is not None \
-            and (start := signed_start(new[:ps], sender)) is not None:
-        new, signature = new[:start] + new[ps:], new[start:ps]     # a P.S. under the signature
     elif new and all(P.is_mobile_line(line) for line in new if line.strip()):
         new, signature = [], new     # "Sent from my iPhone" over the quote: no words of their own
     return ReplyParts(_clean(new), _clean(quoted), _clean(note_signature + signature), inline=inline)

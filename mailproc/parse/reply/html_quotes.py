@@ -22,6 +22,11 @@ _QUOTE_IDS = frozenset(
      "mail-editor-reference-message-container", "reference", "x_appendonsend", "divrplyfwdmsg_x"}
 )
 
+# The element a client puts the person's signature in, as set in its settings: Gmail's,
+# Thunderbird's, Outlook's and Apple Mail's.
+_SIGNATURE_CLASSES = frozenset({"gmail_signature", "moz-signature"})
+_SIGNATURE_IDS = frozenset({"signature", "applemailsignature"})
+
 # Ids with a per-message suffix: "yahoo_quoted_1234", "AOLMsgPart_2_abcd".
 _QUOTE_ID_PREFIXES = ("yahoo_quoted", "aolmsgpart", "divrplyfwdmsg", "x_divrplyfwdmsg", "ymail_android_signature_quoted")
 
@@ -46,6 +51,8 @@ def _marker(tag: str, attrs: dict[str, str]) -> str | None:
         return "quote"
     if tag in ("div", "p") and _BORDER_TOP.search(attrs.get("style", "")):
         return "rule"
+    if tag in ("div", "pre") and (classes & _SIGNATURE_CLASSES or ident in _SIGNATURE_IDS):
+        return "signature"
     return None
 
 

@@ -75,7 +75,10 @@ REPLY_ABOVE = re.compile(
     r"\s+(?:über|oberhalb)\s+dieser\s+zeile(?:\s+ein)?"
     r"|(?:veuillez\s+)?(?:saisir|taper|écrire)\s+votre\s+réponse\s+au-dessus\s+de\s+cette\s+ligne"
     r"|(?:por\s+favor,?\s+)?escriba\s+su\s+respuesta\s+(?:por\s+)?encima\s+de\s+esta\s+línea"
-    r"|typ\s+uw\s+antwoord\s+boven\s+deze\s+(?:lijn|regel))\b[\s.!:#*=_~-]*$",
+    r"|typ\s+uw\s+antwoord\s+boven\s+deze\s+(?:lijn|regel)"
+    r"|(?:veuillez\s+)?répond(?:ez|re)\s+au-dessus\s+de\s+cette\s+ligne"
+    r"|(?:bitte\s+)?(?:über|oberhalb)\s+dieser\s+zeile\s+antworten"
+    r"|(?:please\s+)?do\s+not\s+(?:write|reply|type)\s+below\s+this\s+line)\b[\s.!:#*=_~-]*$",
     re.IGNORECASE)
 # The person says they answered inside the history: "see my answers below in blue", "answers
 # inline in CAPS", "Antworten im Text", "réponses ci-dessous", "respuestas abajo en rojo".
@@ -119,7 +122,8 @@ ORIGINAL_MESSAGE = re.compile(
     r"|Pôvodná\s+správa|Originalna\s+poruka|Оригинално\s+съобщение|Оригінальне\s+повідомлення"
     r"|Вихідне\s+повідомлення|Αρχικό\s+μήνυμα|Mesaj\s+original|Mesajul\s+original|Pesan\s+Asli|Thư\s+gốc"
     r"|원본\s+메시지|ההודעה\s+המקורית|الرسالة\s+الأصلية|Originalmeddelande|Originalni\s+poruka"
-    r"|Mail\s+original|Ursprüngliche\s+Mail|Original\s+Mail)"  # Zimbra
+    r"|Mail\s+original|Ursprüngliche\s+Mail|Original\s+Mail"  # Zimbra
+    r"|원본\s+메일)"  # Daum, Hanmail
     r"\s*[-=_*~]{2,}\s*$",
     re.IGNORECASE,
 )
@@ -148,16 +152,16 @@ FORWARD_MARKER = re.compile(
 # Outlook-style header fields, by role, in many languages (lower-case; "*From:*" bold is allowed).
 HEADER_FIELDS = {
     "from": "from|von|de|od|van|fra|från|da|lähettäjä|от|kimden|feladó|remetente|desde|mittente"
-            "|afzender|nadawca|avsändare|frá|saatja|발신|보낸 사람|từ|发件人|寄件者|差出人|送信者|expéditeur|de la|από"
+            "|afzender|nadawca|avsändare|frá|saatja|발신|보낸 사람|보낸사람|từ|发件人|寄件者|差出人|送信者|expéditeur|de la|από"
             "|від|מאת|من|dari|šalje|nuo",
-    "sent": "sent|date|gesendet|datum|envoyé|envoyé le|date d'envoi|enviado|enviado el|enviada em"
+    "sent": "sent|date|dato|gesendet|datum|envoyé|envoyé le|date d'envoi|enviado|enviado el|enviada em"
             "|data|inviato|verzonden|verstuurd|sendt|skickat|wysłano|wysłane|lähetetty|päivämäärä"
             "|отправлено|дата|发送时间|日期|時間|寄件日期|送信日時|日付|gönderildi|tarih|message du|odesláno|ngày gửi"
-            "|sent date|elküldve|dátum|trimis|data trimiterii|στάλθηκε|ημερομηνία|надіслано|보낸 날짜"
+            "|sent date|elküldve|dátum|trimis|data trimiterii|στάλθηκε|ημερομηνία|надіслано|보낸 날짜|날짜"
             "|נשלח|تم الإرسال|đã gửi|dikirim|tanggal|odoslané|poslano|poslato|изпратено|išsiųsta"
             "|enviat",
     "to": "to|an|à|a|para|do|aan|til|till|vastaanottaja|кому|收件人|宛先|受信者|kime|címzett|komu"
-          "|destinataire|per|đến|către|pentru|προς|до|받는 사람|אל|إلى|kepada|prima|za|kam|per a",
+          "|destinataire|per|đến|către|pentru|προς|до|받는 사람|받는사람|אל|إلى|kepada|prima|za|kam|per a",
     "cc": "cc|kopie|copie à|copie|kopia|копия|抄送|副本|kopio|kópia|bcc|másolat|копія|참조|עותק|نسخة"
           "|tembusan",
     "subject": "subject|betreff|objet|sujet|asunto|assunto|oggetto|onderwerp|temat|emne|ämne|aihe|тема"
@@ -201,7 +205,11 @@ MORE_FIELD_LINE = re.compile(
 )
 
 RULE_LINE = re.compile(r"^\s*(?:[-_=*~—–─━═]\s*){4,}\s*$")     # box drawing too: ja, zh
-QUOTE_PREFIX = re.compile(r"^\s*(?:>|\|(?=\s))")
+QUOTE_PREFIX = re.compile(r"^\s*(?:>|\|(?=\s|$))")
+# GroupWise's quote header, the old mail under it unquoted: ">>> Name <address> 03/04/2025
+# 10:12 AM >>>", ">>> "Becker, Tom" <a@b> 04.03.2025 10:12 >>>", ">>> Robert Huber 03.03.2025 16:40 >>>".
+GROUPWISE_HEADER = re.compile(r"^\s*>>>\s*\S.{0,150}?\s\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\s+\d{1,2}:\d{2}"
+                              r"(?::\d{2})?(?:\s*[ap]\.?m\.?)?\s*>>>\s*$", re.IGNORECASE)
 MOBILE_DEVICES = (
     r"iphone|ipad|ipod|android|blackberry|samsung|galaxy|mobile|handy|móvil|movil|celular|telemóvel"
     r"|telefon|phone|smartphone|tablet|huawei|xiaomi|pixel|nokia|htc|sony|motorola|oneplus|windows\s+phone"
@@ -223,7 +231,7 @@ MOBILE_LINE = re.compile(
     r"|(?:von|vom)\s+mein(?:em|er)(?:/mein(?:em|er))?\s+(?:\S+\s+){0,2}(?:%s)\S*\s+gesendet[^\n]{0,10}"
     r"|von\s+yahoo\s+mail\s+(?:auf|für)\s+\S+\s+gesendet"
     r"|(?:sent\s+with|gesendet\s+mit\s+der\s+sicheren\s+e-mail\s+von|envoyé\s+avec\s+la\s+messagerie\s+sécurisée)"
-    r"\s+proton\s*mail(?:\s+secure\s+email)?\.?"
+    r"\s+proton\s*mail(?:\s+secure\s+email)?\s*\.?"
     r"|(?:(?:samsung|galaxy|huawei|xiaomi|redmi|oppo|apple|[a-z]?\d{1,3}\+?|ultra)\s+){0,3}(?:akıllı\s+)?"
     r"(?:iphone|ipad|android|samsung|galaxy|mobil|telefon|cep\s+telefon)\S{0,6}'?"
     r"(?:[uü]mdan|[ıi]mdan|[dt][ae]n)\s+gönderildi[.!]?"
@@ -238,7 +246,7 @@ MOBILE_LINE = re.compile(
     r"|(?:envoyé\s+à\s+partir\s+de\s+courrier\s+pour|enviado\s+desde\s+correo\s+para"
     r"|inviato\s+da\s+posta\s+per)\s+windows(?:\s+1[01])?"
     r"|outlook\s+(?:für|voor)\s+(?:ios|android)\s*(?:<[^<>\s]+>)?\s*(?:beziehen|herunterladen|downloaden|holen)"
-    r"|get\s+outlook\s+for\s+(?:ios|android)\s*<[^<>\s]+>"
+    r"|get\s+outlook\s+for\s+(?:ios|android)\s*<[^<>\s]+>|outlook\s+for\s+(?:ios|android)\s*を入手"
     r"|(?:lähetetty|skickat|sendt)\s+\S+(?:sta|stä|från|fra)\b[^\n]{0,20}"
     r"|\S{1,20}から送信[^\n]{0,10}|发自我的\S{1,20}|從我的\s?\S{1,20}\s?傳送|来自\S{1,20}"
     r")\s*$" % (MOBILE_DEVICES, MOBILE_DEVICES, MOBILE_DEVICES),
@@ -255,9 +263,12 @@ MOBILE_CARRIER = re.compile(r"^\s*sent\s+(?:from|via)\s+(?:my|the)\s+(?:verizon|
 # com/fwlink/…> for Windows 10", "Obtenir Outlook pour Android<https://aka.ms/…>". Only theirs,
 # and only with a few words after it: "Get Outlook for Android<https://aka.ms/…> and sign in
 # with your work account" is the person's, and "Get the app for Android<https://play.google…>".
-# Microsoft's and Yahoo's clients link their own line ("Sent from Yahoo Mail on Android").
-_CLIENT_LINK = r"https?://(?:aka\.ms|go\.microsoft\.com|go\.onelink\.me|overview\.mail\.yahoo\.com)/"
-_LINK = re.compile(rf"(?:<{_CLIENT_LINK}[^<>\s]*>| \({_CLIENT_LINK}[^()\s]*\))(?=[\w ]{{0,16}}$)",
+# Microsoft's, Yahoo's, Spark's, Proton's and Edison's clients link their own line ("Sent from Yahoo
+# Mail on Android (https://mail.onelink.me/…)", "Sent from Edison Mail ( https://go.edison.tech/… ) on
+# Android", "Sent with Proton Mail (https://proton.me/…) secure email.").
+_CLIENT_LINK = (r"https?://(?:aka\.ms|go\.microsoft\.com|go\.onelink\.me|overview\.mail\.yahoo\.com"
+                r"|mail\.onelink\.me|sparkmailapp\.com|proton\.me|go\.edison\.tech)/")
+_LINK = re.compile(rf"(?:<{_CLIENT_LINK}[^<>\s]*>| \( ?{_CLIENT_LINK}[^()\s]*\ ?\))(?=[\w ]{{0,16}}\.?$)",
                    re.IGNORECASE)     # "<…>" in text, " (…)" as HTML mail's text writes it
 # "Sent from my phone, excuse typos", "…, please excuse brevity": the line's own apology.
 _EXCUSE = re.compile(r"[,;.]?\s*(?:please\s+)?(?:excuse|pardon|forgive)\s+(?:any\s+|the\s+|my\s+)?"
@@ -319,11 +330,15 @@ def device_line_at(lines: list[str], i: int) -> bool:
 
 def _in_sentence(lines: list[str], i: int) -> bool:
     """A device's line the person's sentence goes on after, in lower case: announced ("ends
-    with this line:\n\nSent from my iPhone\n\nbut I send…") or inside it ("the phrase\nSent
-    from my iPhone\nfrom my mails")."""
+    with this line:\n\nSent from my iPhone\n\nbut I send…"), inside it ("the phrase\nSent
+    from my iPhone\nfrom my mails") or set apart in it ("their messages end with\n\nSent from
+    my iPhone\n\nand your parser…": a sentence above that has not ended)."""
     below = next((line.strip() for line in lines[i + 1:] if line.strip()), "")
     if not below[:1].islower():
         return False
+    above = next((line.strip() for line in reversed(lines[:i]) if line.strip()), "")
+    if prose(above) and not above.endswith((".", "!", "?", ";", ",")):
+        return True
     # Inside it: no blank line on either side, and the line above ends no sentence.
     return announced(lines, i) or 0 < i < len(lines) - 1 and lines[i - 1].strip() != "" \
         and lines[i + 1].strip() != "" and not lines[i - 1].rstrip().endswith((".", "!", "?", ";"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from email.utils import parseaddr
 
 from mailproc.parse.reply import patterns as P
@@ -13,14 +14,14 @@ from mailproc.parse.reply.text import is_fence
 _TAIL_LINES = 14  # a signature is a short block; anything longer above the bottom is content
 _LIST_FOOTER = re.compile(r"mailing list|listinfo|unsubscribe|abmelden|se désinscrire|darse de baja", re.I)
 # Legal footers under a signature: long lines that still belong to it.
-_DISCLAIMER = re.compile(P.by_first_letter(
+DISCLAIMER_WORDS = (
     r"confidential|disclaimer|intended (?:solely )?for|intended recipient|privileged|virus|registered (?:office|in)"
     r"|vertraulich|empfänger|geschäftsführer|handelsregister|amtsgericht|confidentiel|destinataire"
     r"|confidencial|destinatario|riservat|vertrouwelijk|uitsluitend bestemd voor de geadresseerde"
     r"|niet de geadresseerde bent|poufn|конфиденциальн|please consider the environment"
-    r"|think before you print"),
-    re.IGNORECASE,
+    r"|think before you print|antes de imprimir|avant d'imprimer|prima di stampare|bevor sie diese e-mail ausdrucken"
 )
+DISCLAIMER = re.compile(P.by_first_letter(DISCLAIMER_WORDS), re.IGNORECASE)
 _NAME_WORD = re.compile(r"^[^\W\d_][\w.'’-]*$")
 _BLOCK_MAX = 7  # lines under a sign-off or a name
 _CONTACT_BLOCK_MAX = 11  # ... when phone numbers or addresses show it is a contact block
@@ -88,8 +89,10 @@ def _is_name_line(line: str, titled: bool = False) -> bool:
         return False
     head, *rest = _AFTER_NAME.split(line, maxsplit=1)
     words = head.split()
-    # After a full name, a short credential or title: not a clause, no date ("Thu, 29 Apr").
-    if rest and (len(words) < 2 or len(rest[0].split()) > 4 or rest[0].endswith(".")
+    # After a full name, a short credential or title (in two languages: "Teamleiter
+    # Entwicklung / Team Lead Development"): not a clause, no date ("Thu, 29 Apr").
+    if rest and (len(words) < 2 or any(len(title.split()) > 4 for title in rest[0].split(" / "))
+                 or rest[0].endswith(".")
                  or any(c.isdigit() or c in "@," for c in rest[0])):
         return False    # "John Smith,john@acme.com,admin" is a row of a list
     # A period ends an initial or a title ("J.", "Dr.", "Mag."), not a name: "Attached." is a
@@ -107,7 +110,7 @@ _LINK_WORDS = re.compile(r"^(?:[^\W\d_][\w.&'’-]*\s?){1,5}$")
 @functools.lru_cache(maxsize=4096)
 def _is_sig_block_line(line: str) -> bool:
     s = line.strip()
-    if not s or _DISCLAIMER.search(s) or _BARE_URL.match(s):
+    if not s or DISCLAIMER.search(s) or _BARE_URL.match(s):
         return True
     if _LINK_TARGET.search(s) and all(_LINK_WORDS.match(part.strip()) for part in
                                       re.split(r"[|·•]", _LINK_TARGET.sub("", s)) if part.strip()):
@@ -118,7 +121,7 @@ def _is_sig_block_line(line: str) -> bool:
     # "Office: +44 20 7946 0958 | Mobile: +44 7700 900123 | Fax: +44 20 7946 0959" runs long.
     if contact and len(s) <= 120 and any(sep in s for sep in _SEPARATORS):
         return True
-    if len(s) > 72 or s.endswith("?"):
+    if len(s) > (100 if _TWO_TITLES.match(s) else 72) or s.endswith("?"):
         return False
     if contact:
         return True
@@ -129,6 +132,11 @@ def _is_sig_block_line(line: str) -> bool:
         return False
     # Titles, company names, addresses: short lines that do not read like a sentence.
     return not (s.endswith((".", "!")) and len(words) > 5 and P.lower_words(s) > 2)
+
+
+# A title in two languages: "Analyste principal, Services numériques | Senior Analyst, Digital
+# Services": words on both sides of one bar, no digits (not a diffstat's "file.py | 336 +++").
+_TWO_TITLES = re.compile(r"^[^\W\d_][^|\d]{0,60} \| [^\W\d_][^|\d]{0,60}$")
 
 
 def _has_contact(lines: list[str]) -> bool:
@@ -356,11 +364,11 @@ def _legal(footer: list[str]) -> bool:
     ("confidential", "intended recipient", "disclaimer", ...) and two of its terms, nothing but
     such paragraphs and rules down to the bottom."""
     text = " ".join(line.strip() for line in footer)
-    terms = {m.group().lower() for m in _DISCLAIMER.finditer(text)}
+    terms = {m.group().lower() for m in DISCLAIMER.finditer(text)}
     if len(text) < 150 or len(terms) < 2 or not any(_STRONG.search(t) for t in terms):
         return False
     paragraphs = re.split(r"\n\s*\n", "\n".join(footer).strip())
-    return all(_DISCLAIMER.search(p) or P.RULE_LINE.match(p.strip()) for p in paragraphs)
+    return all(DISCLAIMER.search(p) or P.RULE_LINE.match(p.strip()) for p in paragraphs)
 
 
 _STRONG = re.compile(r"confidential|disclaimer|intended recipient|vertraulich|confidentiel|confidencial|riservat"
@@ -377,7 +385,7 @@ def _disclaimer_start(lines: list[str], content: list[int]) -> int | None:
         paragraph.insert(0, i)
         if i > 0 and lines[i - 1].strip():
             continue                      # the paragraph goes on above
-        legal = any(_DISCLAIMER.search(lines[j]) for j in paragraph)
+        legal = any(DISCLAIMER.search(lines[j]) for j in paragraph)
         ruled = all(P.RULE_LINE.match(lines[j].strip()) for j in paragraph)
         if legal:
             start = _legal_from(lines, paragraph)
@@ -391,7 +399,7 @@ def _disclaimer_start(lines: list[str], content: list[int]) -> int | None:
 
 def _legal_from(lines: list[str], paragraph: list[int]) -> int:
     """The paragraph's first disclaimer line, moved up over the long lines of its sentence."""
-    start = next(j for j in paragraph if _DISCLAIMER.search(lines[j]))
+    start = next(j for j in paragraph if DISCLAIMER.search(lines[j]))
     while start > paragraph[0] and len(lines[start - 1]) > 60:
         start -= 1
     return start
@@ -407,4 +415,15 @@ def _is_list_item(lines: list[str], i: int) -> bool:
 
 def _mentions(line: str, names: set[str]) -> bool:
     words = {w.lower() for w in re.split(r"[\s,.<>()\"']+", line) if w}
+    if not line.isascii():      # "Timo Schröder" writes from t.schroeder@, "José" from jose@
+        words |= {_ascii(w) for w in words if all(ord(c) < 0x250 for c in w)}   # Latin only
     return bool(words & names)
+
+
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _ascii(word: str) -> str:
+    """A name as an address spells it: umlauts written out, other accents dropped."""
+    return unicodedata.normalize("NFKD", word.translate(_UMLAUTS)).encode("ascii", "ignore").decode()

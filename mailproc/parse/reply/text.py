@@ -24,7 +24,7 @@ _FIELD_COLON = re.compile(r"[:：]")
 def _reply_above_alone(lines: list[str], i: int) -> bool:
     """A help desk's marker stands alone: not announced ("your mails contain:"), and what follows
     is its notification, not the person's sentence going on in lower case."""
-    if P.announced(lines, i) or (i > 0 and lines[i - 1].strip()
+    if P.announced(lines, i) or (i > 0 and lines[i - 1].strip() and not P.RULE_LINE.match(lines[i - 1])
                                  and lines[i].strip()[:1] not in "#-=*_"):
         return False
     j = i + 1
@@ -90,12 +90,14 @@ def is_attribution(text: str, next_is_quote: bool) -> bool:
 
 
 # An article or possessive right before the verb ("the printer wrote", "le serveur a écrit") or,
-# German, right after it ("schrieb das Gerät"): what wrote is a thing.
+# German, right after it ("schrieb das Gerät", "schrieb Ihr Kollege Herr Wolf"): what wrote is a
+# thing, or someone the person tells of.
 _THING_WROTE = re.compile(
     r"\b(?:the|my|our|your|this|its|le|la|les|mon|notre|el|il|lo|het)\s+[^\W\d_]+\s+(?:%s)\s*[:：]?\s*$"
     # or someone named after one: "your colleague Fiona wrote:" (a client writes no "your")
     r"|\b(?:my|our|your|his|her|their)\s+[^\W\d_]+(?:\s+[^\W\d_][\w'’-]*){1,2}\s+(?:%s)\s*[:：]?\s*$"
-    r"|\b(?:schrieb|schreibt)\s+(?:das|der|die|mein|meine|unser|unsere)\s+[^\W\d_]+\s*[:：]?\s*$"
+    r"|\b(?:schrieb|schreibt)\s+(?:das|der|die|mein|meine|unser|unsere|ihr|ihre|dein|deine|sein|seine)"
+    r"\s+[^\W\d_]+(?:\s+[^\W\d_][\w'’-]*){0,2}\s*[:：]?\s*$"
     % (P.WROTE, P.WROTE), re.IGNORECASE)
 
 
@@ -163,6 +165,8 @@ def mark_lines(lines: list[str]) -> list[str]:
             marks[i] = "c"
         elif not stripped:
             marks[i] = "e"
+        elif P.GROUPWISE_HEADER.match(line):
+            marks[i] = "s"
         elif P.QUOTE_PREFIX.match(line):
             marks[i] = "m"
         elif "\x00" in line:
@@ -195,7 +199,8 @@ def mark_lines(lines: list[str]) -> list[str]:
             continue
         block = header_block(lines, i) if _FIELD_COLON.search(stripped, 0, 40) else 0
         if block and _shown(lines, i, block):
-            block = 0      # "the log shows:\n\nFrom: a@b To: c@d Status: rejected": what it shows
+            i += block     # "the log shows:\n\nFrom: a@b To: c@d Status: rejected": what it shows
+            continue
         if block:
             for j in range(i, i + block):
                 marks[j] = "s"
@@ -241,9 +246,12 @@ _SENT_LINE = re.compile(r"^\s*[*_]?(?:%s)[*_]?\s*[:：]" % P.HEADER_FIELDS["sent
 
 def _shown(lines: list[str], i: int, block: int) -> bool:
     """The header a sentence announces ("the log shows:", "they look like this:") is the
-    person's example: one or two lines, no date (a client's history has one), no ">" under it."""
+    person's example: up to four lines (From, To, Cc, Subject), no date (a client's history
+    has one), no ">" under it; not a forward's ("Begin forwarded message:")."""
     head = lines[i:i + block]
-    return block <= 2 and P.announced(lines, i) and not _quote_below(lines, i + block - 1) \
+    above = next((line.strip() for line in reversed(lines[:i]) if line.strip()), "")
+    return block <= 4 and P.announced(lines, i) and not P.FORWARD_MARKER.match(above) \
+        and not _quote_below(lines, i + block - 1) \
         and not any(_SENT_LINE.match(line) or "sent" in inline_fields(line.strip())
                     for line in head)
 
