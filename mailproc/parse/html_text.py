@@ -36,7 +36,7 @@ PRE_FENCE = "\x00pre\x00"     # marked text's line where a <pre> starts and ends
 class _TextBuilder(HTMLParser):
     """Collects text runs and line breaks; `marker` hooks let callers tag elements (quote detection)."""
 
-    def __init__(self, marker=None, unquote=None) -> None:
+    def __init__(self, marker=None, unquote=None, ends=()) -> None:
         super().__init__(convert_charrefs=True)
         self.unquote = unquote      # (tag, attrs) -> True: the element's text is not quoted
         self.unquoted_depth = 0     # inside such an element: its children follow it
@@ -47,7 +47,8 @@ class _TextBuilder(HTMLParser):
         self.lists: list[list[int]] = []  # [ordered?, counter]
         self.links: list[tuple[str, int]] = []
         self.marker = marker
-        self.stack: list[tuple[str, bool, bool]] = []  # (tag, counted quote, unquoted)
+        self.ends = frozenset(ends)     # marks whose element's end is marked too ("<name>_end")
+        self.stack: list[tuple[str, bool, bool, str]] = []  # (tag, counted quote, unquoted, end mark)
 
     # -- output helpers -------------------------------------------------
     def _newline(self, blank: bool = False) -> None:
@@ -67,10 +68,9 @@ class _TextBuilder(HTMLParser):
         if self.skip_depth:
             return
         attr = {k.lower(): (v or "") for k, v in attrs}
-        if self.marker is not None:
-            mark = self.marker(tag, attr)
-            if mark:
-                self.out.append("\n\x00%s\x00\n" % mark)
+        mark = self.marker(tag, attr) if self.marker is not None else None
+        if mark:
+            self.out.append("\n\x00%s\x00\n" % mark)
         if tag == "br":
             self.out.append("\n")
             return
@@ -112,7 +112,7 @@ class _TextBuilder(HTMLParser):
         if unquoted:
             self.unquoted_depth += 1
             self.out.append("\n\x010\x01")   # its own line, without "> "
-        self.stack.append((tag, is_quote, unquoted))
+        self.stack.append((tag, is_quote, unquoted, mark + "_end" if mark in self.ends else ""))
 
     def handle_endtag(self, tag: str) -> None:
         tag = tag.lower()
@@ -123,15 +123,15 @@ class _TextBuilder(HTMLParser):
         if self.skip_depth or tag in VOID_TAGS:
             return
         # Tolerate unclosed tags: pop up to the matching start tag.
-        if not any(t == tag for t, _, _ in self.stack):
+        if not any(entry[0] == tag for entry in self.stack):
             return
         while self.stack:
-            t, is_quote, unquoted = self.stack.pop()
-            self._close(t, is_quote, unquoted)
+            t, is_quote, unquoted, end = self.stack.pop()
+            self._close(t, is_quote, unquoted, end)
             if t == tag:
                 break
 
-    def _close(self, tag: str, is_quote: bool, unquoted: bool = False) -> None:
+    def _close(self, tag: str, is_quote: bool, unquoted: bool = False, end: str = "") -> None:
         if tag == "a" and self.links:
             href, start = self.links.pop()
             label = "".join(self.out[start:]).strip()
@@ -151,6 +151,8 @@ class _TextBuilder(HTMLParser):
         if unquoted:
             self.unquoted_depth -= 1
             self.out.append("\n\x01%d\x01" % self.quote_depth)
+        if end:
+            self.out.append("\n\x00%s\x00\n" % end)
 
     def handle_data(self, data: str) -> None:
         if self.skip_depth:
@@ -162,8 +164,7 @@ class _TextBuilder(HTMLParser):
 
     def close_all(self) -> None:
         while self.stack:
-            t, is_quote, unquoted = self.stack.pop()
-            self._close(t, is_quote, unquoted)
+            self._close(*self.stack.pop())
 
 
 def _layout(raw: str, keep_marks: bool) -> str:
@@ -199,10 +200,11 @@ def _layout(raw: str, keep_marks: bool) -> str:
     return text.strip("\n")
 
 
-def render(html: str, marker=None, unquote=None) -> str:
+def render(html: str, marker=None, unquote=None, ends=()) -> str:
     """Render HTML to text; `marker(tag, attrs)` may return a name that is emitted as a marker
-    line; inside a quote, the text of an element `unquote(tag, attrs)` accepts is not quoted."""
-    builder = _TextBuilder(marker, unquote)
+    line (and, for names in `ends`, "<name>_end" where the element ends); inside a quote, the
+    text of an element `unquote(tag, attrs)` accepts is not quoted."""
+    builder = _TextBuilder(marker, unquote, ends)
     try:
         builder.feed(html)
         builder.close()

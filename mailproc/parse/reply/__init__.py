@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 _MARKER = re.compile(r"\x00\w*\x00")
 _QUOTED_MARKER = re.compile(r"^[> ]*>[> ]*\x00\w*\x00\s*$")
 _SIGNATURE_MARK = "\x00signature\x00"        # html_quotes: a client's signature element
+_SIGNATURE_END = "\x00signature_end\x00"
 _BLANKS = re.compile(r"\n{3,}")
 _RULE = re.compile(r"^\s*(?:[-_=*~—–]\s*){3,}$")
 # Fwd:, FW:, WG: (de), TR: (fr), RV:/RE: no, I: (it), Doorst: (nl), VS:/VB: (fi/nl), PD: (pl), ENC: (pt),
@@ -168,13 +169,26 @@ _ELSEWHERE = re.compile(r"attach|file|pdf|word|excel|spreadsheet|sheet|form\b|do
                         r"|formular|tabelle|fichier|pièce|documento|archivo|adjunto|bestand|bijlage", re.IGNORECASE)
 
 
-def _signature_container(lines: list[str], start: int | None) -> int | None:
-    """Where the signature starts: at the element an HTML client put it in (Gmail's
-    gmail_signature, ...) when words of the person's stand above it, or at `start`."""
-    at = next((i for i, line in enumerate(lines) if line.startswith(_SIGNATURE_MARK)), None)
-    if at is None or not any(_MARKER.sub("", line).strip() for line in lines[:at]):
-        return start
-    return at if start is None else min(at, start)
+def _signature_element(lines: list[str]) -> tuple[list[str], int | None]:
+    """`lines` without the marker lines of a client's signature element (Gmail's
+    gmail_signature, ...), and where that element starts when it holds the signature: the
+    person's words above it, none below it, and it opens as a signature does (a name, not a
+    sentence), with no P.S. and no question in it."""
+    marked = [i for i, line in enumerate(lines) if line.startswith((_SIGNATURE_MARK, _SIGNATURE_END))]
+    if not marked:
+        return lines, None
+    kept = [line for i, line in enumerate(lines) if i not in marked]
+    at = marked[0] if lines[marked[0]].startswith(_SIGNATURE_MARK) else None
+    end = next((i for i in marked if lines[i].startswith(_SIGNATURE_END)), len(lines))
+    if at is None or end < at:
+        return kept, None
+    held = [line.strip() for line in lines[at + 1:end] if line.strip()]
+    after = [line for line in lines[end + 1:] if _MARKER.sub("", line).strip()]
+    if not any(_MARKER.sub("", line).strip() for line in lines[:at]) or not held or after \
+            or P.prose(held[0]) or postscript_start(held) is not None \
+            or any(line.endswith("?") for line in held):
+        return kept, None
+    return kept, at - sum(1 for i in marked if i < at)
 
 
 def _extract_lines(
@@ -227,16 +241,16 @@ def _extract_lines(
         if new[-1].strip():
             quoted.insert(0, new[-1])
         new = new[:-1]
-    start = _signature_container(new, signature_start(new, sender))
-    ps = postscript_start(new)
-    signed = signed_start(new[:ps], sender) if ps is not None and (start is None or start > ps) \
-        else None
+    new, element = _signature_element(new)
+    start = signature_start(new, sender)
+    if element is not None:
+        start = element if start is None else min(element, start)
     signature: list[str] = []
-    if signed is not None:      # a P.S. under the signature (and the name under the P.S.)
-        end = len(new) if start is None else start
-        new, signature = new[:signed] + new[ps:end], new[signed:ps] + new[end:]
-    elif start is not None:
+    if start is not None:
         new, signature = new[:start], new[start:]
+    elif (ps := postscript_start(new)) is not None \
+            and (start := signed_start(new[:ps], sender)) is not None:
+        new, signature = new[:start] + new[ps:], new[start:ps]     # a P.S. under the signature
     elif new and all(P.is_mobile_line(line) for line in new if line.strip()):
         new, signature = [], new     # "Sent from my iPhone" over the quote: no words of their own
     return ReplyParts(_clean(new), _clean(quoted), _clean(note_signature + signature), inline=inline)

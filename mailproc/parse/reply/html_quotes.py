@@ -115,4 +115,4 @@ def marked_text(html: str, answers=None) -> str:
     """Text of `html` with "\\x00name\\x00" lines where a client's quote container starts; with
     `answers` (answer_style), the words it accepts inside a quote are not quoted (a reply that
     says its answers are in the quoted mail, in blue)."""
-    return render(html, marker=_marker, unquote=answers)
+    return render(html, marker=_marker, unquote=answers, ends=("signature",))

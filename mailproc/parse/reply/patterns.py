@@ -154,10 +154,10 @@ HEADER_FIELDS = {
     "from": "from|von|de|od|van|fra|från|da|lähettäjä|от|kimden|feladó|remetente|desde|mittente"
             "|afzender|nadawca|avsändare|frá|saatja|발신|보낸 사람|보낸사람|từ|发件人|寄件者|差出人|送信者|expéditeur|de la|από"
             "|від|מאת|من|dari|šalje|nuo",
-    "sent": "sent|date|dato|gesendet|datum|envoyé|envoyé le|date d'envoi|enviado|enviado el|enviada em"
+    "sent": "sent|date|gesendet|datum|envoyé|envoyé le|date d'envoi|enviado|enviado el|enviada em"
             "|data|inviato|verzonden|verstuurd|sendt|skickat|wysłano|wysłane|lähetetty|päivämäärä"
             "|отправлено|дата|发送时间|日期|時間|寄件日期|送信日時|日付|gönderildi|tarih|message du|odesláno|ngày gửi"
-            "|sent date|elküldve|dátum|trimis|data trimiterii|στάλθηκε|ημερομηνία|надіслано|보낸 날짜|날짜"
+            "|sent date|elküldve|dátum|trimis|data trimiterii|στάλθηκε|ημερομηνία|надіслано|보낸 날짜"
             "|נשלח|تم الإرسال|đã gửi|dikirim|tanggal|odoslané|poslano|poslato|изпратено|išsiųsta"
             "|enviat",
     "to": "to|an|à|a|para|do|aan|til|till|vastaanottaja|кому|收件人|宛先|受信者|kime|címzett|komu"
@@ -313,6 +313,13 @@ def announced(lines: list[str], i: int) -> bool:
     return j >= 0 and lines[j].rstrip().endswith((":", "："))
 
 
+def leads_into(lines: list[str], i: int) -> bool:
+    """The nearest line with words above line i announces it (a colon) or is a sentence that
+    has not ended ("the form has this text near the bottom"): line i is what it tells of."""
+    above = next((line.strip() for line in reversed(lines[:i]) if line.strip()), "")
+    return above.endswith((":", "：")) or prose(above) and not above.endswith((".", "!", "?", ";", ","))
+
+
 def continues_above(above: str, line: str) -> bool:
     """`line` is announced by the line above ("it says:") or goes on with its sentence in lower
     case: quoted or written by the person, not a device's own line."""
@@ -336,14 +343,16 @@ def _in_sentence(lines: list[str], i: int) -> bool:
     below = next((line.strip() for line in lines[i + 1:] if line.strip()), "")
     if not below[:1].islower():
         return False
-    above = next((line.strip() for line in reversed(lines[:i]) if line.strip()), "")
-    if prose(above) and not above.endswith((".", "!", "?", ";", ",")):
+    if leads_into(lines, i) and _GOES_ON.match(below):
         return True
     # Inside it: no blank line on either side, and the line above ends no sentence.
     return announced(lines, i) or 0 < i < len(lines) - 1 and lines[i - 1].strip() != "" \
         and lines[i + 1].strip() != "" and not lines[i - 1].rstrip().endswith((".", "!", "?", ";"))
 
 
+# Words that go on with a sentence after what it told of: "…end with\n\nSent from my iPhone\n\nand
+# your parser…" ("please excuse typos" under a device's line is the device line's own).
+_GOES_ON = re.compile(r"(?:and|but|or|so|which|that|because|und|aber|oder|et|mais|ou|y|pero|e|ma|en|maar)\b")
 _CLAUSE = re.compile(r"\b(?:is|are|was|were|than|then)\b", re.IGNORECASE)   # "Sent from my desk, is ..."
 
 SIGN_OFF = re.compile(

@@ -19,7 +19,9 @@ DISCLAIMER_WORDS = (
     r"|vertraulich|empfänger|geschäftsführer|handelsregister|amtsgericht|confidentiel|destinataire"
     r"|confidencial|destinatario|riservat|vertrouwelijk|uitsluitend bestemd voor de geadresseerde"
     r"|niet de geadresseerde bent|poufn|конфиденциальн|please consider the environment"
-    r"|think before you print|antes de imprimir|avant d'imprimer|prima di stampare|bevor sie diese e-mail ausdrucken"
+    r"|think before you print|antes de imprimir este|antes de imprimir esta|pense no meio ambiente"
+    r"|responsabilidade com o meio ambiente|piense en el medio ambiente|pensez à l'environnement"
+    r"|avant d'imprimer ce|rispetta l'ambiente|prima di stampare questa|bevor sie diese e-mail ausdrucken|gizlidir"
 )
 DISCLAIMER = re.compile(P.by_first_letter(DISCLAIMER_WORDS), re.IGNORECASE)
 _NAME_WORD = re.compile(r"^[^\W\d_][\w.'’-]*$")
@@ -136,7 +138,7 @@ def _is_sig_block_line(line: str) -> bool:
 
 # A title in two languages: "Analyste principal, Services numériques | Senior Analyst, Digital
 # Services": words on both sides of one bar, no digits (not a diffstat's "file.py | 336 +++").
-_TWO_TITLES = re.compile(r"^[^\W\d_][^|\d]{0,60} \| [^\W\d_][^|\d]{0,60}$")
+_TWO_TITLES = re.compile(r"^[^\W\d_][^|\d:]{0,60} \| [^\W\d_][^|\d:]{0,60}$")
 
 
 def _has_contact(lines: list[str]) -> bool:
@@ -336,7 +338,8 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             candidates.append(i)
         elif names and len([w for w in s.split() if w not in _SEPARATORS]) <= 5 and len(below) <= 6 \
                 and _mentions(s, names) and all(_is_sig_block_line(x) for x in below) \
-                and sum(P.prose(x) for x in below) < 2:
+                and sum(P.prose(x) for x in below) < 2 \
+                and not (_sentence(s) and P.lower_words(s)):    # "Facturación sigue sin acceso."
             candidates.append(i)
         elif (
             _is_name_line(s, titled=_mentions(s, names) if names           # "Maria Lopez, CFO" from
@@ -415,7 +418,7 @@ def _is_list_item(lines: list[str], i: int) -> bool:
 
 def _mentions(line: str, names: set[str]) -> bool:
     words = {w.lower() for w in re.split(r"[\s,.<>()\"']+", line) if w}
-    if not line.isascii():      # "Timo Schröder" writes from t.schroeder@, "José" from jose@
+    if not line.isascii() and len(words) >= 2:   # "Timo Schröder" writes from t.schroeder@
         words |= {_ascii(w) for w in words if all(ord(c) < 0x250 for c in w)}   # Latin only
     return bool(words & names)
 

@@ -22,15 +22,22 @@ _FIELD_COLON = re.compile(r"[:：]")
 
 
 def _reply_above_alone(lines: list[str], i: int) -> bool:
-    """A help desk's marker stands alone: not announced ("your mails contain:"), and what follows
-    is its notification, not the person's sentence going on in lower case."""
-    if P.announced(lines, i) or (i > 0 and lines[i - 1].strip() and not P.RULE_LINE.match(lines[i - 1])
-                                 and lines[i].strip()[:1] not in "#-=*_"):
+    """A help desk's marker stands alone: not announced ("your mails contain:", "the form has
+    this text"), and what follows is its notification, not the person's sentence going on in
+    lower case."""
+    ruled = i > 0 and P.RULE_LINE.match(lines[i - 1]) is not None     # Jira's rule over it
+    if P.leads_into(lines, i - 1 if ruled else i) or (
+            i > 0 and lines[i - 1].strip() and not ruled and lines[i].strip()[:1] not in "#-=*_"):
         return False
-    j = i + 1
-    while j < len(lines) and not lines[j].strip():
-        j += 1
-    return j >= len(lines) or not lines[j].strip()[:1].islower()
+    below = next((line.strip() for line in lines[i + 1:] if line.strip()), "")
+    return not below[:1].islower()
+
+
+def _told_of(lines: list[str], i: int) -> bool:
+    """The person's sentence leads into line i and goes on under it: "…starts with a line like
+    this\n\n>>> Tom <a@b> 03/04/2025 10:12 >>>\n\nfollowed by…"."""
+    below = next((line.strip() for line in lines[i + 1:] if line.strip()), "")
+    return P.announced(lines, i) or P.leads_into(lines, i) and below[:1].islower()
 
 
 def _names_a_line(text: str) -> bool:
@@ -97,7 +104,7 @@ _THING_WROTE = re.compile(
     # or someone named after one: "your colleague Fiona wrote:" (a client writes no "your")
     r"|\b(?:my|our|your|his|her|their)\s+[^\W\d_]+(?:\s+[^\W\d_][\w'’-]*){1,2}\s+(?:%s)\s*[:：]?\s*$"
     r"|\b(?:schrieb|schreibt)\s+(?:das|der|die|mein|meine|unser|unsere|ihr|ihre|dein|deine|sein|seine)"
-    r"\s+[^\W\d_]+(?:\s+[^\W\d_][\w'’-]*){0,2}\s*[:：]?\s*$"
+    r"\s+[^\W\d_]+(?:\s+[^\W\d_][\w.'’-]*){0,3}\s*[:：]?\s*$"
     % (P.WROTE, P.WROTE), re.IGNORECASE)
 
 
@@ -165,7 +172,7 @@ def mark_lines(lines: list[str]) -> list[str]:
             marks[i] = "c"
         elif not stripped:
             marks[i] = "e"
-        elif P.GROUPWISE_HEADER.match(line):
+        elif P.GROUPWISE_HEADER.match(line) and not _told_of(lines, i):
             marks[i] = "s"
         elif P.QUOTE_PREFIX.match(line):
             marks[i] = "m"
@@ -241,7 +248,9 @@ def _quote_below(lines: list[str], i: int) -> bool:
     return j is not None and P.QUOTE_PREFIX.match(lines[j]) is not None
 
 
-_SENT_LINE = re.compile(r"^\s*[*_]?(?:%s)[*_]?\s*[:：]" % P.HEADER_FIELDS["sent"], re.IGNORECASE)
+# A date's label, in the languages whose label is also a common word too ("Dato", "날짜").
+_SENT_LINE = re.compile(r"^\s*[*_]?(?:%s|%s|dato|날짜)[*_]?\s*[:：]" % (
+    P.HEADER_FIELDS["sent"], P.MORE_HEADER_FIELDS["sent"]), re.IGNORECASE)
 
 
 def _shown(lines: list[str], i: int, block: int) -> bool:

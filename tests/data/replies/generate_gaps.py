@@ -653,10 +653,14 @@ for c in json.loads((Path(__file__).parent / "review_checks.json").read_text(enc
 # Lotus Notes, Zimbra, Proton, Spark, Edison, Daum and Naver mail, help desks' "reply above
 # this line" markers, "|" quotes, HTML signature containers and tables, bilingual titles and
 # the person's words that look like headers or device lines (review_probe36.json,
-# 2026-12-07; left out: a PGP fingerprint line under the name, which no rule reads); each with
-# the subject and sender it came with; decided before the extractor ran, the debatable and
-# the wrong left out. "field": "answers" checks an inline reply's answers, not its text.
-for c in [c for name in ("review_probe34.json", "review_probe35.json", "review_probe36.json")
+# 2026-12-07; left out: a PGP fingerprint line under the name, which no rule reads) and a
+# review of the rules it led to, written to break them (review_probe36b.json; left out: a
+# backup log's ">>> Job … >>>" banner read as GroupWise's header, and two cases both before
+# and after got wrong); each with the subject and sender it came with; decided before the
+# extractor ran, the debatable and the wrong left out. "field": "answers" checks an inline
+# reply's answers, not its text.
+for c in [c for name in ("review_probe34.json", "review_probe35.json", "review_probe36.json",
+                         "review_probe36b.json")
           for c in json.loads((Path(__file__).parent / name).read_text(encoding="utf-8"))]:
     add("checks-" + c["id"], c["input"], None, fmt=c["format"], sender=c["sender"],
         subject=c["subject"], note=c["kind"],
