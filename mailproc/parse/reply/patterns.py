@@ -15,7 +15,7 @@ WROTE = (
     # line's end), is skrifaði, he/ar Thunderbird
     r"|napísal\(a\)|napísal|napísala|пише|написав|написала|написа|писал\(а\)|писали|писала|писал"
     r"|menulis|je\s+napisao|je\s+napisala|napisao\s+je|napisala\s+je|написао|rakstīja|va\s+escriure"
-    r"|ha\s+escrit(?=\s*:\s*$)|skrifaði|כתב|כתבה|كتب"
+    r"|ha\s+escrit(?=\s*:\s*$)|skrifaði|כתב|כתבה|كتب|hau\s+idatzi\s+zuen|idatzi\s+zuen|لکھا"
 )
 # ja Apple Mail "…のメール:", ko Thunderbird "… 쓴 글:", th Gmail "… เขียนว่า:"
 WROTE_CJK = r"写道|寫道|書きました|書き込みました|のメッセージ|のメール|작성|쓴\s?글|เขียนว่า"
@@ -83,7 +83,7 @@ REPLY_ABOVE = re.compile(
 # The person says they answered inside the history: "see my answers below in blue", "answers
 # inline in CAPS", "Antworten im Text", "réponses ci-dessous", "respuestas abajo en rojo".
 INLINE_NOTE = re.compile(
-    r"\b(?:(?:my\s+)?(?:answers?|responses?|replies|comments?)\s+(?:are\s+)?(?:inline|in-line)\b"
+    r"\b(?:(?:my\s+)?(?:answers?|responses?|replies|comments?)\s+(?:are\s+)?(?:inline|in-line|in\s+line)\b"
     r"|(?:see|find|read)\s+my\s+(?:answers?|responses?|replies|comments?)\s+(?:below|inline|in\s+(?:blue|red|green|bold|caps))"
     r"|(?:my\s+|(?m:^)\W*)(?:answers?|responses?|comments?)\s+(?:are\s+)?(?:below\s+)?in\s+(?:blue|red|green|bold"
     r"|caps|capitals|capital\s+letters|upper\s*case)\b"
@@ -249,6 +249,9 @@ MOBILE_LINE = re.compile(
     r"|get\s+outlook\s+for\s+(?:ios|android)\s*<[^<>\s]+>|outlook\s+for\s+(?:ios|android)\s*を入手"
     r"|(?:lähetetty|skickat|sendt)\s+\S+(?:sta|stä|från|fra)\b[^\n]{0,20}"
     r"|\S{1,20}から送信[^\n]{0,10}|发自我的\S{1,20}|從我的\s?\S{1,20}\s?傳送|来自\S{1,20}"
+    # eu, sr (Cyrillic), is, ur
+    r"|nire\s+\S{1,20}tik\s+bidalia|послато\s+са\s+мог\s+\S{1,20}|sent\s+úr\s+\S{1,30}(?:\s+mín(?:um|ni|u))?"
+    r"|میرے\s+\S{1,20}\s+سے\s+بھیجا\s+گیا"
     r")\s*$" % (MOBILE_DEVICES, MOBILE_DEVICES, MOBILE_DEVICES),
     re.IGNORECASE,
 )
@@ -388,7 +391,7 @@ SIGN_OFF = re.compile(
     r"|cu\s+stimă|cu\s+drag|cu\s+respect|toate\s+cele\s+bune|mulțumesc|iyi\s+çalışmalar|saygılar|selamlar|teşekkürler"
     r"|με\s+εκτίμηση|με\s+φιλικούς\s+χαιρετισμούς|ευχαριστώ|φιλικά|з\s+повагою|дякую|з\s+найкращими\s+побажаннями"
     r"|ystävällisesti"
-    r"|(?:srdačan\s+|lep\s+|lijep\s+)?pozdrav|lp|ar\s+cieņu|pagarbiai|lugupidamisega|parimate\s+soovidega"
+    r"|(?:srdačan\s+|lep\s+|lijep\s+)?pozdrav|(?:срдачан\s+)?поздрав|срдачно|lp|ar\s+cieņu|pagarbiai|lugupidamisega|parimate\s+soovidega"
     r"|hormat\s+saya|salam|terima\s+kasih|cảm\s+ơn|감사합니다|고맙습니다|בברכה|תודה|مع\s+تحياتي|مع\s+(?:خالص\s+)?التحية|مع\s+(?:أطيب\s+)?التحيات|شكرا"
     r")(?![\w])",
     re.IGNORECASE,

