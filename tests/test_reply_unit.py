@@ -12,7 +12,7 @@ from pathlib import Path
 from mailproc.parse.html_text import html_to_text
 from mailproc.parse.reply import ReplyParts, extract, extract_from_message
 from mailproc.parse.reply import patterns as P
-from mailproc.parse.reply import signature as S
+from mailproc.parse.reply import legal as L
 from mailproc.parse.reply.signature import _sentence
 
 QUOTE = "On Mon, Nov 24, 2025 at 10:02 AM Support <support@example.com> wrote:\n> Did the restart help?\n> Support"
@@ -597,9 +597,9 @@ def test_alternatives_grouped_by_first_letter_match_as_the_plain_alternation():
     the same matches, at the same places, as their alternatives written one after another."""
     plain = {P.VERB: re.compile(r"(?:\b(?:%s)(?![\w(])(?:\(a\))?|(?:%s))" % (P.WROTE, P.WROTE_CJK),
                                 re.IGNORECASE),
-             S.DISCLAIMER: re.compile(S.DISCLAIMER_WORDS, re.IGNORECASE)}
+             L.DISCLAIMER: re.compile(L.DISCLAIMER_WORDS, re.IGNORECASE)}
     words = [w.replace("\\s+", " ").replace("\\(", "(").replace("\\)", ")")
-             for w in re.split(r"\|(?![^()]*\))", P.WROTE + "|" + S.DISCLAIMER_WORDS)]
+             for w in re.split(r"\|(?![^()]*\))", P.WROTE + "|" + L.DISCLAIMER_WORDS)]
     rng = random.Random(21)
     gaps = Path(__file__).resolve().parent / "data" / "replies" / "gaps.jsonl"
     lines = [line for row in gaps.read_text(encoding="utf-8").splitlines() if row
