@@ -15,7 +15,7 @@ from mailproc.parse.reply.quotes import (
     QuoteSplit, answers_under_header, dequote, split_quote, strip_quotes,
 )
 from mailproc.parse.reply import patterns as P
-from mailproc.parse.reply.banner import leading_banner, trailing_banner
+from mailproc.parse.reply.banner import leading_banner
 from mailproc.parse.reply.postscript import postscript_start
 from mailproc.parse.reply.signature import (
     list_footer_start, only_signature, signature_start, signed_start,
@@ -202,8 +202,6 @@ def _extract_lines(
     warning, lines = lines[:banner], lines[banner:]
     # A mailing-list footer under everything is nobody's words; set it aside before reading the quote.
     footer_at = list_footer_start(lines)
-    if footer_at is None or not any(line.strip() for line in lines[:footer_at]):
-        footer_at = trailing_banner(lines)      # or the same warning under everything
     list_footer: list[str] = []
     if footer_at is not None and any(line.strip() for line in lines[:footer_at]):
         lines, list_footer = lines[:footer_at], lines[footer_at:]

@@ -13,8 +13,8 @@ _WORD_LABEL = re.compile(
     r"^\W{0,3}(?:caution|warning|attention|achtung|vorsicht|warnung|avertissement|precaución|atención"
     r"|attenzione|let\s+op|waarschuwing|uwaga|varning|advarsel)\b\W", re.IGNORECASE)
 _GATEWAY_LABEL = re.compile(
-    r"^[^\w\[]{0,4}(?:\[\s*(?i:external|extern|externe|externo|esterno)\b[^\]]{0,30}\]"
-    r"|(?:EXTERNAL|EXTERN|EXTERNE)(?:\s+(?:EMAIL|E-MAIL|MAIL|SENDER|MESSAGE))?\s*[:\-–])")
+    r"^[^\w\[]{0,3}(?:\[\s*(?i:external|extern|externe|externo|esterno)\b[^\]]{0,30}\]"
+    r"|(?:EXTERNAL|EXTERN|EXTERNE)(?:\s+(?:EMAIL|E-MAIL|MAIL|SENDER|MESSAGE))?\s*:)")
 _PHRASE = re.compile(
     r"originated\s+(?:from\s+)?outside|outside\s+(?:of\s+)?(?:the|your|this|our)\s+(?:organi[sz]ation|company|network)"
     r"|external\s+sender|do\s+not\s+click\s+(?:on\s+)?links|unless\s+you\s+recogni[sz]e"
@@ -22,9 +22,7 @@ _PHRASE = re.compile(
     r"|requests\s+for\s+sensitive\s+information|externen?\s+absender|außerhalb\s+(?:der|ihrer|unserer)\s+organisation"
     r"|nicht\s+auf\s+links|keine\s+anhänge|expéditeur\s+externe|l'extérieur\s+de\s+(?:l'organisation|votre)"
     r"|remitente\s+externo|fuera\s+de\s+(?:la|su)\s+organización|mittente\s+esterno|externe\s+afzender"
-    r"|buiten\s+(?:de|uw)\s+organisatie|external\s+source|use\s+caution|known\s+senders?"
-    r"|links\s+(?:and|or)\s+attachments|soyez\s+prudent|liens\s+et\s+(?:les\s+)?pièces\s+jointes"
-    r"|open\s+attachments|non\s+fare\s+clic|aprire\s+(?:gli\s+)?allegati",
+    r"|buiten\s+(?:de|uw)\s+organisatie",
     re.IGNORECASE)
 # A gateway speaks of the mail it marks; a person warning of another mail does not.
 _THIS_MAIL = re.compile(r"\bthis\s+(?:e-?mail|message)|diese\s+(?:e-?mail|nachricht)|ce\s+(?:courriel|message|mail)"
@@ -61,26 +59,11 @@ def leading_banner(lines: list[str]) -> int:
     return end
 
 
-def trailing_banner(lines: list[str]) -> int | None:
-    """Where the same warning starts when a gateway put it under everything (the last
-    paragraph, words above it); None when it is not there."""
-    end = len(lines)
-    while end and not lines[end - 1].strip():
-        end -= 1
-    start = end
-    while start and lines[start - 1].strip():
-        start -= 1
-    if not start or end - start > _MAX_LINES or not any(line.strip() for line in lines[:start]) \
-            or not _is_banner(" ".join(line.strip() for line in lines[start:end])):
-        return None
-    return start
-
-
 def _is_banner(paragraph: str) -> bool:
     if not paragraph or _QUOTED_WORDS.search(paragraph) and not _FIRST_CONTACT.match(paragraph):
         return False    # "users see 'external sender' and 'do not click links'": a person describing it
     phrases = {m.group().lower() for m in _PHRASE.finditer(paragraph)}
     return bool(_FIRST_CONTACT.match(paragraph)
                 or _GATEWAY_LABEL.match(paragraph) and len(phrases) >= 2
-                and (paragraph.lstrip()[:1] in "[*" or _THIS_MAIL.search(paragraph))
+                and (paragraph.lstrip()[:1] == "[" or _THIS_MAIL.search(paragraph))
                 or _WORD_LABEL.match(paragraph) and len(phrases) >= 2 and _THIS_MAIL.search(paragraph))

@@ -15,7 +15,7 @@ DISCLAIMER_WORDS = (
     r"|think before you print|antes de imprimir este|antes de imprimir esta|pense no meio ambiente"
     r"|responsabilidade com o meio ambiente|piense en el medio ambiente|pensez à l'environnement"
     r"|avant d'imprimer ce|rispetta l'ambiente|prima di stampare questa|bevor sie diese e-mail ausdrucken"
-    r"|gizlidir|scanned for malware"
+    r"|gizlidir"
 )
 DISCLAIMER = re.compile(P.by_first_letter(DISCLAIMER_WORDS), re.IGNORECASE)
 

@@ -15,7 +15,7 @@ WROTE = (
     # line's end), is skrifaði, he/ar Thunderbird
     r"|napísal\(a\)|napísal|napísala|пише|написав|написала|написа|писал\(а\)|писали|писала|писал"
     r"|menulis|je\s+napisao|je\s+napisala|napisao\s+je|napisala\s+je|написао|rakstīja|va\s+escriure"
-    r"|ha\s+escrit(?=\s*:\s*$)|skrifaði|כתב|כתבה|كتب|hau\s+idatzi\s+zuen|idatzi\s+zuen|لکھا"
+    r"|ha\s+escrit(?=\s*:\s*$)|skrifaði|כתב|כתבה|كتب"
 )
 # ja Apple Mail "…のメール:", ko Thunderbird "… 쓴 글:", th Gmail "… เขียนว่า:"
 WROTE_CJK = r"写道|寫道|書きました|書き込みました|のメッセージ|のメール|작성|쓴\s?글|เขียนว่า"
@@ -83,7 +83,7 @@ REPLY_ABOVE = re.compile(
 # The person says they answered inside the history: "see my answers below in blue", "answers
 # inline in CAPS", "Antworten im Text", "réponses ci-dessous", "respuestas abajo en rojo".
 INLINE_NOTE = re.compile(
-    r"\b(?:(?:my\s+)?(?:answers?|responses?|replies|comments?)\s+(?:are\s+)?(?:inline|in-line|in\s+line)\b"
+    r"\b(?:(?:my\s+)?(?:answers?|responses?|replies|comments?)\s+(?:are\s+)?(?:inline|in-line)\b"
     r"|(?:see|find|read)\s+my\s+(?:answers?|responses?|replies|comments?)\s+(?:below|inline|in\s+(?:blue|red|green|bold|caps))"
     r"|(?:my\s+|(?m:^)\W*)(?:answers?|responses?|comments?)\s+(?:are\s+)?(?:below\s+)?in\s+(?:blue|red|green|bold"
     r"|caps|capitals|capital\s+letters|upper\s*case)\b"
@@ -250,9 +250,9 @@ MOBILE_LINE = re.compile(
     r"|(?:lähetetty|skickat|sendt)\s+\S+(?:sta|stä|från|fra)\b[^\n]{0,20}"
     r"|\S{1,20}から送信[^\n]{0,10}|发自我的\S{1,20}|從我的\s?\S{1,20}\s?傳送|来自\S{1,20}"
     # eu, sr (Cyrillic), is, ur
-    r"|nire\s+\S{1,20}tik\s+bidalia|послато\s+са\s+мог\s+\S{1,20}|sent\s+úr\s+\S{1,30}(?:\s+mín(?:um|ni|u))?"
-    r"|میرے\s+\S{1,20}\s+سے\s+بھیجا\s+گیا"
-    r")\s*$" % (MOBILE_DEVICES, MOBILE_DEVICES, MOBILE_DEVICES),
+    r"|nire\s+(?:%s)\S{0,4}tik\s+bidalia|послато\s+са\s+мог\s+(?:%s)\S{0,6}"
+    r"|sent\s+úr\s+(?:%s)\S{0,16}(?:\s+mín(?:um|ni|u))?|میرے\s+(?:%s)\s+سے\s+بھیجا\s+گیا"
+    r")\s*$" % ((MOBILE_DEVICES,) * 7),
     re.IGNORECASE,
 )
 MOBILE_FALSE = re.compile(r"[,;]\s+\w+\s+\w+|\bis\b|\bare\b|\bwas\b", re.IGNORECASE)
@@ -344,6 +344,10 @@ def _in_sentence(lines: list[str], i: int) -> bool:
     from my iPhone\nfrom my mails") or set apart in it ("their messages end with\n\nSent from
     my iPhone\n\nand your parser…": a sentence above that has not ended)."""
     below = next((line.strip() for line in lines[i + 1:] if line.strip()), "")
+    above = next((line.strip() for line in reversed(lines[:i]) if line.strip()), "")
+    if above and not above.endswith(_SENTENCE_END + (":", "：", ",")) and below[:1] != ">" \
+            and len(below.split()) >= 6 and below.endswith(_SENTENCE_END):
+        return True     # set apart in a sentence that goes on under it, in any script
     if not below[:1].islower():
         return False
     if leads_into(lines, i) and _GOES_ON.match(below):
@@ -356,6 +360,7 @@ def _in_sentence(lines: list[str], i: int) -> bool:
 # Words that go on with a sentence after what it told of: "…end with\n\nSent from my iPhone\n\nand
 # your parser…" ("please excuse typos" under a device's line is the device line's own).
 _GOES_ON = re.compile(r"(?:and|but|or|so|which|that|because|und|aber|oder|et|mais|ou|y|pero|e|ma|en|maar)\b")
+_SENTENCE_END = (".", "!", "?", "؟", "。", "？", "！")
 _CLAUSE = re.compile(r"\b(?:is|are|was|were|than|then)\b", re.IGNORECASE)   # "Sent from my desk, is ..."
 
 SIGN_OFF = re.compile(
@@ -391,7 +396,7 @@ SIGN_OFF = re.compile(
     r"|cu\s+stimă|cu\s+drag|cu\s+respect|toate\s+cele\s+bune|mulțumesc|iyi\s+çalışmalar|saygılar|selamlar|teşekkürler"
     r"|με\s+εκτίμηση|με\s+φιλικούς\s+χαιρετισμούς|ευχαριστώ|φιλικά|з\s+повагою|дякую|з\s+найкращими\s+побажаннями"
     r"|ystävällisesti"
-    r"|(?:srdačan\s+|lep\s+|lijep\s+)?pozdrav|(?:срдачан\s+)?поздрав|срдачно|lp|ar\s+cieņu|pagarbiai|lugupidamisega|parimate\s+soovidega"
+    r"|(?:srdačan\s+|lep\s+|lijep\s+)?pozdrav|срдачан\s+поздрав|срдачно|lp|ar\s+cieņu|pagarbiai|lugupidamisega|parimate\s+soovidega"
     r"|hormat\s+saya|salam|terima\s+kasih|cảm\s+ơn|감사합니다|고맙습니다|בברכה|תודה|مع\s+تحياتي|مع\s+(?:خالص\s+)?التحية|مع\s+(?:أطيب\s+)?التحيات|شكرا"
     r")(?![\w])",
     re.IGNORECASE,

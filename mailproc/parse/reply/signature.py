@@ -102,7 +102,7 @@ _LINK_WORDS = re.compile(r"^(?:[^\W\d_][\w.&'’-]*\s?){1,5}$")
 @functools.lru_cache(maxsize=4096)
 def _is_sig_block_line(line: str) -> bool:
     s = line.strip()
-    if not s or DISCLAIMER.search(s) or _BARE_URL.match(s) or _SIGNATURE_EXTRA.match(s):
+    if not s or DISCLAIMER.search(s) or _BARE_URL.match(s):
         return True
     if _LINK_TARGET.search(s) and all(_LINK_WORDS.match(part.strip()) for part in
                                       re.split(r"[|·•]", _LINK_TARGET.sub("", s)) if part.strip()):
@@ -126,12 +126,6 @@ def _is_sig_block_line(line: str) -> bool:
     return not (s.endswith((".", "!")) and len(words) > 5 and P.lower_words(s) > 2)
 
 
-# What companies and people add under a signature: an event, a job advert, working hours.
-_SIGNATURE_EXTRA = re.compile(
-    r"(?:join\s+us|meet\s+us|visit\s+us|we'?re\s+hiring|we\s+are\s+hiring|follow\s+us"
-    r"|connect\s+with\s+(?:us|me)|book\s+(?:a\s+(?:call|meeting|demo)|time\s+with\s+me)"
-    r"|pronouns\s*:|out\s+of\s+(?:the\s+)?office\s+\d|(?:she|he|they)/(?:her|him|them)(?:/\w+)?\b"
-    r"|.{0,60}\b(?:working|office|opening)\s+hours\b)", re.IGNORECASE)
 # A title in two languages: "Analyste principal, Services numériques | Senior Analyst, Digital
 # Services": words on both sides of one bar, no digits (not a diffstat's "file.py | 336 +++").
 _TWO_TITLES = re.compile(r"^[^\W\d_][^|\d:]{0,60} \| [^\W\d_][^|\d:]{0,60}$")

@@ -200,8 +200,8 @@ def mark_lines(lines: list[str]) -> list[str]:
             marks[i] = "s"
             i += 1
             continue
-        if _names_a_line(stripped) and P.REPLY_ABOVE.match(stripped) and "t" in marks[:i] \
-                and _reply_above_alone(lines, i):      # (a notification's own, with no words above)
+        if _names_a_line(stripped) and P.REPLY_ABOVE.match(stripped) and _reply_above_alone(lines, i) \
+                and ("t" in marks[:i] or "c" in marks[:i] or "m" in marks):   # not a notification's own
             marks[i] = "s"
             i += 1
             continue

