@@ -276,8 +276,6 @@ _LINK = re.compile(rf"(?:<{_CLIENT_LINK}[^<>\s]*>| \( ?{_CLIENT_LINK}[^()\s]*\ ?
 # "Sent from my phone, excuse typos", "…, please excuse brevity": the line's own apology.
 _EXCUSE = re.compile(r"[,;.]?\s*(?:please\s+)?(?:excuse|pardon|forgive)\s+(?:any\s+|the\s+|my\s+)?"
                      r"(?:typos?|brevity|errors?|mistakes?|spelling)[.!]?\s*$", re.IGNORECASE)
-
-
 _EXCUSE_WORD = re.compile(r"(?=[epf])(?:excuse|pardon|forgive)", re.IGNORECASE)   # ahead of _EXCUSE
 
 
@@ -339,10 +337,10 @@ def device_line_at(lines: list[str], i: int) -> bool:
 
 
 def _in_sentence(lines: list[str], i: int) -> bool:
-    """A device's line the person's sentence goes on after, in lower case: announced ("ends
-    with this line:\n\nSent from my iPhone\n\nbut I send…"), inside it ("the phrase\nSent
-    from my iPhone\nfrom my mails") or set apart in it ("their messages end with\n\nSent from
-    my iPhone\n\nand your parser…": a sentence above that has not ended)."""
+    """A device's line the person's sentence goes on after: announced ("ends with this
+    line:\n\nSent from my iPhone\n\nbut I send…"), inside it ("the phrase\nSent from my
+    iPhone\nfrom my mails") or set apart in it ("their messages end with\n\nSent from my
+    iPhone\n\nand your parser…", or a sentence of six words or more under it in any script)."""
     below = next((line.strip() for line in lines[i + 1:] if line.strip()), "")
     above = next((line.strip() for line in reversed(lines[:i]) if line.strip()), "")
     if above and not above.endswith(_SENTENCE_END + (":", "：", ",")) and below[:1] != ">" \

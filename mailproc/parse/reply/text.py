@@ -249,7 +249,7 @@ def _quote_below(lines: list[str], i: int) -> bool:
     return j is not None and P.QUOTE_PREFIX.match(lines[j]) is not None
 
 
-# A date's label, in the languages whose label is also a common word too ("Dato", "날짜").
+# A date's label, also in the languages where it is a common word ("Dato", "날짜").
 _SENT_LINE = re.compile(r"^\s*[*_]?(?:%s|%s|dato|날짜)[*_]?\s*[:：]" % (
     P.HEADER_FIELDS["sent"], P.MORE_HEADER_FIELDS["sent"]), re.IGNORECASE)
 
