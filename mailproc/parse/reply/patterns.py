@@ -315,10 +315,18 @@ def announced(lines: list[str], i: int) -> bool:
 
 
 def leads_into(lines: list[str], i: int) -> bool:
-    """The nearest line with words above line i announces it (a colon) or is a sentence that
-    has not ended ("the form has this text near the bottom"): line i is what it tells of."""
+    """The nearest line with words above line i announces it: a colon, or a sentence that has
+    not ended on a word that points at what follows ("…starts with a line like this", "It
+    now reads"); line i is what it tells of. ("close the ticket thanks" over a help desk's
+    marker is a reply without punctuation.)"""
     above = next((line.strip() for line in reversed(lines[:i]) if line.strip()), "")
-    return above.endswith((":", "：")) or prose(above) and not above.endswith((".", "!", "?", ";", ","))
+    return above.endswith((":", "：")) or prose(above) and _POINTS_AT.search(above) is not None
+
+
+_POINTS_AT = re.compile(r"\b(?:this|these|the\s+following|reads|says|shows|phrase|sentence|text|line"
+                        r"|to|with|as|like|folgt|folgende[nr]?|lautet|so|zeile|oben|mit|wie|suivante?"
+                        r"|ceci|phrase|texte|ligne|en\s+tête|avec|comme|siguiente|esto|frase|línea"
+                        r"|con|como|volgende|regel|tekst|met)\s*$", re.IGNORECASE)
 
 
 def continues_above(above: str, line: str) -> bool:
@@ -340,12 +348,8 @@ def _in_sentence(lines: list[str], i: int) -> bool:
     """A device's line the person's sentence goes on after: announced ("ends with this
     line:\n\nSent from my iPhone\n\nbut I send…"), inside it ("the phrase\nSent from my
     iPhone\nfrom my mails") or set apart in it ("their messages end with\n\nSent from my
-    iPhone\n\nand your parser…", or a sentence of six words or more under it in any script)."""
+    iPhone\n\nand your parser…")."""
     below = next((line.strip() for line in lines[i + 1:] if line.strip()), "")
-    above = next((line.strip() for line in reversed(lines[:i]) if line.strip()), "")
-    if above and not above.endswith(_SENTENCE_END + (":", "：", ",")) and below[:1] != ">" \
-            and len(below.split()) >= 6 and below.endswith(_SENTENCE_END):
-        return True     # set apart in a sentence that goes on under it, in any script
     if not below[:1].islower():
         return False
     if leads_into(lines, i) and _GOES_ON.match(below):
@@ -358,7 +362,6 @@ def _in_sentence(lines: list[str], i: int) -> bool:
 # Words that go on with a sentence after what it told of: "…end with\n\nSent from my iPhone\n\nand
 # your parser…" ("please excuse typos" under a device's line is the device line's own).
 _GOES_ON = re.compile(r"(?:and|but|or|so|which|that|because|und|aber|oder|et|mais|ou|y|pero|e|ma|en|maar)\b")
-_SENTENCE_END = (".", "!", "?", "؟", "。", "？", "！")
 _CLAUSE = re.compile(r"\b(?:is|are|was|were|than|then)\b", re.IGNORECASE)   # "Sent from my desk, is ..."
 
 SIGN_OFF = re.compile(

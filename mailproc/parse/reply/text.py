@@ -250,7 +250,7 @@ def _quote_below(lines: list[str], i: int) -> bool:
 
 
 # A date's label, also in the languages where it is a common word ("Dato", "날짜").
-_SENT_LINE = re.compile(r"^\s*[*_]?(?:%s|%s|dato|날짜)[*_]?\s*[:：]" % (
+_SENT_LINE = re.compile(r"^\s*[*_]?(?:%s|%s|dato|날짜|fecha)[*_]?\s*[:：]" % (
     P.HEADER_FIELDS["sent"], P.MORE_HEADER_FIELDS["sent"]), re.IGNORECASE)
 
 

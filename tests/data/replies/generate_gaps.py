@@ -664,11 +664,18 @@ for c in json.loads((Path(__file__).parent / "review_checks.json").read_text(enc
 # of the day under a signature, answers in colour in Outlook's history, gateways' warnings in
 # words people use too, lines companies add under a signature) and a review written to break
 # the rules it led to (review_probe37b.json: the person's own warnings, afterthoughts and
-# descriptions of device lines); each with the subject and sender it came with; decided before
-# the extractor ran, the debatable and the wrong left out. "field": "answers" checks an
-# inline reply's answers, not its text.
+# descriptions of device lines) and a last review of the day's rules, written to break them
+# (review_probe38.json: device lines under replies without punctuation, help desks' markers
+# under them, pasted headers); left out of the reviews: the few where the person's words
+# describe a help desk's marker or a device line in other languages with no colon and no
+# pointing word above, and a customer's mail pasted under "Here is the original request:"
+# with nothing after it (kept as the person's: the rule cannot tell it from a header the
+# person shows and goes on under); each with the subject and sender it came with; decided
+# before the extractor ran, the debatable and the wrong left out. "field": "answers" checks
+# an inline reply's answers, not its text.
 for c in [c for name in ("review_probe34.json", "review_probe35.json", "review_probe36.json",
-                         "review_probe36b.json", "review_probe37.json", "review_probe37b.json")
+                         "review_probe36b.json", "review_probe37.json", "review_probe37b.json",
+                         "review_probe38.json")
           for c in json.loads((Path(__file__).parent / name).read_text(encoding="utf-8"))]:
     add("checks-" + c["id"], c["input"], None, fmt=c["format"], sender=c["sender"],
         subject=c["subject"], note=c["kind"],
