@@ -241,7 +241,7 @@ MOBILE_LINE = re.compile(
     r"|(?:hämta|hent)\s+outlook\s+(?:för|for|til)\s+(?:ios|android)"
     r"|pobierz\s+(?:aplikację\s+)?outlook\s+dla\s+(?:systemu\s+)?(?:ios|android)"
     r"|στάλθηκε\s+από\s+(?:το|τη|την)\s+(?:[\w.\-]+\s+){0,2}?(?:%s|κινητό|τηλέφωνο|tablet)\S*\s+μου\.?"
-    r"|(?:내|나의)\s+(?:iphone|ipad|galaxy|갤럭시|아이폰|아이패드)[^\s에]{0,12}에서\s+보냄"
+    r"|(?:(?:내|나의)\s+)?(?:iphone|ipad|galaxy|android|갤럭시|아이폰|아이패드)[^\s에]{0,12}에서\s+보냄"
     # Windows' Mail app in its own words: "Envoyé à partir de Courrier pour Windows 10"
     r"|(?:envoyé\s+à\s+partir\s+de\s+courrier\s+pour|enviado\s+desde\s+correo\s+para"
     r"|inviato\s+da\s+posta\s+per)\s+windows(?:\s+1[01])?"

@@ -670,12 +670,15 @@ for c in json.loads((Path(__file__).parent / "review_checks.json").read_text(enc
 # describe a help desk's marker or a device line in other languages with no colon and no
 # pointing word above, and a customer's mail pasted under "Here is the original request:"
 # with nothing after it (kept as the person's: the rule cannot tell it from a header the
-# person shows and goes on under); each with the subject and sender it came with; decided
-# before the extractor ran, the debatable and the wrong left out. "field": "answers" checks
-# an inline reply's answers, not its text.
+# person shows and goes on under); a probe in the terse style of reply parsers' own test
+# mails, in many languages, with CRLF, wrapped attributions and printed headers
+# (review_probe39.json; left out: answers between quoted lines under a leading attribution,
+# a Japanese "ありがとうございます。" closing, which opens mails as often); each with the
+# subject and sender it came with; decided before the extractor ran, the debatable and the
+# wrong left out. "field": "answers" checks an inline reply's answers, not its text.
 for c in [c for name in ("review_probe34.json", "review_probe35.json", "review_probe36.json",
                          "review_probe36b.json", "review_probe37.json", "review_probe37b.json",
-                         "review_probe38.json")
+                         "review_probe38.json", "review_probe39.json")
           for c in json.loads((Path(__file__).parent / name).read_text(encoding="utf-8"))]:
     add("checks-" + c["id"], c["input"], None, fmt=c["format"], sender=c["sender"],
         subject=c["subject"], note=c["kind"],
