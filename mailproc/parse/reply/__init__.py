@@ -106,10 +106,13 @@ def _cut_lone_blockquote(lines: list[str]) -> tuple[list[str], list[str]]:
 def _forward_marks(lines: list[str], marks: list[str], either: bool) -> list[str]:
     """In a message whose subject says it forwards mail, its first header starts the forwarded
     mail; unless the subject may say reply as well (`either`) and that header is a reply's
-    "<name> wrote:" over ">" lines, with no forward's marker anywhere."""
+    "<name> wrote:" over ">" lines, with no forward's marker anywhere. A device's line above
+    the forwarded mail ends the note, not the mail."""
     first = next((i for i, k in enumerate(marks) if k in "sfh"), None)
-    if first is None or marks[first] == "f" or sum(k in "tc" for k in marks[:first]) > _FORWARD_NOTE_LINES:
+    if first is None or sum(k in "tc" for k in marks[:first]) > _FORWARD_NOTE_LINES:
         return marks
+    if marks[first] == "f":     # a device's line over it ends the note: the forwarder's signature
+        return [("t" if k == "M" and i < first else k) for i, k in enumerate(marks)]
     end = first
     while end < len(marks) and marks[end] in "sh":
         end += 1

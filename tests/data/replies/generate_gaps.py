@@ -672,10 +672,11 @@ for c in json.loads((Path(__file__).parent / "review_checks.json").read_text(enc
 # with nothing after it (kept as the person's: the rule cannot tell it from a header the
 # person shows and goes on under); a probe in the terse style of reply parsers' own test
 # mails, in many languages, with CRLF, wrapped attributions and printed headers
-# (review_probe39.json; left out: answers between quoted lines under a leading attribution,
-# a Japanese "ありがとうございます。" closing, which opens mails as often); each with the
-# subject and sender it came with; decided before the extractor ran, the debatable and the
-# wrong left out. "field": "answers" checks an inline reply's answers, not its text.
+# (review_probe39.json, with one of its forwards decided again: the forwarded mail under a
+# device line is the content of a "Fwd:" mail; left out: answers between quoted lines under
+# a leading attribution, a Japanese "ありがとうございます。" closing, which opens mails as
+# often); each with the subject and sender it came with; decided before the extractor ran,
+# the debatable and the wrong left out. "field": "answers" checks an inline reply's answers, not its text.
 for c in [c for name in ("review_probe34.json", "review_probe35.json", "review_probe36.json",
                          "review_probe36b.json", "review_probe37.json", "review_probe37b.json",
                          "review_probe38.json", "review_probe39.json")
