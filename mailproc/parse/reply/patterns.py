@@ -305,13 +305,20 @@ def prose(line: str) -> bool:
     return lower_words(line) >= 4
 
 
+def line_above(lines: list[str], i: int) -> str:
+    """The nearest line with words above line i, stripped ("" at the top)."""
+    return next((line.strip() for line in reversed(lines[:i]) if line.strip()), "")
+
+
+def line_below(lines: list[str], i: int) -> str:
+    """The nearest line with words below line i, stripped ("" at the bottom)."""
+    return next((line.strip() for line in lines[i + 1:] if line.strip()), "")
+
+
 def announced(lines: list[str], i: int) -> bool:
     """The nearest line with words above line i ends in a colon: what follows is what it
     announces ("send it to:", "the form says:"), the person's own, not a quote or a signature."""
-    j = i - 1
-    while j >= 0 and not lines[j].strip():
-        j -= 1
-    return j >= 0 and lines[j].rstrip().endswith((":", "："))
+    return line_above(lines, i).endswith((":", "："))
 
 
 def leads_into(lines: list[str], i: int) -> bool:
@@ -319,7 +326,7 @@ def leads_into(lines: list[str], i: int) -> bool:
     not ended on a word that points at what follows ("…starts with a line like this", "It
     now reads"); line i is what it tells of. ("close the ticket thanks" over a help desk's
     marker is a reply without punctuation.)"""
-    above = next((line.strip() for line in reversed(lines[:i]) if line.strip()), "")
+    above = line_above(lines, i)
     return above.endswith((":", "：")) or prose(above) and _POINTS_AT.search(above) is not None
 
 
@@ -349,7 +356,7 @@ def _in_sentence(lines: list[str], i: int) -> bool:
     line:\n\nSent from my iPhone\n\nbut I send…"), inside it ("the phrase\nSent from my
     iPhone\nfrom my mails") or set apart in it ("their messages end with\n\nSent from my
     iPhone\n\nand your parser…")."""
-    below = next((line.strip() for line in lines[i + 1:] if line.strip()), "")
+    below = line_below(lines, i)
     if not below[:1].islower():
         return False
     if leads_into(lines, i) and _GOES_ON.match(below):

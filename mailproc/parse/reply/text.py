@@ -29,15 +29,13 @@ def _reply_above_alone(lines: list[str], i: int) -> bool:
     if P.leads_into(lines, i - 1 if ruled else i) or (
             i > 0 and lines[i - 1].strip() and not ruled and lines[i].strip()[:1] not in "#-=*_"):
         return False
-    below = next((line.strip() for line in lines[i + 1:] if line.strip()), "")
-    return not below[:1].islower()
+    return not P.line_below(lines, i)[:1].islower()
 
 
 def _told_of(lines: list[str], i: int) -> bool:
     """The person's sentence leads into line i and goes on under it: "…starts with a line like
     this\n\n>>> Tom <a@b> 03/04/2025 10:12 >>>\n\nfollowed by…"."""
-    below = next((line.strip() for line in lines[i + 1:] if line.strip()), "")
-    return P.announced(lines, i) or P.leads_into(lines, i) and below[:1].islower()
+    return P.announced(lines, i) or P.leads_into(lines, i) and P.line_below(lines, i)[:1].islower()
 
 
 def _names_a_line(text: str) -> bool:
@@ -259,8 +257,7 @@ def _shown(lines: list[str], i: int, block: int) -> bool:
     person's example: up to four lines (From, To, Cc, Subject), no date (a client's history
     has one), no ">" under it; not a forward's ("Begin forwarded message:")."""
     head = lines[i:i + block]
-    above = next((line.strip() for line in reversed(lines[:i]) if line.strip()), "")
-    return block <= 4 and P.announced(lines, i) and not P.FORWARD_MARKER.match(above) \
+    return block <= 4 and P.announced(lines, i) and not P.FORWARD_MARKER.match(P.line_above(lines, i)) \
         and not _quote_below(lines, i + block - 1) \
         and not any(_SENT_LINE.match(line) or "sent" in inline_fields(line.strip())
                     for line in head)
