@@ -44,8 +44,9 @@ _POOL: tuple[int, ProcessPoolExecutor] | None = None
 
 def _executor(size: int) -> ProcessPoolExecutor:
     """One pool per process, kept across rounds. Forked: the children share the loaded model
-    and re-import nothing (`mailproc run` has no threads to fork); they only parse and
-    encode, never touch the database, and leave when their parent dies."""
+    and re-import nothing (`mailproc run` has no threads to fork); they parse, classify and
+    encode, read the database only through connections of their own (`_database`: is the
+    sender's case there already?), never write it, and leave when their parent dies."""
     global _POOL
     if _POOL is None or _POOL[0] != os.getpid():
         # The tokenizer's thread pool does not survive a fork: the children tokenize alone.
