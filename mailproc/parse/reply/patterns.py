@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # Verbs that end an attribution line ("On ... wrote:"), in the languages mail clients ship.
 WROTE = (
@@ -371,7 +372,41 @@ def _in_sentence(lines: list[str], i: int) -> bool:
 _GOES_ON = re.compile(r"(?:and|but|or|so|which|that|because|und|aber|oder|et|mais|ou|y|pero|e|ma|en|maar)\b")
 _CLAUSE = re.compile(r"\b(?:is|are|was|were|than|then)\b", re.IGNORECASE)   # "Sent from my desk, is ..."
 
-SIGN_OFF = re.compile(
+# Letters people type without their accents when their keyboard or client lacks them: an
+# umlaut as its "e" spelling too ("Gruesse"), ß as "ss".
+_TYPED_AS = {"ä": ("a", "ae"), "ö": ("o", "oe"), "ü": ("u", "ue"), "ß": ("ss",), "ł": ("l",),
+             "ø": ("o",), "đ": ("d",), "ı": ("i",), "ș": ("s",), "ț": ("t",)}
+
+
+def _typed_as(letter: str) -> tuple[str, ...]:
+    """How `letter` (Latin with an accent: Western and Central European) is typed without it."""
+    if letter in _TYPED_AS:
+        return _TYPED_AS[letter]
+    if "\u00e0" <= letter <= "\u017f":
+        base = "".join(c for c in unicodedata.normalize("NFKD", letter) if c.isascii())
+        return (base,) if base else ()
+    return ()
+
+
+def ascii_spellings(pattern: str) -> str:
+    """`pattern` whose accented Latin letters also match as typed without the accent
+    ("Mit freundlichen Gruessen", "Udvozlettel", "Dziekuje"); other scripts are left alone."""
+    out, in_class, escaped = [], False, False
+    for c in pattern:
+        spellings = () if escaped else _typed_as(c)
+        if spellings and in_class:
+            out.append(c + "".join(s for s in spellings if len(s) == 1))
+        elif spellings:
+            out.append("(?:%s)" % "|".join((c, *spellings)))
+        else:
+            out.append(c)
+            if c in "[]" and not escaped:
+                in_class = c == "["
+        escaped = c == "\\" and not escaped
+    return "".join(out)
+
+
+SIGN_OFF = re.compile(ascii_spellings(
     r"^\s*(?:"
     r"(?:with\s+)?(?:best|kind|kindest|warm|warmest|many|all\s+the|sincere|my)?\s*"
     r"(?:thanks\s+in\s+advance|thanks\s+again|thanks\s+a\s+lot|thank\s+you\s+very\s+much|many\s+thanks"
@@ -406,7 +441,7 @@ SIGN_OFF = re.compile(
     r"|ystävällisesti"
     r"|(?:srdačan\s+|lep\s+|lijep\s+)?pozdrav|срдачан\s+поздрав|срдачно|lp|ar\s+cieņu|pagarbiai|lugupidamisega|parimate\s+soovidega"
     r"|hormat\s+saya|salam|terima\s+kasih|cảm\s+ơn|감사합니다|고맙습니다|בברכה|תודה|مع\s+تحياتي|مع\s+(?:خالص\s+)?التحية|مع\s+(?:أطيب\s+)?التحيات|شكرا"
-    r")(?![\w])",
+    r")(?![\w])"),
     re.IGNORECASE,
 )
 SIG_DELIMITER = re.compile(r"^(?:--|-- |---|—+|–+|__|___)\s*$")
