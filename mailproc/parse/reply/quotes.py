@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from mailproc.parse.reply import patterns as P
 from mailproc.parse.reply.headers import header_block
 from mailproc.parse.reply.patterns import is_field
+from mailproc.parse.reply.signature import only_ending
 from mailproc.parse.reply.text import is_attribution, mark_lines, next_nonempty
 
 
@@ -151,10 +152,26 @@ def answers_under_header(lines: list[str]) -> QuoteSplit | None:
     return QuoteSplit(lines[first:last_new + 1], quoted, False, inline=True)
 
 
+def _quoted_ending(lines: list[str], seq: str) -> int | None:
+    """Where the last ">" block starts when it holds only the quoted mail's ending (its
+    writer's name, sign-off, signature or list footer) under the person's answer to one quote
+    above: a bottom-poster who left it, not answers between quoted lines. `seq`: the marks as
+    read, before a short line between ">" lines is taken for a re-wrapped quote's tail (an
+    answer: "> your preferred day,\nFriday\n> and whether ...")."""
+    m = re.search(r"m[me]*$", seq)
+    if m is None or not re.fullmatch(r"[^m]*m[me]*[^m]*[tcM][^m]*", seq[:m.start()]):
+        return None
+    return m.start() if only_ending([dequote(line) for line in lines[m.start():]]) else None
+
+
 def split_quote(lines: list[str], marks: list[str]) -> QuoteSplit:
     """Read the marks: where the quoted history starts and ends, and what around it is new."""
+    ending = _quoted_ending(lines, "".join(marks))
     marks = _resolve(lines, marks)
     seq = "".join(marks)
+    if ending is not None:
+        head = split_quote(lines[:ending], marks[:ending])
+        return QuoteSplit(head.new, head.quoted + lines[ending:], head.forward, head.inline)
     n = len(lines)
     first_s = next((i for i, k in enumerate(seq) if k in "sh"), None)
     first_f = seq.find("f")

@@ -216,9 +216,19 @@ add("inline-greeting-header", "Hi,\n\nanswers inline.\n\n" + HDR + "\n> Which ve
     quoted_contains=[HDR, "> Which version do you use?", "> Does it happen every time?", "> Can you send a screenshot?"],
     answers="Hi,\n\nanswers inline.\n\n3.2.1\n\nOnly after a restart.\n\nAttached.", inline=True)
 add("inline-quote-on-top", HDR + "\n> Which version do you use?\n\n3.2.1, installed last week.\n\n> Thanks,\n> Support\n",
-    HDR + "\n> Which version do you use?\n\n3.2.1, installed last week.",
-    quoted_contains=["> Which version do you use?", "> Support"], answers="3.2.1, installed last week.", inline=True,
-    note="quote, answer, rest of the quote: the answer keeps its question (before: the question was lost)")
+    "3.2.1, installed last week.",
+    quoted_contains=["> Which version do you use?", "> Support"], answers="3.2.1, installed last week.", inline=False,
+    note="quote, answer, the quoted mail's sign-off: bottom posting, read as without the sign-off it left")
+add("bottom-post-list-footer", "Hi,\nOn Tue, 3 Mar 2026 at 10:15, Dana Lee wrote:\n> Hi all\n>\n> How do I empty a bucket?\n\n"
+    "List its keys and delete each one.\n\n> \n> -Dana Lee\n> \n> _______________________________________________\n"
+    "> storage-users mailing list\n> storage-users@lists.example.org\n> http://lists.example.org/listinfo/storage-users\n",
+    "Hi,\n\nList its keys and delete each one.",
+    quoted_contains=["> How do I empty a bucket?", "> -Dana Lee", "mailing list"], inline=False,
+    note="a mailing list's bottom post leaving the quoted mail's name and the list's footer under it")
+add("inline-answers-over-quoted-sign-off", HDR + "\n> Which version do you use?\n3.2.1\n> Which browser?\nFirefox\n\n"
+    "> Thanks,\n> Support\n", HDR + "\n> Which version do you use?\n3.2.1\n> Which browser?\nFirefox",
+    answers="3.2.1\n\nFirefox", inline=True,
+    note="answers between quoted lines stay an inline reply over the quoted mail's sign-off")
 add("inline-no-header-long-questions", "> Could you please tell me which version of the application you are running?\n"
     "version 3.2.1, the one from the store\n> And does the problem also happen after you restart the computer?\n"
     "yes, every single time\n", "> Could you please tell me which version of the application you are running?\n"
