@@ -455,7 +455,7 @@ SIGN_OFF_REST = re.compile(
 )
 DASH_NAME = re.compile(r"^\s*(?:[-–—~]\s*[A-ZÀ-Ý][\w.'-]*(?:\s+[A-ZÀ-Ý][\w.'-]*){0,3}"
                        r"|/[A-ZÀ-Ý][\w.'-]*(?:\s+[A-ZÀ-Ý][\w.'-]*)?"     # "/Johan", "/K" (Swedish)
-                       r"|[-–—~][a-zà-ý][\w'-]{1,20})\s*$")             # "-roman": no bullet's space
+                       r"|[-–—~]\s?[a-zà-ý][\w'-]{1,20})\s*$")   # "-roman", "- roman": one word, last
 PHONE = re.compile(r"(?:\+|\b00)?\d[\d\s().\-/]{6,}\d")
 URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|org|net|de|fr|io|co|uk|nl|se|dk|no|fi|pl|ru|it|es)\b")
 CONTACT_LABEL = re.compile(

@@ -304,6 +304,7 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
         if content_from[pos + 1]:
             continue
         delimiter = P.SIG_DELIMITER.match(s) is not None
+        lower = s[1:].lstrip()[:1].islower()      # "-roman", "- roman"
         if not (delimiter or _sign_off_ok(s) or P.is_mobile_line(s)) and (
                 signoff_from[pos + 1] or _introduced_paragraph(lines, i)):
             continue    # the sign-off below ends the words; an address announced ("send it to:")
@@ -333,10 +334,15 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             and not _is_list_item(lines, i)
             and all(_is_sig_block_line(x) for x in below)
             and (not below or (s[:1] not in "/" or _has_contact(below) and not lines[i - 1].strip())
-                 and not s[1:2].islower())
+                 and not lower)
             # "/Johan" last or set apart over a phone ("…under\n/Library" is a path), "-roman" last
             and not (s[1:2].islower() and sum(1 for x in lines if _LOWER_DASH.match(x)) > 1)  # -flags
-            and (s[:1] in "-–—" and not s[1:2].islower() or not names or _mentions(s.lstrip("/~-"), names))
+            # "- roman" set apart, under no line that announces it ("Steps:\n\n- reboot"), in
+            # mail with no other bullet ("- restart\n- reinstall\n\nWhat next?\n\n- logs")
+            and not (s[1:2].isspace() and lower and (
+                lines[i - 1].strip() or P.announced(lines, i)
+                or any(x.lstrip().startswith(("- ", "* ", "• ")) for x in lines[:i])))
+            and (s[:1] in "-–—" and not lower or not names or _mentions(s.lstrip("/~- "), names))
         ):                       # "/Library", "-force": the sender's name only when we know it
             candidates.append(i)
         elif names and len([w for w in s.split() if w not in _SEPARATORS]) <= 5 and len(below) <= 6 \

@@ -354,7 +354,11 @@ add("sig4-middle-initial-bar", R + "\n\nJim P. Smith | Enrollment Manager\nXYZ C
     expected_signature="Jim P. Smith | Enrollment Manager\nXYZ Corp")
 add("sig4-fp-bullet-lower", "Things I tried so far:\n\n- restart\n- reinstall\n\nNothing helped, what next?\n\n- logs\n",
     "Things I tried so far:\n\n- restart\n- reinstall\n\nNothing helped, what next?\n\n- logs",
-    note="negative case: a bullet with its space is not '-name'")
+    note="negative case: a bullet in mail with other bullets is not a '- name' sign-off")
+add("sig4-dash-lower-spaced", "Works again after the update, thanks!\n\n- dana\n", "Works again after the update, thanks!",
+    expected_signature="- dana", note="a dash, a space and a name in lower case, set apart at the end: a sign-off")
+add("sig4-fp-dash-lower-announced", "Steps:\n\n- reboot\n", "Steps:\n\n- reboot",
+    note="negative case: a line that announces it makes a lone '- word' an item")
 add("sig4-fp-prose-after-name", "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature\n",
     "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature",
     sender="Bob <bob@example.com>", note="negative case: prose under a name is the person's words")
