@@ -84,7 +84,7 @@ def _is_name_line(line: str, titled: bool = False) -> bool:
     # After a full name, a short credential or title (in two languages: "Teamleiter
     # Entwicklung / Team Lead Development"): not a clause, no date ("Thu, 29 Apr").
     if rest and (len(words) < 2 or any(len(title.split()) > 4 for title in rest[0].split(" / "))
-                 or rest[0].endswith(".")
+                 or rest[0].endswith(".") and not _DOTTED_END.match(rest[0])     # "Ph.D."
                  or any(c.isdigit() or c in "@," for c in rest[0])):
         return False    # "John Smith,john@acme.com,admin" is a row of a list
     # A period ends an initial or a title ("J.", "Dr.", "Mag."), not a name: "Attached." is a

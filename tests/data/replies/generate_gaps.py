@@ -359,6 +359,9 @@ add("sig4-dash-lower-spaced", "Works again after the update, thanks!\n\n- dana\n
     expected_signature="- dana", note="a dash, a space and a name in lower case, set apart at the end: a sign-off")
 add("sig4-fp-dash-lower-announced", "Steps:\n\n- reboot\n", "Steps:\n\n- reboot",
     note="negative case: a line that announces it makes a lone '- word' an item")
+add("sig4-name-dotted-degree", R + "\n\nMaria K. Lindqvist, Ph.D.\nHead of Research\nNordlab AB\nmaria@nordlab.example\n", R,
+    expected_signature="Maria K. Lindqvist, Ph.D.\nHead of Research\nNordlab AB\nmaria@nordlab.example",
+    note="a name with a degree written with dots over a contact block, no sender known")
 add("sig4-fp-prose-after-name", "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature\n",
     "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature",
     sender="Bob <bob@example.com>", note="negative case: prose under a name is the person's words")
