@@ -246,6 +246,9 @@ def _extract_lines(
             quoted.insert(0, new[-1])
         new = new[:-1]
     new, element = _signature_element(new)
+    if new and all(P.is_mobile_line(line) for line in new if line.strip()):
+        # "Sent from my iPhone" over the quote (or two devices' lines): no words of their own
+        return ReplyParts("", _clean(quoted), _clean(note_signature + new), inline=inline)
     start = signature_start(new, sender)
     if element is not None:
         start = element if start is None else min(element, start)
@@ -255,8 +258,6 @@ def _extract_lines(
     elif (ps := postscript_start(new)) is not None \
             and (start := signed_start(new[:ps], sender)) is not None:
         new, signature = new[:start] + new[ps:], new[start:ps]     # a P.S. under the signature
-    elif new and all(P.is_mobile_line(line) for line in new if line.strip()):
-        new, signature = [], new     # "Sent from my iPhone" over the quote: no words of their own
     return ReplyParts(_clean(new), _clean(quoted), _clean(note_signature + signature), inline=inline)
 
 

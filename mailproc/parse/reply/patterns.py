@@ -226,7 +226,7 @@ MOBILE_LINE = re.compile(
     r"|lähetetty|отправлено|odesláno|gönderildi|trimis|poslano|скачайте)"
     r"(?:\s+\w+){0,3}?\s+"
     r"(?:from|de|von|via|with|using|for|desde|do|da|dal|vanaf|van|från|fra|z|ze|с|из|met|mit|com|con"
-    r"|avec|depuis|für|pour|para|per|med|på|for)\s+"
+    r"|avec|depuis|für|pour|para|per|med|på|for|par)\s+"     # Bell's "Envoyé sans fil par mon …"
     r"(?:my|mon|ma|meinem|meiner|mi|meu|minha|mio|mijn|min|mitt|mojego|mojej|моего|мой|moje)?\s*"
     r"(?:[\w.\-]+\s+){0,2}?(?:%s)\b[^\n]{0,40}"
     r"|(?:von|vom)\s+mein(?:em|er)(?:/mein(?:em|er))?\s+(?:\S+\s+){0,2}(?:%s)\S*\s+gesendet[^\n]{0,10}"
@@ -282,12 +282,23 @@ _EXCUSE_WORD = re.compile(r"(?=[epf])(?:excuse|pardon|forgive)", re.IGNORECASE) 
 
 def is_mobile_line(line: str) -> bool:
     """A client's or a device's own line under the words ("Sent from my iPhone")."""
+    if "Ã" in line or "Â" in line:
+        line = _unmangled(line)
     if "://" in line:
         line = _LINK.sub(" ", line)
     if _EXCUSE_WORD.search(line):    # _EXCUSE tries every position of the line: 4x slower
         line = _EXCUSE.sub("", line)
     return bool(MOBILE_LINE.match(line) and not MOBILE_FALSE.search(line)
                 or MOBILE_CARRIER.match(line) and not _CLAUSE.search(line))
+
+
+def _unmangled(line: str) -> str:
+    """UTF-8 read as Latin-1 somewhere on the way, undone ("mÃ³vil BlackBerryÂ®": "móvil
+    BlackBerry®"); the line as it is when it is not that."""
+    try:
+        return line.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return line
 
 
 def lower_words(line: str) -> int:

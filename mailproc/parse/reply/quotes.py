@@ -207,8 +207,12 @@ def split_quote(lines: list[str], marks: list[str]) -> QuoteSplit:
         return inline
     cut = None
     if first_mobile >= 0 and (first_s is None or first_mobile < first_s):
-        if next_nonempty(marks, lines, first_mobile + 1) is not None:
-            return QuoteSplit(lines[: first_mobile + 1], lines[first_mobile + 1:], False)
+        last = first_mobile      # the device's line in two languages (Bell's BlackBerry) is one
+        below = next_nonempty(marks, lines, last + 1)
+        while below is not None and seq[below] == "M":
+            last, below = below, next_nonempty(marks, lines, below + 1)
+        if below is not None:
+            return QuoteSplit(lines[: last + 1], lines[last + 1:], False)
     if first_s is not None:
         cut = first_s
         last_q = max(i for i, k in enumerate(seq) if k in "mshf")

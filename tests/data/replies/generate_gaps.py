@@ -362,6 +362,13 @@ add("sig4-fp-dash-lower-announced", "Steps:\n\n- reboot\n", "Steps:\n\n- reboot"
 add("sig4-name-dotted-degree", R + "\n\nMaria K. Lindqvist, Ph.D.\nHead of Research\nNordlab AB\nmaria@nordlab.example\n", R,
     expected_signature="Maria K. Lindqvist, Ph.D.\nHead of Research\nNordlab AB\nmaria@nordlab.example",
     note="a name with a degree written with dots over a contact block, no sender known")
+add("device-two-languages", "Le colis est arrivé, merci.\nSent wirelessly from my BlackBerry device on the Bell network.\n"
+    "Envoyé sans fil par mon terminal mobile BlackBerry sur le réseau de Bell.\n", "Le colis est arrivé, merci.",
+    expected_signature="Sent wirelessly from my BlackBerry device on the Bell network.\n"
+    "Envoyé sans fil par mon terminal mobile BlackBerry sur le réseau de Bell.",
+    note="a carrier's device line in two languages is one signature, nothing of it quoted")
+add("device-mojibake", "La factura llegó duplicada.\n\nEnviado desde mi oficina mÃ³vil BlackBerryÂ® de Telcel\n",
+    "La factura llegó duplicada.", note="a device's line whose UTF-8 was read as Latin-1 on the way")
 add("sig4-fp-prose-after-name", "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature\n",
     "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature",
     sender="Bob <bob@example.com>", note="negative case: prose under a name is the person's words")
