@@ -369,6 +369,15 @@ add("device-two-languages", "Le colis est arrivé, merci.\nSent wirelessly from 
     note="a carrier's device line in two languages is one signature, nothing of it quoted")
 add("device-mojibake", "La factura llegó duplicada.\n\nEnviado desde mi oficina mÃ³vil BlackBerryÂ® de Telcel\n",
     "La factura llegó duplicada.", note="a device's line whose UTF-8 was read as Latin-1 on the way")
+add("signoff-ascii-de", "Hallo,\n\ndie Rechnung vom Maerz fehlt noch.\n\nMit freundlichen Gruessen\nHans Mueller\n",
+    "Hallo,\n\ndie Rechnung vom Maerz fehlt noch.", lang="de",
+    expected_signature="Mit freundlichen Gruessen\nHans Mueller", note="a sign-off typed without umlauts")
+add("signoff-ascii-hu", "Szia,\n\na szamla meg mindig nem jott meg.\n\nUdvozlettel,\nAnna\n",
+    "Szia,\n\na szamla meg mindig nem jott meg.", lang="hu", expected_signature="Udvozlettel,\nAnna",
+    note="a Hungarian sign-off typed without accents")
+add("signoff-ascii-fp-sentence", "Hallo,\n\nbitte richten Sie dem Team unsere Gruesse aus.\nDanke fuer die schnelle Hilfe beim Export.\n",
+    "Hallo,\n\nbitte richten Sie dem Team unsere Gruesse aus.\nDanke fuer die schnelle Hilfe beim Export.",
+    lang="de", note="negative case: greetings inside a sentence, typed without umlauts")
 add("sig4-fp-prose-after-name", "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature\n",
     "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature",
     sender="Bob <bob@example.com>", note="negative case: prose under a name is the person's words")
