@@ -195,6 +195,17 @@ def _signature_element(lines: list[str]) -> tuple[list[str], int | None]:
     return kept, at - sum(1 for i in marked if i < at)
 
 
+def _history_under(new: list[str]) -> int:
+    """Where the ">" lines at the end of an inline reply's words start when they hold an
+    earlier mail's header ("> On … Tim wrote:"): history under the last answer (the person's
+    signature under it made it look answered), no answer's question; else len(new)."""
+    i = len(new)
+    while i and (not new[i - 1].strip() or P.QUOTE_PREFIX.match(new[i - 1])):
+        i -= 1
+    tail = [dequote(line).strip() for line in new[i:]]
+    return i if any(is_attribution(line, True) or P.is_field(line) for line in tail) else len(new)
+
+
 def _extract_lines(
     lines: list[str], sender: str | None, html: bool = False, forward: bool = False, reply: bool = False
 ) -> ReplyParts:
@@ -255,6 +266,8 @@ def _extract_lines(
     signature: list[str] = []
     if start is not None:
         new, signature = new[:start], new[start:]
+        if inline:
+            new = new[:_history_under(new)]
     elif (ps := postscript_start(new)) is not None \
             and (start := signed_start(new[:ps], sender)) is not None:
         new, signature = new[:start] + new[ps:], new[start:ps]     # a P.S. under the signature

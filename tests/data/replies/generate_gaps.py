@@ -378,6 +378,13 @@ add("signoff-ascii-hu", "Szia,\n\na szamla meg mindig nem jott meg.\n\nUdvozlett
 add("signoff-ascii-fp-sentence", "Hallo,\n\nbitte richten Sie dem Team unsere Gruesse aus.\nDanke fuer die schnelle Hilfe beim Export.\n",
     "Hallo,\n\nbitte richten Sie dem Team unsere Gruesse aus.\nDanke fuer die schnelle Hilfe beim Export.",
     lang="de", note="negative case: greetings inside a sentence, typed without umlauts")
+add("inline-history-over-signature", HDR + "\n> Which version do you use?\n\n3.2.1\n\n> And which browser?\n\nFirefox 128\n\n"
+    "> Best regards\n> Support\n>\n> On Mon, 2 Mar 2026 at 09:00, Kim Berg <kim@shop.example> wrote:\n"
+    "> > The export button does nothing.\n\n--\nKim Berg\nShop Example AB\n",
+    HDR + "\n> Which version do you use?\n\n3.2.1\n\n> And which browser?\n\nFirefox 128",
+    answers="3.2.1\n\nFirefox 128", inline=True, expected_signature="--\nKim Berg\nShop Example AB",
+    note="inline answers; the older mail quoted under the last answer is history, not a question, "
+         "though the person's signature follows it")
 add("sig4-fp-prose-after-name", "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature\n",
     "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature",
     sender="Bob <bob@example.com>", note="negative case: prose under a name is the person's words")
