@@ -12,7 +12,8 @@ from sqlalchemy.exc import OperationalError
 
 from mailproc.models import Event, OutboundMail, Quarantine, RawMessage, RawStatus
 from mailproc.ops.export import export_cases
-from mailproc.runners import inbound
+from mailproc.store.raw import load_raw
+from mailproc.runners import inbound, prepare
 from mailproc.runners.inbound import BATCH_SIZE, process_many, process_raw
 from tests.agent_helpers import agent_app, mail
 from tests.helpers import demo_raws, ingest
@@ -259,6 +260,32 @@ def test_a_batch_writes_its_events_together_not_one_statement_each(db, tmp_path)
         kinds = list(s.scalars(select(Event.kind).order_by(Event.id)))
     assert kinds.count("case_opened") == 5 and sum(inserts) == len(kinds)
     assert len(inserts) <= 2 * 5 + 1 < len(kinds) // 2
+
+
+def test_a_batch_reads_the_cases_its_replies_name_together(db, tmp_path):
+    """The cases a batch's prepared replies name (In-Reply-To, References) are read in one
+    statement at its start: placing each reply then reads no case of its own."""
+    app = agent_app(db, tmp_path)
+    ids = ingest(app, conversation(5))
+    assert [o.result for o in process_many(app, ids[0::2])] == ["processed"] * 5
+    how, ready = prepare.recipe(app), {}
+    with app.db.transaction() as s:
+        for row in s.scalars(select(RawMessage).where(RawMessage.id.in_(ids[1::2]))):
+            ready[row.id] = prepare.prepare_bytes(load_raw(row), row.received_at,
+                                                  app.clock.now(), how, app.db)
+    reads: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith("SELECT cases.id, cases.ref"):
+            reads.append(statement)
+    event.listen(app.db.engine, "before_cursor_execute", count)
+    try:
+        outcomes = process_many(app, ids[1::2], lambda raw_id, counted=(): ready[raw_id])
+    finally:
+        event.remove(app.db.engine, "before_cursor_execute", count)
+    assert [(o.result, o.rule) for o in outcomes] == [("processed", "references")] * 5
+    assert len({o.case_ref for o in outcomes}) == 5
+    assert len(reads) == 1 and " IN " in reads[0]
 
 
 def test_a_reader_of_the_trail_sees_the_events_its_transaction_holds(db, tmp_path):
