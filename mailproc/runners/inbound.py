@@ -29,15 +29,15 @@ from mailproc.classify.inbound import classify_inbound
 from mailproc.db import advisory_xact_locks, is_postgres
 from mailproc.errors import ParseError
 from mailproc.models import Quarantine, RawMessage, RawStatus
-from mailproc.parse.message import ParsedMessage, parse_message, recipient_addresses
+from mailproc.parse.message import parse_message, recipient_addresses
 from mailproc.runners.isolation import run_alone
-from mailproc.runners.prepare import Prepared, use
+from mailproc.runners.prepare import Prepared, replied_to, use
 from mailproc.runners.prepare_pool import Ahead
 from mailproc.signing import find_signed_ref
 from mailproc.store.messages import store_message
 from mailproc.store.raw import load_raw
 from mailproc.thread.input import thread_input
-from mailproc.thread.lookup import PREFETCH_IDS, DbThreadLookup, named_cases
+from mailproc.thread.lookup import DbThreadLookup, named_cases
 from mailproc.thread.prints import fingerprints, history
 from mailproc.thread.rules import thread_message
 
@@ -218,7 +218,7 @@ def _rows_or_rollback(app: App, fresh: list[int], upto: int, prepared) -> list[O
         hold_events(session)
         # One read for the batch's rows: each message's session.get finds its own (kept).
         rows = session.scalars(select(RawMessage).where(RawMessage.id.in_(fresh[:upto]))).all()
-        session.info[KEPT] = list(rows) + named_cases(session, _named(
+        session.info[KEPT] = list(rows) + named_cases(session, replied_to(
             prepared(raw_id, counted) for raw_id in fresh[:upto]))
         _serialise_copies(session, rows)
         for index, raw_id in enumerate(fresh[:upto]):
@@ -235,13 +235,6 @@ def _rows_or_rollback(app: App, fresh: list[int], upto: int, prepared) -> list[O
             session.execute(update(RawMessage).where(RawMessage.id.in_(unstarted))
                             .values(attempts=RawMessage.attempts - 1))
     return outcomes
-
-
-def _named(ahead) -> list[str]:
-    """The ids the prepared messages reply to, the nearest few of each (named_cases)."""
-    return [mid for ready in ahead if isinstance(ready, Prepared)
-            and isinstance(ready.parsed, ParsedMessage)
-            for mid in [*ready.parsed.references, *ready.parsed.in_reply_to][-PREFETCH_IDS:]]
 
 
 def _kb_steady(app: App):
