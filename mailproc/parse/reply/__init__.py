@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import logging
+import quopri
 import re
 from dataclasses import dataclass
 
@@ -293,7 +294,7 @@ def _extract(
     text: str | None, html: str | None, sender: str | None, forward: bool, reply: bool = False
 ) -> ReplyParts:
     if text is not None and text.strip():
-        body = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+        body = _qp_undone(text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff"))
         return _extract_lines(body.split("\n"), sender, forward=forward, reply=reply)
     if html is not None and html.strip():
         lines = marked_text(html).split("\n")
@@ -312,6 +313,22 @@ def _extract(
                 return answered
         return parts
     return ReplyParts("", "", "")
+
+
+# A UTF-8 character quoted-printable writes ("=E2=80=AF"): with soft line breaks ("w=\nrote:"),
+# the mark of a body whose encoding was declared wrong or not at all, and left undecoded.
+_QP_UTF8 = re.compile(r"=[C-F][0-9A-F]=[89AB][0-9A-F]")
+
+
+def _qp_undone(body: str) -> str:
+    """`body` decoded when it is quoted-printable left undecoded (ASCII only, soft line breaks
+    and an escaped UTF-8 character; the decoding must be UTF-8); else `body` as it is."""
+    if body.count("=\n") < 2 or not _QP_UTF8.search(body) or not body.isascii():
+        return body
+    try:
+        return quopri.decodestring(body.encode("ascii")).decode("utf-8")
+    except (UnicodeError, ValueError):
+        return body
 
 
 def _forwarded_quote(lines: list[str]) -> list[str]:

@@ -385,6 +385,16 @@ add("inline-history-over-signature", HDR + "\n> Which version do you use?\n\n3.2
     answers="3.2.1\n\nFirefox 128", inline=True, expected_signature="--\nKim Berg\nShop Example AB",
     note="inline answers; the older mail quoted under the last answer is history, not a question, "
          "though the person's signature follows it")
+add("qp-left-undecoded", "Thanks, the invite for Monday 10:30 works for me.\n\nRegards,\nChris\n\n"
+    "On Mon, Jun 3, 2024 at 12:53=E2=80=AFAM Dana Reyes <dana@example.org> w=\nrote:\n\n> Hi Chris,\n>\n"
+    "> could we meet on Monday or Tuesday? Any time between 9 and 11 works for m=\ne.\n>\n"
+    "> Please send an invite to the whole team and to our partner at the vendo=\nr.\n>\n> Dana\n",
+    "Thanks, the invite for Monday 10:30 works for me.", expected_signature="Regards,\nChris",
+    quoted_contains=["On Mon, Jun 3, 2024 at 12:53\u202fAM Dana Reyes <dana@example.org> wrote:", "works for me."],
+    note="a quoted-printable body left undecoded (soft line breaks, an escaped UTF-8 space)")
+add("qp-fp-equals-at-line-ends", "The config needs these two lines:\n\nretries =\n  5\ntimeout =\n  30\n\nThanks,\nLee\n",
+    "The config needs these two lines:\n\nretries =\n  5\ntimeout =\n  30",
+    note="negative case: lines ending in '=' without any escaped character are the person's own")
 add("sig4-fp-prose-after-name", "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature\n",
     "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature",
     sender="Bob <bob@example.com>", note="negative case: prose under a name is the person's words")
