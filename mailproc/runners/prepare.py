@@ -38,7 +38,7 @@ from mailproc.kb.search import suggestion_query
 from mailproc.kb.semantic import DIM, MODEL_PACKAGE, get_encoder
 from mailproc.parse.dates import choose_date
 from mailproc.parse.message import ParsedMessage, parse_message
-from mailproc.thread.lookup import PREFETCH_IDS, DbThreadLookup
+from mailproc.thread.lookup import DbThreadLookup
 from mailproc.thread.prints import fingerprints, history
 from mailproc.thread.rules import window_start
 from mailproc.thread.subjects import is_generic_subject, normalize_subject
@@ -209,11 +209,12 @@ def use(app: App, prepared: Prepared | None, raw: bytes, received_fallback_at: d
 
 
 def replied_to(ahead) -> list[str]:
-    """The Message-IDs the prepared messages in `ahead` reply to, the nearest few of each:
-    their cases are read for a whole batch at once (thread.lookup.named_cases)."""
+    """The Message-ID each prepared message in `ahead` replies to (In-Reply-To, else the last
+    of its References): their cases are read for a whole batch at once
+    (thread.lookup.named_cases)."""
     return [mid for ready in ahead if isinstance(ready, Prepared)
             and isinstance(ready.parsed, ParsedMessage)
-            for mid in [*ready.parsed.references, *ready.parsed.in_reply_to][-PREFETCH_IDS:]]
+            for mid in (ready.parsed.in_reply_to or ready.parsed.references)[-1:]]
 
 
 def _are_prints(value) -> bool:
