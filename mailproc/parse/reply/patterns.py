@@ -226,7 +226,7 @@ MOBILE_LINE = re.compile(
     r"|lähetetty|отправлено|odesláno|gönderildi|trimis|poslano|скачайте)"
     r"(?:\s+\w+){0,3}?\s+"
     r"(?:from|de|von|via|with|using|for|desde|do|da|dal|vanaf|van|från|fra|z|ze|с|из|met|mit|com|con"
-    r"|avec|depuis|für|pour|para|per|med|på|for|par)\s+"     # Bell's "Envoyé sans fil par mon …"
+    r"|avec|depuis|für|pour|para|per|med|på|for)\s+"
     r"(?:my|mon|ma|meinem|meiner|mi|meu|minha|mio|mijn|min|mitt|mojego|mojej|моего|мой|moje)?\s*"
     r"(?:[\w.\-]+\s+){0,2}?(?:%s)\b[^\n]{0,40}"
     r"|(?:von|vom)\s+mein(?:em|er)(?:/mein(?:em|er))?\s+(?:\S+\s+){0,2}(?:%s)\S*\s+gesendet[^\n]{0,10}"
@@ -238,6 +238,7 @@ MOBILE_LINE = re.compile(
     r"(?:[uü]mdan|[ıi]mdan|[dt][ae]n)\s+gönderildi[.!]?"
     r"|odesláno\s+z\s+(?:iphonu|ipadu|androidu|mobilu|telefonu|(?:mého|mojí)\s+(?:iphonu|ipadu|androidu|mobilu"
     r"|telefonu|samsungu))"
+    r"|envoyé\s+sans\s+fil\s+par\s+mon\s+(?:\S+\s+){0,2}?(?:%s)\b[^\n]{0,60}"   # Bell's BlackBerry
     r"|(?:obtenir|obtener|scarica|baixe\s+o|baixar\s+o)\s+outlook\s+(?:pour|para|per)\s+(?:ios|android)"
     r"|(?:hämta|hent)\s+outlook\s+(?:för|for|til)\s+(?:ios|android)"
     r"|pobierz\s+(?:aplikację\s+)?outlook\s+dla\s+(?:systemu\s+)?(?:ios|android)"
@@ -253,7 +254,7 @@ MOBILE_LINE = re.compile(
     # eu, sr (Cyrillic), is, ur
     r"|nire\s+(?:%s)\S{0,4}tik\s+bidalia|послато\s+са\s+мог\s+(?:%s)\S{0,6}"
     r"|sent\s+úr\s+(?:%s)\S{0,16}(?:\s+mín(?:um|ni|u))?|میرے\s+(?:%s)\s+سے\s+بھیجا\s+گیا"
-    r")\s*$" % ((MOBILE_DEVICES,) * 7),
+    r")\s*$" % ((MOBILE_DEVICES,) * 8),
     re.IGNORECASE,
 )
 MOBILE_FALSE = re.compile(r"[,;]\s+\w+\s+\w+|\bis\b|\bare\b|\bwas\b", re.IGNORECASE)

@@ -159,8 +159,9 @@ def _quoted_ending(lines: list[str], seq: str) -> int | None:
     read, before a short line between ">" lines is taken for a re-wrapped quote's tail (an
     answer: "> your preferred day,\nFriday\n> and whether ...")."""
     m = re.search(r"m[me]*$", seq)
-    if m is None or not re.fullmatch(r"[^m]*m[me]*[^m]*[tcM][^m]*", seq[:m.start()]):
-        return None
+    if m is None or not re.fullmatch(r"[^m]*m[me]*[^m]*[tcM][^m]*", seq[:m.start()]) \
+            or any(_heads_history(line) for line in lines[:seq.find("m")]):
+        return None     # From:/Sent: over the ">" lines: someone else's mail, answers and all
     return m.start() if only_ending([dequote(line) for line in lines[m.start():]]) else None
 
 

@@ -337,11 +337,7 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
                  and not lower)
             # "/Johan" last or set apart over a phone ("…under\n/Library" is a path), "-roman" last
             and not (s[1:2].islower() and sum(1 for x in lines if _LOWER_DASH.match(x)) > 1)  # -flags
-            # "- roman" set apart, under no line that announces it ("Steps:\n\n- reboot"), in
-            # mail with no other bullet ("- restart\n- reinstall\n\nWhat next?\n\n- logs")
-            and not (s[1:2].isspace() and lower and (
-                lines[i - 1].strip() or P.announced(lines, i)
-                or any(x.lstrip().startswith(("- ", "* ", "• ")) for x in lines[:i])))
+            and not (s[1:2].isspace() and lower and not _dash_signed(lines, i))
             and (s[:1] in "-–—" and not lower or not names or _mentions(s.lstrip("/~- "), names))
         ):                       # "/Library", "-force": the sender's name only when we know it
             candidates.append(i)
@@ -369,6 +365,20 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
     if not any(lines[j].strip() for j in range(start)):
         return None
     return start
+
+
+# A list's item: a bullet, a dash of any length or a number, and a space.
+_ITEM = re.compile(r"^\s*(?:[-*•–—]|\d{1,2}[.)])\s")
+
+
+def _dash_signed(lines: list[str], i: int) -> bool:
+    """"- roman" (dash, space, one word in lower case) at line i signs the mail: set apart
+    under the person's own sentence that it ends ("Hey!"), in mail with no list. Not an
+    answer under a quoted question ("> Did it help?\n\n- no") nor the item a sentence leads
+    to ("one thing is missing\n\n- cables", "Steps:\n\n- reboot")."""
+    above = P.line_above(lines, i)
+    return not lines[i - 1].strip() and above.endswith((".", "!")) \
+        and not P.QUOTE_PREFIX.match(above) and not any(_ITEM.match(x) for x in lines[:i])
 
 
 def _is_list_item(lines: list[str], i: int) -> bool:
