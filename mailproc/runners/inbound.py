@@ -216,11 +216,12 @@ def _rows_or_rollback(app: App, fresh: list[int], upto: int, prepared) -> list[O
     counted = tuple(fresh)       # the pool's work on these may be done here meanwhile
     with app.db.transaction() as session, _kb_steady(app):
         hold_events(session)
-        # One read for the batch's rows: each message's session.get finds its own (kept).
+        # One read for the batch's rows, one for the cases its replies answer (after the
+        # copies' locks: as they are once a copy's worker is done): session.get finds them.
         rows = session.scalars(select(RawMessage).where(RawMessage.id.in_(fresh[:upto]))).all()
+        _serialise_copies(session, rows)
         session.info[KEPT] = list(rows) + named_cases(session, replied_to(
             prepared(raw_id, counted) for raw_id in fresh[:upto]))
-        _serialise_copies(session, rows)
         for index, raw_id in enumerate(fresh[:upto]):
             try:
                 outcomes.append(_process(app, session, raw_id, prepared(raw_id, counted),

@@ -75,9 +75,9 @@ _NAMED_CASES = select(Case).where(Case.id.in_(union(
 
 
 def named_cases(session: Session, named: Sequence[str]) -> list[Case]:
-    """The cases the Message-IDs in `named` (a batch's In-Reply-To and References) belong
-    to, read in one statement: a reply's case is then in the session when it is placed,
-    instead of one read per reply. A read ahead only: threading still decides."""
+    """The cases the Message-IDs in `named` (those a batch's mail replies to) belong to, read
+    in one statement: a reply's case is then in the session when it is placed, instead of one
+    read per reply. A read ahead only: threading still decides."""
     ids = list(dict.fromkeys(bare_id(i) for i in named))
     if not ids:
         return []
