@@ -198,13 +198,16 @@ def _signature_element(lines: list[str]) -> tuple[list[str], int | None]:
 
 def _history_under(new: list[str]) -> int:
     """Where the ">" lines at the end of an inline reply's words start when they hold an
-    earlier mail's header ("> On … Tim wrote:"): history under the last answer (the person's
-    signature under it made it look answered), no answer's question; else len(new)."""
+    earlier mail's attribution ("> On … Tim wrote:", "> -----Original Message-----"): history
+    under the last answer (the person's signature under it made it look answered), no
+    answer's question; else len(new). Not a "> From:" line: a shell's continuation lines
+    ("$ sendmail -t <<EOF\n> From: …") are the person's."""
     i = len(new)
     while i and (not new[i - 1].strip() or P.QUOTE_PREFIX.match(new[i - 1])):
         i -= 1
     tail = [dequote(line).strip() for line in new[i:]]
-    return i if any(is_attribution(line, True) or P.is_field(line) for line in tail) else len(new)
+    return i if any(is_attribution(line, True) or P.ORIGINAL_MESSAGE.match(line)
+                    for line in tail) else len(new)
 
 
 def _extract_lines(
@@ -318,12 +321,21 @@ def _extract(
 # A UTF-8 character quoted-printable writes ("=E2=80=AF"): with soft line breaks ("w=\nrote:"),
 # the mark of a body whose encoding was declared wrong or not at all, and left undecoded.
 _QP_UTF8 = re.compile(r"=[C-F][0-9A-F]=[89AB][0-9A-F]")
+_NOT_QP = re.compile(r"=(?![0-9A-F]{2}|\n)")     # quoted-printable writes "=" as "=3D"
+QP_LINE = 100   # quoted-printable writes lines of 76 characters at most (RFC 2045); quoted
+                # again in a reply ("> > "), and with addresses a client rewrote, longer
 
 
 def _qp_undone(body: str) -> str:
-    """`body` decoded when it is quoted-printable left undecoded (ASCII only, soft line breaks
-    and an escaped UTF-8 character; the decoding must be UTF-8); else `body` as it is."""
-    if body.count("=\n") < 2 or not _QP_UTF8.search(body) or not body.isascii():
+    """`body` decoded when it is quoted-printable left undecoded: ASCII only, an escaped UTF-8
+    character, soft line breaks only where an encoder breaks (long lines, not "KEY=\n"),
+    no "=" of another kind (a config file's "KEY=", a URL's "?a=1"), and UTF-8 once decoded;
+    else `body` as it is."""
+    if "=\n" not in body or not _QP_UTF8.search(body) or not body.isascii() \
+            or _NOT_QP.search(body):
+        return body
+    lines = body.split("\n")
+    if any(len(line) > QP_LINE or line.endswith("=") and len(line) < 50 for line in lines):
         return body
     try:
         return quopri.decodestring(body.encode("ascii")).decode("utf-8")

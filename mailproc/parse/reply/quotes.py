@@ -159,10 +159,25 @@ def _quoted_ending(lines: list[str], seq: str) -> int | None:
     read, before a short line between ">" lines is taken for a re-wrapped quote's tail (an
     answer: "> your preferred day,\nFriday\n> and whether ...")."""
     m = re.search(r"m[me]*$", seq)
-    if m is None or not re.fullmatch(r"[^m]*m[me]*[^m]*[tcM][^m]*", seq[:m.start()]) \
-            or any(_heads_history(line) for line in lines[:seq.find("m")]):
-        return None     # From:/Sent: over the ">" lines: someone else's mail, answers and all
+    if m is None or not re.fullmatch(r"[^m]*m[me]*[^m]*[tcM][^m]*", seq[:m.start()]):
+        return None
+    start, end = _block_above(lines, seq.find("m"))
+    if any(_heads_history(line) for line in lines[start:end]) \
+            and any(k in "tcM" for k in seq[:start]):
+        return None     # words over From:/Sent: and ">" lines: someone else's mail, answers and all
     return m.start() if only_ending([dequote(line) for line in lines[m.start():]]) else None
+
+
+def _block_above(lines: list[str], i: int) -> tuple[int, int]:
+    """Where the paragraph right above line i starts and ends (blank lines between them
+    skipped): a quote's header, not a warning framed by rules further up."""
+    end = i
+    while end and not lines[end - 1].strip():
+        end -= 1
+    start = end
+    while start and lines[start - 1].strip():
+        start -= 1
+    return start, end
 
 
 def split_quote(lines: list[str], marks: list[str]) -> QuoteSplit:

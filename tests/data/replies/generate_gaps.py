@@ -730,12 +730,20 @@ for c in json.loads((Path(__file__).parent / "review_checks.json").read_text(enc
 # "- name" sign-offs, degrees written with dots, French device lines; left out: the few it
 # gets wrong: a screen's or a card's text ending in a greeting typed without accents, a
 # contact block the customer sends without a colon above it, "per Mail" sentences read as
-# device lines, device lines above the words, a quoted signature opening with "> -- ");
+# device lines, device lines above the words, a quoted signature opening with "> -- ") and
+# a second review (review_probe40b.json: quoted-printable left undecoded beside pasted
+# configs, URLs, SQL and MIME source; history under an inline reply's last answer beside
+# a shell's "> From:" lines; bottom posts under Outlook Express headers and rule-framed
+# warnings; left out: "- name" sign-offs under a question or no punctuation (kept as text),
+# a lone "- item" under a sentence (taken as a sign-off), quoted-printable in Latin-1, in
+# lower case or under a gateway's non-ASCII footer, a letter's To:/Subject: lines above a
+# bottom post, a quoted "Sent from my iPhone" ending, nicknames);
 # each with the subject and sender it came with; decided before the extractor ran,
 # the debatable and the wrong left out. "field": "answers" checks an inline reply's answers, not its text.
 for c in [c for name in ("review_probe34.json", "review_probe35.json", "review_probe36.json",
                          "review_probe36b.json", "review_probe37.json", "review_probe37b.json",
-                         "review_probe38.json", "review_probe39.json", "review_probe40.json")
+                         "review_probe38.json", "review_probe39.json", "review_probe40.json",
+                         "review_probe40b.json")
           for c in json.loads((Path(__file__).parent / name).read_text(encoding="utf-8"))]:
     add("checks-" + c["id"], c["input"], None, fmt=c["format"], sender=c["sender"],
         subject=c["subject"], note=c["kind"],
