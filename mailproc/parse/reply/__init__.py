@@ -320,8 +320,8 @@ def _extract(
 
 # A UTF-8 character quoted-printable writes ("=E2=80=AF"): with soft line breaks ("w=\nrote:"),
 # the mark of a body whose encoding was declared wrong or not at all, and left undecoded.
-_QP_UTF8 = re.compile(r"=[C-F][0-9A-F]=[89AB][0-9A-F]")
-_NOT_QP = re.compile(r"=(?![0-9A-F]{2}|\n)")     # quoted-printable writes "=" as "=3D"
+_QP_UTF8 = re.compile(r"=[C-F][0-9A-F]=[89AB][0-9A-F]", re.IGNORECASE)   # some write "=c3=a9"
+_NOT_QP = re.compile(r"=(?![0-9A-F]{2}|\n)", re.IGNORECASE)   # it writes "=" as "=3D"
 QP_LINE = 100   # quoted-printable writes lines of 76 characters at most (RFC 2045); quoted
                 # again in a reply ("> > "), and with addresses a client rewrote, longer
 

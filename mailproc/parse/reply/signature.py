@@ -170,16 +170,17 @@ def only_signature(lines: list[str]) -> bool:
 
 
 def only_ending(lines: list[str]) -> bool:
-    """Nothing but a mail's ending: its writer's name or sign-off ("-Abhishek Kona",
-    "Thanks,\nBob") over a short signature, or a mailing list's footer, or both."""
+    """Nothing but a mail's ending: its writer's name, sign-off or device line ("-Abhishek
+    Kona", "Thanks,\nBob", "Sent from my iPhone") over a short signature, or a mailing list's
+    footer, or both."""
     footer = list_footer_start(lines)
     content = [line.strip() for line in lines[:footer] if line.strip()]
     if not content:
         return footer is not None
     first = content[0]
     return len(content) <= _BLOCK_MAX and bool(
-        P.DASH_NAME.match(first) or _is_name_line(first) or _sign_off_ok(first)) \
-        and all(_is_sig_block_line(line) for line in content[1:])
+        P.DASH_NAME.match(first) or _is_name_line(first) or _sign_off_ok(first)
+        or P.is_mobile_line(first)) and all(_is_sig_block_line(line) for line in content[1:])
 
 
 def _delimited_again(below: list[str]) -> bool:

@@ -736,8 +736,8 @@ for c in json.loads((Path(__file__).parent / "review_checks.json").read_text(enc
 # a shell's "> From:" lines; bottom posts under Outlook Express headers and rule-framed
 # warnings; left out: "- name" sign-offs under a question or no punctuation (kept as text),
 # a lone "- item" under a sentence (taken as a sign-off), quoted-printable in Latin-1, in
-# lower case or under a gateway's non-ASCII footer, a letter's To:/Subject: lines above a
-# bottom post, a quoted "Sent from my iPhone" ending, nicknames);
+# under a gateway's non-ASCII footer, a letter's To:/Subject: lines above a
+# bottom post, nicknames);
 # each with the subject and sender it came with; decided before the extractor ran,
 # the debatable and the wrong left out. "field": "answers" checks an inline reply's answers, not its text.
 for c in [c for name in ("review_probe34.json", "review_probe35.json", "review_probe36.json",
