@@ -735,9 +735,9 @@ for c in json.loads((Path(__file__).parent / "review_checks.json").read_text(enc
 # configs, URLs, SQL and MIME source; history under an inline reply's last answer beside
 # a shell's "> From:" lines; bottom posts under Outlook Express headers and rule-framed
 # warnings; left out: "- name" sign-offs under a question or no punctuation (kept as text),
-# a lone "- item" under a sentence (taken as a sign-off), quoted-printable in Latin-1, in
-# under a gateway's non-ASCII footer, a letter's To:/Subject: lines above a
-# bottom post, nicknames);
+# a lone "- item" under a sentence (taken as a sign-off), quoted-printable in Latin-1 or
+# under a gateway's non-ASCII footer, a letter's To:/Subject: lines above a bottom post,
+# nicknames);
 # each with the subject and sender it came with; decided before the extractor ran,
 # the debatable and the wrong left out. "field": "answers" checks an inline reply's answers, not its text.
 for c in [c for name in ("review_probe34.json", "review_probe35.json", "review_probe36.json",
