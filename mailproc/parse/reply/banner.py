@@ -17,7 +17,7 @@ _GATEWAY_LABEL = re.compile(
     r"|(?:EXTERNAL|EXTERN|EXTERNE)(?:\s+(?:EMAIL|E-MAIL|MAIL|SENDER|MESSAGE))?\s*:)")
 _PHRASE = re.compile(
     r"originated\s+(?:from\s+)?outside|outside\s+(?:of\s+)?(?:the|your|this|our)\s+(?:organi[sz]ation|company|network)"
-    r"|external\s+sender|do\s+not\s+click\s+(?:on\s+)?links|unless\s+you\s+recogni[sz]e"
+    r"|external\s+sender|do\s+not\s+click\s+(?:on\s+)?(?:any\s+)?links|unless\s+you\s+recogni[sz]e"
     r"|suspicious\s+(?:attachments|links)|know\s+the\s+content\s+is\s+safe|please\s+report\s+any\s+suspicious"
     r"|requests\s+for\s+sensitive\s+information|externen?\s+absender|außerhalb\s+(?:der|ihrer|unserer)\s+organisation"
     r"|nicht\s+auf\s+links|keine\s+anhänge|expéditeur\s+externe|l'extérieur\s+de\s+(?:l'organisation|votre)"

@@ -225,7 +225,7 @@ MOBILE_LINE = re.compile(
     r"|envoyé\s+avec|gesendet|von|enviado|enviada|inviato|verzonden|verstuurd|skickat|sendt|wysłane"
     r"|lähetetty|отправлено|odesláno|gönderildi|trimis|poslano|скачайте)"
     r"(?:\s+\w+){0,3}?\s+"
-    r"(?:from|de|von|via|with|using|for|desde|do|da|dal|vanaf|van|från|fra|z|ze|с|из|met|mit|com|con"
+    r"(?:from|de|von|via|with|using|for|desde|do|da|dal|vanaf|vanuit|van|från|fra|z|ze|с|из|met|mit|com|con"
     r"|avec|depuis|für|pour|para|per|med|på|for)\s+"
     r"(?:my|mon|ma|meinem|meiner|mi|meu|minha|mio|mijn|min|mitt|mojego|mojej|моего|мой|moje)?\s*"
     r"(?:[\w.\-]+\s+){0,2}?(?:%s)\b[^\n]{0,40}"
@@ -239,6 +239,7 @@ MOBILE_LINE = re.compile(
     r"|odesláno\s+z\s+(?:iphonu|ipadu|androidu|mobilu|telefonu|(?:mého|mojí)\s+(?:iphonu|ipadu|androidu|mobilu"
     r"|telefonu|samsungu))"
     r"|envoyé\s+sans\s+fil\s+par\s+mon\s+(?:\S+\s+){0,2}?(?:%s)\b[^\n]{0,60}"   # Bell's BlackBerry
+    r"|az\s+(?:%s)\S{0,8}\s+küldve|[أا]ُ?رسلت\s+من\s+(?:\S+\s+)?(?:%s)\b[^\n]{0,20}"   # hu, ar
     r"|(?:obtenir|obtener|scarica|baixe\s+o|baixar\s+o)\s+outlook\s+(?:pour|para|per)\s+(?:ios|android)"
     r"|(?:hämta|hent)\s+outlook\s+(?:för|for|til)\s+(?:ios|android)"
     r"|pobierz\s+(?:aplikację\s+)?outlook\s+dla\s+(?:systemu\s+)?(?:ios|android)"
@@ -254,7 +255,7 @@ MOBILE_LINE = re.compile(
     # eu, sr (Cyrillic), is, ur
     r"|nire\s+(?:%s)\S{0,4}tik\s+bidalia|послато\s+са\s+мог\s+(?:%s)\S{0,6}"
     r"|sent\s+úr\s+(?:%s)\S{0,16}(?:\s+mín(?:um|ni|u))?|میرے\s+(?:%s)\s+سے\s+بھیجا\s+گیا"
-    r")\s*$" % ((MOBILE_DEVICES,) * 8),
+    r")\s*$" % ((MOBILE_DEVICES,) * 10),
     re.IGNORECASE,
 )
 MOBILE_FALSE = re.compile(r"[,;]\s+\w+\s+\w+|\bis\b|\bare\b|\bwas\b", re.IGNORECASE)
@@ -465,7 +466,7 @@ SIGN_OFF_REST = re.compile(
     r"(?:[A-ZÀ-ÝĀ-ſА-Я][\w.'’-]*(?:\s+[A-ZÀ-ÝĀ-ſА-Я][\w.'’-]*){0,2})?[\s,.!。！]*"
     r"(?:[^\w\s]{1,4})?\s*$"
 )
-DASH_NAME = re.compile(r"^\s*(?:[-–—~]\s*[A-ZÀ-Ý][\w.'-]*(?:\s+[A-ZÀ-Ý][\w.'-]*){0,3}"
+DASH_NAME = re.compile(r"^\s*(?:(?:--?|[–—~])\s*[A-ZÀ-Ý][\w.'-]*(?:\s+[A-ZÀ-Ý][\w.'-]*){0,3}"
                        r"|/[A-ZÀ-Ý][\w.'-]*(?:\s+[A-ZÀ-Ý][\w.'-]*)?"     # "/Johan", "/K" (Swedish)
                        r"|[-–—~]\s?[a-zà-ý][\w'-]{1,20})\s*$")   # "-roman", "- roman": one word, last
 PHONE = re.compile(r"(?:\+|\b00)?\d[\d\s().\-/]{6,}\d")

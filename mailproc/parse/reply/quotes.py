@@ -222,7 +222,10 @@ def split_quote(lines: list[str], marks: list[str]) -> QuoteSplit:
     if inline is not None:
         return inline
     cut = None
-    if first_mobile >= 0 and (first_s is None or first_mobile < first_s):
+    if first_mobile >= 0 and (first_s is None or first_mobile < first_s) and not (
+            not any(k in "tc" for k in seq[:first_mobile])      # a client's line over the words
+            and (below := next_nonempty(marks, lines, first_mobile + 1)) is not None
+            and seq[below] in "tc"):
         last = first_mobile      # the device's line in two languages (Bell's BlackBerry) is one
         below = next_nonempty(marks, lines, last + 1)
         while below is not None and seq[below] == "M":

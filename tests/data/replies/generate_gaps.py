@@ -395,6 +395,19 @@ add("qp-left-undecoded", "Thanks, the invite for Monday 10:30 works for me.\n\nR
 add("qp-fp-equals-at-line-ends", "The config needs these two lines:\n\nretries =\n  5\ntimeout =\n  30\n\nThanks,\nLee\n",
     "The config needs these two lines:\n\nretries =\n  5\ntimeout =\n  30",
     note="negative case: lines ending in '=' without any escaped character are the person's own")
+add("device-line-on-top", "Sent from my iPhone\n\nHi,\n\nthe app logs me out every few minutes since the update.\n\nThanks,\nMaya\n",
+    "Hi,\n\nthe app logs me out every few minutes since the update.",
+    note="a client's line above the words (some apps put it there): the words stay, the line is the signature's")
+for key, lang, line in (("ar", "ar", "أُرسلت من الـ iPhone"), ("hu", "hu", "Az iPhone-omról küldve"),
+                        ("nl", "nl", "Verzonden vanuit Outlook voor iOS")):
+    add(f"device-line-{key}", f"Die Rechnung 2026-118 ist doppelt.\n\n{line}\n", "Die Rechnung 2026-118 ist doppelt.",
+        lang=lang, note="a device's line in a language the others did not cover")
+add("sig-double-dash-name", "Oh thanks.\n\nHaving the export would be great.\n\n--Dana Lee\n",
+    "Oh thanks.\n\nHaving the export would be great.", expected_signature="--Dana Lee",
+    note="two dashes and the name, no space: a sign-off like '-Dana Lee'")
+add("banner-any-links", "CAUTION:This message is from an EXTERNAL SENDER - be CAUTIOUS, Do NOT Click any links or Open any "
+    "attachments if you were not expecting them.\n\nHi,\n\nthe scanner in room 4 prints blank pages.\n\nThanks\nOla\n",
+    "Hi,\n\nthe scanner in room 4 prints blank pages.", note="a gateway's warning with 'any links', no space after the label")
 add("sig4-fp-prose-after-name", "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature\n",
     "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature",
     sender="Bob <bob@example.com>", note="negative case: prose under a name is the person's words")
