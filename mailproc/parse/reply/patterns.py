@@ -17,6 +17,7 @@ WROTE = (
     r"|napísal\(a\)|napísal|napísala|пише|написав|написала|написа|писал\(а\)|писали|писала|писал"
     r"|menulis|je\s+napisao|je\s+napisala|napisao\s+je|napisala\s+je|написао|rakstīja|va\s+escriure"
     r"|ha\s+escrit(?=\s*:\s*$)|skrifaði|כתב|כתבה|كتب"
+    r"|napisana\s+przez"    # pl Apple Mail: "Wiadomość napisana przez X w dniu …, o godz. …:"
 )
 # ja Apple Mail "…のメール:", ko Thunderbird "… 쓴 글:", th Gmail "… เขียนว่า:"
 WROTE_CJK = r"写道|寫道|書きました|書き込みました|のメッセージ|のメール|작성|쓴\s?글|เขียนว่า"
@@ -115,7 +116,7 @@ INLINE_ATTRIBUTION = re.compile(
 # "-----Original Message-----" and friends.
 ORIGINAL_MESSAGE = re.compile(
     r"^\s*[-=_*~]{2,}\s*(?:Original\s+Message|Reply\s+Message|Original|Oprindelig\s+besked|Ursprüngliche\s+Nachricht"
-    r"|Originalnachricht|Antwort\s+Nachricht|Oprindelig\s+meddelelse|Message\s+d'origine|Message\s+original"
+    r"|Original-?nachricht|Antwort\s+Nachricht|Oprindelig\s+meddelelse|Message\s+d'origine|Message\s+original"
     r"|Mensaje\s+original|Messaggio\s+originale|Oorspronkelijk\s+bericht|Origineel\s+bericht"
     r"|Mensagem\s+original|Wiadomość\s+oryginalna|Oryginalna\s+wiadomość|Ursprungligt\s+meddelande"
     r"|Opprinnelig\s+melding|Alkuperäinen\s+viesti|Исходное\s+сообщение|Пересланное\s+сообщение"
@@ -125,7 +126,8 @@ ORIGINAL_MESSAGE = re.compile(
     r"|원본\s+메시지|ההודעה\s+המקורית|الرسالة\s+الأصلية|Originalmeddelande|Originalni\s+poruka"
     r"|Mail\s+original|Ursprüngliche\s+Mail|Original\s+Mail"  # Zimbra
     r"|원본\s+메일)"  # Daum, Hanmail
-    r"\s*[-=_*~]{2,}\s*$",
+    # alone on its line, or with the header run on after it ("--------Von: … Datum: …")
+    r"\s*[-=_*~]{2,}(?:\s*$|\s*(?=[^\W\d_]{2,12}\s?:))",
     re.IGNORECASE,
 )
 FORWARD_MARKER = re.compile(

@@ -408,6 +408,18 @@ add("sig-double-dash-name", "Oh thanks.\n\nHaving the export would be great.\n\n
 add("banner-any-links", "CAUTION:This message is from an EXTERNAL SENDER - be CAUTIOUS, Do NOT Click any links or Open any "
     "attachments if you were not expecting them.\n\nHi,\n\nthe scanner in room 4 prints blank pages.\n\nThanks\nOla\n",
     "Hi,\n\nthe scanner in room 4 prints blank pages.", note="a gateway's warning with 'any links', no space after the label")
+add("pl-apple-attribution", "Faktura nadal nie dotarła.\n\nWiadomość napisana przez Pomoc <pomoc@sklep.example> w dniu "
+    "03.03.2026, o godz. 10:15:\n\n> Dzień dobry,\n> wysłaliśmy fakturę wczoraj.\n", "Faktura nadal nie dotarła.", lang="pl",
+    quoted_contains=["wysłaliśmy fakturę wczoraj"], note="Polish Apple Mail's attribution")
+add("de-tonline-original", "Guten Tag,\ndas Paket kam beschädigt an.\nAnbei Fotos\nMit freundlichen Grüßen\n"
+    "-----Original-Nachricht-----\nVon: Versand\nBetreff: Ihre Bestellung wurde zugestellt\nDatum: 21.06.2024, 10:47 Uhr\n"
+    "An: kunde@example.de\n\nIhre Bestellung wurde zugestellt.\n",
+    "Guten Tag,\ndas Paket kam beschädigt an.\nAnbei Fotos", lang="de", expected_signature="Mit freundlichen Grüßen",
+    note="T-Online's '-----Original-Nachricht-----' heads the history, not the signature")
+add("de-original-run-on", "Hallo,\n\nwelches Dokument fehlt noch?\n\n-------- Ursprüngliche Nachricht --------Von: Service "
+    "<service@example.de> Datum: 21.06.24 10:47 (GMT+01:00) An: kunde@example.de Betreff: Unterlagen\nBitte senden Sie uns "
+    "das fehlende Dokument.\n", "Hallo,\n\nwelches Dokument fehlt noch?", lang="de",
+    note="the header run on after the marker on one line, as some apps flatten it")
 add("sig4-fp-prose-after-name", "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature\n",
     "Done.\n\n    Bob,\n    if there are more than\n    two lines of text below\n    they are no signature",
     sender="Bob <bob@example.com>", note="negative case: prose under a name is the person's words")
