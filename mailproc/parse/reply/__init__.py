@@ -264,7 +264,7 @@ def _extract_lines(
     if new and all(P.is_mobile_line(line) for line in new if line.strip()):
         # "Sent from my iPhone" over the quote (or two devices' lines): no words of their own
         return ReplyParts("", _clean(quoted), _clean(note_signature + new), inline=inline)
-    lead = next(i for i, line in enumerate(new) if line.strip()) if new else 0
+    lead = next((i for i, line in enumerate(new) if line.strip()), 0)
     if new and P.is_mobile_line(new[lead]):   # a client's line over the words: its signature
         note_signature, new = note_signature + [new[lead]], new[lead + 1:]
         element = None if element is None else element - lead - 1

@@ -222,10 +222,8 @@ def split_quote(lines: list[str], marks: list[str]) -> QuoteSplit:
     if inline is not None:
         return inline
     cut = None
-    if first_mobile >= 0 and (first_s is None or first_mobile < first_s) and not (
-            not any(k in "tc" for k in seq[:first_mobile])      # a client's line over the words
-            and (below := next_nonempty(marks, lines, first_mobile + 1)) is not None
-            and seq[below] in "tc"):
+    if first_mobile >= 0 and (first_s is None or first_mobile < first_s) \
+            and not _over_the_words(lines, marks, seq, first_mobile):
         last = first_mobile      # the device's line in two languages (Bell's BlackBerry) is one
         below = next_nonempty(marks, lines, last + 1)
         while below is not None and seq[below] == "M":
@@ -255,6 +253,13 @@ def split_quote(lines: list[str], marks: list[str]) -> QuoteSplit:
     if m and seq.count("m", 0, m.end()) >= 2 and "m" not in seq[m.end():]:
         return QuoteSplit(lines[m.end():], lines[: m.end()], False)
     return QuoteSplit(lines, [], False)
+
+
+def _over_the_words(lines: list[str], marks: list[str], seq: str, i: int) -> bool:
+    """The device's line at i comes first, over the person's words: a client's that puts it
+    on top ("Sent from iPhone\n\nHi, …"), not the end of the words."""
+    below = next_nonempty(marks, lines, i + 1)
+    return not any(k in "tc" for k in seq[:i]) and below is not None and seq[below] in "tc"
 
 
 def strip_quotes(text: str) -> str:
