@@ -149,9 +149,9 @@ def process_many(app: App, raw_ids: list[int],
     bad message fails alone (_batch redoes the rows before it without it). A row that was
     in hand before (a process died with it) goes the careful way alone (process_raw).
     Stops after an outcome "retry": later rows may thread to that one. `prepared(raw_id,
-    counted=())`: the row's parse made ahead, asked just before it runs (`counted`: the
-    batch's rows, whose attempts are counted: runners/prepare.py may compute theirs while
-    it waits)."""
+    counted=())`: the row's parse made ahead, asked for each row of a batch at its start (the
+    cases its replies answer are read together) (`counted`: the batch's rows, whose attempts
+    are counted: runners/prepare.py may compute theirs while it waits)."""
     app.prepare()
     outcomes: list[Outcome] = []
     while len(outcomes) < len(raw_ids):

@@ -67,11 +67,13 @@ _HELD = (select(MessagePrint.print, Message.case_id).distinct()
          .where(MessagePrint.print.in_(_in("prints")), Message.case_id.in_(_in("cases"))))
 
 
-# The cases of stored mail and of our own outgoing mail with these Message-IDs ("both": bare
-# and in brackets, as outgoing rows may hold them), whole: the ORM objects placement asks for.
-_NAMED_CASES = select(Case).where(Case.id.in_(union(
-    select(Message.case_id).where(Message.message_id.in_(_in("ids"))),
-    select(OutboundMail.case_id).where(OutboundMail.message_id.in_(_in("both"))))))
+# The cases of _MESSAGE_CASES's rows, whole: the ORM objects placement asks for.
+_NAMED_CASES = select(Case).where(Case.id.in_(select(_MESSAGE_CASES.subquery().c.case_id)))
+
+
+def _message_ids(ids: list[str]) -> dict:
+    """_MESSAGE_CASES's parameters for bare ids: outgoing rows may hold them in brackets."""
+    return {"ids": ids, "both": ids + [f"<{i}>" for i in ids]}
 
 
 def named_cases(session: Session, named: Sequence[str]) -> list[Case]:
@@ -81,8 +83,7 @@ def named_cases(session: Session, named: Sequence[str]) -> list[Case]:
     ids = list(dict.fromkeys(bare_id(i) for i in named))
     if not ids:
         return []
-    return list(session.scalars(_NAMED_CASES, {"ids": ids,
-                                               "both": ids + [f"<{i}>" for i in ids]}))
+    return list(session.scalars(_NAMED_CASES, _message_ids(ids)))
 
 
 def _near(colleagues: bool):
@@ -187,8 +188,7 @@ class DbThreadLookup:
         """The _MESSAGE_CASES rows of `ids`, read once per id (with those given ahead)."""
         missing = [i for i in dict.fromkeys([*ids, *self._ahead]) if i not in self._asked]
         if missing:
-            self._rows += self._read(_MESSAGE_CASES, {
-                "ids": missing, "both": missing + [f"<{i}>" for i in missing]}).all()
+            self._rows += self._read(_MESSAGE_CASES, _message_ids(missing)).all()
             self._asked.update(missing)
         wanted = set(ids)
         return [row for row in self._rows if bare_id(row[1]) in wanted]
