@@ -152,7 +152,7 @@ FORWARD_MARKER = re.compile(
     re.IGNORECASE,
 )
 
-# Outlook-style header fields, by role, in many languages (lower-case; "*From:*" bold is allowed).
+# Outlook-style header fields, by role, in many languages (lower-case; "*From:*" and "**From:**" bold are allowed).
 HEADER_FIELDS = {
     "from": "from|von|de|od|van|fra|från|da|lähettäjä|от|kimden|feladó|remetente|desde|mittente"
             "|afzender|nadawca|avsändare|frá|saatja|발신|보낸 사람|보낸사람|từ|发件人|寄件者|差出人|送信者|expéditeur|de la|από"
@@ -182,7 +182,7 @@ MORE_HEADER_FIELDS = {
     "subject": "tēma|teema|เรื่อง|विषय|موضوع|efni|gaia|pwnc",
 }
 FIELD_LINE = re.compile(
-    r"^\s*[*_]?\s*(%s)\s*[*_]?\s*[:：]" % "|".join(
+    r"^\s*[*_]{0,2}\s*(%s)\s*[*_]{0,2}\s*[:：]" % "|".join(
         "(?P<%s>%s)" % (role, names) for role, names in HEADER_FIELDS.items()
     ),
     re.IGNORECASE,
@@ -201,7 +201,7 @@ def is_field(line: str) -> str | None:
 
 
 MORE_FIELD_LINE = re.compile(
-    r"^\s*[*_]?\s*(%s)\s*[*_]?\s*[:：]" % "|".join(
+    r"^\s*[*_]{0,2}\s*(%s)\s*[*_]{0,2}\s*[:：]" % "|".join(
         "(?P<%s>%s|%s)" % (role, HEADER_FIELDS[role], names) for role, names in MORE_HEADER_FIELDS.items()
     ),
     re.IGNORECASE,

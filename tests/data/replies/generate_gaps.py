@@ -194,6 +194,27 @@ add("mobile2-fp-desk", "Here is my answer.\nSent from my desk, which is easier t
 # Only "Label: Name <address>" directly above a block goes with it; a line of text does not.
 add("outlook2-fp-line-above", R + "\nMy manager is Anna <anna@example.lv>, please copy her.\n" + outlook_more["et"] + "\n\n"
     + Q + "\n", R + "\nMy manager is Anna <anna@example.lv>, please copy her.", client="outlook")
+# Outlook's block with its labels in Markdown bold ("**From:**", "__Sent:__"): plain text that a
+# gateway or a converter made of the HTML; "*From:*" (Gmail's plain text) was read already.
+bold_blocks = {
+    "en": "**From:** Support <support@example.com>\n**Sent:** Tuesday, March 3, 2026 10:15 AM\n"
+          "**To:** Max <max@example.com>\n**Subject:** RE: Invoice",
+    "fr": "**De :** Support <support@example.com>\n**Envoyé :** mardi 3 mars 2026 10:15\n"
+          "**À :** Marie <marie@example.fr>\n**Objet :** RE: Facture",
+    "de": "**Von:** Support <support@example.com>\n**Gesendet:** Dienstag, 3. März 2026 10:15\n"
+          "**An:** Max <max@example.de>\n**Betreff:** AW: Rechnung",
+    "en-underscores": "__From:__ Support <support@example.com>\n__Sent:__ Tuesday, March 3, 2026 10:15 AM\n"
+                      "__Subject:__ RE: Invoice",
+}
+for key, block in bold_blocks.items():
+    add("outlook2-bold-%s" % key, R + "\n\nThanks,\nMax\n\n" + block + "\n\n" + Q.replace("> ", "") + "\n", R,
+        lang=key[:2], client="outlook", quoted_contains=[block.split("\n")[0], "case number is 4711"])
+add("outlook2-bold-fp-summary", "Hi,\n\nhere is the summary you asked for:\n\n**From:** our office network in Berlin\n"
+    "**Date:** since Monday, 3 March 2026 10:15\n**To:** the VPN gateway\n**Subject:** login fails with error 809\n\n"
+    "Please look at it today.\n\nThanks,\nMax",
+    "Hi,\n\nhere is the summary you asked for:\n\n**From:** our office network in Berlin\n"
+    "**Date:** since Monday, 3 March 2026 10:15\n**To:** the VPN gateway\n**Subject:** login fails with error 809\n\n"
+    "Please look at it today.", note="negative case: the person's own summary in Markdown bold")
 # --- mobile lines in more languages and apps
 for key, line in {"tr": "iPhone'umdan gönderildi", "cs": "Odesláno z iPhonu", "de-galaxy": "Von meinem Samsung Galaxy "
                   "Smartphone gesendet.", "de-outlook": "Outlook für iOS beziehen", "fr-outlook": "Obtenir Outlook pour iOS",
