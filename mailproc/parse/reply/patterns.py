@@ -120,7 +120,7 @@ ORIGINAL_MESSAGE = re.compile(
     r"|Mensaje\s+original|Messaggio\s+originale|Oorspronkelijk\s+bericht|Origineel\s+bericht"
     r"|Mensagem\s+original|Wiadomość\s+oryginalna|Oryginalna\s+wiadomość|Ursprungligt\s+meddelande"
     r"|Opprinnelig\s+melding|Alkuperäinen\s+viesti|Исходное\s+сообщение|Пересланное\s+сообщение"
-    r"|Původní\s+zpráva|Orijinal\s+Mesaj|Eredeti\s+üzenet|原始邮件|原始郵件|元のメッセージ"
+    r"|Původní\s+zpráva|Orijinal\s+Mesaj|Eredeti\s+üzenet|原始邮件|原始郵件|邮件原件|郵件原件|元のメッセージ"
     r"|Pôvodná\s+správa|Originalna\s+poruka|Оригинално\s+съобщение|Оригінальне\s+повідомлення"
     r"|Вихідне\s+повідомлення|Αρχικό\s+μήνυμα|Mesaj\s+original|Mesajul\s+original|Pesan\s+Asli|Thư\s+gốc"
     r"|원본\s+메시지|ההודעה\s+המקורית|الرسالة\s+الأصلية|Originalmeddelande|Originalni\s+poruka"

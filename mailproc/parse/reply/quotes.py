@@ -204,6 +204,8 @@ def split_quote(lines: list[str], marks: list[str]) -> QuoteSplit:
         while end < n and seq[end] in "sh":
             end += 1
         nxt = next_nonempty(marks, lines, end)
+        while nxt is not None and seq[nxt] == "e":     # an HTML marker line ("\x00indent\x00")
+            nxt = next_nonempty(marks, lines, nxt + 1)
         if nxt is not None and seq[nxt] == "m":
             # Quote on top, reply below it (bottom-posting).
             stop = nxt
@@ -249,10 +251,27 @@ def split_quote(lines: list[str], marks: list[str]) -> QuoteSplit:
     if m and seq[: m.start()].strip("e") and (seq.count("m", m.start()) >= 2 or not any(
             dequote(line).strip() for line in lines[m.start():])):
         return QuoteSplit(lines[: m.start()], lines[m.start():], False)
+    # ... or one under the words with the person's "-- " signature below it (Thunderbird's
+    # "start my reply above the quote" with "place my signature below the quote").
+    signed = _signed_below(lines, seq)
+    if signed is not None:
+        return QuoteSplit(lines[: signed[0]] + lines[signed[1]:], lines[signed[0]:signed[1]], False)
     m = re.match(r"^e*m[me]*", seq)
     if m and seq.count("m", 0, m.end()) >= 2 and "m" not in seq[m.end():]:
         return QuoteSplit(lines[m.end():], lines[: m.end()], False)
     return QuoteSplit(lines, [], False)
+
+
+def _signed_below(lines: list[str], seq: str) -> tuple[int, int] | None:
+    """A block of several ">" lines under the words, then only a "--" rule and a short block
+    under it: the block's start and end."""
+    m = re.search(r"(?<=[tc])e*(m[me]*?)e*(?=t[te]*$)", seq)
+    if m is None or seq.count("m", m.start(1), m.end(1)) < 2:
+        return None
+    below = [line.strip() for line in lines[m.end():] if line.strip()]
+    if not P.SIG_DELIMITER.match(below[0]) or len(below) > 7:
+        return None
+    return m.start(1), m.end(1)
 
 
 def _over_the_words(lines: list[str], marks: list[str], seq: str, i: int) -> bool:

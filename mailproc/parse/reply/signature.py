@@ -295,11 +295,13 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
         line = lines[above_footer[pos]]
         content_from[pos] = content_from[pos + 1] or _content_line(line)
         signoff_from[pos] = signoff_from[pos + 1] or _sign_off_ok(line)
+    answered = _last_answered_quote(lines, content)
     for pos, i in enumerate(above_footer):
         if candidates:
             break       # the first from the top is where the signature starts
-        if i == first_content or i in code_lines or is_postscript(lines[i]):
-            continue        # "P.S." alone over its words is no name's initials
+        if i == first_content or i in code_lines or is_postscript(lines[i]) or i < answered:
+            continue        # "P.S." alone over its words is no name's initials; "Thanks." over
+                            # a ">" line that the person answers under it ends no mail
         s = lines[i].strip()
         below = [lines[j] for j in above_footer[pos + 1:]]
         if content_from[pos + 1]:
@@ -366,6 +368,18 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
     if not any(lines[j].strip() for j in range(start)):
         return None
     return start
+
+
+def _last_answered_quote(lines: list[str], content: list[int]) -> int:
+    """The last ">" line with words of the person's under it, or -1."""
+    words_below = False
+    for i in reversed(content):
+        if P.QUOTE_PREFIX.match(lines[i]):
+            if words_below:
+                return i
+        else:
+            words_below = True
+    return -1
 
 
 # A list's item: a bullet, a dash of any length or a number, and a space.

@@ -215,6 +215,30 @@ add("outlook2-bold-fp-summary", "Hi,\n\nhere is the summary you asked for:\n\n**
     "Hi,\n\nhere is the summary you asked for:\n\n**From:** our office network in Berlin\n"
     "**Date:** since Monday, 3 March 2026 10:15\n**To:** the VPN gateway\n**Subject:** login fails with error 809\n\n"
     "Please look at it today.", note="negative case: the person's own summary in Markdown bold")
+# Thunderbird's "start my reply above the quote" with "place my signature below the quote": the
+# ">" block sits between the words and the "-- " signature.
+add("sig-below-quote-thunderbird", R + "\n\n" + qq(Q) + "\n\n-- \nMax Muster\nAcme GmbH\n+49 30 1234567\n", R,
+    client="thunderbird", quoted_contains=["case number is 4711"])
+# A reply with no words: the client's signature alone above the quote.
+add("sig-alone-above-quote", "-- \nMax Muster\nAcme GmbH\n+49 30 1234567\n\n" + HDR0 + "\n" + qq(Q) + "\n", "",
+    expected_signature="-- \nMax Muster\nAcme GmbH\n+49 30 1234567", note="nothing new: the signature only")
+add("sig-rule-alone-above-quote", "--\n" + qq(Q) + "\n", "", note="a bare rule over the quote is no words")
+add("sig-rule-over-words-fp", "--\nThe printer still fails after the update.\n\n" + HDR0 + "\n" + qq(Q) + "\n", None,
+    checks={"contains": ["The printer still fails after the update."]}, note="negative case: words under the rule")
+# A sign-off word over a ">" line that the person answers below: an inline reply, not its end.
+add("signoff-over-answered-quote", "Two quick answers.\nThanks.\n> Can you send the log file?\nAttached it now.\n"
+    "> Which version do you run?\n4.2.1\n", None,
+    checks={"contains": ["Two quick answers.", "Attached it now.", "4.2.1"]}, note="negative case")
+add("signoff-over-answered-quote-one", "One quick answer.\nThanks.\n> which version\nVersion 4.2.\n",
+    None, checks={"contains": ["One quick answer.", "Version 4.2."]}, note="negative case")
+# Chinese Outlook's divider, words swapped ("邮件原件" beside "原始邮件").
+add("outlook2-zh-divider-swapped", R + "\n-----邮件原件-----\n发件人: Support <support@example.com>\n"
+    "发送时间: 2026年3月3日 10:15\n收件人: Li Ming <li@example.cn>\n主题: 回复: 发票\n\n" + Q + "\n", R, lang="zh",
+    client="outlook", quoted_contains=["case number is 4711"])
+# HTML: an attribution right above the blockquote with no words of the person's: nothing new.
+add("html-attribution-only-over-blockquote",
+    "<div>On Tue, 3 Mar 2026 at 10:15, Support &lt;support@example.com&gt; wrote:</div>"
+    "<blockquote>Your case number is 4711.</blockquote>", "", fmt="html", quoted_contains=["case number is 4711"])
 # --- mobile lines in more languages and apps
 for key, line in {"tr": "iPhone'umdan gönderildi", "cs": "Odesláno z iPhonu", "de-galaxy": "Von meinem Samsung Galaxy "
                   "Smartphone gesendet.", "de-outlook": "Outlook für iOS beziehen", "fr-outlook": "Obtenir Outlook pour iOS",
