@@ -19,7 +19,7 @@ from mailproc.parse.reply import patterns as P
 from mailproc.parse.reply.banner import leading_banner
 from mailproc.parse.reply.postscript import postscript_start
 from mailproc.parse.reply.signature import (
-    list_footer_start, only_ending, only_signature, signature_start, signed_start,
+    list_footer_start, named_block, only_signature, signature_start, signed_start,
 )
 from mailproc.parse.reply.text import (
     is_attribution, mark_lines, next_nonempty, split_inline_attribution,
@@ -197,11 +197,11 @@ def _signature_element(lines: list[str]) -> tuple[list[str], int | None]:
 
 
 def _signature_alone(new: list[str]) -> bool:
-    """Only a "--" rule, alone or over a name's short block: the client's signature put above
-    the quote of a reply with no words."""
+    """Only a "--" rule, alone or over a name's signature block: the client's signature put
+    above the quote of a reply with no words ("--\nYes please" is an answer)."""
     content = [line.strip() for line in new if line.strip()]
     return bool(content) and P.SIG_DELIMITER.match(content[0]) is not None and (
-        len(content) == 1 or only_ending(content[1:]))
+        len(content) == 1 or named_block(content[1:]))
 
 
 def _history_under(new: list[str]) -> int:

@@ -263,11 +263,11 @@ def split_quote(lines: list[str], marks: list[str]) -> QuoteSplit:
 
 
 def _signed_below(lines: list[str], seq: str) -> tuple[int, int] | None:
-    """A block of several ">" lines under the words, then only a "--" rule and a short block
-    under it: the block's start and end."""
+    """A block of several ">" lines under the words, not announced by them, then only a "--"
+    rule and a short block under it: the block's start and end."""
     m = re.search(r"(?<=[tc])e*(m[me]*?)e*(?=t[te]*$)", seq)
-    if m is None or seq.count("m", m.start(1), m.end(1)) < 2:
-        return None
+    if m is None or seq.count("m", m.start(1), m.end(1)) < 2 or P.leads_into(lines, m.start(1)):
+        return None     # "The sync fails with this message:" over the ">" lines: pasted, theirs
     below = [line.strip() for line in lines[m.end():] if line.strip()]
     if not P.SIG_DELIMITER.match(below[0]) or len(below) > 7:
         return None

@@ -183,6 +183,14 @@ def only_ending(lines: list[str]) -> bool:
         or P.is_mobile_line(first)) and all(_is_sig_block_line(line) for line in content[1:])
 
 
+def named_block(lines: list[str]) -> bool:
+    """A full name, with a title after it or not, over a signature's short block ("Max Muster
+    | Support Lead\nmax@…\n+49 …"); not an answer ("Yes please", "Thank you!")."""
+    content = [line.strip() for line in lines if line.strip()]
+    return bool(content) and len(content) <= _CONTACT_BLOCK_MAX and len(content[0].split()) >= 2 \
+        and _is_name_line(content[0], titled=True) and all(_is_sig_block_line(line) for line in content[1:])
+
+
 def _delimited_again(below: list[str]) -> bool:
     """Another "--" further down, after words that are no signature's: rules between paragraphs
     (Markdown), not a signature's own rule ("--\nRegards, Petar\n---\nPGP key: ...")."""
@@ -371,10 +379,12 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
 
 
 def _last_answered_quote(lines: list[str], content: list[int]) -> int:
-    """The last ">" line with words of the person's under it, or -1."""
+    """The last ">" line with words of the person's under it, or -1 (a signature's own ">"
+    line, under its "--" rule, quotes no one)."""
+    rule = next((i for i in content if P.SIG_DELIMITER.match(lines[i].strip())), len(lines))
     words_below = False
     for i in reversed(content):
-        if P.QUOTE_PREFIX.match(lines[i]):
+        if i < rule and P.QUOTE_PREFIX.match(lines[i]):
             if words_below:
                 return i
         else:

@@ -807,13 +807,20 @@ for c in json.loads((Path(__file__).parent / "review_checks.json").read_text(enc
 # warnings; left out: "- name" sign-offs under a question or no punctuation (kept as text),
 # a lone "- item" under a sentence (taken as a sign-off), quoted-printable in Latin-1 or
 # under a gateway's non-ASCII footer, a letter's To:/Subject: lines above a bottom post,
-# nicknames);
+# nicknames); a review of the signature below the quote, a signature alone above it, a
+# sign-off over an answered ">" line, "-----邮件原件-----", an attribution over an HTML
+# blockquote and headers in Markdown bold (review_probe41.json, 2026-12-07: pasted ">" text
+# announced with a colon and signed with "-- ", one-word answers under "--", a signature's
+# own ">" quotation; left out: a signature of nine lines below the quote, a "--" rule between
+# two issues, a re-wrapped quote line without ">" under a signed top post, a "P.S." under a
+# quoted line, a Chinese signature over the divider, "On 3 March our manager wrote:" over a
+# policy blockquote);
 # each with the subject and sender it came with; decided before the extractor ran,
 # the debatable and the wrong left out. "field": "answers" checks an inline reply's answers, not its text.
 for c in [c for name in ("review_probe34.json", "review_probe35.json", "review_probe36.json",
                          "review_probe36b.json", "review_probe37.json", "review_probe37b.json",
                          "review_probe38.json", "review_probe39.json", "review_probe40.json",
-                         "review_probe40b.json")
+                         "review_probe40b.json", "review_probe41.json")
           for c in json.loads((Path(__file__).parent / name).read_text(encoding="utf-8"))]:
     add("checks-" + c["id"], c["input"], None, fmt=c["format"], sender=c["sender"],
         subject=c["subject"], note=c["kind"],
