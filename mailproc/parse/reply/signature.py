@@ -17,7 +17,12 @@ _LIST_FOOTER = re.compile(r"mailing list|listinfo|unsubscribe|abmelden|se désin
 _NAME_WORD = re.compile(r"^[^\W\d_][\w.'’-]*$")
 _BLOCK_MAX = 7  # lines under a sign-off or a name
 _CONTACT_BLOCK_MAX = 11  # ... when phone numbers or addresses show it is a contact block
+_LONG_BLOCK_MAX = 30  # ... under a sign-off and a name, with phones and addresses (_long_contact_block)
 _SEPARATORS = ("|", "·", "•")
+# Gmail's plain text writes bold as "*…*": "*Richard Lindhout* | *Eigenaar*" is a name line.
+_BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]{1,80}?)(?<=\S)\*(?![\w*])")
+# An HTML signature's logo or icon in the text part: "[cid:image001.png@01CE…]<http://…>", "[image: logo]".
+_IMAGE = re.compile(r"^\[(?:cid|image):[^\]]{0,80}\](?:\s*<[^<>\s]+>)?$", re.IGNORECASE)
 _LOWER_DASH = re.compile(r"^\s*-[a-z]")      # "-force": a command's flag
 # A link a mail gateway rewrote (Outlook's safelinks, Proofpoint, Mimecast): long, and the company's;
 # and the place of a signature's image: "[cid:image001.png@01D9...]", "[https://cdn.../logo.png]<...>".
@@ -102,7 +107,7 @@ _LINK_WORDS = re.compile(r"^(?:[^\W\d_][\w.&'’-]*\s?){1,5}$")
 @functools.lru_cache(maxsize=4096)
 def _is_sig_block_line(line: str) -> bool:
     s = line.strip()
-    if not s or DISCLAIMER.search(s) or _BARE_URL.match(s):
+    if not s or DISCLAIMER.search(s) or _BARE_URL.match(s) or _IMAGE.match(s):
         return True
     if _LINK_TARGET.search(s) and all(_LINK_WORDS.match(part.strip()) for part in
                                       re.split(r"[|·•]", _LINK_TARGET.sub("", s)) if part.strip()):
@@ -277,6 +282,7 @@ def list_footer_start(lines: list[str]) -> int | None:
 
 def signature_start(lines: list[str], sender: str | None = None) -> int | None:
     """Index of the first signature line in `lines` (new text, no quote), or None."""
+    lines = [_BOLD.sub(r"\1", line) if "*" in line else line for line in lines]
     content = [i for i, line in enumerate(lines) if line.strip()]
     if len(content) < 2:
         return None
@@ -371,11 +377,33 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
         ):
             candidates.append(i)
     if not candidates:
+        candidates = _long_contact_block(lines, [i for i in content if footer is None or i < footer],
+                                         max(answered, first_content), code_lines)
+    if not candidates:
         return None
     start = min(candidates)
     if not any(lines[j].strip() for j in range(start)):
         return None
     return start
+
+
+def _long_contact_block(lines: list[str], content: list[int], after: int, code_lines: set[int]) -> list[int]:
+    """A sign-off over a name and a company's long contact block (address, phones, mail, links,
+    its register: German firms' run to twenty lines), too long for the tail looked at first.
+    Every line under the sign-off a signature's but for one short slogan ("Example. Zusammen
+    für eine bessere Welt."), at least two of them phone numbers or addresses."""
+    for pos in range(max(0, len(content) - _LONG_BLOCK_MAX - 1), len(content) - _TAIL_LINES):
+        i = content[pos]
+        below = [lines[j].strip() for j in content[pos + 1:]]
+        if i <= after or i in code_lines or not _sign_off_ok(lines[i].strip()) \
+                or not _is_name_line(below[0]) or _introduced_directly(lines, i):
+            continue
+        others = [x for x in below if not _is_sig_block_line(x)]
+        if len(others) <= 1 and all(len(x) <= 60 for x in others) \
+                and not any(_content_line(x) or x.endswith("?") for x in below) \
+                and sum(1 for x in below if _phone(x) or P.EMAIL.search(x)) >= 2:
+            return [i]
+    return []
 
 
 def _last_answered_quote(lines: list[str], content: list[int]) -> int:

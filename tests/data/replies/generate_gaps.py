@@ -633,6 +633,42 @@ for key, body in {
 }.items():
     add("fp2-%s" % key, body, body, note="negative case: nothing should be removed")
 
+# A German firm's signature: sign-off, name, department, rule, address, phones, its register
+# ("Sitz", "HRB", "Vorstand"), twenty lines and more under the sign-off.
+DE_FIRM = ("Mit freundlichen Grüßen\n\nPetra Schneider\nKundenservice Großkunden\n" + "_" * 32 + "\n\n"
+           "Nordlicht Versand AG\nAbteilung Kundenservice (KS-GK)\nHafenstraße 12\n20457 Hamburg\n"
+           "Tel.: +49 40 5550 1200\nFax: +49 40 5550 1299\nMobil: +49 171 5550120\n"
+           "E-Mail: petra.schneider@nordlicht-versand.example\nhttps://www.nordlicht-versand.example\n\n"
+           "Nordlicht Versand AG | Hafenstraße 12 | 20457 Hamburg\n"
+           "Sitz der AG: Hamburg, HRB 123456 | USt.-ID: DE 123456789\n"
+           "Vorstand: Jan Hansen, Maren Ott\nAufsichtsrat: Dr. Klaus Berg (Vors.)\n"
+           "[cid:image001.png@01DA0B2C.5E6F7A80]<https://www.nordlicht-versand.example/>")
+DE_WORDS = ("Hallo zusammen,\n\ndie Lieferung 4711 ist bei uns immer noch nicht angekommen.\n"
+            "Bitte prüfen Sie den Status und melden Sie sich kurz.")
+add("sig-de-firm-long", DE_WORDS + "\n\n" + DE_FIRM + "\n", DE_WORDS, lang="de",
+    expected_signature=DE_FIRM)
+add("sig-de-firm-long-over-outlook", DE_WORDS + "\n\n" + DE_FIRM + "\nVon: Support <support@example.com>\n"
+    "Gesendet: Dienstag, 3. März 2026 10:15\nAn: Petra Schneider\nBetreff: Lieferung 4711\n\n" + Q + "\n",
+    DE_WORDS, lang="de", client="outlook", quoted_contains=["case number is 4711"])
+add("sig-de-firm-long-fp-list", "Hallo,\n\nbitte liefern Sie an diese Filialen.\n\nMit freundlichen Grüßen\n"
+    "Petra Schneider\n\nFiliale Nord: Hafenstraße 12, 20457 Hamburg, Tel. +49 40 5550 1200\n"
+    "Filiale Süd: Marktplatz 3, 80331 München, Tel. +49 89 5550 3400\n"
+    "Filiale West: Domplatz 1, 50667 Köln, Tel. +49 221 5550 5600\n\nWelche Filiale wird zuerst beliefert?\n"
+    "Die Ware für Köln eilt am meisten, bitte vorziehen.\n\nDanke!\n" + "\n" * 3 + "\n".join(
+        "Position %d: Artikel %d, Menge %d" % (n, 1000 + n, n * 5) for n in range(1, 13)) + "\n",
+    None, lang="de", checks={"contains": ["Welche Filiale wird zuerst beliefert?", "Position 12: Artikel 1012"]},
+    note="negative case: words and a list under the sign-off's block")
+# Gmail's plain text writes the HTML signature's bold as "*…*": "*Name* | *Title*" opens it.
+GMAIL_BOLD = "*Richard Stone*\n*Owner, Stone Repairs*\n+31 6 12 34 56 78\nrichard@stone.example"
+add("sig-gmail-bold-name", "That works for me, go ahead with the repair.\n\n" + GMAIL_BOLD + "\n",
+    "That works for me, go ahead with the repair.", client="gmail", expected_signature=GMAIL_BOLD)
+GMAIL_BOLD_TITLE = "*Richard Stone* | *Owner*\n*Call me +31 6 12 34 56 78*\nrichard@stone.example"
+add("sig-gmail-bold-name-title", "That works for me, go ahead with the repair.\n\n" + GMAIL_BOLD_TITLE + "\n",
+    "That works for me, go ahead with the repair.", client="gmail", expected_signature=GMAIL_BOLD_TITLE)
+add("sig-gmail-bold-fp-words", "Please ship to:\n\n*Richard Stone*\n*Stone Repairs*\n+31 6 12 34 56 78\n",
+    "Please ship to:\n\n*Richard Stone*\n*Stone Repairs*\n+31 6 12 34 56 78", client="gmail",
+    note="negative case: an address the person announces")
+
 # --- forwarded mail inside a reply ("Re:" subject): the person's words above it are the new text
 N = "Here is the answer from our bank, as you asked."
 fwds = {
