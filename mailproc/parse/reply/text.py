@@ -365,6 +365,10 @@ def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
         if P.ATTRIBUTION_START.match(part):
             return 0  # the attribution starts on that line, not on this one
         joined = joined + " " + part
+        if j == i + 1 and line.endswith("<") and P.DATE_ADDRESS_HEADER.match(joined):
+            after = next_nonempty(marks, lines, j + 1)     # Gmail's old "2013/11/13 John Smith <\n
+            if after is not None and marks[after] == "m":   # john@smith.org>" over the quote
+                return 2
         if P.VERB.search(part) or part.endswith((":", "：")):
             after = next_nonempty(marks, lines, j + 1)
             quote_next = after is not None and marks[after] == "m"

@@ -97,6 +97,13 @@ wrapped = {
     "sv-gmail-2": ("sv", "tis 3 mars 2026 kl 10:15 skrev Sven Svensson <\nsven.svensson@example.com>:"),
     "tr-gmail-2": ("tr", "3 Mar 2026 Sal, 10:15 tarihinde Ali Yılmaz <\nali.yilmaz@example.com> şunu yazdı:"),
 }
+# Gmail's old header, date, name and address without a verb, wrapped at the address.
+add("wrap-gmail-old-date-address", R + "\n\n2026/3/3 Support Team <\nsupport@example.com>\n\n" + qq(Q) + "\n", R,
+    client="gmail", quoted_contains=["case number is 4711"])
+add("wrap-gmail-old-date-address-fp", "Our relay logged this:\n\n2026/3/3 10:15 relay <\nbounce@example.com>\n\n"
+    "and then nothing more arrived.\n", "Our relay logged this:\n\n2026/3/3 10:15 relay <\nbounce@example.com>\n\n"
+    "and then nothing more arrived.", note="negative case: no quote under it")
+
 # --- languages whose verb no pattern names: told by their shape above a ">" quote (a bracketed
 # address, a year and a time, a colon at the end); Gmail's localised attribution
 any_language = {
