@@ -12,7 +12,7 @@ from mailproc.parse.reply.legal import disclaimer_start, is_legal
 from mailproc.parse.reply.postscript import is_postscript, postscript_like
 from mailproc.parse.reply.signature_lines import (
     AFTER_NAME, BARE_ONLY, DOTTED_END, SEPARATORS, has_contact, is_name_line, is_sig_block_line, phone,
-    sign_off_ok, unbolded,
+    sign_off_ok,
 )
 from mailproc.parse.reply.text import is_fence
 
@@ -175,7 +175,6 @@ def list_footer_start(lines: list[str]) -> int | None:
 
 def signature_start(lines: list[str], sender: str | None = None) -> int | None:
     """Index of the first signature line in `lines` (new text, no quote), or None."""
-    lines = [unbolded(line) for line in lines]
     content = [i for i, line in enumerate(lines) if line.strip()]
     if len(content) < 2:
         return None
@@ -269,9 +268,8 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
             and not P.announced(lines, i)
         ):
             candidates.append(i)
-    if not candidates:
-        candidates = _long_contact_block(lines, [i for i in content if footer is None or i < footer],
-                                         max(answered, first_content), code_lines)
+    candidates += _long_contact_block(lines, content, max(answered, first_content), code_lines,
+                                      min(candidates, default=len(lines)))
     if not candidates:
         return None
     start = min(candidates)
@@ -280,23 +278,41 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
     return start
 
 
-def _long_contact_block(lines: list[str], content: list[int], after: int, code_lines: set[int]) -> list[int]:
+def _long_contact_block(lines: list[str], content: list[int], after: int, code_lines: set[int],
+                        below_start: int) -> list[int]:
     """A sign-off over a name and a company's long contact block (address, phones, mail, links,
-    its register: German firms' run to twenty lines), too long for the tail looked at first.
+    a rule, its register: German firms' run to twenty lines and more), above the tail looked
+    at first or above the start found there (the company's name over its own short block).
     Every line under the sign-off a signature's but for one short slogan ("Example. Zusammen
-    für eine bessere Welt."), at least two of them phone numbers or addresses."""
-    for pos in range(max(0, len(content) - _LONG_BLOCK_MAX - 1), len(content) - _TAIL_LINES):
+    für eine bessere Welt.", not the last line: a note under the signature is the person's),
+    two of them phone numbers or addresses, one a rule or a register line ("Sitz der AG: …,
+    HRB …", "KvK …"): a list of contacts or orders has neither; at most three "Label: value"
+    lines besides phones and the register (master data the customer sends has more:
+    "Firma: …", "Ansprechpartner: …", "Bank: …", "Zahlungsziel: …")."""
+    for pos in range(max(0, len(content) - _LONG_BLOCK_MAX - 1), len(content) - 1):
         i = content[pos]
-        below = [lines[j].strip() for j in content[pos + 1:]]
+        if i >= below_start or pos >= len(content) - _TAIL_LINES and below_start == len(lines):
+            break
         if i <= after or i in code_lines or not sign_off_ok(lines[i].strip()) \
-                or not is_name_line(below[0]) or _introduced_directly(lines, i):
+                or not is_name_line(lines[content[pos + 1]]) or _introduced_directly(lines, i):
             continue
+        below = [lines[j].strip() for j in content[pos + 1:]]
         others = [x for x in below if not is_sig_block_line(x)]
-        if len(others) <= 1 and all(len(x) <= 60 for x in others) \
-                and not any(_content_line(x) or x.endswith("?") for x in below) \
+        if len(others) <= 1 and all(len(x) <= 60 for x in others) and below[-1] not in others \
+                and not any(_content_line(x) or x.endswith(("?", ":")) for x in below) \
+                and sum(1 for x in below if _LABELLED.match(x) and not _REGISTER.search(x)
+                        and not P.CONTACT_LABEL.match(x)) <= 3 \
+                and any(P.RULE_LINE.match(x) or _REGISTER.search(x) for x in below) \
                 and sum(1 for x in below if phone(x) or P.EMAIL.search(x)) >= 2:
             return [i]
     return []
+
+
+_LABELLED = re.compile(r"^[^\W\d_][\w./ -]{0,24}:\s")
+# A company's register and tax lines under its signature.
+_REGISTER = re.compile(r"\b(?:HRB|HRA|USt\.?-?Id(?:Nr)?|UID|Sitz|Vorstand|Aufsichtsrat|Registergericht"
+                       r"|Amtsgericht|Geschäftsführ\w*|Handelsregister|KvK|BTW|IBAN|VAT|SIRET|SIREN|RCS"
+                       r"|Registered\s+(?:office|in)|Company\s+(?:No|number))\b", re.IGNORECASE)
 
 
 def _last_answered_quote(lines: list[str], content: list[int]) -> int:

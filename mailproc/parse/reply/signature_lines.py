@@ -11,15 +11,6 @@ from mailproc.parse.reply.legal import DISCLAIMER
 
 _NAME_WORD = re.compile(r"^[^\W\d_][\w.'’-]*$")
 SEPARATORS = ("|", "·", "•")
-# Gmail's plain text writes bold as "*…*": "*Richard Lindhout* | *Eigenaar*" is a name line.
-_BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]{1,80}?)(?<=\S)\*(?![\w*])")
-
-
-def unbolded(line: str) -> str:
-    """The line with Gmail's "*bold*" marks taken off the words."""
-    return _BOLD.sub(r"\1", line) if "*" in line else line
-
-
 # A link a mail gateway rewrote (Outlook's safelinks, Proofpoint, Mimecast): long, and the company's;
 # and the place of a signature's image: "[cid:image001.png@01D9...]", "[https://cdn.../logo.png]<...>",
 # "[image: logo webridge]" (Gmail).

@@ -665,13 +665,8 @@ add("sig-de-firm-long-fp-list", "Hallo,\n\nbitte liefern Sie an diese Filialen.\
         "Position %d: Artikel %d, Menge %d" % (n, 1000 + n, n * 5) for n in range(1, 13)) + "\n",
     None, lang="de", checks={"contains": ["Welche Filiale wird zuerst beliefert?", "Position 12: Artikel 1012"]},
     note="negative case: words and a list under the sign-off's block")
-# Gmail's plain text writes the HTML signature's bold as "*…*": "*Name* | *Title*" opens it.
-GMAIL_BOLD = "*Richard Stone*\n*Owner, Stone Repairs*\n+31 6 12 34 56 78\nrichard@stone.example"
-add("sig-gmail-bold-name", "That works for me, go ahead with the repair.\n\n" + GMAIL_BOLD + "\n",
-    "That works for me, go ahead with the repair.", client="gmail", expected_signature=GMAIL_BOLD)
-GMAIL_BOLD_TITLE = "*Richard Stone* | *Owner*\n*Call me +31 6 12 34 56 78*\nrichard@stone.example"
-add("sig-gmail-bold-name-title", "That works for me, go ahead with the repair.\n\n" + GMAIL_BOLD_TITLE + "\n",
-    "That works for me, go ahead with the repair.", client="gmail", expected_signature=GMAIL_BOLD_TITLE)
+# Gmail's plain text writes the HTML signature's bold as "*…*": a name so written is left in the
+# text (reading "*Urgent*" over a phone number as a name cut the words: review2, 2026-12-07).
 add("sig-gmail-bold-fp-words", "Please ship to:\n\n*Richard Stone*\n*Stone Repairs*\n+31 6 12 34 56 78\n",
     "Please ship to:\n\n*Richard Stone*\n*Stone Repairs*\n+31 6 12 34 56 78", client="gmail",
     note="negative case: an address the person announces")
@@ -857,13 +852,19 @@ for c in json.loads((Path(__file__).parent / "review_checks.json").read_text(enc
 # own ">" quotation; left out: a signature of nine lines below the quote, a "--" rule between
 # two issues, a re-wrapped quote line without ">" under a signed top post, a "P.S." under a
 # quoted line, a Chinese signature over the divider, "On 3 March our manager wrote:" over a
-# policy blockquote);
+# policy blockquote); a review of long company signatures and Gmail's bold
+# (review_probe41b.json: order lists, contact lists, logs, rosters and master data after a
+# sign-off, "*Urgent*" over a phone number; left out: signatures of 12 to 13 lines under
+# the sign-off with no register or rule, two slogans, a question or a P.S. inside the
+# signature, Dutch names with "de"/"van", a note under a long signature, Gmail's "*bold*"
+# name lines);
 # each with the subject and sender it came with; decided before the extractor ran,
 # the debatable and the wrong left out. "field": "answers" checks an inline reply's answers, not its text.
 for c in [c for name in ("review_probe34.json", "review_probe35.json", "review_probe36.json",
                          "review_probe36b.json", "review_probe37.json", "review_probe37b.json",
                          "review_probe38.json", "review_probe39.json", "review_probe40.json",
-                         "review_probe40b.json", "review_probe41.json")
+                         "review_probe40b.json", "review_probe41.json",
+                         "review_probe41b.json")
           for c in json.loads((Path(__file__).parent / name).read_text(encoding="utf-8"))]:
     add("checks-" + c["id"], c["input"], None, fmt=c["format"], sender=c["sender"],
         subject=c["subject"], note=c["kind"],
