@@ -260,6 +260,33 @@ def test_no_vector_for_mail_that_continues_the_senders_case(app, monkeypatch):
     assert [o.rule for o in process_pending(app)] == ["subject"]
 
 
+@pytest.mark.skipif(not SEMANTIC, reason="semantic KB stage not installed")
+def test_a_vector_for_a_reply_to_mail_no_case_holds(app, monkeypatch):
+    """A person's reply to mail mailproc never saw (a list post, mail from before it ran)
+    opens a case that asks the KB: prepared ahead it has its vector, and the ordered step
+    computes none; a reply to a stored message (or to our acknowledgement) gets none."""
+    monkeypatch.setenv(prepare_pool.ENV, "0")
+    ingest(app, [_mail("ann@customer.example", "Export stops at 80%", "first@customer.example")])
+    assert [o.rule for o in process_pending(app)] == ["new"]
+    how = prepare.recipe(app)
+
+    def reply(msgid: str, named: str) -> bytes:
+        return _mail("bob@other.example", "Re: Printer offline", msgid).replace(
+            b"\r\n\r\n", f"\r\nIn-Reply-To: <{named}>\r\nReferences: <{named}>\r\n\r\n".encode(), 1)
+
+    known = reply("r1@other.example", "first@customer.example")
+    unknown = reply("r2@other.example", "never-seen@lists.example.org")
+    assert prepare.prepare_bytes(known, MONDAY, MONDAY, how, app.db).vector is None
+    ahead = prepare.prepare_bytes(unknown, MONDAY, MONDAY, how, app.db)
+    assert ahead.vector is not None
+    [raw_id] = ingest(app, [unknown])
+    encoded = []
+    monkeypatch.setattr(semantic_mod.MiniLMEncoder, "encode",
+                        lambda self, texts, *a, **k: encoded.append(texts) or pytest.fail("encoded"))
+    assert process_raw(app, raw_id, prepared=ahead).rule == "new"
+    assert encoded == []
+
+
 def test_prints_of_a_persons_mail_are_stored_when_the_pool_left_them_out(app):
     """The pool computes a mail's own prints only when it takes it for a person's; where its
     guess was wrong (None), the ordered step computes the prints the message stores."""

@@ -136,7 +136,7 @@ def prepare_bytes(raw: bytes, received_fallback_at: datetime | None, now: dateti
     kind = verdict.kind
     bounce = analyse_bounce(parsed, raw) if kind == "bounce" else None
     key = vector = None
-    if how.query_tokens is not None and _may_open_case(parsed, kind) \
+    if how.query_tokens is not None and _may_open_case(parsed, kind, db) \
             and not _continues_a_case(db, parsed, now, how.subject_window):
         key = query_text(suggestion_query(parsed.subject, parsed.new_text or parsed.text),
                          how.query_tokens, get_encoder())
@@ -157,9 +157,14 @@ def rules_key(own_addresses: frozenset[str], own_message_id_domain: str,
                                 sorted(agent_addresses), loop_token)).encode()).hexdigest()
 
 
-def _may_open_case(parsed: ParsedMessage, kind: str) -> bool:
-    """Only a new customer case asks the KB: human mail that names no earlier message."""
-    return kind == "human" and not (parsed.in_reply_to or parsed.references)
+def _may_open_case(parsed: ParsedMessage, kind: str, db: Database | None) -> bool:
+    """Only a new customer case asks the KB: human mail that names no earlier message, or
+    only messages no case holds (a reply to a list post, to mail sent before mailproc): the
+    ordered step would otherwise compute the vector itself, tens of milliseconds."""
+    named = [*parsed.in_reply_to, *parsed.references]
+    return kind == "human" and (not named or db is not None and not _asked(
+        db, lambda lookup: lookup.case_for_message_ids(named) or lookup.case_for_referenced_ids(named),
+        True))
 
 
 def _continues_a_case(db: Database | None, parsed: ParsedMessage, now: datetime,
@@ -173,13 +178,18 @@ def _continues_a_case(db: Database | None, parsed: ParsedMessage, now: datetime,
     if db is None or not sender or is_generic_subject(subject):
         return False
     since = window_start(parsed.date_at, now, window)
+    return _asked(db, lambda lookup: lookup.recent_case_for_subject(sender, subject, since), False)
+
+
+def _asked(db: Database, question, failed: bool) -> bool:
+    """Whether `question(lookup)` finds a case; `failed` when the database cannot tell (only
+    a guess: the ordered step threads the message whatever it says)."""
     try:
         with db.reading() as session:
-            found = DbThreadLookup(session).recent_case_for_subject(sender, subject, since)
-    except Exception:  # noqa: BLE001 - only a guess: without it the vector is computed
-        log.warning("prepare: the look-up of the sender's cases failed", exc_info=True)
-        return False
-    return found is not None
+            return question(DbThreadLookup(session)) is not None
+    except Exception:  # noqa: BLE001 - only a guess
+        log.warning("prepare: the look-up of a case failed", exc_info=True)
+        return failed
 
 
 # -- the ordered step's side ------------------------------------------------------------------
