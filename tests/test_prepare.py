@@ -18,7 +18,7 @@ from mailproc.classify.inbound import classify_inbound
 from mailproc.db import Database
 from mailproc.kb import semantic as semantic_mod
 from mailproc.kb.search import suggestion_query
-from mailproc.models import Case, Message, MessagePrint, RawMessage
+from mailproc.models import Case, Message, MessagePrint, OutboundMail, RawMessage
 from mailproc.parse.message import parse_message
 from mailproc.runners import prepare, prepare_pool, prepare_redis
 from mailproc.runners.inbound import process_pending, process_raw
@@ -264,7 +264,8 @@ def test_no_vector_for_mail_that_continues_the_senders_case(app, monkeypatch):
 def test_a_vector_for_a_reply_to_mail_no_case_holds(app, monkeypatch):
     """A person's reply to mail mailproc never saw (a list post, mail from before it ran)
     opens a case that asks the KB: prepared ahead it has its vector, and the ordered step
-    computes none; a reply to a stored message (or to our acknowledgement) gets none."""
+    computes none; a reply to a stored message, to our acknowledgement or to mail received
+    and not processed yet (a backlog) gets none."""
     monkeypatch.setenv(prepare_pool.ENV, "0")
     ingest(app, [_mail("ann@customer.example", "Export stops at 80%", "first@customer.example")])
     assert [o.rule for o in process_pending(app)] == ["new"]
@@ -277,8 +278,16 @@ def test_a_vector_for_a_reply_to_mail_no_case_holds(app, monkeypatch):
     known = reply("r1@other.example", "first@customer.example")
     unknown = reply("r2@other.example", "never-seen@lists.example.org")
     assert prepare.prepare_bytes(known, MONDAY, MONDAY, how, app.db).vector is None
+    with app.db.transaction() as session:
+        [ack] = session.scalars(select(OutboundMail.message_id)).all()
+    assert prepare.prepare_bytes(reply("r3@other.example", ack.strip("<>")), MONDAY, MONDAY, how,
+                                 app.db).vector is None
+    ingest(app, [_mail("cy@third.example", "Login fails", "pending@third.example")])   # not processed
+    assert prepare.prepare_bytes(reply("r4@other.example", "pending@third.example"), MONDAY, MONDAY,
+                                 how, app.db).vector is None
     ahead = prepare.prepare_bytes(unknown, MONDAY, MONDAY, how, app.db)
     assert ahead.vector is not None
+    process_pending(app)
     [raw_id] = ingest(app, [unknown])
     encoded = []
     monkeypatch.setattr(semantic_mod.MiniLMEncoder, "encode",

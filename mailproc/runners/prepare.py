@@ -159,12 +159,12 @@ def rules_key(own_addresses: frozenset[str], own_message_id_domain: str,
 
 def _may_open_case(parsed: ParsedMessage, kind: str, db: Database | None) -> bool:
     """Only a new customer case asks the KB: human mail that names no earlier message, or
-    only messages no case holds (a reply to a list post, to mail sent before mailproc): the
-    ordered step would otherwise compute the vector itself, tens of milliseconds."""
+    only mail mailproc never received nor sent (a reply to a list post, to mail from before
+    mailproc): the ordered step would otherwise compute the vector itself, tens of
+    milliseconds. Mail received and not processed yet counts as known (a backlog)."""
     named = [*parsed.in_reply_to, *parsed.references]
     return kind == "human" and (not named or db is not None and not _asked(
-        db, lambda lookup: lookup.case_for_message_ids(named) or lookup.case_for_referenced_ids(named),
-        True))
+        db, lambda lookup: lookup.names_known_mail(named), True))
 
 
 def _continues_a_case(db: Database | None, parsed: ParsedMessage, now: datetime,
@@ -182,11 +182,11 @@ def _continues_a_case(db: Database | None, parsed: ParsedMessage, now: datetime,
 
 
 def _asked(db: Database, question, failed: bool) -> bool:
-    """Whether `question(lookup)` finds a case; `failed` when the database cannot tell (only
-    a guess: the ordered step threads the message whatever it says)."""
+    """Whether `question(lookup)` finds something (a case's id, True); `failed` when the
+    database cannot tell (only a guess: the ordered step threads the message whatever it says)."""
     try:
         with db.reading() as session:
-            return question(DbThreadLookup(session)) is not None
+            return bool(question(DbThreadLookup(session)))
     except Exception:  # noqa: BLE001 - only a guess
         log.warning("prepare: the look-up of a case failed", exc_info=True)
         return failed

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, aliased
 from mailproc.db import core
 from mailproc.models import (
     Case, Contact, Direction, Message, MessagePrint, MessageRef, OutboundMail,
-    Participant,
+    Participant, RawMessage,
 )
 from mailproc.store.messages import bare_id
 from mailproc.thread.nearby import RecentCase, domain_of
@@ -67,6 +67,12 @@ _HELD = (select(MessagePrint.print, Message.case_id).distinct()
          .where(MessagePrint.print.in_(_in("prints")), Message.case_id.in_(_in("cases"))))
 
 
+# Any of the ids mail mailproc holds or sent, or a stored message names: a raw message not yet
+# processed counts (its case will be there when the ordered step reaches the mail naming it).
+_KNOWN = union_all(
+    select(RawMessage.id).where(RawMessage.header_message_id.in_(_ids)),
+    select(OutboundMail.id).where(OutboundMail.message_id.in_(_in("both"))),
+    select(MessageRef.id).where(MessageRef.ref_id.in_(_ids))).limit(1)
 # The cases of _MESSAGE_CASES's rows, whole: the ORM objects placement asks for.
 _NAMED_CASES = select(Case).where(Case.id.in_(select(_MESSAGE_CASES.subquery().c.case_id)))
 
@@ -213,6 +219,12 @@ class DbThreadLookup:
                         if rank == 0 and mid == own and from_addr == sender
                         and subj == subject and direction == Direction.IN)
         return self._live(*copies[0][1:]) if copies else None
+
+    def names_known_mail(self, ids: Sequence[str]) -> bool:
+        """Whether any of `ids` is mail received (processed or not), mail sent, or named by
+        stored mail: a reply to it is threaded, not a new case."""
+        ids = [bare_id(i) for i in ids]
+        return bool(ids) and self._read(_KNOWN, _message_ids(ids)).first() is not None
 
     def case_for_referenced_ids(self, ids: Sequence[str]) -> int | None:
         ids = [bare_id(i) for i in ids]
