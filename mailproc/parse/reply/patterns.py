@@ -5,6 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# Thunderbird's verbs in be, br, cy, eu, fy, ga, gd, gl, hsb, nn, rm, sq: everyday words of
+# their languages, so a line with one is an attribution only with an address in it.
+ADDRESSED = (r"напісаў|напісала|skrivet\s+eo\s+bet\s+gant|ysgrifennodd|idatzi\s+zuen|skreau|scríobh"
+             r"|sgrìobh|escribiu|napisa|skreiv|ha\s+scrit|scrit|shkroi")
+ADDRESSED_VERB = re.compile(ADDRESSED, re.IGNORECASE)
 # Verbs that end an attribution line ("On ... wrote:"), in the languages mail clients ship.
 WROTE = (
     r"wrote|writes|pisze|schreibt|escribe|scrive|schrieb|geschrieben|a\s+écrit|a\s+ecrit|écrit|escribió|escribio|ha\s+scritto|scrisse"
@@ -18,9 +23,12 @@ WROTE = (
     r"|menulis|je\s+napisao|je\s+napisala|napisao\s+je|napisala\s+je|написао|rakstīja|va\s+escriure"
     r"|ha\s+escrit(?=\s*:\s*$)|skrifaði|כתב|כתבה|كتب"
     r"|napisana\s+przez"    # pl Apple Mail: "Wiadomość napisana przez X w dniu …, o godz. …:"
-)
+    r"|napisal\(a\)|je\s+napisal\(a\)"
+    r"|%s"
+) % ADDRESSED
+
 # ja Apple Mail "…のメール:", ko Thunderbird "… 쓴 글:", th Gmail "… เขียนว่า:"
-WROTE_CJK = r"写道|寫道|書きました|書き込みました|のメッセージ|のメール|작성|쓴\s?글|เขียนว่า"
+WROTE_CJK = r"写道|寫道|写于|書きました|書き込みました|のメッセージ|のメール|작성|쓴\s?글|เขียนว่า"
 
 
 def by_first_letter(alternatives: str) -> str:
@@ -125,7 +133,9 @@ ORIGINAL_MESSAGE = re.compile(
     r"|Вихідне\s+повідомлення|Αρχικό\s+μήνυμα|Mesaj\s+original|Mesajul\s+original|Pesan\s+Asli|Thư\s+gốc"
     r"|원본\s+메시지|ההודעה\s+המקורית|الرسالة\s+الأصلية|Originalmeddelande|Originalni\s+poruka"
     r"|Mail\s+original|Ursprüngliche\s+Mail|Original\s+Mail"  # Zimbra
-    r"|원본\s+메일)"  # Daum, Hanmail
+    r"|원본\s+메일"  # Daum, Hanmail
+    r"|Original\s+Meddelelse|Özgün\s+İleti|原始信息)"   # Thunderbird da, tr, zh-CN
+    r"(?:\s*/\s*Orig\.\s?Msg\.?)?"      # Thunderbird fi: "Alkuperäinen viesti / Orig.Msg."
     # alone on its line, or with the header run on after it ("--------Von: … Datum: …")
     r"\s*[-=_*~]{2,}(?:\s*$|\s*(?=[^\W\d_]{2,12}\s?:))",
     re.IGNORECASE,
@@ -147,7 +157,9 @@ FORWARD_MARKER = re.compile(
     r"|الرسالة\s+المعاد\s+توجيهها|Tin\s+nhắn\s+đã\s+chuyển\s+tiếp|Thư\s+đã\s+chuyển\s+tiếp|Pesan\s+terusan"
     r"|Pesan\s+yang\s+diteruskan|Videresendt\s+besked|Videresendt\s+e-mail|Anfang\s+der\s+weitergeleiteten"
     r"\s+(?:Nachricht|E-Mail)|Inicio\s+del\s+mensaje\s+reenviado|Inizio\s+messaggio\s+inoltrato"
-    r"|Början\s+av\s+vidarebefordrat\s+meddelande|Mensaxe\s+reenviada|Missatge\s+reenviat)"
+    r"|Början\s+av\s+vidarebefordrat\s+meddelande|Mensaxe\s+reenviada|Missatge\s+reenviat"
+    r"|Treść\s+przekazanej\s+wiadomości|İletilmiş\s+İleti|转发的消息)"      # Thunderbird pl, tr, zh-CN
+    r"(?:\s*/\s*Fwd\.\s?Msg\.?)?"      # Thunderbird fi: "Välitetty viesti / Fwd.Msg"
     r"\s*:?\s*(?:[-=_*~]{2,})?\s*$",
     re.IGNORECASE,
 )

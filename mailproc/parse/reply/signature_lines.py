@@ -118,4 +118,4 @@ def has_contact(lines: list[str]) -> bool:
 
 # Degrees and companies' legal forms written with dots, at a line's end.
 DOTTED_END = re.compile(r"(?<![\w.])(?:Ph\.D|M\.D|M\.Sc|B\.Sc|Dr\.-Ing|s\.r\.o|Sp\. z o\.o|S\.A|S\.L"
-                         r"|S\.p\.A|B\.V|N\.V|e\.V|S\.A\.S|S\.R\.L)\.$")
+                        r"|S\.p\.A|B\.V|N\.V|e\.V|S\.A\.S|S\.R\.L)\.$")

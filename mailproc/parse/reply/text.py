@@ -82,6 +82,8 @@ def is_attribution(text: str, next_is_quote: bool) -> bool:
             return False
     has_date = P.DATE_HINT.search(text) is not None
     has_email = P.EMAIL.search(text) is not None
+    if not has_email and P.ADDRESSED_VERB.fullmatch(verb.group()):
+        return False    # "…, zuen teknikariak hau idatzi zuen:" (eu) tells of a colleague's words
     if has_date or has_email:
         return True
     if verb.group().lower().endswith("escrit"):
@@ -115,7 +117,7 @@ def _dated_after_address(text: str, verb: re.Match, rest: str, ends_colon: bool,
     return (ends_colon and (not english or next_is_quote and rest[:3].lower() == "on ")
             and len(rest) <= 80
             and _BRACKETED_ADDRESS.search(text, 0, verb.start()) is not None
-            and _YEAR.search(rest) is not None and TIME.search(rest) is not None)
+            and (_YEAR.search(rest) or _SHORT_DATE.search(rest)) and TIME.search(rest) is not None)
 
 
 def next_nonempty(marks: list[str], lines: list[str], i: int) -> int | None:
@@ -265,6 +267,7 @@ def _shown(lines: list[str], i: int, block: int) -> bool:
 
 _MAYBE_ATTRIBUTION = re.compile(r"[\d:：@]|^-")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_SHORT_DATE = re.compile(r"(?<![\d./-])\d{1,2}[./-]\d{1,2}[./-]\d{2}(?![\d./-])")   # Thunderbird's "3/3/26"
 _BRACKETED_ADDRESS = re.compile(r"[<\[(]\s?(?:mailto:)?[^<>\[\]()\s]+@[^<>\[\]()\s]+\s?[>\])]")
 _BRACKETS = re.compile(r"\((?:[^()]|\([^()]*\))*\)")    # (…), one level nested: eu "(…, og. (10:15))"
 # Every script's decimal digits as ASCII ones: a date in Bengali or Persian digits is a date.

@@ -778,6 +778,24 @@ for c in json.loads((Path(__file__).parent / "review_kinds.json").read_text(enco
     add("kinds-" + c["id"], c["input"], c["expected_text"], fmt=c["format"], lang=c["lang"],
         sender=c["sender"], subject=c["subject"], answers=c.get("expected_answers"),
         note=c.get("note") or None)
+# Thunderbird's reply headers in its 49 locales ("On #2 #3, #1 wrote:", "#1 wrote on #2 #3:",
+# "#1 wrote:", "-------- Original Message --------" over its localised labels), filled in with a
+# date and time in each locale's short format (thunderbird_l10n.json: the strings from
+# thunderbird/thunderbird-l10n, 2026-12-07; left out: hy-AM ends its line in "." and km is no
+# longer a locale; ca "#1 ha escrit el #2 #3:" without an address).
+for c in json.loads((Path(__file__).parent / "thunderbird_l10n.json").read_text(encoding="utf-8")):
+    add(c["id"], c["input"], c["expected"], subject=c["subject"], client="thunderbird",
+        quoted_contains=c["quoted"], note=c["source"])
+# Thunderbird's verbs in languages where they are everyday words: with no address, the person's.
+add("tb-verb-gl-prose", "Ola,\n\nO meu compañeiro escribiu o 3/3/2026 ás 10:15:\n\n> Non recibimos o pago.\n\n"
+    "Pero o pago fíxose o 28/2. Podedes comprobalo?\n", None, lang="gl",
+    checks={"contains": ["O meu compañeiro escribiu o 3/3/2026 ás 10:15:", "Podedes comprobalo?"]},
+    note="negative case: a colleague's words the person tells of")
+add("tb-verb-cy-prose", "Helo,\n\nYsgrifennodd fy nghydweithiwr ddoe am 10:15:\n\n> Mae'r gweinydd i lawr.\n\n"
+    "Mae'n dal i lawr heddiw. Allwch chi helpu?\n", None, lang="cy",
+    checks={"contains": ["Ysgrifennodd fy nghydweithiwr ddoe am 10:15:", "Allwch chi helpu?"]},
+    note="negative case")
+
 # Four reviews of those rules (review_rules.json): inputs where a rule too wide would cut the
 # person's words or leave history and signatures in them (abbreviations ending a quoted line,
 # sign-offs under inline answers, boxes and GDPR words in the person's text, dateless and
