@@ -6,7 +6,8 @@ import re
 import unicodedata
 
 # Thunderbird's verbs in be, br, cy, eu, fy, ga, gd, gl, hsb, nn, rm, sq: everyday words of
-# their languages, so a line with one is an attribution only with an address in it.
+# their languages, so a line with one is an attribution only with an address in it and a ">"
+# quote under it (text.is_attribution).
 ADDRESSED = (r"напісаў|напісала|skrivet\s+eo\s+bet\s+gant|ysgrifennodd|idatzi\s+zuen|skreau|scríobh"
              r"|sgrìobh|escribiu|napisa|skreiv|ha\s+scrit|scrit|shkroi")
 ADDRESSED_VERB = re.compile(ADDRESSED, re.IGNORECASE)

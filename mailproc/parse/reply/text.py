@@ -82,8 +82,12 @@ def is_attribution(text: str, next_is_quote: bool) -> bool:
             return False
     has_date = P.DATE_HINT.search(text) is not None
     has_email = P.EMAIL.search(text) is not None
-    if not has_email and P.ADDRESSED_VERB.fullmatch(verb.group()):
-        return False    # "…, zuen teknikariak hau idatzi zuen:" (eu) tells of a colleague's words
+    # Thunderbird's everyday verbs head its ">" quote, with the author's address; a customer
+    # tells of a colleague's words with them ("Nire lankide Mikelek <mikel@…> hau idatzi zuen
+    # atzo:", "这份合同写于2026年3月3日：") over words of their own.
+    if P.ADDRESSED_VERB.fullmatch(verb.group()) and not (has_email and next_is_quote) \
+            or verb.group() == "写于" and not next_is_quote:
+        return False
     if has_date or has_email:
         return True
     if verb.group().lower().endswith("escrit"):
@@ -117,7 +121,8 @@ def _dated_after_address(text: str, verb: re.Match, rest: str, ends_colon: bool,
     return (ends_colon and (not english or next_is_quote and rest[:3].lower() == "on ")
             and len(rest) <= 80
             and _BRACKETED_ADDRESS.search(text, 0, verb.start()) is not None
-            and (_YEAR.search(rest) or _SHORT_DATE.search(rest)) and TIME.search(rest) is not None)
+            and (_YEAR.search(rest) or _SHORT_DATE.search(rest) and next_is_quote)
+            and TIME.search(rest) is not None)
 
 
 def next_nonempty(marks: list[str], lines: list[str], i: int) -> int | None:

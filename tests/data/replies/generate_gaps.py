@@ -875,14 +875,17 @@ for c in json.loads((Path(__file__).parent / "review_checks.json").read_text(enc
 # sign-off, "*Urgent*" over a phone number; left out: signatures of 12 to 13 lines under
 # the sign-off with no register or rule, two slogans, a question or a P.S. inside the
 # signature, Dutch names with "de"/"van", a note under a long signature, Gmail's "*bold*"
-# name lines);
+# name lines); a review of Thunderbird's verbs in its locales (review_probe41c.json: a
+# colleague's words told of with their address, "写于" in prose, short dates in Spanish and
+# Italian sentences; left out: "As I wrote on 3/3/26 at 10:15 to <support@…>:", those verbs
+# with a name and no address, headers wrapped at the address);
 # each with the subject and sender it came with; decided before the extractor ran,
 # the debatable and the wrong left out. "field": "answers" checks an inline reply's answers, not its text.
 for c in [c for name in ("review_probe34.json", "review_probe35.json", "review_probe36.json",
                          "review_probe36b.json", "review_probe37.json", "review_probe37b.json",
                          "review_probe38.json", "review_probe39.json", "review_probe40.json",
                          "review_probe40b.json", "review_probe41.json",
-                         "review_probe41b.json")
+                         "review_probe41b.json", "review_probe41c.json")
           for c in json.loads((Path(__file__).parent / name).read_text(encoding="utf-8"))]:
     add("checks-" + c["id"], c["input"], None, fmt=c["format"], sender=c["sender"],
         subject=c["subject"], note=c["kind"],
