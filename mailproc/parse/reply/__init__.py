@@ -19,7 +19,7 @@ from mailproc.parse.reply import patterns as P
 from mailproc.parse.reply.banner import leading_banner
 from mailproc.parse.reply.postscript import postscript_start
 from mailproc.parse.reply.signature import (
-    list_footer_start, named_block, only_signature, signature_start, signed_start,
+    list_footer_start, only_signature, signature_alone, signature_start, signed_start,
 )
 from mailproc.parse.reply.text import (
     is_attribution, mark_lines, next_nonempty, split_inline_attribution,
@@ -196,14 +196,6 @@ def _signature_element(lines: list[str]) -> tuple[list[str], int | None]:
     return kept, at - sum(1 for i in marked if i < at)
 
 
-def _signature_alone(new: list[str]) -> bool:
-    """Only a "--" rule, alone or over a name's signature block: the client's signature put
-    above the quote of a reply with no words ("--\nYes please" is an answer)."""
-    content = [line.strip() for line in new if line.strip()]
-    return bool(content) and P.SIG_DELIMITER.match(content[0]) is not None and (
-        len(content) == 1 or named_block(content[1:]))
-
-
 def _history_under(new: list[str]) -> int:
     """Where the ">" lines at the end of an inline reply's words start when they hold an
     earlier mail's attribution ("> On … Tim wrote:", "> -----Original Message-----"): history
@@ -268,7 +260,7 @@ def _extract_lines(
         if new[-1].strip():
             quoted.insert(0, new[-1])
         new = new[:-1]
-    if quoted and _signature_alone(new):
+    if quoted and signature_alone(new):
         new, note_signature = [], note_signature + new     # "-- \nMax" over the quote: no words
     new, element = _signature_element(new)
     if new and all(P.is_mobile_line(line) for line in new if line.strip()):

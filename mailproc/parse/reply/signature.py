@@ -84,12 +84,20 @@ def only_ending(lines: list[str]) -> bool:
         or P.is_mobile_line(first)) and all(is_sig_block_line(line) for line in content[1:])
 
 
-def named_block(lines: list[str]) -> bool:
+def _named_block(lines: list[str]) -> bool:
     """A full name, with a title after it or not, over a signature's short block ("Max Muster
     | Support Lead\nmax@…\n+49 …"); not an answer ("Yes please", "Thank you!")."""
     content = [line.strip() for line in lines if line.strip()]
     return bool(content) and len(content) <= _CONTACT_BLOCK_MAX and len(content[0].split()) >= 2 \
         and is_name_line(content[0], titled=True) and all(is_sig_block_line(line) for line in content[1:])
+
+
+def signature_alone(new: list[str]) -> bool:
+    """Only a "--" rule, alone or over a name's signature block: the client's signature put
+    above the quote of a reply with no words ("--\nYes please" is an answer)."""
+    content = [line.strip() for line in new if line.strip()]
+    return bool(content) and P.SIG_DELIMITER.match(content[0]) is not None and (
+        len(content) == 1 or _named_block(content[1:]))
 
 
 def _delimited_again(below: list[str]) -> bool:
