@@ -58,7 +58,7 @@ def is_attribution(text: str, next_is_quote: bool) -> bool:
     verb = None
     for verb in P.VERB.finditer(text):
         pass
-    if verb is None:
+    if verb is None or _FIRST_PERSON.search(text, 0, verb.start()):
         return False
     tail = text[verb.end():].strip(" -*")
     ends_colon = text.rstrip(" -*").endswith((":", "："))
@@ -100,6 +100,16 @@ def is_attribution(text: str, next_is_quote: bool) -> bool:
     return next_is_quote and ends_colon and len(text.split()) <= 8
 
 
+def _told_by_writer(line: str) -> bool:
+    """"As I wrote on 3/3/26 at 10:15 to <support@…>:": a client's line names the writer, the
+    person who writes "I" tells of their own mail."""
+    verb = None
+    for verb in P.VERB.finditer(line):
+        pass
+    return verb is not None and _FIRST_PERSON.search(line, 0, verb.start()) is not None
+
+
+_FIRST_PERSON = re.compile(r"(?:^|[\s,])(?:I|[Ww]e|[Ii]ch|[Ww]ir)\s+(?:(?:already|have|had|schon|bereits)\s+)?$")
 # An article or possessive right before the verb ("the printer wrote", "le serveur a écrit") or,
 # German, right after it ("schrieb das Gerät", "schrieb Ihr Kollege Herr Wolf"): what wrote is a
 # thing, or someone the person tells of.
@@ -321,7 +331,7 @@ def _name_above_address(above: str, line: str, apart: bool) -> bool:
 
 def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
     line = lines[i].strip()
-    if len(line) > 400:
+    if len(line) > 400 or _told_by_writer(line):
         return 0
     # Every attribution has a date, an address, a colon or a dash rule, or opens with "On", "Am", ...
     # or is wrapped at its address: "Müşteri Hizmetleri A.Ş. <\nmusteri@…>, 4 Mar 2025 …".

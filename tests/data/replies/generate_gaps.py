@@ -796,6 +796,16 @@ add("tb-verb-cy-prose", "Helo,\n\nYsgrifennodd fy nghydweithiwr ddoe am 10:15:\n
     checks={"contains": ["Ysgrifennodd fy nghydweithiwr ddoe am 10:15:", "Allwch chi helpu?"]},
     note="negative case")
 
+# "I wrote" tells of the person's own mail: a client's header names the writer.
+add("first-person-wrote-quoted", "Hi team,\n\nAs I wrote on 3/3/26 at 10:15 to <support@example.com>:\n"
+    "> the printer is offline\n\nIt is still offline today.\n", None,
+    checks={"contains": ["As I wrote on 3/3/26 at 10:15 to <support@example.com>:", "still offline today"]},
+    note="negative case")
+add("first-person-wrote-pasted", "Hi team,\n\nAs I wrote on 3 March 2026 at 10:15 to support@example.com:\n\n"
+    "the printer is offline.\n\nIt is still offline today.\n", None,
+    checks={"contains": ["As I wrote on 3 March 2026", "the printer is offline.", "still offline today"]},
+    note="negative case")
+
 # Four reviews of those rules (review_rules.json): inputs where a rule too wide would cut the
 # person's words or leave history and signatures in them (abbreviations ending a quoted line,
 # sign-offs under inline answers, boxes and GDPR words in the person's text, dateless and
