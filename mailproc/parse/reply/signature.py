@@ -316,6 +316,7 @@ def _long_contact_block(lines: list[str], content: list[int], after: int, code_l
     return []
 
 
+# "Firma: …", "Zahlungsziel: …": a form's line.
 _LABELLED = re.compile(r"^[^\W\d_][\w./ -]{0,24}:\s")
 # A company's register and tax lines under its signature.
 _REGISTER = re.compile(r"\b(?:HRB|HRA|USt\.?-?Id(?:Nr)?|UID|Sitz|Vorstand|Aufsichtsrat|Registergericht"

@@ -55,9 +55,7 @@ def is_attribution(text: str, next_is_quote: bool) -> bool:
         return False
     if P.DASHED_WROTE.match(text) or _ON_SENT.match(text):
         return True
-    verb = None
-    for verb in P.VERB.finditer(text):
-        pass
+    verb = _last_verb(text)
     if verb is None or _FIRST_PERSON.search(text, 0, verb.start()):
         return False
     tail = text[verb.end():].strip(" -*")
@@ -100,12 +98,17 @@ def is_attribution(text: str, next_is_quote: bool) -> bool:
     return next_is_quote and ends_colon and len(text.split()) <= 8
 
 
+def _last_verb(text: str) -> re.Match | None:
+    verb = None
+    for verb in P.VERB.finditer(text):
+        pass
+    return verb
+
+
 def _told_by_writer(line: str) -> bool:
     """"As I wrote on 3/3/26 at 10:15 to <support@…>:": a client's line names the writer, the
     person who writes "I" tells of their own mail."""
-    verb = None
-    for verb in P.VERB.finditer(line):
-        pass
+    verb = _last_verb(line)
     return verb is not None and _FIRST_PERSON.search(line, 0, verb.start()) is not None
 
 
@@ -331,13 +334,13 @@ def _name_above_address(above: str, line: str, apart: bool) -> bool:
 
 def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
     line = lines[i].strip()
-    if len(line) > 400 or _told_by_writer(line):
+    if len(line) > 400:
         return 0
     # Every attribution has a date, an address, a colon or a dash rule, or opens with "On", "Am", ...
     # or is wrapped at its address: "Müşteri Hizmetleri A.Ş. <\nmusteri@…>, 4 Mar 2025 …".
     if not _MAYBE_ATTRIBUTION.search(line) and not P.ATTRIBUTION_START.match(line) and not (
             line.endswith("<") and i + 1 < len(lines) and _LEADING_ADDRESS.match(lines[i + 1].strip())
-            and P.capitalised(line)):
+            and P.capitalised(line)) or _told_by_writer(line):
         return 0
     nxt = next_nonempty(marks, lines, i + 1)
     next_is_quote = nxt is not None and marks[nxt] == "m"
