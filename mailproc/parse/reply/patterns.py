@@ -255,7 +255,8 @@ MOBILE_LINE = re.compile(
     r"|telefonu|samsungu))"
     r"|envoyé\s+sans\s+fil\s+par\s+mon\s+(?:\S+\s+){0,2}?(?:%s)\b[^\n]{0,60}"   # Bell's BlackBerry
     r"|az\s+(?:%s)\S{0,8}\s+küldve|[أا]ُ?رسلت\s+من\s+(?:\S+\s+)?(?:%s)\b[^\n]{0,20}"   # hu, ar
-    r"|(?:obtenir|obtener|scarica|baixe\s+o|baixar\s+o)\s+outlook\s+(?:pour|para|per)\s+(?:ios|android)"
+    r"|(?:download|obtenir|télécharger|obtener|descargar|scarica|baixe\s+o|baixar\s+o)\s+outlook"
+    r"\s+(?:for|pour|para|per)\s+(?:ios|android)"
     r"|(?:hämta|hent)\s+outlook\s+(?:för|for|til)\s+(?:ios|android)"
     r"|pobierz\s+(?:aplikację\s+)?outlook\s+dla\s+(?:systemu\s+)?(?:ios|android)"
     r"|στάλθηκε\s+από\s+(?:το|τη|την)\s+(?:[\w.\-]+\s+){0,2}?(?:%s|κινητό|τηλέφωνο|tablet)\S*\s+μου\.?"

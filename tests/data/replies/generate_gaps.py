@@ -255,9 +255,21 @@ for key, line in {"tr": "iPhone'umdan gönderildi", "cs": "Odesláno z iPhonu", 
                   "en-proton": "Sent with Proton Mail secure email.",
                   "de-outlook-link": "Outlook für iOS<https://aka.ms/o0ukef> herunterladen",
                   "en-verizon": "Sent from my Verizon, Samsung Galaxy smartphone",
-                  "en-att": "Sent via the Samsung Galaxy S23 Ultra 5G, an AT&T 5G smartphone"}.items():
+                  "en-att": "Sent via the Samsung Galaxy S23 Ultra 5G, an AT&T 5G smartphone",
+                  # Outlook for Android's own line as it writes it over its rule and header
+                  "en-outlook-download": "Download Outlook for Android<https://aka.ms/ghei36>",
+                  "fr-outlook-download": "Télécharger Outlook pour Android<https://aka.ms/ghei36>",
+                  "es-outlook-download": "Descargar Outlook para iOS<https://aka.ms/o0ukef>"}.items():
     add("mobile2-%s" % key, R + "\n\n" + line + "\n", R, lang=key.split("-")[0], expected_signature=line)
     add("mobile2-%s-quote" % key, R + "\n\n" + line + "\n\n" + HDR0 + "\n" + qq(Q) + "\n", R, lang=key.split("-")[0])
+# "Download" + "for Android" is the client's only with Outlook named: a person's own sentence stays.
+add("mobile2-download-not-outlook", R + "\n\nDownload the latest version for Android from our site\n\n"
+    + HDR0 + "\n" + qq(Q) + "\n", R + "\n\nDownload the latest version for Android from our site",
+    note="negative case")
+add("mobile2-outlook-download-rule-header", R + "\n\nDownload Outlook for Android<https://aka.ms/ghei36>\n"
+    "________________________________\nFrom: Support <support@example.com>\nSent: Tuesday, March 3, 2026 10:15 AM\n"
+    "To: Ana <ana@example.com>\nSubject: Invoice\n\n" + Q + "\n", R, client="outlook",
+    quoted_contains=["case number is 4711"])
 
 # --- inline answers: every answer kept with the question it answers, every quote in the quoted part
 HDR = "On Tue, 3 Mar 2026 at 10:15, Support <support@example.com> wrote:"
