@@ -260,8 +260,8 @@ def _extract_lines(
         if new[-1].strip():
             quoted.insert(0, new[-1])
         new = new[:-1]
-    if quoted and signature_alone(new):
-        new, note_signature = [], note_signature + new     # "-- \nMax" over the quote: no words
+    if signature_alone(new):      # "-- \nMax" over the quote, or "--\n202-555-1212" alone
+        new, note_signature = [], note_signature + new
     new, element = _signature_element(new)
     if new and all(P.is_mobile_line(line) for line in new if line.strip()):
         # "Sent from my iPhone" over the quote (or two devices' lines): no words of their own

@@ -93,11 +93,20 @@ def _named_block(lines: list[str]) -> bool:
 
 
 def signature_alone(new: list[str]) -> bool:
-    """Only a "--" rule, alone or over a name's signature block: the client's signature put
-    above the quote of a reply with no words ("--\nYes please" is an answer)."""
+    """Only a "--" rule, alone or over a name's signature block or over lines of phone numbers
+    and addresses alone: a signature and no words (the client's, put above the quote of a
+    reply, or a mail of nothing else); "--\nYes please" is an answer."""
     content = [line.strip() for line in new if line.strip()]
     return bool(content) and P.SIG_DELIMITER.match(content[0]) is not None and (
-        len(content) == 1 or _named_block(content[1:]))
+        len(content) == 1 or _named_block(content[1:]) or len(content) <= _CONTACT_BLOCK_MAX
+        and all(_contact_alone(line) for line in content[1:]))
+
+
+def _contact_alone(line: str) -> bool:
+    """A phone number or an address with at most a label beside it ("Tel: 202-555-1212",
+    "mobile 0171 …"), not a sentence that gives one ("Call me at 202-555-1212 tomorrow")."""
+    rest = P.EMAIL.sub(" ", P.PHONE.sub(" ", line)) if has_contact([line]) else line
+    return rest != line and len(re.findall(r"[^\W\d_]+", rest)) <= 1
 
 
 def _delimited_again(below: list[str]) -> bool:

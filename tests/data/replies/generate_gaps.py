@@ -230,6 +230,15 @@ add("sig-below-quote-thunderbird", R + "\n\n" + qq(Q) + "\n\n-- \nMax Muster\nAc
 add("sig-alone-above-quote", "-- \nMax Muster\nAcme GmbH\n+49 30 1234567\n\n" + HDR0 + "\n" + qq(Q) + "\n", "",
     expected_signature="-- \nMax Muster\nAcme GmbH\n+49 30 1234567", note="nothing new: the signature only")
 add("sig-rule-alone-above-quote", "--\n" + qq(Q) + "\n", "", note="a bare rule over the quote is no words")
+# A mail of its signature only, no quote (github/email_reply_parser's only_sig): no words.
+add("sig-only-phone", "--\n202-555-1212\n", "", expected_signature="--\n202-555-1212")
+add("sig-only-labelled", "-- \nTel: +49 30 1234567\nmax@example.de\n", "",
+    expected_signature="-- \nTel: +49 30 1234567\nmax@example.de")
+add("sig-only-named", "-- \nMax Muster\n+49 30 1234567\n", "", expected_signature="-- \nMax Muster\n+49 30 1234567")
+for key, words in {"call": "Call me at 202-555-1212 tomorrow", "number": "my number 202-555-1212",
+                   "answer": "Yes please", "day": "Tuesday\nAnna"}.items():
+    add("sig-only-fp-" + key, "--\n" + words + "\n", None, checks={"contains": [words]},
+        note="negative case: words under the rule, a number in them or not")
 add("sig-rule-over-words-fp", "--\nThe printer still fails after the update.\n\n" + HDR0 + "\n" + qq(Q) + "\n", None,
     checks={"contains": ["The printer still fails after the update."]}, note="negative case: words under the rule")
 # A sign-off word over a ">" line that the person answers below: an inline reply, not its end.
