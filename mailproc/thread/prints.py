@@ -34,11 +34,14 @@ def fingerprints(text: str | None) -> tuple[int, ...]:
     """The sampled prints of `text` (signed 64-bit, as a database column holds them)."""
     if not text:
         return ()
-    words = _WORD.findall(_ATTRIBUTION.sub(" ", text).casefold())
+    # Each word encoded once: the UTF-8 of the words joined by spaces is their UTF-8 joined
+    # by b" " (the same digests as hashing each run's text).
+    words = [w.encode() for w in _WORD.findall(_ATTRIBUTION.sub(" ", text).casefold())]
     prints: dict[int, None] = {}
+    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
     for i in range(len(words) - SHINGLE + 1):
-        digest = hashlib.blake2b(" ".join(words[i:i + SHINGLE]).encode(), digest_size=8)
-        value = int.from_bytes(digest.digest(), "big", signed=True)
+        value = from_bytes(blake2b(b" ".join(words[i:i + SHINGLE]), digest_size=8).digest(),
+                           "big", signed=True)
         if value % SAMPLE == 0:
             prints[value] = None
             if len(prints) >= MAX_PRINTS:

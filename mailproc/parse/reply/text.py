@@ -105,10 +105,9 @@ def _last_verb(text: str) -> re.Match | None:
     return verb
 
 
-def _told_by_writer(line: str) -> bool:
+def _told_by_writer(line: str, verb: re.Match | None) -> bool:
     """"As I wrote on 3/3/26 at 10:15 to <support@…>:": a client's line names the writer, the
-    person who writes "I" tells of their own mail."""
-    verb = _last_verb(line)
+    person who writes "I" tells of their own mail (`verb`: the line's last, _last_verb)."""
     return verb is not None and _FIRST_PERSON.search(line, 0, verb.start()) is not None
 
 
@@ -340,13 +339,16 @@ def _attribution_span(lines: list[str], marks: list[str], i: int) -> int:
     # or is wrapped at its address: "Müşteri Hizmetleri A.Ş. <\nmusteri@…>, 4 Mar 2025 …".
     if not _MAYBE_ATTRIBUTION.search(line) and not P.ATTRIBUTION_START.match(line) and not (
             line.endswith("<") and i + 1 < len(lines) and _LEADING_ADDRESS.match(lines[i + 1].strip())
-            and P.capitalised(line)) or _told_by_writer(line):
+            and P.capitalised(line)):
+        return 0
+    verb = _last_verb(line)     # one pass of the verb pattern for both of its uses here
+    if _told_by_writer(line, verb):
         return 0
     nxt = next_nonempty(marks, lines, i + 1)
     next_is_quote = nxt is not None and marks[nxt] == "m"
     if next_is_quote and P.QUOTING.match(line):
         return 1
-    if P.VERB.search(line) or line.endswith((":", "：")) or P.DASHED_WROTE.match(line) or _ON_SENT.match(line):
+    if verb is not None or line.endswith((":", "：")) or P.DASHED_WROTE.match(line) or _ON_SENT.match(line):
         if is_attribution(line, next_is_quote):
             return 1
         if (P.DATE_ADDRESS_HEADER.match(line) or P.FROM_WORD_HEADER.match(line)) and (
