@@ -24,16 +24,18 @@ _LONG_BLOCK_MAX = 30  # ... under a sign-off and a name, with phones and address
 _LOWER_DASH = re.compile(r"^\s*-[a-z]")      # "-force": a command's flag
 
 
-def _name_tokens(sender: str | None) -> set[str]:
+@functools.lru_cache(maxsize=1024)
+def _name_tokens(sender: str | None) -> frozenset[str]:
+    """The words of the sender's name and address (a thread's senders come again and again)."""
     if not sender:
-        return set()
+        return frozenset()
     name, addr = parseaddr(sender)
     tokens = {t.lower() for t in re.split(r"[\s,.\"']+", name) if len(t) > 1}
     local = addr.split("@")[0] if "@" in addr else ""
     tokens |= {t.lower() for t in re.split(r"[._+-]+", local) if len(t) > 2}
     if addr:
         tokens.add(addr.lower())
-    return tokens
+    return frozenset(tokens)
 
 
 def _block_fits(below: list[str]) -> bool:
@@ -369,7 +371,7 @@ def _is_list_item(lines: list[str], i: int) -> bool:
     return False
 
 
-def _mentions(line: str, names: set[str]) -> bool:
+def _mentions(line: str, names: frozenset[str]) -> bool:
     words = {w.lower() for w in re.split(r"[\s,.<>()\"']+", line) if w}
     if not line.isascii() and len(words) >= 2:   # "Timo Schröder" writes from t.schroeder@
         words |= {_ascii(w) for w in words if all(ord(c) < 0x250 for c in w)}   # Latin only
