@@ -132,11 +132,30 @@ def _inline_answers(lines: list[str], seq: str) -> QuoteSplit | None:
         if seq[start] == "s" and _heads_history(lines[start]):
             return None  # From:/Sent:/-----Original Message-----: someone else's mail, answers and all
         start += 1
-    if start >= len(seq) or seq[start] != "m" or not _INTERLEAVED.search(seq, start):
+    # The person's signature under the quote they left below their last answer is no answer.
+    signed = _signature_under_quote(lines, seq)
+    end = len(seq) if signed is None else signed
+    if start >= end or seq[start] != "m" or not _INTERLEAVED.search(seq, start, end):
         return None
-    last_new = max(i for i, k in enumerate(seq) if k in "tcM")
-    quoted = [line for i, line in enumerate(lines[first:], first) if i > last_new or seq[i] in "mshe"]
-    return QuoteSplit(lines[: last_new + 1], quoted, False, inline=True)
+    last_new = max(i for i, k in enumerate(seq[:end]) if k in "tcM")
+    quoted = [line for i, line in enumerate(lines[first:end], first) if i > last_new or seq[i] in "mshe"]
+    return QuoteSplit(lines[: last_new + 1] + lines[end:], quoted, False, inline=True)
+
+
+_SIGNATURE_UNDER = 15      # lines a "--" signature under the quote may have
+
+
+def _signature_under_quote(lines: list[str], seq: str) -> int | None:
+    """Where the person's signature under the last ">" block starts: a "--" rule over a short
+    block, or a device's line alone ("Sent from my phone"); None when anything else is there."""
+    last = seq.rfind("m")
+    rest = [i for i in range(last + 1, len(seq)) if seq[i] != "e"] if last >= 0 else []
+    if not rest or any(seq[i] not in "tM" for i in rest):
+        return None
+    if all(seq[i] == "M" for i in rest) or lines[rest[0]].strip() == "--" \
+            and len(rest) <= _SIGNATURE_UNDER:
+        return rest[0]
+    return None
 
 
 def answers_under_header(lines: list[str]) -> QuoteSplit | None:

@@ -281,6 +281,22 @@ add("mobile2-outlook-download-rule-header", R + "\n\nDownload Outlook for Androi
     quoted_contains=["case number is 4711"])
 
 # --- inline answers: every answer kept with the question it answers, every quote in the quoted part
+# The person's signature under the quote left below the last answer (LKML acks, mailing-list
+# replies from a phone): that quote is no answer's question, it goes with the history.
+add("inline-sig-under-trailing-quote", "On Sun, 14 Nov 2010 at 19:04, Joe Perches wrote:\n> Signed-off-by: Joe Perches"
+    " <joe@perches.com>\n\nAcked-by: Joel Becker <joel@example.com>\n\n> ---\n>  fs/refcounttree.c | 2 +-\n> \n"
+    "> -\tcontext->ref_root_bh = ref_root_bh;;\n> +\tcontext->ref_root_bh = ref_root_bh;\n> -- \n> 1.7.3.1\n\n-- \n"
+    "Joel Becker\nSenior Development Manager\nE-mail: joel@example.com\nPhone: (650) 506-8127\n", None,
+    checks={"contains": ["Acked-by: Joel Becker"], "not_contains": ["ref_root_bh", "1.7.3.1", "(650) 506-8127"]},
+    quoted_contains=["> -\tcontext->ref_root_bh = ref_root_bh;;"], inline=True)
+add("inline-phone-line-under-trailing-quote", "> Which release?\n3.9.4\n> Does it fail on CI too?\nOnly locally.\n"
+    "> Thanks, and happy holidays,\n> Rob\n> ---------------------------------------------------------------------\n"
+    "> To unsubscribe, e-mail: dev-unsubscribe@maven.apache.org\n\nSent from my phone\n", None,
+    checks={"contains": ["3.9.4", "Only locally."], "not_contains": ["happy holidays", "dev-unsubscribe"]},
+    inline=True)
+add("inline-answer-then-sig-keeps-question", "> Which release?\n3.9.4\n> Does it fail on CI too?\nOnly locally.\n\n-- \n"
+    "Anna Berg\n", None, checks={"contains": ["> Does it fail on CI too?", "Only locally."], "not_contains": ["Anna Berg"]},
+    note="negative case: the last quote is answered above the signature", inline=True)
 HDR = "On Tue, 3 Mar 2026 at 10:15, Support <support@example.com> wrote:"
 add("inline-greeting-header", "Hi,\n\nanswers inline.\n\n" + HDR + "\n> Which version do you use?\n\n3.2.1\n\n"
     "> Does it happen every time?\n\nOnly after a restart.\n\n> Can you send a screenshot?\n\nAttached.\n",
