@@ -22,6 +22,8 @@ _BLOCK_MAX = 7  # lines under a sign-off or a name
 _CONTACT_BLOCK_MAX = 11  # ... when phone numbers or addresses show it is a contact block
 _LONG_BLOCK_MAX = 30  # ... under a sign-off and a name, with phones and addresses (_long_contact_block)
 _LOWER_DASH = re.compile(r"^\s*-[a-z]")      # "-force": a command's flag
+# A patch's trailer, the person's own ack: "Acked-by: Mel Gorman <mel@…>", "Reviewed-by: …".
+_TRAILER = re.compile(r"^[A-Z][a-z]+(?:-[a-z]+)*-by:\s", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -183,8 +185,12 @@ def _introduced_paragraph(lines: list[str], i: int) -> bool:
 
 
 def list_footer_start(lines: list[str]) -> int | None:
-    """Where a mailing-list footer ("__\\nfoo mailing list\\n...") starts, if the text ends with one."""
-    for i in range(max(0, len(lines) - 8), len(lines)):
+    """Where a mailing-list footer ("__\\nfoo mailing list\\n...") starts, if the text ends with one
+    (blank lines under it do not count)."""
+    end = len(lines)
+    while end and not lines[end - 1].strip():
+        end -= 1
+    for i in range(max(0, end - 8), end):
         if P.SIG_DELIMITER.match(lines[i].strip()) or P.RULE_LINE.match(lines[i]):
             after = " ".join(lines[i + 1:])
             if _LIST_FOOTER.search(after):
@@ -270,7 +276,7 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
         ):                       # "/Library", "-force": the sender's name only when we know it
             candidates.append(i)
         elif names and len([w for w in s.split() if w not in SEPARATORS]) <= 5 and len(below) <= 6 \
-                and _mentions(s, names) and all(is_sig_block_line(x) for x in below) \
+                and _mentions(s, names) and not _TRAILER.match(s) and all(is_sig_block_line(x) for x in below) \
                 and sum(P.prose(x) for x in below) < 2 \
                 and not (_sentence(s) and P.lower_words(s)):    # "Facturación sigue sin acceso."
             candidates.append(i)

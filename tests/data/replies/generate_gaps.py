@@ -298,6 +298,19 @@ for key, note in {"below": "My answers are below.", "unten": "Antworten siehe un
         "From: Bob Miller <bob@example.com>\nSent: Tuesday, March 3, 2026 10:15 AM\nTo: Jane <jane@example.com>\n"
         "Subject: Export fails\n\n> Which version do you run?\n\nVersion 4.2.1 on Windows 11.\n", None,
         checks={"contains": [note, "Version 4.2.1 on Windows 11."]}, note="negative case: the words point below")
+# A list footer with blank lines under it (archives keep them); a patch's trailer naming the
+# sender over their "-- " signature is their ack, not the signature's first line.
+add("list-footer-blank-lines-under", "Applied, thanks.\n\n_______________________________________________\n"
+    "E1000-devel mailing list\nE1000-devel@lists.example.net\nhttps://lists.example.net/lists/listinfo/e1000-devel\n"
+    "To learn more about our NICs, visit http://example.com/wired\n\n\n\n\n", "Applied, thanks.")
+add("trailer-over-signature-is-words", "On Sun, Nov 14, 2010 at 07:04PM, Joe Perches wrote:\n> Signed-off-by: Joe Perches "
+    "<joe@example.com>\n\nAcked-by: Mel Gorman <mel@example.ie>\n\n-- \nMel Gorman\nPart-time PhD Student"
+    "                          Linux Technology Center\nUniversity of Limerick                         "
+    "IBM Dublin Software Lab\n", None, sender="Mel Gorman <mel@example.ie>",
+    checks={"contains": ["Acked-by: Mel Gorman <mel@example.ie>"], "not_contains": ["University of Limerick"]})
+add("trailer-right-over-signature-is-words", "Hi Joe,\n\nAcked-by: Mel Gorman <mel@example.ie>\n-- \nMel Gorman\n"
+    "Part-time PhD Student                          Linux Technology Center\n", None, sender="Mel Gorman <mel@example.ie>",
+    checks={"contains": ["Acked-by: Mel Gorman <mel@example.ie>"], "not_contains": ["Linux Technology Center"]})
 # --- inline answers: every answer kept with the question it answers, every quote in the quoted part
 # The person's signature under the quote left below the last answer (LKML acks, mailing-list
 # replies from a phone): that quote is no answer's question, it goes with the history.
