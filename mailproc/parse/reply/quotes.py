@@ -64,24 +64,6 @@ def _resolve(lines: list[str], marks: list[str]) -> list[str]:
     return marks
 
 
-# Words that point below them: "see below", "answers below", "siehe unten", "voir ci-dessous".
-_BELOW = re.compile(r"\b(?:below|beneath|underneath|inline|in-line|in line|unten|ci-dessous|plus bas|abajo"
-                    r"|debajo|hieronder|onderstaand|sotto|abaixo|poniżej|nedan|nedenfor)\b", re.IGNORECASE)
-
-
-def _pasted_under_words(lines: list[str], seq: str, cut: int) -> bool:
-    """The person's words, then a mail's own header (From:/Sent:, "-----Original Message-----")
-    at `cut`: a history pasted whole under them, whose writers' answers below its ">" lines
-    are theirs, not the person's (Outlook's reply to a list thread). Not when the words point
-    below them ("see my comments inline", "answers below"): the text under the quote may be
-    the person's answer."""
-    head = seq.find("m", cut)
-    return any(k in "tc" for k in seq[:cut]) \
-        and not any(P.INLINE_NOTE.search(line) or _BELOW.search(line) for line in lines[:cut]) and any(
-        is_field(line.strip()) or P.ORIGINAL_MESSAGE.match(line.strip())
-        for line in lines[cut:head if head >= 0 else len(lines)])
-
-
 def _long_block_follows(lines: list[str], start: int, minimum: int = 5) -> bool:
     count = 0
     for line in lines[start:]:
@@ -274,8 +256,7 @@ def split_quote(lines: list[str], marks: list[str]) -> QuoteSplit:
         last_q = max(i for i, k in enumerate(seq) if k in "mshf")
         between = seq[cut:last_q + 1]
         tail = seq[last_q + 1:]
-        if "m" in between and not any(k in "tcM" for k in between) and any(k in "tc" for k in tail) \
-                and not _pasted_under_words(lines, seq, cut):
+        if "m" in between and not any(k in "tcM" for k in between) and any(k in "tc" for k in tail):
             return QuoteSplit(lines[:cut] + lines[last_q + 1:], lines[cut:last_q + 1], False)
         return QuoteSplit(lines[:cut], lines[cut:], False)
     # No header at all: a ">" block that opens with a quoted header is history, whatever follows it

@@ -280,18 +280,10 @@ add("mobile2-outlook-download-rule-header", R + "\n\nDownload Outlook for Androi
     "To: Ana <ana@example.com>\nSubject: Invoice\n\n" + Q + "\n", R, client="outlook",
     quoted_contains=["case number is 4711"])
 
-# Words over a pasted Outlook history (From:/Sent:, "-----Message d'origine-----") whose own
-# writer answered under a ">" line: that answer is the history's, not the person's.
-PASTED = ("________________________________\nFrom: Dennis Clarke <dennis@example.org>\nSent: Thursday, July 23, "
-          "2020 12:59 PM\nTo: users@httpd.example.org\nSubject: Re: Apache 2.2 and TLS 1.2\n\nOn 7/23/20 4:41 PM, "
-          "Tom Jubb wrote:\n> New certs will install on Apache 2.2\n\nApache 2.2 ?\nThat was End of Life a while ago.\n"
-          "\n--\nDennis Clarke\n")
-add("pasted-history-answer-stays-history", "Understood. We will plan the OS upgrade then.\n\n" + PASTED,
-    "Understood. We will plan the OS upgrade then.", client="outlook", quoted_contains=["That was End of Life"])
-add("pasted-history-answer-stays-history-fr", "+1 pour la release.\n\nEric\n\n-----Message d'origine-----\n"
-    "De : Andreas <andreas@example.org>\nEnvoyé : mardi 3 mars 2026 10:15\nÀ : dev@example.org\nObjet : Re: [VOTE] "
-    "Release 3.1\n\n> Please vote.\n\nTested this in two applications, works fine.\n\nBest wishes, Andreas\n", None,
-    lang="fr", checks={"contains": ["+1 pour la release."], "not_contains": ["Tested this in two applications"]})
+# Words over a pasted Outlook history and an answer under its ">" lines: the person's, when the
+# words point below them. (The same layout also comes from Outlook pasting a list thread whose
+# writer answered under a quote; a review found telling those apart by layout cost more people's
+# answers than it saved: left as it is.)
 for key, note in {"below": "My answers are below.", "unten": "Antworten siehe unten.",
                   "dessous": "Mes réponses ci-dessous."}.items():
     add("pasted-history-answer-announced-" + key, "Hi Bob,\n\n" + note + "\n\n-----Original Message-----\n"
