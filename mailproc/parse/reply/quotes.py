@@ -143,17 +143,19 @@ def _inline_answers(lines: list[str], seq: str) -> QuoteSplit | None:
 
 
 _SIGNATURE_UNDER = 15      # lines a "--" signature under the quote may have
+_DASHED_NAME = re.compile(r"^\s*(?:--?|[–—])\s*[A-ZÀ-Ý][\w.'-]*(?:\s+[A-ZÀ-Ý][\w.'-]*)?\s*$")   # "-- Jan"
 
 
 def _signature_under_quote(lines: list[str], seq: str) -> int | None:
     """Where the person's signature under the last ">" block starts: a "--" rule over a short
-    block, or a device's line alone ("Sent from my phone"); None when anything else is there."""
+    block, their name alone after a dash ("-- Jan"), or a device's line alone ("Sent from my
+    phone"); None when anything else is there."""
     last = seq.rfind("m")
     rest = [i for i in range(last + 1, len(seq)) if seq[i] != "e"] if last >= 0 else []
     if not rest or any(seq[i] not in "tM" for i in rest):
         return None
     if all(seq[i] == "M" for i in rest) or lines[rest[0]].strip() == "--" \
-            and len(rest) <= _SIGNATURE_UNDER:
+            and len(rest) <= _SIGNATURE_UNDER or len(rest) == 1 and _DASHED_NAME.match(lines[rest[0]]):
         return rest[0]
     return None
 

@@ -331,6 +331,14 @@ add("inline-phone-line-under-trailing-quote", "> Which release?\n3.9.4\n> Does i
     "> To unsubscribe, e-mail: dev-unsubscribe@maven.apache.org\n\nSent from my phone\n", None,
     checks={"contains": ["3.9.4", "Only locally."], "not_contains": ["happy holidays", "dev-unsubscribe"]},
     inline=True)
+add("inline-dash-name-under-trailing-quote", "Jan Janak wrote:\n> Have you considered sending an announcement to the "
+    "org-mode mailing list?\n> http://org-mode.org\n\nSorry, wrong URL, the correct one is: http://orgmode.org\n\n"
+    "> Various ways of searching emails from emacs were discussed there\n> several times.\n  -- Jan\n", None,
+    checks={"contains": ["the correct one is: http://orgmode.org"], "not_contains": ["Various ways of searching", "-- Jan"]},
+    inline=True)
+add("inline-dash-answer-under-quote-stays", "> Did the reinstall help?\n\n- nope\n\n> Which Android version?\n\n- fourteen\n",
+    None, checks={"contains": ["> Which Android version?", "- fourteen"]}, inline=True,
+    note="negative case: a dashed answer in lower case is no name")
 add("inline-answer-then-sig-keeps-question", "> Which release?\n3.9.4\n> Does it fail on CI too?\nOnly locally.\n\n-- \n"
     "Anna Berg\n", None, checks={"contains": ["> Does it fail on CI too?", "Only locally."], "not_contains": ["Anna Berg"]},
     note="negative case: the last quote is answered above the signature", inline=True)
