@@ -22,14 +22,15 @@ from mailproc.parse.addresses import (
     parse_msgid_list, repair_8bit,
 )
 from mailproc.parse.dates import choose_date, date_header_notes
+from mailproc.parse.enriched import enriched_to_text
 from mailproc.parse.html_text import html_to_text
 from mailproc.parse.lift import lift, restore
 from mailproc.parse.reply import extract
+from mailproc.parse.repair import bracketed_boundary, reparse_obsolete
 
 log = logging.getLogger(__name__)
 
 SYNTHETIC_MSGID_DOMAIN = "mailproc.invalid"
-_OBS_HEADER = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.MULTILINE)
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]+")
 _MAX_FILENAME = 200
 
@@ -102,7 +103,7 @@ def parse_message(
     msg, decoded = _load(raw, defects)
     headers = _collect_headers(msg, defects)
     if not headers:
-        msg = _reparse_obsolete(raw, defects)
+        msg = reparse_obsolete(raw, defects)
         headers = _collect_headers(msg, defects) if msg is not None else {}
     if not headers:
         raise ParseError("not a mail message: no RFC 5322 header found")
@@ -178,6 +179,10 @@ def _load(raw: bytes, defects: list[str]) -> tuple[email.message.Message, dict[i
     """
     try:
         msg, lifted = _from_bytes(raw)
+        repaired = bracketed_boundary(raw, msg, defects)
+        if repaired is not None:
+            raw = repaired
+            msg, lifted = _from_bytes(raw)
     except Exception as exc:  # library edge (RecursionError on absurd nesting): unreadable
         raise ParseError(f"unreadable message: {type(exc).__name__}: {exc}") from exc
     parts = list(msg.walk())
@@ -280,18 +285,6 @@ def _note_mailparser_failure(exc: Exception, defects: list[str]) -> None:
     defects.append(f"mail-parser failed ({type(exc).__name__}), parsed with stdlib email")
 
 
-def _reparse_obsolete(raw: bytes, defects: list[str]) -> email.message.Message | None:
-    """Retry with RFC 822 obsolete "Name  :" header syntax, which the parsers skip."""
-    head, sep, body = raw.partition(b"\n\n")
-    if not sep:
-        head, sep, body = raw.partition(b"\r\n\r\n")
-    fixed = _OBS_HEADER.sub(rb"\1:", head)
-    if fixed == head:
-        return None
-    defects.append("obsolete header syntax (space before colon) repaired")
-    return email.message_from_bytes(fixed + sep + body)
-
-
 def _collect_headers(msg: email.message.Message, defects: list[str]) -> dict[str, tuple[str, ...]]:
     grouped: dict[str, list[str]] = {}
     for name, value in msg.raw_items():
@@ -337,6 +330,7 @@ def _safe(func, arg, defects: list[str], what: str):
 def _walk(msg: email.message.Message, defects: list[str], decoded: dict[int, bytes]):
     texts: list[str] = []
     htmls: list[str] = []
+    enriched: list[str] = []     # text/enriched, text/richtext: the body when no plain text is
     attachments: list[Attachment] = []
     stack = [msg]
     while stack:
@@ -352,7 +346,7 @@ def _walk(msg: email.message.Message, defects: list[str], decoded: dict[int, byt
             stack.extend(reversed(part.get_payload()))
             continue
         is_body = (
-            ctype in ("text/plain", "text/html")
+            ctype in ("text/plain", "text/html", "text/enriched", "text/richtext")
             and disposition != "attachment"
             and not filename
             and not part.is_multipart()
@@ -363,7 +357,10 @@ def _walk(msg: email.message.Message, defects: list[str], decoded: dict[int, byt
             if "\x00" in body:   # no text column (PostgreSQL's least of all) takes NUL
                 defects.append(f"NUL bytes in {ctype} part removed")
                 body = body.replace("\x00", "")
-            (texts if ctype == "text/plain" else htmls).append(body)
+            if ctype in ("text/enriched", "text/richtext"):
+                enriched.append(enriched_to_text(body, richtext=ctype == "text/richtext"))
+            else:
+                (texts if ctype == "text/plain" else htmls).append(body)
             continue
         payload = decoded.get(id(part)) or _payload(part)
         name = _sanitise(filename) or f"attachment-{len(attachments) + 1}"
@@ -376,7 +373,7 @@ def _walk(msg: email.message.Message, defects: list[str], decoded: dict[int, byt
                 payload=payload,
             )
         )
-    return texts, htmls, attachments
+    return texts or enriched, htmls, attachments
 
 
 def _payload(part: email.message.Message) -> bytes:
