@@ -256,7 +256,6 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
         elif P.device_line_at(lines, i) and len(below) <= 2:
             candidates.append(i)
         elif sign_off_ok(s) and _block_fits(below) and not _in_short_list(lines, i) \
-                and not _form_lines(below) \
                 and not (below and (_sentence(below[0]) or P.prose(below[0]))) \
                 and not any(_sentence(x) and P.lower_words(x) >= 2 for x in below) \
                 and not _introduced_directly(lines, i) \
@@ -307,38 +306,31 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
 def _long_contact_block(lines: list[str], content: list[int], after: int, code_lines: set[int],
                         below_start: int) -> list[int]:
     """A sign-off over a name and a company's long contact block (address, phones, mail, links,
-    a rule, its register: German and Italian firms' run to twenty lines and more, longer than
-    the short blocks the other rules take), above the start found by them (the company's
-    name over its own short block). Every line under the sign-off a signature's but for one
-    slogan or legal note ("Example. Zusammen für eine bessere Welt.", not the last line: a
-    note under the signature is the person's), two of them phone numbers or addresses, one a
-    rule or a register line ("Sitz der AG: …, HRB …", "KvK …", "Partita IVA …"): a list of
-    contacts or orders has neither; at most three "Label: value" lines besides phones and
-    the register (master data the customer sends has more:
+    a rule, its register: German firms' run to twenty lines and more), above the tail looked
+    at first or above the start found there (the company's name over its own short block).
+    Every line under the sign-off a signature's but for one short slogan ("Example. Zusammen
+    für eine bessere Welt.", not the last line: a note under the signature is the person's),
+    two of them phone numbers or addresses, one a rule or a register line ("Sitz der AG: …,
+    HRB …", "KvK …"): a list of contacts or orders has neither; at most three "Label: value"
+    lines besides phones and the register (master data the customer sends has more:
     "Firma: …", "Ansprechpartner: …", "Bank: …", "Zahlungsziel: …")."""
     for pos in range(max(0, len(content) - _LONG_BLOCK_MAX - 1), len(content) - 1):
         i = content[pos]
-        if i >= below_start:
+        if i >= below_start or pos >= len(content) - _TAIL_LINES and below_start == len(lines):
             break
         if i <= after or i in code_lines or not sign_off_ok(lines[i].strip()) \
                 or not is_name_line(lines[content[pos + 1]]) or _introduced_directly(lines, i):
             continue
         below = [lines[j].strip() for j in content[pos + 1:]]
         others = [x for x in below if not is_sig_block_line(x)]
-        if len(others) <= 1 and all(len(x) <= 100 for x in others) and below[-1] not in others \
+        if len(others) <= 1 and all(len(x) <= 60 for x in others) and below[-1] not in others \
                 and not any(_content_line(x) or x.endswith(("?", ":")) for x in below) \
-                and not _form_lines(below) \
+                and sum(1 for x in below if _LABELLED.match(x) and not _REGISTER.search(x)
+                        and not P.CONTACT_LABEL.match(x)) <= 3 \
                 and any(P.RULE_LINE.match(x) or _REGISTER.search(x) for x in below) \
                 and sum(1 for x in below if phone(x) or P.EMAIL.search(x)) >= 2:
             return [i]
     return []
-
-
-def _form_lines(below: list[str]) -> bool:
-    """More than three "Label: value" lines besides phones, addresses and the register: a
-    form the person fills in (master data, an order), not a signature."""
-    return sum(1 for x in below if _LABELLED.match(x) and not _REGISTER.search(x)
-               and not P.CONTACT_LABEL.match(x)) > 3
 
 
 # "Firma: …", "Zahlungsziel: …": a form's line.
@@ -346,11 +338,7 @@ _LABELLED = re.compile(r"^[^\W\d_][\w./ -]{0,24}:\s")
 # A company's register and tax lines under its signature.
 _REGISTER = re.compile(r"\b(?:HRB|HRA|USt\.?-?Id(?:Nr)?|UID|Sitz|Vorstand|Aufsichtsrat|Registergericht"
                        r"|Amtsgericht|Geschäftsführ\w*|Handelsregister|KvK|BTW|IBAN|VAT|SIRET|SIREN|RCS"
-                       r"|Registered\s+(?:office|in)|Company\s+(?:No|number)"
-                       # it, es, fr: "Sede Legale", "Reg. Imprese", "Partita IVA", "Cap. Soc.", "CIF"
-                       r"|Sede\s+Legale|Reg(?:istro)?\.?\s+Imp(?:rese)?|Partita\s+IVA|P\.\s?IVA"
-                       r"|Cap(?:itale)?\.?\s+Soc(?:iale)?|Registro\s+Mercantil|CIF|NIF|Capital\s+social"
-                       r"|Siège\s+social)\b", re.IGNORECASE)
+                       r"|Registered\s+(?:office|in)|Company\s+(?:No|number))\b", re.IGNORECASE)
 
 
 def _last_answered_quote(lines: list[str], content: list[int]) -> int:

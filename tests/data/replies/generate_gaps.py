@@ -303,20 +303,6 @@ add("trailer-over-signature-is-words", "On Sun, Nov 14, 2010 at 07:04PM, Joe Per
 add("trailer-right-over-signature-is-words", "Hi Joe,\n\nAcked-by: Mel Gorman <mel@example.ie>\n-- \nMel Gorman\n"
     "Part-time PhD Student                          Linux Technology Center\n", None, sender="Mel Gorman <mel@example.ie>",
     checks={"contains": ["Acked-by: Mel Gorman <mel@example.ie>"], "not_contains": ["Linux Technology Center"]})
-# An Italian firm's long signature: register lines ("Sede Legale", "Partita IVA") and a legal
-# note over its last line; and the same length of master data a customer sends after signing.
-IT_SIG = ("Cordiali saluti\n Nicoletta Bernasconi\n\nPower Systems - Product Manager\nExample Italy\nSegrate (MI) Italy\n"
-          "Mobile: +39 335 7368459\nEmail: nicoletta@example.it\nExample Italia S.p.A.\nSede Legale: Circonvallazione "
-          "Idroscalo - 20090 Segrate (MI)\nCap. Soc. euro 347.256.998,80\nC. F. e Reg. Imprese MI 01442240030 - Partita IVA "
-          "10914660153\nSocietà con unico azionista\n(Salvo che sia diversamente indicato sopra / Unless stated otherwise\n"
-          "above)\n")
-add("sig-long-italian-register", "Gentili Partner,\n\nl'offerta è valida fino al 31/03.\n\n" + IT_SIG,
-    "Gentili Partner,\n\nl'offerta è valida fino al 31/03.", lang="it")
-add("sig-long-italian-master-data-fp", "Buongiorno,\n\nvi mando i dati per l'anagrafica.\n\nCordiali saluti\nMario Rossi\n\n"
-    "Ragione sociale: Rossi Impianti S.r.l.\nIndirizzo: Via Roma 1, Milano\nTelefono: 02 1234567\nFax: 02 7654321\n"
-    "Partita IVA: 01234567890\nCodice SDI: ABC1234\nIBAN: IT60X0542811101000000123456\nPEC: rossi@pec.example.it\n"
-    "Referente: Anna Verdi\n", None, lang="it", checks={"contains": ["Codice SDI: ABC1234", "Referente: Anna Verdi"]},
-    note="negative case: master data under the sign-off, more than three 'Label: value' lines")
 # --- inline answers: every answer kept with the question it answers, every quote in the quoted part
 # The person's signature under the quote left below the last answer (LKML acks, mailing-list
 # replies from a phone): that quote is no answer's question, it goes with the history.
