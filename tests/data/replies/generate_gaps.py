@@ -956,14 +956,22 @@ for c in json.loads((Path(__file__).parent / "review_checks.json").read_text(enc
 # name lines); a review of Thunderbird's verbs in its locales (review_probe41c.json: a
 # colleague's words told of with their address, "写于" in prose, short dates in Spanish and
 # Italian sentences; left out: "As I wrote on 3/3/26 at 10:15 to <support@…>:", those verbs
-# with a name and no address, headers wrapped at the address);
+# with a name and no address, headers wrapped at the address); a review of two rules tried on
+# 2026-12-07 (review_probe42d.json: answers under a pasted Outlook header's ">" lines in seven
+# languages, which a rule reading them as that history's lost, and signatures under the quote
+# left below an inline reply's last answer; left out: the pasted list histories whose writer
+# answered under a quote, answers under a bare "--" or in a P.S. under the signature) and of
+# long Italian, Spanish and French signatures (review_probe42f.json: bank details, master data,
+# order lists and branch lists under a sign-off; left out: the short data blocks the short-
+# signature rule cuts, the long legal signatures it misses);
 # each with the subject and sender it came with; decided before the extractor ran,
 # the debatable and the wrong left out. "field": "answers" checks an inline reply's answers, not its text.
 for c in [c for name in ("review_probe34.json", "review_probe35.json", "review_probe36.json",
                          "review_probe36b.json", "review_probe37.json", "review_probe37b.json",
                          "review_probe38.json", "review_probe39.json", "review_probe40.json",
                          "review_probe40b.json", "review_probe41.json",
-                         "review_probe41b.json", "review_probe41c.json")
+                         "review_probe41b.json", "review_probe41c.json", "review_probe42d.json",
+                         "review_probe42f.json")
           for c in json.loads((Path(__file__).parent / name).read_text(encoding="utf-8"))]:
     add("checks-" + c["id"], c["input"], None, fmt=c["format"], sender=c["sender"],
         subject=c["subject"], note=c["kind"],
