@@ -17,6 +17,14 @@ def first(name: str) -> bytes:
     return box.get_bytes(box.keys()[0])
 
 
+def _multipart(subtype: str, boundary: str, parts: list[bytes]) -> bytes:
+    head = (b"From: a@example.com\nTo: b@example.com\nSubject: x\nMessage-ID: <x@example.com>\n"
+            b"MIME-Version: 1.0\nContent-Type: multipart/%s; boundary=\"%s\"\n\n"
+            % (subtype.encode(), boundary.encode()))
+    delimiter = b"--" + boundary.encode()
+    return head + b"".join(delimiter + b"\n" + part + b"\n" for part in parts) + delimiter + b"--\n"
+
+
 def test_a_boundary_in_angle_brackets_is_read_as_declared():
     # boundary="<<001-3e1dcd5a-119e>>": the stdlib reads one pair of brackets off, finds no
     # delimiter and made the whole body one attachment (an empty ticket).
@@ -29,11 +37,9 @@ def test_a_boundary_in_angle_brackets_is_read_as_declared():
 
 
 def test_a_boundary_in_brackets_made_up_here_too():
-    raw = (b'From: a@example.com\nTo: b@example.com\nSubject: x\nMessage-ID: <x@example.com>\n'
-           b'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="<b1>"\n\n'
-           b'--<b1>\nContent-Type: text/plain\n\nThe words.\n--<b1>\nContent-Type: text/csv\n'
-           b'Content-Disposition: attachment; filename="a.csv"\n\n1,2\n--<b1>--\n')
-    msg = parse_message(raw)
+    msg = parse_message(_multipart("mixed", "<b1>", [
+        b"Content-Type: text/plain\n\nThe words.",
+        b'Content-Type: text/csv\nContent-Disposition: attachment; filename="a.csv"\n\n1,2']))
     assert msg.text == "The words."
     assert [a.filename for a in msg.attachments] == ["a.csv"]
 
@@ -55,10 +61,8 @@ def test_enriched_rules():
 
 
 def test_plain_text_beside_enriched_is_the_body():
-    raw = (b'From: a@example.com\nTo: b@example.com\nSubject: x\nMessage-ID: <y@example.com>\n'
-           b'MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary="b2"\n\n'
-           b'--b2\nContent-Type: text/plain\n\nPlain words.\n--b2\nContent-Type: text/enriched\n\n'
-           b'<bold>Plain</bold> words.\n--b2--\n')
-    msg = parse_message(raw)
+    msg = parse_message(_multipart("alternative", "b2", [
+        b"Content-Type: text/plain\n\nPlain words.",
+        b"Content-Type: text/enriched\n\n<bold>Plain</bold> words."]))
     assert msg.text == "Plain words."
     assert not msg.attachments
