@@ -143,7 +143,8 @@ def _inline_answers(lines: list[str], seq: str) -> QuoteSplit | None:
 
 
 _SIGNATURE_UNDER = 15      # lines a "--" signature under the quote may have
-_DASHED_NAME = re.compile(r"^\s*(?:--?|[–—])\s*[A-ZÀ-Ý][\w.'-]*(?:\s+[A-ZÀ-Ý][\w.'-]*)?\s*$")   # "-- Jan"
+# A name alone after a dash, signing: "-- Jan", "— Jan Smith" (not "- fourteen", an answer).
+_DASHED_NAME = re.compile(r"^\s*(?:--?|[–—])\s*[A-ZÀ-Ý][\w.'-]*(?:\s+[A-ZÀ-Ý][\w.'-]*)?\s*$")
 
 
 def _signature_under_quote(lines: list[str], seq: str) -> int | None:
@@ -154,8 +155,9 @@ def _signature_under_quote(lines: list[str], seq: str) -> int | None:
     rest = [i for i in range(last + 1, len(seq)) if seq[i] != "e"] if last >= 0 else []
     if not rest or any(seq[i] not in "tM" for i in rest):
         return None
-    if all(seq[i] == "M" for i in rest) or lines[rest[0]].strip() == "--" \
-            and len(rest) <= _SIGNATURE_UNDER or len(rest) == 1 and _DASHED_NAME.match(lines[rest[0]]):
+    if all(seq[i] == "M" for i in rest) \
+            or (lines[rest[0]].strip() == "--" and len(rest) <= _SIGNATURE_UNDER) \
+            or (len(rest) == 1 and _DASHED_NAME.match(lines[rest[0]])):
         return rest[0]
     return None
 

@@ -276,7 +276,8 @@ def signature_start(lines: list[str], sender: str | None = None) -> int | None:
         ):                       # "/Library", "-force": the sender's name only when we know it
             candidates.append(i)
         elif names and len([w for w in s.split() if w not in SEPARATORS]) <= 5 and len(below) <= 6 \
-                and _mentions(s, names) and not _TRAILER.match(s) and all(is_sig_block_line(x) for x in below) \
+                and _mentions(s, names) and not _TRAILER.match(s) \
+                and all(is_sig_block_line(x) for x in below) \
                 and sum(P.prose(x) for x in below) < 2 \
                 and not (_sentence(s) and P.lower_words(s)):    # "Facturación sigue sin acceso."
             candidates.append(i)
