@@ -137,6 +137,9 @@ def test_plain_address_fields_are_what_mail_parser_notes_nothing_on():
         assert not address_module.PLAIN_ADDRESSES.fullmatch(other), other
 
 
+BRACKETED = "multipart boundary in angle brackets read as declared"
+
+
 def test_short_load_keeps_every_defect_of_the_full_parse():
     differing = []
     for name, raw in corpus():
@@ -149,6 +152,10 @@ def test_short_load_keeps_every_defect_of_the_full_parse():
         full_msg = parse_module._load_full(raw, full)
         full += [f"MIME {type(d).__name__} in {p.get_content_type()}"
                  for p in full_msg.walk() for d in getattr(p, "defects", ())]
+        if BRACKETED in fast:
+            # Read as declared on purpose (parse/repair.py), where the full parse finds no part.
+            assert any("StartBoundaryNotFoundDefect" in d for d in full), name
+            continue
         if fast != full:
             differing.append(name)
     assert not differing, differing[:10]
