@@ -184,6 +184,9 @@ def test_stale_or_corrupt_results_are_ignored(app):
                        MONDAY) is None
     assert prepare.use(app, good, raws[0], MONDAY - timedelta(hours=1), MONDAY) is None
     assert prepare.use(app, replace(good, version=0), raws[0], MONDAY, MONDAY) is None
+    # Made by other code (before a deploy): computed again.
+    assert good.code == prepare.code_id()
+    assert prepare.use(app, replace(good, code="0" * 16), raws[0], MONDAY, MONDAY) is None
     assert prepare.use(app, None, raws[0], MONDAY, MONDAY) is None
     # Fingerprints that are not a tuple of integers (threading would look them up).
     assert prepare.use(app, replace(good, quoted_prints=["1"]), raws[0], MONDAY, MONDAY) is None

@@ -6,12 +6,12 @@ before the message's turn: in production as `prepare` jobs on any worker, the re
 Redis for an hour (runners/prepare_redis.py); in the embedded `mailproc run` in a small
 process pool (runners/prepare_pool.py) while the main process runs the ordered step. The
 ordered step (runners/inbound.py) uses a result only when it is provably what it would
-compute itself: the same bytes (sha256), the same parse settings and fallback date, and a
-`now` that chooses the same date; the verdict under the same addresses; the vector is offered
-to the KB under the exact text the model reads. A result that is missing, stale, corrupt or
-late is ignored and the step computes inline: correctness never depends on this module, only
-speed. Only whether to compute a vector at all reads the database (a guess:
-_continues_a_case).
+compute itself: made by the same code (code_id), from the same bytes (sha256), under the same
+parse settings and fallback date, and a `now` that chooses the same date; the verdict under
+the same addresses; the vector is offered to the KB under the exact text the model reads.
+A result that is missing, stale, corrupt or late is ignored and the step computes inline:
+correctness never depends on this module, only speed. Only whether to compute a vector at
+all reads the database (a guess: _continues_a_case).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import logging
 import pickle
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
@@ -45,7 +46,7 @@ from mailproc.thread.subjects import is_generic_subject, normalize_subject
 
 log = logging.getLogger(__name__)
 
-VERSION = 3
+VERSION = 4
 MAGIC = b"mailproc-prepared-%d\n" % VERSION
 MAX_BYTES = 2_000_000     # larger mail is parsed in the ordered step only: payloads stay small
 
@@ -86,6 +87,7 @@ class Prepared:
     verdict: Classification | None = None      # the rules' (classify), under rules_key
     rules_key: str = ""
     bounce: Bounce | None = None               # analyse_bounce, for what the rules call a bounce
+    code: str = ""                             # code_id() of the code that made it
     version: int = VERSION
 
 
@@ -98,6 +100,18 @@ def model_id() -> str:
     except importlib.metadata.PackageNotFoundError:
         return ""
     return f"{MODEL_PACKAGE}=={version}/{get_encoder().backend}"
+
+
+@functools.cache
+def code_id() -> str:
+    """A digest of mailproc's source: a result is used only by the code that made it, so
+    after a deploy that changes parsing the drainer does not take what the old code made
+    within the hour (it computes those again)."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def recipe(app: App) -> Recipe:
@@ -145,7 +159,7 @@ def prepare_bytes(raw: bytes, received_fallback_at: datetime | None, now: dateti
     return Prepared(hashlib.sha256(raw).hexdigest(), how.max_bytes, received_fallback_at, now,
                     parsed, key, vector, how.model, fingerprints(history(parsed)), own,
                     verdict, rules_key(how.own_addresses, how.own_message_id_domain,
-                                       how.agent_addresses, how.loop_token), bounce)
+                                       how.agent_addresses, how.loop_token), bounce, code_id())
 
 
 @functools.lru_cache(maxsize=16)
@@ -205,7 +219,7 @@ def use(app: App, prepared: Prepared | None, raw: bytes, received_fallback_at: d
             or not _are_prints(prepared.quoted_prints) \
             or not (prepared.own_prints is None or _are_prints(prepared.own_prints)):
         return None
-    if (prepared.sha256 != hashlib.sha256(raw).hexdigest()
+    if (prepared.sha256 != hashlib.sha256(raw).hexdigest() or prepared.code != code_id()
             or prepared.max_bytes != app.settings.storage.max_message_bytes
             or prepared.received_fallback_at != received_fallback_at
             or not _same_date(prepared.parsed, received_fallback_at, prepared.now, now)):
