@@ -65,6 +65,7 @@ class Recipe:
     # where a pool process reads the cases ('' in memory: none); its password stays out of logs
     database_url: str = field(default="", repr=False)
     subject_window: timedelta = timedelta(0)
+    code: str = ""                 # code_id() where the recipe was made (before a pool forks)
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,8 @@ def recipe(app: App) -> Recipe:
                   own_addresses=app.own_addresses, own_message_id_domain=app.message_id_domain,
                   agent_addresses=frozenset(app.agents.addresses),
                   loop_token=app.settings.support.address,
-                  database_url=_shared_url(app.db.url), subject_window=app.subject_window)
+                  database_url=_shared_url(app.db.url), subject_window=app.subject_window,
+                  code=code_id())
 
 
 def _shared_url(url: str) -> str:
@@ -159,7 +161,7 @@ def prepare_bytes(raw: bytes, received_fallback_at: datetime | None, now: dateti
     return Prepared(hashlib.sha256(raw).hexdigest(), how.max_bytes, received_fallback_at, now,
                     parsed, key, vector, how.model, fingerprints(history(parsed)), own,
                     verdict, rules_key(how.own_addresses, how.own_message_id_domain,
-                                       how.agent_addresses, how.loop_token), bounce, code_id())
+                                       how.agent_addresses, how.loop_token), bounce, how.code)
 
 
 @functools.lru_cache(maxsize=16)
