@@ -56,7 +56,7 @@ def is_attribution(text: str, next_is_quote: bool) -> bool:
     if P.DASHED_WROTE.match(text) or _ON_SENT.match(text):
         return True
     verb = _last_verb(text)
-    if verb is None or _FIRST_PERSON.search(text, 0, verb.start()):
+    if verb is None or _told_by_writer(text, verb):
         return False
     tail = text[verb.end():].strip(" -*")
     ends_colon = text.rstrip(" -*").endswith((":", "："))
