@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Thunderbird's verbs in be, br, cy, eu, fy, ga, gd, gl, hsb, nn, rm, sq: everyday words of
 # their languages, so a line with one is an attribution only with an address in it and a ">"
@@ -298,6 +299,7 @@ _EXCUSE = re.compile(r"[,;.]?\s*(?:please\s+)?(?:excuse|pardon|forgive)\s+(?:any
 _EXCUSE_WORD = re.compile(r"(?=[epf])(?:excuse|pardon|forgive)", re.IGNORECASE)   # ahead of _EXCUSE
 
 
+@lru_cache(maxsize=1024)    # the signature and reply rules ask of the same lines again
 def is_mobile_line(line: str) -> bool:
     """A client's or a device's own line under the words ("Sent from my iPhone")."""
     if "Ã" in line or "Â" in line:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from mailproc.parse.html_text import PRE_FENCE
 from mailproc.parse.reply import patterns as P
@@ -98,6 +99,7 @@ def is_attribution(text: str, next_is_quote: bool) -> bool:
     return next_is_quote and ends_colon and len(text.split()) <= 8
 
 
+@lru_cache(maxsize=1024)    # asked of the same line by is_attribution and _attribution_span
 def _last_verb(text: str) -> re.Match | None:
     verb = None
     for verb in P.VERB.finditer(text):
