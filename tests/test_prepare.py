@@ -471,3 +471,26 @@ def test_a_row_is_computed_once_by_whoever_claims_it(tmp_path, redis_url, monkey
     assert prepare_redis.prepare_rows(app, [ids[3]], conn)["prepared"] == 0
     assert conn.get(prepare_redis.redis_key(app, ids[3], "preparing")) is None
     conn.close()
+
+
+def test_a_look_without_waiting_takes_only_what_the_pool_has_finished(app, monkeypatch):
+    """A batch's first look at its rows (for the cases their replies answer) does not wait
+    for the pool: a result not done is neither awaited nor taken from the pool; a done one
+    is taken, once."""
+    monkeypatch.setenv(prepare_pool.ENV, "1")
+    monkeypatch.setattr(prepare_pool, "_child", _slow_child)
+    prepare_pool._discard_pool()
+    ids = ingest(app, corpus(3))
+    ahead = prepare_pool.Ahead.start(app)
+    try:
+        ahead.feed(ids)
+        started = time.perf_counter()
+        assert ahead.take(ids[0], ids, wait=False) is None
+        assert time.perf_counter() - started < 0.5 and ids[0] in ahead._futures
+        ahead._futures[ids[0]].result(timeout=30)
+        done = ahead.take(ids[0], ids, wait=False)
+        assert isinstance(done, prepare.Prepared) and ids[0] not in ahead._futures
+        assert ahead.take(ids[0]) is None          # taken: the caller keeps what it got
+    finally:
+        ahead.close()
+        prepare_pool._discard_pool()

@@ -10,7 +10,6 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import (
@@ -138,7 +137,7 @@ def process_pending(app: App, *, limit: int = 100_000, progress=None) -> list[Ou
     return outcomes
 
 
-def _unprepared(raw_id: int, counted: Sequence[int] = ()) -> None:
+def _unprepared(raw_id: int, counted: Sequence[int] = (), wait: bool = True) -> None:
     return None
 
 
@@ -149,9 +148,10 @@ def process_many(app: App, raw_ids: list[int],
     bad message fails alone (_batch redoes the rows before it without it). A row that was
     in hand before (a process died with it) goes the careful way alone (process_raw).
     Stops after an outcome "retry": later rows may thread to that one. `prepared(raw_id,
-    counted=())`: the row's parse made ahead, asked for each row of a batch at its start (the
-    cases its replies answer are read together) (`counted`: the batch's rows, whose attempts
-    are counted: runners/prepare.py may compute theirs while it waits)."""
+    counted=(), wait=True)`: the row's parse made ahead, asked without waiting for each row of
+    a batch at its start (the cases the replies of those done answer are read together), and
+    for each row at its turn (`counted`: the batch's rows, whose attempts are counted:
+    runners/prepare.py may compute theirs while it waits)."""
     app.prepare()
     outcomes: list[Outcome] = []
     while len(outcomes) < len(raw_ids):
@@ -180,7 +180,7 @@ def _batch(app: App, raw_ids: list[int], prepared) -> list[Outcome]:
             session.connection().execute(_COUNT_START, {"ids": fresh})
     if not fresh:
         return []
-    once = cache(prepared)       # a redo uses what the first run was given
+    once = _asked_once(prepared)    # a redo uses what the first run was given
     upto, failed = len(fresh), None
     while True:
         try:
@@ -195,6 +195,22 @@ def _batch(app: App, raw_ids: list[int], prepared) -> list[Outcome]:
     if failed is not None:
         outcomes.append(_record_failure(app, *failed))
     return outcomes
+
+
+def _asked_once(prepared):
+    """`prepared`, asked once a row: what it gave stands for the row (a redo uses what the
+    first run was given); a look without waiting that found nothing is asked again, waiting,
+    when the row's turn comes."""
+    given: dict[int, Prepared | None] = {}
+
+    def ask(raw_id: int, counted: Sequence[int] = (), wait: bool = True) -> Prepared | None:
+        if raw_id not in given:
+            result = prepared(raw_id, counted, wait)
+            if result is None and not wait:
+                return None
+            given[raw_id] = result
+        return given[raw_id]
+    return ask
 
 
 class _RowFailed(Exception):
@@ -221,7 +237,7 @@ def _rows_or_rollback(app: App, fresh: list[int], upto: int, prepared) -> list[O
         rows = session.scalars(select(RawMessage).where(RawMessage.id.in_(fresh[:upto]))).all()
         _serialise_copies(session, rows)
         session.info[KEPT] = list(rows) + named_cases(session, replied_to(
-            prepared(raw_id, counted) for raw_id in fresh[:upto]))
+            prepared(raw_id, counted, wait=False) for raw_id in fresh[:upto]))
         for index, raw_id in enumerate(fresh[:upto]):
             try:
                 outcomes.append(_process(app, session, raw_id, prepared(raw_id, counted),

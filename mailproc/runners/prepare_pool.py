@@ -157,17 +157,22 @@ class Ahead:
         after each one taken."""
         position = {raw_id: i for i, raw_id in enumerate(upcoming)}
 
-        def take(raw_id: int, counted: Sequence[int] = ()) -> Prepared | None:
+        def take(raw_id: int, counted: Sequence[int] = (), wait: bool = True) -> Prepared | None:
             start = position.get(raw_id, len(upcoming)) + 1
             self.feed(upcoming[start:start + self.window])
-            return self.take(raw_id, counted)
+            return self.take(raw_id, counted, wait)
         return take
 
-    def take(self, raw_id: int, counted: Sequence[int] = ()) -> Prepared | None:
+    def take(self, raw_id: int, counted: Sequence[int] = (), wait: bool = True,
+             ) -> Prepared | None:
         """The pool's result for `raw_id` (None: compute it inline); while it is still being
-        computed, the rows of `counted` the pool has not started are computed here."""
+        computed, the rows of `counted` the pool has not started are computed here. Without
+        `wait`, a result only when it is done (None, and nothing taken, when it is not): a
+        batch's first look at its rows must not wait for the pool to finish them all."""
         if raw_id in self._stolen:
             return self._stolen.pop(raw_id)
+        if not (wait or raw_id in self._futures and self._futures[raw_id].done()):
+            return None
         future = self._futures.pop(raw_id, None)
         self._inputs.pop(raw_id, None)
         if future is None or future.cancel():
