@@ -90,12 +90,10 @@ def _release(app: App, conn, raw_id: int) -> None:
         log.warning("could not release the claim on raw message %s", raw_id, exc_info=True)
 
 
-def fetch(app: App, conn, raw_id: int, wait: bool = True) -> Prepared | None:
+def fetch(app: App, conn, raw_id: int) -> Prepared | None:
     """Take the prepared result of `raw_id` out of Redis. While a job is computing it, wait
     for its word (a claim lasts CLAIM seconds: a job that died frees the row). None when nobody
-    is computing it (the drain claims it and computes it inline) or Redis does not answer.
-    Without `wait`, only a result already there: nothing claimed, nobody waited for (a batch's
-    first look at its rows must leave the rest to the jobs still computing ahead)."""
+    is computing it (the drain claims it and computes it inline) or Redis does not answer."""
     if conn is None:
         return None
     key = redis_key(app, raw_id)
@@ -105,7 +103,7 @@ def fetch(app: App, conn, raw_id: int, wait: bool = True) -> Prepared | None:
             pipe.get(key)
             pipe.delete(key)
             blob, _ = pipe.execute()
-            if blob is not None or not wait or _claim(app, conn, raw_id, b"drain"):
+            if blob is not None or _claim(app, conn, raw_id, b"drain"):
                 return loads(blob)
             # A job has it: wait for its word (or for its claim to lapse), then look again.
             conn.blpop([redis_key(app, raw_id, "ready")], timeout=CLAIM)
