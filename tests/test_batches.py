@@ -128,14 +128,9 @@ def test_the_rows_before_a_failure_are_redone_once_in_effect(db, db_url_factory,
     ids = ingest(app, good + [BAD])
     break_placement(monkeypatch)
     asked: list[int] = []
-    looked: list[int] = []
-    outcomes = process_many(app, ids, lambda raw_id, counted=(), wait=True: (
-        asked if wait else looked).append(raw_id))
+    outcomes = process_many(app, ids, lambda raw_id, counted=(): asked.append(raw_id))
     assert [o.result for o in outcomes] == ["processed"] * 4 + ["quarantined"]
     assert sorted(asked) == ids        # the first four were run twice, asked once
-    # Each looked at once without waiting, at the batch's start (nothing there): the redo
-    # uses what the first four were given when their turn came.
-    assert sorted(looked) == ids
     # (refs aside: PostgreSQL's sequences do not roll back, the redo's cases have later ids)
     assert [(subject, rules) for subject, _, rules in summary(app)] == \
         [(subject, rules) for subject, _, rules in summary(one)]
@@ -285,13 +280,38 @@ def test_a_batch_reads_the_cases_its_replies_name_together(db, tmp_path):
             reads.append(statement)
     event.listen(app.db.engine, "before_cursor_execute", count)
     try:
-        outcomes = process_many(app, ids[1::2], lambda raw_id, counted=(), wait=True:
-                                ready[raw_id])
+        outcomes = process_many(app, ids[1::2], lambda raw_id, counted=(): ready[raw_id])
     finally:
         event.remove(app.db.engine, "before_cursor_execute", count)
     assert [(o.result, o.rule) for o in outcomes] == [("processed", "references")] * 5
     assert len({o.case_ref for o in outcomes}) == 5
     assert len(reads) == 1 and " IN " in reads[0]
+
+
+def test_a_batch_looks_at_its_rows_without_waiting_where_the_source_can_tell(db, tmp_path):
+    """A source that tells what it has finished (the pool's `ready`) is looked at, without
+    waiting, at a batch's start: a result there is used and not asked for again; one not
+    there yet is asked for, waiting, at its row's turn."""
+    app = agent_app(db, tmp_path)
+    ids = ingest(app, conversation(5))
+    how, done = prepare.recipe(app), {}
+    with app.db.transaction() as s:
+        for row in s.scalars(select(RawMessage).where(RawMessage.id.in_(ids[0::2]))):
+            done[row.id] = prepare.prepare_bytes(load_raw(row), row.received_at,
+                                                 app.clock.now(), how, app.db)
+    asked: list[int] = []
+    looked: list[int] = []
+
+    def prepared(raw_id, counted=()):
+        asked.append(raw_id)
+        return None
+
+    def ready(raw_id):
+        looked.append(raw_id)
+        return done.get(raw_id)
+    prepared.ready = ready
+    assert [o.result for o in process_many(app, ids, prepared)] == ["processed"] * len(ids)
+    assert sorted(looked) == ids and sorted(asked) == ids[1::2]
 
 
 def test_a_reader_of_the_trail_sees_the_events_its_transaction_holds(db, tmp_path):

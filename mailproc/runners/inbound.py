@@ -137,7 +137,7 @@ def process_pending(app: App, *, limit: int = 100_000, progress=None) -> list[Ou
     return outcomes
 
 
-def _unprepared(raw_id: int, counted: Sequence[int] = (), wait: bool = True) -> None:
+def _unprepared(raw_id: int, counted: Sequence[int] = ()) -> None:
     return None
 
 
@@ -148,10 +148,10 @@ def process_many(app: App, raw_ids: list[int],
     bad message fails alone (_batch redoes the rows before it without it). A row that was
     in hand before (a process died with it) goes the careful way alone (process_raw).
     Stops after an outcome "retry": later rows may thread to that one. `prepared(raw_id,
-    counted=(), wait=True)`: the row's parse made ahead, asked without waiting for each row of
-    a batch at its start (the cases the replies of those done answer are read together), and
-    for each row at its turn (`counted`: the batch's rows, whose attempts are counted:
-    runners/prepare.py may compute theirs while it waits)."""
+    counted=())`: the row's parse made ahead, looked at for each row of a batch at its start
+    (the cases its replies answer are read together; `prepared.ready(raw_id)`, when there,
+    tells without waiting) and asked for at its turn (`counted`: the batch's rows, whose
+    attempts are counted: runners/prepare.py may compute theirs while it waits)."""
     app.prepare()
     outcomes: list[Outcome] = []
     while len(outcomes) < len(raw_ids):
@@ -199,17 +199,26 @@ def _batch(app: App, raw_ids: list[int], prepared) -> list[Outcome]:
 
 def _asked_once(prepared):
     """`prepared`, asked once a row: what it gave stands for the row (a redo uses what the
-    first run was given); a look without waiting that found nothing is asked again, waiting,
-    when the row's turn comes."""
+    first run was given). `.look(raw_id, counted)`, a batch's first look at its rows, does
+    not wait where `prepared` can tell a result not done yet (the pool's `ready`): what is
+    not there then is asked for, waiting, when the row's turn comes. Elsewhere (results in
+    Redis, where the drain claims the rows no job has reached) it is the same question."""
     given: dict[int, Prepared | None] = {}
+    ready = getattr(prepared, "ready", None)
 
-    def ask(raw_id: int, counted: Sequence[int] = (), wait: bool = True) -> Prepared | None:
+    def ask(raw_id: int, counted: Sequence[int] = ()) -> Prepared | None:
         if raw_id not in given:
-            result = prepared(raw_id, counted, wait)
-            if result is None and not wait:
-                return None
-            given[raw_id] = result
+            given[raw_id] = prepared(raw_id, counted)
         return given[raw_id]
+
+    def look(raw_id: int, counted: Sequence[int] = ()) -> Prepared | None:
+        if raw_id in given or ready is None:
+            return ask(raw_id, counted)
+        found = ready(raw_id)
+        if found is not None:
+            given[raw_id] = found
+        return found
+    ask.look = look
     return ask
 
 
@@ -237,7 +246,7 @@ def _rows_or_rollback(app: App, fresh: list[int], upto: int, prepared) -> list[O
         rows = session.scalars(select(RawMessage).where(RawMessage.id.in_(fresh[:upto]))).all()
         _serialise_copies(session, rows)
         session.info[KEPT] = list(rows) + named_cases(session, replied_to(
-            prepared(raw_id, counted, wait=False) for raw_id in fresh[:upto]))
+            prepared.look(raw_id, counted) for raw_id in fresh[:upto]))
         for index, raw_id in enumerate(fresh[:upto]):
             try:
                 outcomes.append(_process(app, session, raw_id, prepared(raw_id, counted),

@@ -90,7 +90,7 @@ def process_raw(raw_id: int) -> dict:
         mailbox_id = row.mailbox_id
     conn = redis_for(app)    # prepared results (prepare jobs) wait there; optional
     report = drain_mailbox(app.db, mailbox_id, lambda ids: inbound.process_many(
-        app, ids, lambda rid, counted=(), wait=True: prepare_redis.fetch(app, conn, rid)))
+        app, ids, lambda rid, counted=(): prepare_redis.fetch(app, conn, rid)))
     counts = Counter(o.result for o in report.outcomes)
     if counts.get("processed"):
         # New outbox rows are likely (acknowledgements); do not wait for the scheduler's tick.
