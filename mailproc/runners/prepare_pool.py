@@ -157,11 +157,11 @@ class Ahead:
         after each one taken."""
         position = {raw_id: i for i, raw_id in enumerate(upcoming)}
 
-        def take(raw_id: int, counted: Sequence[int] = ()) -> Prepared | None:
+        def take(raw_id: int, counted: Sequence[int] = (), wait: bool = True) -> Prepared | None:
             start = position.get(raw_id, len(upcoming)) + 1
             self.feed(upcoming[start:start + self.window])
-            return self.take(raw_id, counted)
-        take.ready = lambda raw_id: self.take(raw_id, wait=False)
+            return self.take(raw_id, counted, wait)
+        take.ready = lambda raw_id: take(raw_id, wait=False)
         return take
 
     def take(self, raw_id: int, counted: Sequence[int] = (), wait: bool = True,
