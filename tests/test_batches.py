@@ -262,17 +262,23 @@ def test_a_batch_writes_its_events_together_not_one_statement_each(db, tmp_path)
     assert len(inserts) <= 2 * 5 + 1 < len(kinds) // 2
 
 
+def prepared_now(app, ids: list[int]) -> dict:
+    """What a prepare job would leave for each of `ids`, computed here."""
+    how, done = prepare.recipe(app), {}
+    with app.db.transaction() as s:
+        for row in s.scalars(select(RawMessage).where(RawMessage.id.in_(ids))):
+            done[row.id] = prepare.prepare_bytes(load_raw(row), row.received_at,
+                                                 app.clock.now(), how, app.db)
+    return done
+
+
 def test_a_batch_reads_the_cases_its_replies_name_together(db, tmp_path):
     """The cases a batch's prepared replies name (In-Reply-To, References) are read in one
     statement at its start: placing each reply then reads no case of its own."""
     app = agent_app(db, tmp_path)
     ids = ingest(app, conversation(5))
     assert [o.result for o in process_many(app, ids[0::2])] == ["processed"] * 5
-    how, ready = prepare.recipe(app), {}
-    with app.db.transaction() as s:
-        for row in s.scalars(select(RawMessage).where(RawMessage.id.in_(ids[1::2]))):
-            ready[row.id] = prepare.prepare_bytes(load_raw(row), row.received_at,
-                                                  app.clock.now(), how, app.db)
+    ready = prepared_now(app, ids[1::2])
     reads: list[str] = []
 
     def count(conn, cursor, statement, parameters, context, executemany):
@@ -294,11 +300,7 @@ def test_a_batch_looks_at_its_rows_without_waiting_where_the_source_can_tell(db,
     there yet is asked for, waiting, at its row's turn."""
     app = agent_app(db, tmp_path)
     ids = ingest(app, conversation(5))
-    how, done = prepare.recipe(app), {}
-    with app.db.transaction() as s:
-        for row in s.scalars(select(RawMessage).where(RawMessage.id.in_(ids[0::2]))):
-            done[row.id] = prepare.prepare_bytes(load_raw(row), row.received_at,
-                                                 app.clock.now(), how, app.db)
+    done = prepared_now(app, ids[0::2])
     asked: list[int] = []
     looked: list[int] = []
 
