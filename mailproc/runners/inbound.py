@@ -30,7 +30,7 @@ from mailproc.errors import ParseError
 from mailproc.models import Quarantine, RawMessage, RawStatus
 from mailproc.parse.message import parse_message, recipient_addresses
 from mailproc.runners.isolation import run_alone
-from mailproc.runners.prepare import Prepared, replied_to, use
+from mailproc.runners.prepare import Prepared, asked_once, replied_to, use
 from mailproc.runners.prepare_pool import Ahead
 from mailproc.signing import find_signed_ref
 from mailproc.store.messages import store_message
@@ -180,7 +180,7 @@ def _batch(app: App, raw_ids: list[int], prepared) -> list[Outcome]:
             session.connection().execute(_COUNT_START, {"ids": fresh})
     if not fresh:
         return []
-    once = _asked_once(prepared)    # a redo uses what the first run was given
+    once = asked_once(prepared)     # a redo uses what the first run was given
     upto, failed = len(fresh), None
     while True:
         try:
@@ -195,31 +195,6 @@ def _batch(app: App, raw_ids: list[int], prepared) -> list[Outcome]:
     if failed is not None:
         outcomes.append(_record_failure(app, *failed))
     return outcomes
-
-
-def _asked_once(prepared):
-    """`prepared`, asked once a row: what it gave stands for the row (a redo uses what the
-    first run was given). `.look(raw_id, counted)`, a batch's first look at its rows, does
-    not wait where `prepared` can tell a result not done yet (the pool's `ready`): what is
-    not there then is asked for, waiting, when the row's turn comes. Elsewhere (results in
-    Redis, where the drain claims the rows no job has reached) it is the same question."""
-    given: dict[int, Prepared | None] = {}
-    ready = getattr(prepared, "ready", None)
-
-    def ask(raw_id: int, counted: Sequence[int] = ()) -> Prepared | None:
-        if raw_id not in given:
-            given[raw_id] = prepared(raw_id, counted)
-        return given[raw_id]
-
-    def look(raw_id: int, counted: Sequence[int] = ()) -> Prepared | None:
-        if raw_id in given or ready is None:
-            return ask(raw_id, counted)
-        found = ready(raw_id)
-        if found is not None:
-            given[raw_id] = found
-        return found
-    ask.look = look
-    return ask
 
 
 class _RowFailed(Exception):

@@ -21,6 +21,7 @@ import hashlib
 import importlib.metadata
 import logging
 import pickle
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -232,6 +233,31 @@ def use(app: App, prepared: Prepared | None, raw: bytes, received_fallback_at: d
             app.settings.support.address):
         prepared = replace(prepared, verdict=None, bounce=None)   # the addresses changed
     return prepared
+
+
+def asked_once(prepared):
+    """`prepared`, asked once a row: what it gave stands for the row (a redo uses what the
+    first run was given). `.look(raw_id, counted)`, a batch's first look at its rows, does
+    not wait where `prepared` can tell a result not done yet (the pool's `ready`): what is
+    not there then is asked for, waiting, when the row's turn comes. Elsewhere (results in
+    Redis, where the drain claims the rows no job has reached) it is the same question."""
+    given: dict[int, Prepared | None] = {}
+    ready = getattr(prepared, "ready", None)
+
+    def ask(raw_id: int, counted: Sequence[int] = ()) -> Prepared | None:
+        if raw_id not in given:
+            given[raw_id] = prepared(raw_id, counted)
+        return given[raw_id]
+
+    def look(raw_id: int, counted: Sequence[int] = ()) -> Prepared | None:
+        if raw_id in given or ready is None:
+            return ask(raw_id, counted)
+        found = ready(raw_id)
+        if found is not None:
+            given[raw_id] = found
+        return found
+    ask.look = look
+    return ask
 
 
 def replied_to(ahead) -> list[str]:
