@@ -18,6 +18,7 @@ from mailproc.parse import message as parse_module
 from mailproc.parse.addresses import address_header_notes
 from mailproc.parse.dates import date_header_notes, received_stamp
 from mailproc.parse.message import parse_message
+from mailproc.parse.repair import BRACKETED
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 
@@ -135,9 +136,6 @@ def test_plain_address_fields_are_what_mail_parser_notes_nothing_on():
     for other in ("=?utf-8?q?J=C3=B6rg?= <j@x.org>", "j@x.org (Jörg)", "a@b", '"a\\"b" <x@y.z>',
                   "Jörg <j@x.org>", "John Q. Public <j@x.org>", "a@b.com,\r\n b@c.de"):
         assert not address_module.PLAIN_ADDRESSES.fullmatch(other), other
-
-
-BRACKETED = "multipart boundary in angle brackets read as declared"
 
 
 def test_short_load_keeps_every_defect_of_the_full_parse():

@@ -28,6 +28,9 @@ def reparse_obsolete(raw: bytes, defects: list[str]) -> email.message.Message | 
     return email.message_from_bytes(fixed + sep + body)
 
 
+BRACKETED = "multipart boundary in angle brackets read as declared"   # its defect
+
+
 def bracketed_boundary(raw: bytes, msg: email.message.Message, defects: list[str]) -> bytes | None:
     """A multipart boundary in angle brackets (boundary="<<001-3e1d>>", an old Exchange's):
     the stdlib reads one pair of brackets off as an address's, finds no delimiter line, and
@@ -40,5 +43,5 @@ def bracketed_boundary(raw: bytes, msg: email.message.Message, defects: list[str
     fixed = _BRACKETED.sub(rb"\1<\2>\3", head, count=1)
     if fixed == head:
         return None
-    defects.append("multipart boundary in angle brackets read as declared")
+    defects.append(BRACKETED)
     return fixed + sep + body
